@@ -1,0 +1,165 @@
+"""Where the scoring models live: resolve a metric model by local directory, radgrpo's model folder or the HF cache.
+
+Every model-backed metric (BERTScore encoders, CheXbert, RadGraph, GREEN) resolves its weights through
+:func:`resolve_model`, so a missing model always fails the same way: a :class:`ModelNotFoundError` naming the exact
+files, the folder to put them in, and the ``radgrpo models download NAME`` command that fetches them on a connected
+machine. Nothing here downloads unless :func:`download_model` is called explicitly (never in tests).
+
+Search order for a spec ``NAME``:
+1. an explicit local path (``model_dir=...`` / ``--model-dir``), which must contain the spec's files;
+2. ``$RADGRPO_MODELS_DIR/NAME`` (default ``~/.cache/radgrpo/models/NAME``);
+3. the Hugging Face cache (``local_files_only=True``; works under ``HF_HUB_OFFLINE=1``).
+
+Example:
+    >>> spec = MODEL_SPECS["distilroberta-base"]
+    >>> spec.hub_repo
+    'distilroberta/distilroberta-base'
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A scoring model radgrpo knows how to find.
+
+    Args:
+        name: short name used on the command line (``radgrpo models download NAME``).
+        hub_repo: Hugging Face repository id holding the files.
+        files: files that must exist in the local folder (relative paths; for a hub *repo* download, the repo's own
+            files; for an archive, the archive's name).
+        used_by: metric names that need this model.
+        note: one line on what the model is.
+        repo_type: "model" or "dataset".
+        subfolder_files: optional mapping of file -> path inside ``hub_repo`` when it differs.
+    """
+
+    name: str
+    hub_repo: str
+    files: tuple[str, ...]
+    used_by: tuple[str, ...]
+    note: str = ""
+    repo_type: str = "model"
+    subfolder_files: dict[str, str] = field(default_factory=dict)
+
+
+#: Registry of known scoring models. Metric modules add their own entries with :func:`register_model`.
+MODEL_SPECS: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add (or replace) a spec in :data:`MODEL_SPECS`; returns it."""
+    MODEL_SPECS[spec.name] = spec
+    return spec
+
+
+for _spec in (
+    ModelSpec("distilroberta-base", "distilroberta/distilroberta-base",
+              ("config.json", "vocab.json", "merges.txt"), ("bertscore_radcliq", "radcliq_v1", "radcliq_paper"),
+              "BERTScore encoder of RadCliQ (layer 5, baseline-rescaled)"),
+    ModelSpec("distilbert-base-uncased", "distilbert/distilbert-base-uncased",
+              ("config.json", "vocab.txt"), ("bertscore",), "BERTScore encoder of the paper's evaluation (layer 5)"),
+    ModelSpec("bert-base-uncased", "google-bert/bert-base-uncased",
+              ("config.json", "vocab.txt"), ("chexbert",), "tokenizer/config backbone of CheXbert"),
+):
+    register_model(_spec)
+
+
+def models_dir() -> Path:
+    """radgrpo's model folder: ``$RADGRPO_MODELS_DIR`` or ``~/.cache/radgrpo/models``."""
+    return Path(os.environ.get("RADGRPO_MODELS_DIR", Path.home() / ".cache" / "radgrpo" / "models"))
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """A scoring model is not available locally; the message says what to download and where to put it."""
+
+
+def _missing(folder: Path, files: tuple[str, ...]) -> list[str]:
+    return [f for f in files if not (folder / f).exists()]
+
+
+def _not_found_message(spec: ModelSpec, tried: list[str]) -> str:
+    target = models_dir() / spec.name
+    files = ", ".join(spec.files)
+    lines = [
+        f"model {spec.name!r} (needed by {', '.join(spec.used_by)}) is not available offline.",
+        f"  files needed: {files}  (from the Hugging Face {spec.repo_type} repo {spec.hub_repo!r})",
+        f"  put them in:  {target}   (or set RADGRPO_MODELS_DIR, or pass the folder as model_dir / --model-dir)",
+        f"  on a machine with internet:  radgrpo models download {spec.name}",
+        "  looked in: " + "; ".join(tried),
+    ]
+    if spec.note:
+        lines.insert(1, f"  what it is:   {spec.note}")
+    return "\n".join(lines)
+
+
+def resolve_model(name: str, model_dir: str | os.PathLike | None = None) -> Path:
+    """Local folder holding the files of model spec ``name`` (or of an arbitrary hub id / folder).
+
+    Args:
+        name: a :data:`MODEL_SPECS` name, a hub repo id, or a local folder path.
+        model_dir: explicit local folder to use instead of searching.
+    Returns:
+        the folder path.
+    Raises:
+        ModelNotFoundError: with the download instructions.
+    """
+    spec = MODEL_SPECS.get(name)
+    tried: list[str] = []
+    if model_dir is not None:
+        folder = Path(model_dir)
+        files = spec.files if spec else ()
+        if folder.is_dir() and not _missing(folder, files):
+            return folder
+        tried.append(f"{folder} (missing: {', '.join(_missing(folder, files)) or 'folder'})")
+    if spec is None:
+        p = Path(name)
+        if p.is_dir():
+            return p
+        spec = ModelSpec(name=name.replace("/", "--"), hub_repo=name, files=("config.json",), used_by=("(custom)",))
+    folder = models_dir() / spec.name
+    if folder.is_dir() and not _missing(folder, spec.files):
+        return folder
+    tried.append(str(folder))
+    try:
+        from huggingface_hub import snapshot_download
+
+        cached = Path(snapshot_download(spec.hub_repo, repo_type=spec.repo_type, local_files_only=True))
+        if not _missing(cached, spec.files):
+            return cached
+        tried.append(f"HF cache {cached} (incomplete)")
+    except Exception:  # noqa: BLE001 - any hub/cache failure means "not cached"
+        tried.append(f"HF cache for {spec.hub_repo}")
+    raise ModelNotFoundError(_not_found_message(spec, tried))
+
+
+def download_model(name: str, dest: str | os.PathLike | None = None) -> Path:
+    """Download spec ``name`` into ``dest`` (default ``models_dir()/name``). Needs internet; never used in tests."""
+    if name not in MODEL_SPECS:
+        raise KeyError(f"unknown model {name!r}; known: {sorted(MODEL_SPECS)}")
+    spec = MODEL_SPECS[name]
+    from huggingface_hub import hf_hub_download, snapshot_download
+
+    target = Path(dest) if dest else models_dir() / spec.name
+    target.mkdir(parents=True, exist_ok=True)
+    if spec.subfolder_files:
+        for local, remote in spec.subfolder_files.items():
+            path = hf_hub_download(spec.hub_repo, remote, repo_type=spec.repo_type)
+            _copy(Path(path), target / local)
+    else:
+        snapshot_download(spec.hub_repo, repo_type=spec.repo_type, local_dir=target)
+    missing = _missing(target, spec.files)
+    if missing:
+        raise ModelNotFoundError(f"downloaded {spec.hub_repo} into {target} but {missing} are still missing")
+    return target
+
+
+def _copy(src: Path, dst: Path) -> None:
+    import shutil
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
