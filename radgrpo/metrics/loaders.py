@@ -6,7 +6,8 @@ files, the folder to put them in, and the ``radgrpo models download NAME`` comma
 machine. Nothing here downloads unless :func:`download_model` is called explicitly (never in tests).
 
 Search order for a spec ``NAME``:
-1. an explicit local path (``model_dir=...`` / ``--model-dir``), which must contain the spec's files;
+1. an explicit local path (``model_dir=...`` / ``--model-dir``), which must contain the spec's files (an
+   incomplete explicit folder is an error, never skipped);
 2. ``$RADGRPO_MODELS_DIR/NAME`` (default ``~/.cache/radgrpo/models/NAME``);
 3. the Hugging Face cache (``local_files_only=True``; works under ``HF_HUB_OFFLINE=1``).
 
@@ -115,7 +116,10 @@ def resolve_model(name: str, model_dir: str | os.PathLike | None = None) -> Path
         files = spec.files if spec else ()
         if folder.is_dir() and not _missing(folder, files):
             return folder
-        tried.append(f"{folder} (missing: {', '.join(_missing(folder, files)) or 'folder'})")
+        missing = ", ".join(_missing(folder, files)) if folder.is_dir() else "the folder itself"
+        raise ModelNotFoundError(
+            f"model folder {folder} given for {name!r} is incomplete (missing: {missing})"
+            + (f"\n{_not_found_message(spec, [str(folder)])}" if spec else ""))
     if spec is None:
         p = Path(name)
         if p.is_dir():
