@@ -1,0 +1,278 @@
+"""Per-sample scores of predictions against their test records: ``Prediction`` + ``Record`` -> ``scores.jsonl``.
+
+One row per prediction holds every per-sample metric that applies to its task; corpus aggregation and bootstrap
+confidence intervals happen later in ``radgrpo.eval.summarize`` (lm-evaluation-harness: per-sample metric first,
+aggregation at the end). All scoring goes through ``radgrpo.metrics``; this module never imports rewards or train,
+so an evaluation metric and the reward of the same name share code only through ``metrics``.
+
+Grounding rows (paper.md §5.3 and §7), boxes normalised [0,1] xyxy:
+
+- ``soft_f1``: the released reward's IoU-weighted soft-F1 (``variant="paper_code"``), boxes parsed with the reward
+  regex (``radgrpo.boxes.parse_boxes``);
+- ``soft_f1_dice``: the Dice-like variant 2ΣIoU/(|P|+|G|) that matches the paper's Fig. 1;
+- ``ap_50``: RadVLM's per-sample, output-order AP at IoU 0.5 with RadVLM's own evaluation parser
+  (``parse_boxes_radvlm_eval``); their mean is the paper's mAP@0.5;
+- ``matched_iou``: mean IoU of the Hungarian-matched pairs;
+- ``parseable`` (≥ 1 box parsed) and ``n_pred_boxes``, ``n_ref_boxes``.
+
+Report rows: ``bleu4`` (coco-caption BLEU-4) and ``rougeL`` (rouge-score ROUGE-L F, stemmed) by default; other
+report metrics are opt-in by name (:data:`REPORT_METRICS`), and a metric whose implementation or model is missing
+fails with an error that says so, never a substitute. Other tasks (classification, conversation) get only the
+bookkeeping fields for now.
+
+Example:
+    >>> from radgrpo.records import Record
+    >>> from radgrpo.eval.generate import Prediction
+    >>> rec = Record(id="g", image="g.png", task="abnormality_grounding", question="Where is the nodule?",
+    ...              answer="[0.1, 0.1, 0.5, 0.5]", reference_boxes=[(0.1, 0.1, 0.5, 0.5)], target="nodule")
+    >>> pred = Prediction("g", "abnormality_grounding", "q", "[0.1, 0.1, 0.5, 0.5]", "[0.1, 0.1, 0.5, 0.5]", 9, True)
+    >>> row = score_predictions([pred], [rec])[0]
+    >>> row["soft_f1"] > 0.99, row["ap_50"], row["parseable"]
+    (True, 1.0, True)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from radgrpo.boxes import parse_boxes, parse_boxes_radvlm_eval
+from radgrpo.records import Record, Task
+
+#: Per-sample grounding metrics (always computed for grounding rows unless excluded from ``metrics``).
+GROUNDING_METRICS: tuple[str, ...] = ("soft_f1", "soft_f1_dice", "ap_50", "matched_iou")
+
+
+@dataclass(frozen=True)
+class ReportMetric:
+    """A per-sample report metric known to evaluation.
+
+    Args:
+        name: the score key in ``scores.jsonl`` and ``results.json``.
+        module: the ``radgrpo.metrics`` module that implements it.
+        function: the name of a function ``fn(refs, hyps, **kwargs) -> sequence of floats`` (one per pair).
+        kwargs: fixed keyword arguments (e.g. ``n=4`` for BLEU-4).
+        higher_is_better: direction of the metric.
+        note: what the metric is, shown in errors and the report.
+    """
+
+    name: str
+    module: str
+    function: str
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    higher_is_better: bool = True
+    note: str = ""
+
+    def load(self) -> Callable[..., Sequence[float]]:
+        """Import the scoring function; a missing implementation raises ``ValueError`` naming the module."""
+        try:
+            mod = importlib.import_module(self.module)
+            return getattr(mod, self.function)
+        except (ImportError, AttributeError) as e:
+            raise ValueError(f"report metric {self.name!r} ({self.note}) is not available in this radgrpo: "
+                             f"{self.module}.{self.function} could not be imported ({e}). Remove it from "
+                             f"--metrics or install/implement it.") from e
+
+    def score(self, refs: Sequence[str], hyps: Sequence[str]) -> list[float]:
+        """Score aligned reference/hypothesis lists; returns one float per pair."""
+        fn = self.load()
+        out = [float(v) for v in fn(list(refs), list(hyps), **dict(self.kwargs))]
+        if len(out) != len(refs):
+            raise RuntimeError(f"{self.name}: {self.module}.{self.function} returned {len(out)} scores "
+                               f"for {len(refs)} pairs")
+        return out
+
+
+#: Report metrics selectable by name. Model-backed ones load their weights through ``radgrpo.metrics.loaders``
+#: and fail with its ``ModelNotFoundError`` (naming what to download) when the weights are absent.
+REPORT_METRICS: dict[str, ReportMetric] = {
+    m.name: m for m in (
+        ReportMetric("bleu4", "radgrpo.metrics.text", "score_bleu", (("n", 4),), True,
+                     "coco-caption BLEU-4 per pair"),
+        ReportMetric("rougeL", "radgrpo.metrics.text", "score_rouge_l", (), True,
+                     "rouge-score ROUGE-L F1 with stemming"),
+        ReportMetric("gleu", "radgrpo.metrics.text", "score_gleu", (), True,
+                     "Google-BLEU (the paper's GLEU ablation reward)"),
+        ReportMetric("bertscore", "radgrpo.metrics.text.bertscore", "score_bertscore_named",
+                     (("name", "bertscore"),), True,
+                     "BERTScore F1, distilbert-base-uncased layer 5, baseline-rescaled (paper.md §7)"),
+        ReportMetric("radgraph", "radgrpo.metrics.text.radgraph", "score_radgraph", (), True,
+                     "RadGraph-F1 (radgraph-xl, complete level; paper.md §7)"),
+        ReportMetric("radcliq", "radgrpo.metrics.text.radcliq", "score_radcliq", (), False,
+                     "RadCliQ-v1 (lower is better; paper.md §5.1)"),
+    )
+}
+
+DEFAULT_METRICS: tuple[str, ...] = GROUNDING_METRICS + ("bleu4", "rougeL")
+
+
+def available_metrics() -> list[str]:
+    """Every metric name accepted by :func:`score_predictions` (``metrics=``).
+
+    Example:
+        >>> "ap_50" in available_metrics() and "bleu4" in available_metrics()
+        True
+    """
+    return list(GROUNDING_METRICS) + list(REPORT_METRICS)
+
+
+def check_metrics(metrics: Iterable[str] | None) -> list[str]:
+    """Validate metric names; unknown names raise ``ValueError`` listing the valid ones.
+
+    Args:
+        metrics: names, or None for :data:`DEFAULT_METRICS`.
+    Returns:
+        the list of names, in the given order without duplicates.
+
+    Example:
+        >>> check_metrics(["bleu4", "map"])
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown metric(s) ['map']; valid: ['soft_f1', 'soft_f1_dice', 'ap_50', 'matched_iou', \
+'bleu4', 'rougeL', 'gleu', 'bertscore', 'radgraph', 'radcliq']
+    """
+    names = list(DEFAULT_METRICS if metrics is None else dict.fromkeys(metrics))
+    unknown = [m for m in names if m not in available_metrics()]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; valid: {available_metrics()}")
+    return names
+
+
+def score_grounding(answer: str, reference_boxes: Sequence[Sequence[float]],
+                    metrics: Iterable[str] = GROUNDING_METRICS) -> dict[str, Any]:
+    """Per-sample grounding scores of one answer text.
+
+    Args:
+        answer: the model's answer (thinking already removed).
+        reference_boxes: ground-truth boxes, normalised [0,1] xyxy.
+        metrics: which of :data:`GROUNDING_METRICS` to compute.
+    Returns:
+        ``{"soft_f1", "soft_f1_dice", "ap_50", "matched_iou"`` (those requested), ``"parseable", "n_pred_boxes",
+        "n_ref_boxes"}``; values in [0, 1] except the counts. No parsed box or no reference box gives 0.0
+        (paper.md §5.3 / §7: no credit for an empty side).
+
+    Example:
+        >>> s = score_grounding("at [0.35, 0.51, 0.75, 0.64]", [(0.38, 0.47, 0.76, 0.62)])
+        >>> round(s["soft_f1"], 3), round(s["soft_f1_dice"], 3), s["ap_50"], s["n_pred_boxes"]
+        (0.747, 0.596, 1.0, 1)
+    """
+    from radgrpo.metrics.grounding import matched_mean_iou, radvlm_ap, soft_f1
+
+    wanted = set(metrics)
+    gt = [tuple(float(v) for v in b) for b in reference_boxes]
+    pred = parse_boxes(answer)
+    row: dict[str, Any] = {}
+    if "soft_f1" in wanted:
+        row["soft_f1"] = float(soft_f1(pred, gt, variant="paper_code"))
+    if "soft_f1_dice" in wanted:
+        row["soft_f1_dice"] = float(soft_f1(pred, gt, variant="dice"))
+    if "ap_50" in wanted:
+        row["ap_50"] = float(radvlm_ap(parse_boxes_radvlm_eval(answer), gt, iou_threshold=0.5))
+    if "matched_iou" in wanted:
+        row["matched_iou"] = float(matched_mean_iou(pred, gt))
+    row["parseable"] = len(pred) > 0
+    row["n_pred_boxes"] = len(pred)
+    row["n_ref_boxes"] = len(gt)
+    return row
+
+
+def score_predictions(predictions: Sequence[Any], records: Sequence[Record],
+                      metrics: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Score every prediction against its record; returns one ``scores.jsonl`` row per prediction.
+
+    Args:
+        predictions: :class:`radgrpo.eval.generate.Prediction` objects (or dicts with ``id`` and ``answer``).
+        records: the test records; each prediction's id must be among them.
+        metrics: metric names (:func:`available_metrics`), or None for :data:`DEFAULT_METRICS`. Grounding names
+            apply to grounding tasks, report names to ``report_generation``.
+    Returns:
+        rows ``{"id", "task", "target", "n_tokens", "finished", "think_closed", <metric>: value, ...}`` in the order
+        of ``predictions``. The report reference is ``record.reference_report`` (else ``record.answer``).
+
+    Raises:
+        ValueError: unknown metric names, a prediction whose id has no record, or duplicate prediction ids.
+
+    Example:
+        >>> from radgrpo.eval.generate import Prediction
+        >>> rec = Record(id="r", image="r.png", task="report_generation", question="Write a report.",
+        ...              answer="No acute findings.", reference_report="No acute findings.")
+        >>> row = score_predictions([Prediction("r", "report_generation", "q", "x", "No acute findings.", 5, True)],
+        ...                         [rec], metrics=["rougeL"])[0]
+        >>> row["rougeL"], "bleu4" in row
+        (1.0, False)
+    """
+    names = check_metrics(metrics)
+    by_id = {r.id: r for r in records}
+    preds = [p if isinstance(p, dict) else p.to_dict() for p in predictions]
+    ids = [p["id"] for p in preds]
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise ValueError(f"{len(missing)} prediction(s) have no test record, e.g. {missing[:5]}")
+    if len(set(ids)) != len(ids):
+        raise ValueError("duplicate prediction ids: " + str(sorted({i for i in ids if ids.count(i) > 1})[:10]))
+
+    rows: list[dict[str, Any]] = []
+    report_idx: list[int] = []
+    grounding_names = [m for m in names if m in GROUNDING_METRICS]
+    for p in preds:
+        rec = by_id[p["id"]]
+        row: dict[str, Any] = {"id": rec.id, "task": rec.task.value, "target": rec.target,
+                               "n_tokens": p.get("n_tokens"), "finished": p.get("finished"),
+                               "think_closed": p.get("think_closed", True)}
+        answer = p.get("answer") or ""
+        if rec.task.is_grounding:
+            row.update(score_grounding(answer, rec.reference_boxes, grounding_names))
+        elif rec.task is Task.REPORT_GENERATION:
+            report_idx.append(len(rows))
+        rows.append(row)
+
+    report_names = [m for m in names if m in REPORT_METRICS]
+    if report_idx and report_names:
+        refs, hyps = [], []
+        for i in report_idx:
+            rec = by_id[rows[i]["id"]]
+            refs.append(rec.reference_report if rec.reference_report is not None else rec.answer)
+            hyps.append(preds[i].get("answer") or "")
+        for name in report_names:
+            for i, v in zip(report_idx, REPORT_METRICS[name].score(refs, hyps)):
+                rows[i][name] = v
+    return rows
+
+
+def write_scores(rows: Iterable[dict[str, Any]], path: str | os.PathLike) -> int:
+    """Write score rows as JSONL (atomically); returns the number of rows.
+
+    Example:
+        >>> import tempfile
+        >>> write_scores([{"id": "a", "task": "report_generation", "bleu4": 0.5}], Path(tempfile.mkdtemp(), "s.jsonl"))
+        1
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    n = 0
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            n += 1
+    os.replace(tmp, path)
+    return n
+
+
+def read_scores(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Read ``scores.jsonl`` written by :func:`write_scores`.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp(), "s.jsonl")
+        >>> _ = write_scores([{"id": "a", "bleu4": 0.5}], p)
+        >>> read_scores(p)
+        [{'id': 'a', 'bleu4': 0.5}]
+    """
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

@@ -1,0 +1,251 @@
+"""Aggregate per-sample scores into metric results with bootstrap CIs: ``scores.jsonl`` -> ``results.json``.
+
+Every corpus number here is a mean of per-sample scores, so a percentile bootstrap over samples (2,000 resamples,
+numpy ``default_rng(0)``, 95 %; paper.md §7 "Bootstrap", via ``radgrpo.metrics.bootstrap``) gives its CI. Results
+come overall, per task and, for grounding, per target (finding / region / phrase): learnability.md ("Reporting")
+shows that overall mAP can flatter a model that only learned the mean cardiomegaly box, so per-finding AP is always
+reported next to it.
+
+Names in ``results.json`` (the score key on the right when it differs):
+``map_50`` (mean ``ap_50``), ``soft_f1``, ``soft_f1_dice``, ``matched_iou``, ``format_valid_rate`` (mean
+``parseable``: share of grounding answers with ≥ 1 parseable box), ``bleu4``, ``rougeL`` and any opt-in report
+metric, and ``n`` (samples). Diagnostics without CIs: ``finished_rate`` (stopped on EOS), ``mean_n_tokens``,
+``mean_pred_boxes``, ``think_closed_rate``.
+
+This module does not generate or score; it only aggregates.
+
+Example:
+    >>> rows = [{"id": "a", "task": "abnormality_grounding", "target": "nodule", "ap_50": 1.0, "parseable": True},
+    ...         {"id": "b", "task": "abnormality_grounding", "target": "nodule", "ap_50": 0.0, "parseable": False}]
+    >>> run = summarize(rows, n_resamples=200)
+    >>> run.overall["map_50"].value, run.overall["format_valid_rate"].value, run.n
+    (0.5, 0.5, 2)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radgrpo.metrics.bootstrap import MetricResult, bootstrap_ci
+
+#: score key in scores.jsonl -> metric name in results.json
+RESULT_NAMES: dict[str, str] = {"ap_50": "map_50", "parseable": "format_valid_rate"}
+#: metrics where lower is better; every other summarised metric is higher-is-better
+LOWER_IS_BETTER: frozenset[str] = frozenset({"radcliq"})
+#: row keys that are bookkeeping, not metrics
+_NOT_METRICS = frozenset({"id", "task", "target", "n_tokens", "finished", "think_closed", "n_pred_boxes",
+                          "n_ref_boxes"})
+#: metrics shown per target (grounding)
+TARGET_METRICS: tuple[str, ...] = ("map_50", "soft_f1", "matched_iou", "format_valid_rate")
+
+
+@dataclass
+class RunResults:
+    """The summary of one evaluated run (one column of the report).
+
+    Args:
+        overall: metric name -> :class:`MetricResult` over all samples the metric applies to.
+        per_task: task -> metric name -> result.
+        per_target: grounding target (e.g. ``"nodule"``) -> metric name -> result (:data:`TARGET_METRICS`).
+        n: number of scored samples.
+        diagnostics: plain numbers without CIs (``finished_rate``, ``mean_n_tokens``, ...).
+        meta: free-form run information (model, config ...).
+    """
+
+    overall: dict[str, MetricResult]
+    per_task: dict[str, dict[str, MetricResult]] = field(default_factory=dict)
+    per_target: dict[str, dict[str, MetricResult]] = field(default_factory=dict)
+    n: int = 0
+    diagnostics: dict[str, float] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable nested dict (the ``results.json`` ``"detail"`` block)."""
+        def block(d: dict[str, MetricResult]) -> dict[str, Any]:
+            return {k: v.to_dict() for k, v in d.items()}
+
+        return {"n": self.n, "overall": block(self.overall),
+                "per_task": {k: block(v) for k, v in self.per_task.items()},
+                "per_target": {k: block(v) for k, v in self.per_target.items()},
+                "diagnostics": dict(self.diagnostics), "meta": dict(self.meta)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunResults:
+        """Inverse of :meth:`to_dict`."""
+        def block(b: dict[str, Any]) -> dict[str, MetricResult]:
+            return {k: _metric_result_from_dict(v) for k, v in b.items()}
+
+        return cls(overall=block(d["overall"]), per_task={k: block(v) for k, v in d.get("per_task", {}).items()},
+                   per_target={k: block(v) for k, v in d.get("per_target", {}).items()}, n=int(d["n"]),
+                   diagnostics=dict(d.get("diagnostics", {})), meta=dict(d.get("meta", {})))
+
+
+def _metric_result_from_dict(d: dict[str, Any]) -> MetricResult:
+    return MetricResult(name=d["name"], value=d["value"], ci_low=d["ci_low"], ci_high=d["ci_high"], n=int(d["n"]),
+                        higher_is_better=bool(d["higher_is_better"]))
+
+
+def _metric_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
+    keys: dict[str, None] = {}
+    for r in rows:
+        for k, v in r.items():
+            if k not in _NOT_METRICS and isinstance(v, (bool, int, float)) and v is not None:
+                keys.setdefault(k, None)
+    return list(keys)
+
+
+def summarize_rows(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, seed: int = 0,
+                   confidence: float = 0.95, only: Sequence[str] | None = None) -> dict[str, MetricResult]:
+    """Bootstrap-CI means of every metric present in ``rows``.
+
+    A metric is averaged over the rows that carry it (grounding metrics over grounding rows, report metrics over
+    report rows); ``None`` values are skipped; booleans count as 0/1.
+
+    Args:
+        rows: score rows (``scores.jsonl``).
+        n_resamples: bootstrap resamples.
+        seed: seed of ``numpy.random.default_rng`` for the resampling.
+        confidence: CI level.
+        only: restrict to these result names (e.g. :data:`TARGET_METRICS`).
+    Returns:
+        result name -> :class:`MetricResult` (names mapped through :data:`RESULT_NAMES`), plus ``"n"`` is NOT
+        included (see :func:`summarize`).
+
+    Example:
+        >>> res = summarize_rows([{"bleu4": 0.2}, {"bleu4": 0.4}, {"soft_f1": 1.0}], n_resamples=100)
+        >>> round(res["bleu4"].value, 6), res["bleu4"].n, res["soft_f1"].n
+        (0.3, 2, 1)
+    """
+    out: dict[str, MetricResult] = {}
+    for key in _metric_keys(rows):
+        name = RESULT_NAMES.get(key, key)
+        if only is not None and name not in only:
+            continue
+        vals = np.array([float(r[key]) for r in rows if r.get(key) is not None], dtype=float)
+        if vals.size == 0:
+            continue
+        value, lo, hi = bootstrap_ci(vals, n_resamples=n_resamples, seed=seed, confidence=confidence)
+        out[name] = MetricResult(name=name, value=float(value), ci_low=float(lo), ci_high=float(hi), n=int(vals.size),
+                                 higher_is_better=name not in LOWER_IS_BETTER)
+    return out
+
+
+def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Plain rates and means that explain a run (no CIs).
+
+    Returns:
+        ``finished_rate`` (share of generations that stopped on EOS), ``mean_n_tokens``, ``think_closed_rate`` and,
+        when grounding rows exist, ``mean_pred_boxes`` (reward-parser boxes per grounding answer).
+
+    Example:
+        >>> diagnostics([{"finished": True, "n_tokens": 10}, {"finished": False, "n_tokens": 20}])
+        {'finished_rate': 0.5, 'mean_n_tokens': 15.0, 'think_closed_rate': 1.0}
+    """
+    def mean(key: str, default: Any = None) -> float | None:
+        vals = [float(r.get(key, default)) for r in rows if r.get(key, default) is not None]
+        return float(np.mean(vals)) if vals else None
+
+    d = {"finished_rate": mean("finished"), "mean_n_tokens": mean("n_tokens"),
+         "think_closed_rate": mean("think_closed", True), "mean_pred_boxes": mean("n_pred_boxes")}
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def summarize(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, seed: int = 0, confidence: float = 0.95,
+              meta: dict[str, Any] | None = None) -> RunResults:
+    """Summarise one run's score rows overall, per task and per grounding target.
+
+    Args:
+        rows: score rows from :func:`radgrpo.eval.score.score_predictions`.
+        n_resamples: bootstrap resamples (paper: 2,000).
+        seed: bootstrap seed (paper: 0).
+        confidence: CI level (paper: 0.95, percentile).
+        meta: stored in :attr:`RunResults.meta`.
+    Returns:
+        a :class:`RunResults`.
+
+    Example:
+        >>> rows = [{"task": "report_generation", "bleu4": 0.1}, {"task": "report_generation", "bleu4": 0.3},
+        ...         {"task": "anatomical_grounding", "target": "heart", "ap_50": 1.0, "parseable": True}]
+        >>> run = summarize(rows, n_resamples=100)
+        >>> sorted(run.per_task), list(run.per_target), run.per_task["report_generation"]["bleu4"].n
+        (['anatomical_grounding', 'report_generation'], ['heart'], 2)
+    """
+    if not rows:
+        raise ValueError("no score rows to summarise")
+    kw = dict(n_resamples=n_resamples, seed=seed, confidence=confidence)
+    tasks: dict[str, list[dict[str, Any]]] = {}
+    targets: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        tasks.setdefault(str(r.get("task")), []).append(r)
+        if "ap_50" in r or "soft_f1" in r:  # grounding rows
+            targets.setdefault(str(r.get("target") or "(none)"), []).append(r)
+    return RunResults(
+        overall=summarize_rows(rows, **kw),
+        per_task={t: summarize_rows(rs, **kw) for t, rs in sorted(tasks.items())},
+        per_target={t: summarize_rows(rs, only=TARGET_METRICS, **kw) for t, rs in sorted(targets.items())},
+        n=len(rows), diagnostics=diagnostics(rows), meta=dict(meta or {}))
+
+
+def flatten_results(run: RunResults) -> dict[str, Any]:
+    """The flat dict of one run for ``results.json`` and the demo's table.
+
+    Returns:
+        ``{<metric>: value, ..., "n": n, "ci": {<metric>: [low, high]}, "n_by_metric": {<metric>: n},
+        "per_task": {task: {<metric>: value, "n": n}}, "per_target": {target: {<metric>: value, "n": n}},
+        "diagnostics": {...}}``.
+
+    Example:
+        >>> run = summarize([{"task": "report_generation", "bleu4": 0.5}], n_resamples=10)
+        >>> flat = flatten_results(run)
+        >>> flat["bleu4"], flat["n"], flat["ci"]["bleu4"]
+        (0.5, 1, [0.5, 0.5])
+    """
+    def values(d: dict[str, MetricResult], n: int) -> dict[str, Any]:
+        return {**{k: v.value for k, v in d.items()}, "n": n}
+
+    def group_n(d: dict[str, MetricResult]) -> int:
+        return max((v.n for v in d.values()), default=0)
+
+    flat: dict[str, Any] = {k: v.value for k, v in run.overall.items()}
+    flat["n"] = run.n
+    flat["ci"] = {k: [v.ci_low, v.ci_high] for k, v in run.overall.items()}
+    flat["n_by_metric"] = {k: v.n for k, v in run.overall.items()}
+    flat["per_task"] = {t: values(d, group_n(d)) for t, d in run.per_task.items()}
+    flat["per_target"] = {t: values(d, group_n(d)) for t, d in run.per_target.items()}
+    flat["diagnostics"] = dict(run.diagnostics)
+    return flat
+
+
+def write_results(run: RunResults, path: str | os.PathLike) -> dict[str, Any]:
+    """Write ``results.json``: the flat summary plus the full nested detail under ``"detail"``.
+
+    Returns:
+        the dict written.
+
+    Example:
+        >>> import tempfile
+        >>> run = summarize([{"task": "report_generation", "bleu4": 0.5}], n_resamples=10)
+        >>> d = write_results(run, Path(tempfile.mkdtemp(), "results.json"))
+        >>> RunResults.from_dict(d["detail"]).overall["bleu4"].value
+        0.5
+    """
+    data = {**flatten_results(run), "detail": run.to_dict()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return data
+
+
+def read_results(path: str | os.PathLike) -> RunResults:
+    """Load a :class:`RunResults` from a ``results.json`` written by :func:`write_results`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if "detail" not in data:
+        raise ValueError(f"{path}: not a radgrpo eval results.json (no 'detail' block)")
+    return RunResults.from_dict(data["detail"])
