@@ -1,0 +1,79 @@
+"""``radgrpo eval`` end to end on the tiny Qwen3-VL, and the library ``evaluate`` the demo calls per model.
+
+Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/eval/test_eval_cli.py
+"""
+
+import json
+
+import pytest
+import yaml
+
+from radgrpo.cli.evaluate import EvalConfig
+from radgrpo.cli.main import main as radgrpo_main
+from radgrpo.eval.pipeline import evaluate, select_records
+from radgrpo.eval.report.html import load_run_dir, write_report_from_dirs
+from radgrpo.eval.score import score_predictions
+from radgrpo.eval.summarize import summarize
+
+FLAT_KEYS = {"map_50", "soft_f1", "soft_f1_dice", "matched_iou", "format_valid_rate", "bleu4", "rougeL", "n", "ci"}
+
+
+def test_cli_end_to_end(tiny_model_dir, eval_data, tmp_path, capsys):
+    records, _, test_file = eval_data
+    out = tmp_path / "eval"
+    argv = ["eval", "--model", str(tiny_model_dir), "--test_file", str(test_file), "--out", str(out),
+            "--max_new_tokens", "4", "--batch_size", "4", "--n_resamples", "200", "--no-progress"]
+    assert radgrpo_main(argv) == 0
+    for name in ("predictions.jsonl", "scores.jsonl", "results.json", "report.html", "config.yaml"):
+        assert (out / name).is_file(), name
+    res = json.loads((out / "results.json").read_text())
+    assert FLAT_KEYS <= set(res) and res["n"] == len(records) == 4
+    assert res["n_by_metric"]["map_50"] == 2 and res["n_by_metric"]["bleu4"] == 2
+    assert set(res["per_target"]) == {"nodule", "heart"}
+    # results.json is exactly the summary of scores.jsonl (seed 0, 200 resamples)
+    run, preds, rows = load_run_dir(out)
+    assert len(rows) == 4 and all(p.n_tokens <= 4 for p in preds)
+    assert summarize(rows, n_resamples=200).overall == run.overall
+    assert sorted(score_predictions(preds, records), key=lambda r: r["id"]) == sorted(rows, key=lambda r: r["id"])
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    assert cfg["model"] == str(tiny_model_dir) and cfg["max_new_tokens"] == 4
+    html = (out / "report.html").read_text()
+    assert f"{res['bleu4']:.3f}" in html and html.count("data:image/png;base64,") == 3  # 2 samples + chart
+    printed = capsys.readouterr().out
+    assert "map_50" in printed and "results.json" in printed
+
+
+def test_cli_filters_and_config_errors(tiny_model_dir, eval_data, tmp_path):
+    _, _, test_file = eval_data
+    out = tmp_path / "eval"
+    assert radgrpo_main(["eval", "--model", str(tiny_model_dir), "--test_file", str(test_file), "--out", str(out),
+                         "--tasks", "report_generation", "--max_samples", "1", "--max_new_tokens", "2",
+                         "--metrics", "rougeL", "--no-html", "--no-progress", "--n_resamples", "50"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["n"] == 1 and set(res["ci"]) == {"rougeL"} and not (out / "report.html").exists()
+    with pytest.raises(ValueError, match=r"unknown metric\(s\) \['map'\]"):
+        EvalConfig(model="m", test_file="t.jsonl", metrics=["map"])
+    with pytest.raises(ValueError, match="--model is required"):
+        EvalConfig(test_file="t.jsonl")
+    with pytest.raises(ValueError, match=r"unknown task\(s\) \['report'\]"):
+        select_records([], tasks=["report"])
+
+
+def test_library_evaluate_twice_and_compare(varied_model, tiny_model_dir, eval_data, tmp_path):
+    """The demo's use: evaluate two models with the loaded code, then one report with a column per run."""
+    from radgrpo.models.qwen3_vl import load_model_and_processor
+
+    records, base, _ = eval_data
+    untrained = load_model_and_processor(str(tiny_model_dir))
+    dirs = {"untrained": tmp_path / "untrained", "varied": tmp_path / "varied"}
+    results = {}
+    for name, (model, processor) in {"untrained": untrained, "varied": varied_model}.items():
+        results[name] = evaluate(model, processor, records, base, dirs[name], batch_size=4, max_new_tokens=3,
+                                 n_resamples=100, run_name=name, progress=False, write_html=False)
+        assert results[name]["detail"]["meta"]["run_name"] == name
+        assert results[name]["detail"]["meta"]["generate_seconds"] > 0
+    path = write_report_from_dirs(tmp_path / "compare.html", dirs, records=records, base_dir=base, title="cmp")
+    html = path.read_text()
+    head = html.split('id="overall"')[1].split("</tr>")[0]
+    assert "untrained</th>" in head and "varied</th>" in head
+    assert html.count("data:image/png;base64,") == 3

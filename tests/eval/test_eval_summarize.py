@@ -1,0 +1,115 @@
+"""Aggregation of per-sample scores: exact means, bootstrap CIs, per-task / per-target splits, results.json.
+
+Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/eval/test_eval_summarize.py
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from radgrpo.eval.summarize import (RunResults, diagnostics, flatten_results, read_results, summarize,
+                                    summarize_rows, write_results)
+from radgrpo.metrics.bootstrap import bootstrap_ci
+
+# 3 grounding rows (2 nodule, 1 effusion) + 2 report rows; values chosen so the means are exact fractions
+ROWS = [
+    {"id": "g1", "task": "abnormality_grounding", "target": "nodule", "ap_50": 1.0, "soft_f1": 0.2,
+     "parseable": True, "n_pred_boxes": 1, "n_tokens": 10, "finished": True, "think_closed": True},
+    {"id": "g2", "task": "abnormality_grounding", "target": "nodule", "ap_50": 0.0, "soft_f1": 0.4,
+     "parseable": False, "n_pred_boxes": 0, "n_tokens": 30, "finished": False, "think_closed": True},
+    {"id": "g3", "task": "abnormality_grounding", "target": "effusion", "ap_50": 1.0, "soft_f1": 0.9,
+     "parseable": True, "n_pred_boxes": 2, "n_tokens": 20, "finished": True, "think_closed": True},
+    {"id": "r1", "task": "report_generation", "target": None, "bleu4": 0.1, "rougeL": 0.5, "n_tokens": 40,
+     "finished": True, "think_closed": True},
+    {"id": "r2", "task": "report_generation", "target": None, "bleu4": 0.3, "rougeL": 0.7, "n_tokens": 50,
+     "finished": True, "think_closed": True},
+]
+
+
+@pytest.fixture(scope="module")
+def run():
+    return summarize(ROWS)
+
+
+def test_exact_means_and_names(run):
+    o = run.overall
+    assert o["map_50"].value == pytest.approx(2 / 3)  # mean of ap_50 (1, 0, 1)
+    assert o["soft_f1"].value == pytest.approx(0.5)  # (0.2 + 0.4 + 0.9) / 3
+    assert o["format_valid_rate"].value == pytest.approx(2 / 3)  # parseable True, False, True
+    assert o["bleu4"].value == pytest.approx(0.2) and o["rougeL"].value == pytest.approx(0.6)
+    assert (o["map_50"].n, o["bleu4"].n, run.n) == (3, 2, 5)
+    # score keys are renamed, bookkeeping fields are not metrics
+    assert "ap_50" not in o and "parseable" not in o
+    assert not {"n_tokens", "n_pred_boxes", "finished", "think_closed"} & set(o)
+    assert all(r.higher_is_better for r in o.values())
+
+
+def test_ci_is_the_peer_bootstrap_and_brackets_the_value(run):
+    vals = [0.2, 0.4, 0.9]
+    assert (run.overall["soft_f1"].value, run.overall["soft_f1"].ci_low, run.overall["soft_f1"].ci_high) == \
+        pytest.approx(bootstrap_ci(vals, n_resamples=2000, seed=0))
+    for r in run.overall.values():
+        assert r.ci_low <= r.value <= r.ci_high
+
+
+def test_ci_hand_computed_two_samples():
+    # two samples {0, 1}: resample means are 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4, so with 2000 resamples
+    # the 2.5th percentile is 0 and the 97.5th is 1 (each extreme has ~500 draws, far above 50)
+    res = summarize_rows([{"soft_f1": 0.0}, {"soft_f1": 1.0}])
+    assert (res["soft_f1"].value, res["soft_f1"].ci_low, res["soft_f1"].ci_high) == (0.5, 0.0, 1.0)
+    # constant values: the CI collapses onto the value
+    res = summarize_rows([{"bleu4": 0.25}] * 7)
+    assert (res["bleu4"].ci_low, res["bleu4"].ci_high) == (0.25, 0.25)
+
+
+def test_seed_changes_resamples_not_value():
+    vals = [{"soft_f1": v} for v in np.linspace(0, 1, 11)]
+    a, b = summarize_rows(vals, seed=0)["soft_f1"], summarize_rows(vals, seed=1)["soft_f1"]
+    assert a.value == b.value == pytest.approx(0.5)
+    assert (a.ci_low, a.ci_high) != (b.ci_low, b.ci_high)
+    assert summarize_rows(vals, seed=0)["soft_f1"] == a  # deterministic
+
+
+def test_per_task_and_per_target(run):
+    g = run.per_task["abnormality_grounding"]
+    assert set(run.per_task) == {"abnormality_grounding", "report_generation"}
+    assert "bleu4" not in g and "map_50" not in run.per_task["report_generation"]
+    assert run.per_task["report_generation"]["bleu4"].value == pytest.approx(0.2)
+    assert run.per_target["nodule"]["map_50"].value == pytest.approx(0.5)
+    assert run.per_target["nodule"]["format_valid_rate"].value == pytest.approx(0.5)
+    assert run.per_target["effusion"]["soft_f1"].value == pytest.approx(0.9)
+    assert run.per_target["effusion"]["map_50"].n == 1
+    assert set(run.per_target) == {"nodule", "effusion"}  # report rows have no grounding target
+
+
+def test_diagnostics():
+    d = diagnostics(ROWS)
+    assert d["finished_rate"] == pytest.approx(0.8)
+    assert d["mean_n_tokens"] == pytest.approx(30.0)
+    assert d["mean_pred_boxes"] == pytest.approx(1.0)  # grounding rows only: (1 + 0 + 2) / 3
+    assert d["think_closed_rate"] == 1.0
+
+
+def test_lower_is_better_metric():
+    res = summarize_rows([{"radcliq": 1.0}, {"radcliq": 2.0}], n_resamples=50)
+    assert res["radcliq"].higher_is_better is False and res["radcliq"].value == 1.5
+
+
+def test_flatten_and_results_json_round_trip(run, tmp_path):
+    flat = flatten_results(run)
+    assert flat["map_50"] == pytest.approx(2 / 3) and flat["n"] == 5
+    assert flat["ci"]["bleu4"] == [run.overall["bleu4"].ci_low, run.overall["bleu4"].ci_high]
+    assert flat["per_task"]["report_generation"]["n"] == 2
+    assert flat["per_target"]["nodule"] == {"map_50": 0.5, "soft_f1": pytest.approx(0.3),
+                                            "format_valid_rate": 0.5, "n": 2}
+    data = write_results(run, tmp_path / "results.json")
+    on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert on_disk["map_50"] == pytest.approx(2 / 3) and on_disk == json.loads(json.dumps(data))
+    back = read_results(tmp_path / "results.json")
+    assert isinstance(back, RunResults) and back.overall == run.overall and back.per_target == run.per_target
+
+
+def test_empty_rows_raise():
+    with pytest.raises(ValueError, match="no score rows"):
+        summarize([])
