@@ -86,7 +86,11 @@ def test_report_tables(report_html):
     for run in ("untrained", "sft"):
         assert f"{run}</th>" in overall
     assert overall.index("map_50") < overall.index("bleu4")  # grounding metrics first
-    assert "<h3>nodule</h3>" in report_html and "<h3>heart</h3>" in report_html  # per-target tables
+    per_target = report_html.split('id="per-target"')[1].split("</table>")[0]
+    # one row per target: n, then map_50 per run, then soft_f1 per run (nodule: A 0.0 / B 1.0, A 0.0 / B 0.8)
+    assert re.search(r"<td>nodule</td><td>1</td><td><span class=\"v\">0\.000</span>.*?<td class=\"best\">"
+                     r"<span class=\"v\">1\.000</span>.*?0\.000.*?<td class=\"best\"><span class=\"v\">0\.800", per_target)
+    assert "<td>heart</td>" in per_target
     assert "<h3>report_generation</h3>" in report_html  # per-task tables
 
 

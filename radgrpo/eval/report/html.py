@@ -37,6 +37,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: Metric order in tables; metrics not listed follow alphabetically.
 METRIC_ORDER: tuple[str, ...] = ("map_50", "soft_f1", "soft_f1_dice", "matched_iou", "format_valid_rate", "bleu4",
                                  "rougeL", "gleu", "bertscore", "chexbert", "radgraph", "radcliq")
+#: Metrics in the per-target table (one column per run each).
+TARGET_TABLE_METRICS: tuple[str, ...] = ("map_50", "soft_f1")
 #: Metrics drawn in the bar chart (those present).
 CHART_METRICS: tuple[str, ...] = ("map_50", "soft_f1", "matched_iou", "format_valid_rate", "bleu4", "rougeL")
 
@@ -73,6 +75,19 @@ def _grouped_tables(runs: Mapping[str, RunResults], attr: str) -> list[dict[str,
     groups = list(dict.fromkeys(g for r in runs.values() for g in getattr(r, attr)))
     return [{"name": g, "rows": _table({name: getattr(run, attr).get(g, {}) for name, run in runs.items()})}
             for g in sorted(groups)]
+
+
+def _target_table(runs: Mapping[str, RunResults], metrics: Sequence[str]) -> dict[str, Any]:
+    """One row per grounding target: ``n`` then, per metric, one cell per run (value, CI, best in bold)."""
+    targets = sorted(dict.fromkeys(t for r in runs.values() for t in r.per_target))
+    rows = []
+    for t in targets:
+        blocks = {name: run.per_target.get(t, {}) for name, run in runs.items()}
+        by_metric = {row["metric"]: row["cells"] for row in _table(blocks)}
+        n = max((x.n for b in blocks.values() for x in b.values()), default=0)
+        rows.append({"name": t, "n": n, "cells": [c for m in metrics for c in by_metric.get(
+            m, [{"text": "–", "ci": "", "n": "", "best": False}] * len(runs))]})
+    return {"metrics": list(metrics), "rows": rows}
 
 
 def _pick_round_robin(records: Sequence[Record], n: int) -> list[Record]:
@@ -168,7 +183,7 @@ def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
                           for m in CHART_METRICS if m in r.overall} for run, r in runs.items()}
     chart = png_data_uri(metric_bar_chart(chart_values, colours=colours)) \
         if any(chart_values.values()) else None
-    curves = png_data_uri(training_curves(logs)) if logs else None
+    curves = png_data_uri(training_curves(logs, colours={**run_colours(list(logs)), **colours})) if logs else None
     images, texts = ([], [])
     if predictions and records:
         unknown = set(predictions) - set(runs)
@@ -184,7 +199,7 @@ def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
     html = env.get_template("report.html.j2").render(
         title=title, notes=notes, runs=names, colours=colours, reference_colour=REFERENCE_COLOUR,
         n={r: runs[r].n for r in names}, overall=_table({r: runs[r].overall for r in names}),
-        per_task=_grouped_tables(runs, "per_task"), per_target=_grouped_tables(runs, "per_target"),
+        per_task=_grouped_tables(runs, "per_task"), per_target=_target_table(runs, TARGET_TABLE_METRICS),
         diagnostics=diagnostics, chart=chart, curves=curves, images=images, texts=texts,
         meta={r: json.dumps(runs[r].meta, indent=1, default=str) for r in names if runs[r].meta},
         generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"))

@@ -158,12 +158,14 @@ def metric_bar_chart(values: Mapping[str, Mapping[str, tuple[float, float, float
     return _figure_png(fig)
 
 
-def training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]]], keys: Sequence[str] | None = None) -> bytes:
+def training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]]], keys: Sequence[str] | None = None, *,
+                    colours: Mapping[str, str] | None = None) -> bytes:
     """Line plots of training logs (e.g. TRL ``trainer.state.log_history``), one panel per key.
 
     Args:
         logs: stage name (``"sft"``, ``"grpo"``) -> list of log dicts with a ``"step"`` key and numeric values.
         keys: which keys to plot; default: ``loss``, ``reward``, ``kl``, ``entropy`` where present.
+        colours: stage name -> colour (default :func:`run_colours`), so a stage matches its report column.
     Returns:
         PNG bytes.
 
@@ -184,7 +186,7 @@ def training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]]], keys: Seque
     keys = [k for k in (keys or ("loss", "reward", "kl", "entropy")) if k in present]
     if not keys:
         raise ValueError(f"no plottable key in the training logs; keys present: {sorted(present)}")
-    colours = run_colours(list(logs))
+    colours = dict(colours) if colours is not None else run_colours(list(logs))
     fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 2.8), squeeze=False)
     for ax, key in zip(axes[0], keys):
         for stage, entries in logs.items():
@@ -194,5 +196,5 @@ def training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]]], keys: Seque
         ax.set_title(key)
         ax.set_xlabel("step")
         ax.spines[["top", "right"]].set_visible(False)
-    axes[0][0].legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8)
     return _figure_png(fig)
