@@ -24,7 +24,7 @@ from typing import Any
 
 from radgrpo.eval.generate import generate_predictions
 from radgrpo.eval.report.html import write_report
-from radgrpo.eval.score import check_metrics, score_predictions, write_scores
+from radgrpo.eval.score import REPORT_METRICS, check_metrics, score_predictions, write_scores
 from radgrpo.eval.summarize import flatten_results, summarize, write_results
 from radgrpo.records import Record, Task
 
@@ -109,6 +109,10 @@ def evaluate(model: Any, processor: Any, records: Sequence[Record], base_dir: st
     if not records:
         raise ValueError("no test records to evaluate")
     names = check_metrics(metrics)  # fail before spending time on generation
+    if any(r.task is Task.REPORT_GENERATION for r in records):
+        for name in names:
+            if name in REPORT_METRICS:
+                REPORT_METRICS[name].load()  # a metric without an implementation stops the run here
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)

@@ -77,3 +77,16 @@ def test_library_evaluate_twice_and_compare(varied_model, tiny_model_dir, eval_d
     head = html.split('id="overall"')[1].split("</tr>")[0]
     assert "untrained</th>" in head and "varied</th>" in head
     assert html.count("data:image/png;base64,") == 3
+
+
+@pytest.mark.parametrize("name", ["demo_cpu", "paper_grounding", "paper_report"])
+def test_shipped_configs_parse(name):
+    from pathlib import Path
+
+    from radgrpo.config import parse_config
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "eval" / f"{name}.yaml"
+    cfg = parse_config(EvalConfig, ["--config", str(path)])
+    assert cfg.n_resamples == 2000 and cfg.seed == 0 and cfg.thinking is False
+    if name.startswith("paper"):
+        assert (cfg.max_new_tokens, cfg.min_pixels, cfg.max_pixels) == (1024, 1024, 451584)  # paper.md §7
