@@ -142,7 +142,8 @@ def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
 
     Returns:
         ``finished_rate`` (share of generations that stopped on EOS), ``mean_n_tokens``, ``think_closed_rate`` and,
-        when grounding rows exist, ``mean_pred_boxes`` (reward-parser boxes per grounding answer).
+        when grounding rows exist, ``mean_pred_boxes`` (reward-parser boxes per grounding answer) and
+        ``n_grounding_without_reference`` (grounding records with no reference box: they score 0).
 
     Example:
         >>> diagnostics([{"finished": True, "n_tokens": 10}, {"finished": False, "n_tokens": 20}])
@@ -154,6 +155,9 @@ def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
 
     d = {"finished_rate": mean("finished"), "mean_n_tokens": mean("n_tokens"),
          "think_closed_rate": mean("think_closed", True), "mean_pred_boxes": mean("n_pred_boxes")}
+    grounding = [r for r in rows if "n_ref_boxes" in r]
+    if grounding:  # such samples score 0 by definition and pull mAP down: count them, never hide them
+        d["n_grounding_without_reference"] = float(sum(1 for r in grounding if not r["n_ref_boxes"]))
     return {k: v for k, v in d.items() if v is not None}
 
 

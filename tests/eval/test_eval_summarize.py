@@ -89,6 +89,9 @@ def test_diagnostics():
     assert d["mean_n_tokens"] == pytest.approx(30.0)
     assert d["mean_pred_boxes"] == pytest.approx(1.0)  # grounding rows only: (1 + 0 + 2) / 3
     assert d["think_closed_rate"] == 1.0
+    assert "n_grounding_without_reference" not in d  # ROWS carry no n_ref_boxes
+    rows = [{"ap_50": 0.0, "n_ref_boxes": 0, "n_pred_boxes": 1}, {"ap_50": 1.0, "n_ref_boxes": 2, "n_pred_boxes": 2}]
+    assert diagnostics(rows)["n_grounding_without_reference"] == 1.0
 
 
 def test_lower_is_better_metric():
