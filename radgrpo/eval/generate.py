@@ -73,6 +73,7 @@ class Prediction:
         thinking: whether the prompt asked for thinking.
         think_closed: in thinking mode, whether a ``</think>`` was produced (always True otherwise).
         seconds: wall time of this sample's batch divided by the batch size (s).
+        max_new_tokens: the new-token limit this sample was generated with (0: unknown).
         meta: free-form extra fields (model name, run name ...).
     """
 
@@ -86,6 +87,7 @@ class Prediction:
     thinking: bool = False
     think_closed: bool = True
     seconds: float = 0.0
+    max_new_tokens: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -258,6 +260,33 @@ def _generate_batch(model: Any, processor: Any, records: Sequence[Record], base_
     return results
 
 
+def _limit(task: str, max_new_tokens: int | dict[str, int] | None, thinking: bool) -> int:
+    if isinstance(max_new_tokens, int):
+        limit = max_new_tokens
+    elif isinstance(max_new_tokens, dict) and task in max_new_tokens:
+        limit = int(max_new_tokens[task])
+    else:
+        limit = default_max_new_tokens(task, thinking)
+    if limit < 1:
+        raise ValueError(f"max_new_tokens for task {task!r} must be >= 1, got {limit}")
+    return limit
+
+
+def _check_resumable(done: dict[str, Prediction], records: Sequence[Record],
+                     max_new_tokens: int | dict[str, int] | None, thinking: bool, out_path: Any) -> None:
+    """Refuse to mix predictions generated with other settings into one run (no silent reuse)."""
+    for r in records:
+        p = done.get(r.id)
+        if p is None:
+            continue
+        want = _limit(r.task.value, max_new_tokens, thinking)
+        if p.thinking != thinking or (p.max_new_tokens and p.max_new_tokens != want):
+            raise ValueError(
+                f"{out_path}: prediction {r.id!r} was generated with thinking={p.thinking}, "
+                f"max_new_tokens={p.max_new_tokens}; this run asks for thinking={thinking}, max_new_tokens={want}. "
+                "Use another output folder or delete the file to start over.")
+
+
 def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
                          base_dir: str | os.PathLike | None = None, *, batch_size: int = 16,
                          max_new_tokens: int | dict[str, int] | None = None, thinking: bool = False,
@@ -268,6 +297,7 @@ def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
     Records are grouped by task (each task has its own length limit) and batched in their original order. When
     ``out_path`` exists, predictions already there are kept and their ids skipped (a malformed trailing line from an
     interrupted run is dropped and counted in a warning); each finished batch is appended and flushed at once.
+    Resuming with another ``thinking`` mode or token limit raises instead of mixing the two.
 
     Args:
         model: a ``Qwen3VLForConditionalGeneration`` (or any HF image-text-to-text model with ``generate``).
@@ -305,6 +335,7 @@ def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
             logger.warning("%s: dropped %d malformed line(s); those records are generated again", out_path, bad)
             write_predictions(old, out_path)  # rewrite without the broken line before appending
         logger.info("resuming: %d prediction(s) already in %s", len(done), out_path)
+    _check_resumable(done, records, max_new_tokens, thinking, out_path)
     todo = [r for r in records if r.id not in done]
 
     by_task: dict[str, list[Record]] = {}
@@ -324,14 +355,7 @@ def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
         bar = tqdm(total=len(todo), desc="generate", unit="sample")
     try:
         for task, batch in batches:
-            if isinstance(max_new_tokens, int):
-                limit = max_new_tokens
-            elif isinstance(max_new_tokens, dict) and task in max_new_tokens:
-                limit = int(max_new_tokens[task])
-            else:
-                limit = default_max_new_tokens(task, thinking)
-            if limit < 1:
-                raise ValueError(f"max_new_tokens for task {task!r} must be >= 1, got {limit}")
+            limit = _limit(task, max_new_tokens, thinking)
             prompts = [r.question + (THINK_SUFFIX if thinking else "") for r in batch]
             t0 = time.perf_counter()
             outs = _generate_batch(model, processor, batch, base_dir, prompts, limit, eos)
@@ -340,7 +364,7 @@ def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
                 answer, closed = split_answer(text, thinking)
                 p = Prediction(id=r.id, task=task, prompt=prompt, completion=text, answer=answer, n_tokens=n,
                                finished=finished, thinking=thinking, think_closed=closed, seconds=round(per, 6),
-                               meta=dict(meta or {}))
+                               max_new_tokens=limit, meta=dict(meta or {}))
                 done[r.id] = p
                 if fh is not None:
                     fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")

@@ -83,6 +83,13 @@ def test_resume_skips_done_ids(varied_model, eval_data, tmp_path):
     assert preds[1].completion == "SENTINEL" and again == preds
     on_disk, bad = read_predictions(out)
     assert bad == 0 and sorted(p.id for p in on_disk) == sorted(r.id for r in records)
+    assert {p.max_new_tokens for p in on_disk} == {0, 3}  # the sentinel did not record its limit
+    with pytest.raises(ValueError, match="generated with thinking=False, max_new_tokens=3; this run asks for "
+                                         "thinking=False, max_new_tokens=5"):
+        generate_predictions(model, processor, records, base, max_new_tokens=5, out_path=out, progress=False)
+    with pytest.raises(ValueError, match="this run asks for thinking=True"):
+        generate_predictions(model, processor, records, base, max_new_tokens=3, thinking=True, out_path=out,
+                             progress=False)
 
 
 def test_per_task_limits_and_thinking(varied_model, eval_data):
