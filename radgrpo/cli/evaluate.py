@@ -21,7 +21,7 @@ from radgrpo.eval.pipeline import evaluate, select_records
 from radgrpo.eval.score import DEFAULT_METRICS, check_metrics
 from radgrpo.records import read_jsonl
 
-__all__ = ["EvalConfig", "evaluate", "main", "run_eval"]
+__all__ = ["EvalConfig", "evaluate", "main", "print_results", "results_table", "run_eval"]
 
 
 @dataclass
@@ -83,6 +83,9 @@ def run_eval(cfg: EvalConfig) -> dict[str, Any]:
         cfg: the resolved :class:`EvalConfig`.
     Returns:
         the flat results dict (also in ``cfg.out/results.json``).
+
+    Example:
+        >>> run_eval(EvalConfig(model="runs/sft", test_file="data/test.jsonl", out="runs/eval"))  # doctest: +SKIP
     """
     test_file = Path(cfg.test_file)
     if not test_file.is_file():
@@ -102,14 +105,20 @@ def run_eval(cfg: EvalConfig) -> dict[str, Any]:
                                                  "load_seconds": round(load_s, 3)})
 
 
-def print_results(results: dict[str, Any], title: str = "radgrpo eval") -> None:
-    """Print the overall metrics with their CIs as a rich table.
+def results_table(results: dict[str, Any], title: str = "radgrpo eval") -> Any:
+    """The overall metrics with their CIs as a ``rich`` table (one row per metric, then the sample count).
 
     Args:
         results: the flat dict returned by :func:`run_eval` / ``evaluate``.
         title: table title.
+    Returns:
+        a ``rich.table.Table``.
+
+    Example:
+        >>> t = results_table({"map_50": 0.5, "ci": {"map_50": [0.25, 0.75]}, "n_by_metric": {"map_50": 4}, "n": 6})
+        >>> t.row_count, [c.header for c in t.columns]
+        (2, ['metric', 'value', '95% CI', 'n'])
     """
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
@@ -118,7 +127,19 @@ def print_results(results: dict[str, Any], title: str = "radgrpo eval") -> None:
     for name, (lo, hi) in results.get("ci", {}).items():
         table.add_row(name, f"{results[name]:.4f}", f"[{lo:.4f}, {hi:.4f}]", str(results["n_by_metric"][name]))
     table.add_row("samples", "", "", str(results["n"]))
-    Console().print(table)
+    return table
+
+
+def print_results(results: dict[str, Any], title: str = "radgrpo eval") -> None:
+    """Print :func:`results_table` to the console.
+
+    Args:
+        results: the flat results dict.
+        title: table title.
+    """
+    from rich.console import Console
+
+    Console().print(results_table(results, title))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,7 +69,14 @@ class ReportMetric:
     note: str = ""
 
     def load(self) -> Callable[..., Sequence[float]]:
-        """Import the scoring function; a missing implementation raises ``ValueError`` naming the module."""
+        """Import the scoring function; a missing implementation raises ``ValueError`` naming the module.
+
+        Example:
+            >>> ReportMetric("x", "radgrpo.metrics.text.nope", "score_x").load()
+            Traceback (most recent call last):
+            ...
+            ValueError: report metric 'x' () is not available in this radgrpo: radgrpo.metrics.text.nope.score_x could not be imported (No module named 'radgrpo.metrics.text.nope'). Remove it from --metrics or install/implement it.
+        """
         try:
             mod = importlib.import_module(self.module)
             return getattr(mod, self.function)
@@ -79,7 +86,18 @@ class ReportMetric:
                              f"--metrics or install/implement it.") from e
 
     def score(self, refs: Sequence[str], hyps: Sequence[str]) -> list[float]:
-        """Score aligned reference/hypothesis lists; returns one float per pair."""
+        """Score aligned reference/hypothesis lists.
+
+        Args:
+            refs: reference reports.
+            hyps: generated reports, aligned with ``refs``.
+        Returns:
+            one float per pair.
+
+        Example:
+            >>> REPORT_METRICS["rougeL"].score(["no effusion"], ["no effusion"])
+            [1.0]
+        """
         fn = self.load()
         out = [float(v) for v in fn(list(refs), list(hyps), **dict(self.kwargs))]
         if len(out) != len(refs):

@@ -67,7 +67,13 @@ class RunResults:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable nested dict (the ``results.json`` ``"detail"`` block)."""
+        """JSON-serialisable nested dict (the ``results.json`` ``"detail"`` block).
+
+        Example:
+            >>> run = summarize([{"task": "report_generation", "bleu4": 0.5}], n_resamples=10)
+            >>> RunResults.from_dict(run.to_dict()) == run
+            True
+        """
         def block(d: dict[str, MetricResult]) -> dict[str, Any]:
             return {k: v.to_dict() for k, v in d.items()}
 
@@ -248,7 +254,20 @@ def write_results(run: RunResults, path: str | os.PathLike) -> dict[str, Any]:
 
 
 def read_results(path: str | os.PathLike) -> RunResults:
-    """Load a :class:`RunResults` from a ``results.json`` written by :func:`write_results`."""
+    """Load a :class:`RunResults` from a ``results.json`` written by :func:`write_results`.
+
+    Args:
+        path: the ``results.json`` file.
+    Returns:
+        the :class:`RunResults` stored under its ``"detail"`` key.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp(), "results.json")
+        >>> _ = write_results(summarize([{"task": "report_generation", "rougeL": 0.5}], n_resamples=10), p)
+        >>> read_results(p).overall["rougeL"].n
+        1
+    """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if "detail" not in data:
         raise ValueError(f"{path}: not a radgrpo eval results.json (no 'detail' block)")

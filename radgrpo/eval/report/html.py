@@ -213,9 +213,22 @@ def load_run_dir(run_dir: str | os.PathLike) -> tuple[RunResults, list[Predictio
     """Load a ``radgrpo eval`` output folder: ``results.json``, ``predictions.jsonl`` and ``scores.jsonl``.
 
     Args:
-        run_dir: folder written by :func:`radgrpo.cli.evaluate.evaluate`.
+        run_dir: folder written by :func:`radgrpo.eval.pipeline.evaluate`.
     Returns:
-        ``(run_results, predictions, score_rows)``.
+        ``(run_results, predictions, score_rows)``; predictions in file order (generation order).
+
+    Example:
+        >>> import tempfile
+        >>> from radgrpo.eval.generate import write_predictions
+        >>> from radgrpo.eval.score import write_scores
+        >>> from radgrpo.eval.summarize import summarize, write_results
+        >>> d = Path(tempfile.mkdtemp())
+        >>> rows = [{"id": "a", "task": "report_generation", "bleu4": 0.5}]
+        >>> _ = write_scores(rows, d / "scores.jsonl"), write_results(summarize(rows, n_resamples=10), d / "results.json")
+        >>> _ = write_predictions([Prediction("a", "report_generation", "q", "c", "c", 1, True)], d / "predictions.jsonl")
+        >>> run, preds, scores = load_run_dir(d)
+        >>> run.overall["bleu4"].value, preds[0].id, scores == rows
+        (0.5, 'a', True)
     """
     d = Path(run_dir)
     for name in ("results.json", "predictions.jsonl", "scores.jsonl"):
@@ -240,6 +253,10 @@ def write_report_from_dirs(out_path: str | os.PathLike, run_dirs: Mapping[str, s
         **kwargs: passed to :func:`write_report` (``title``, ``notes``, ``logs`` ...).
     Returns:
         the path written.
+
+    Example:
+        >>> write_report_from_dirs("demo_out/report.html", {"untrained": "demo_out/eval_untrained",
+        ...     "sft": "demo_out/eval_sft"}, records=test_records, base_dir="demo_out/data")  # doctest: +SKIP
     """
     runs, preds, scores = {}, {}, {}
     for name, d in run_dirs.items():
