@@ -26,11 +26,14 @@ import math
 import os
 import random
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from radgrpo.records import CHEXPERT_LABELS
+
 RawRow = dict[str, Any]
+Box = tuple[float, float, float, float]
 """One raw source row (plain dict); it never leaves ``radgrpo.data.sources``."""
 
 #: RadVLM's 13 answer pathologies: the CheXpert labels without "No Finding", in sorted order (data.md §2.1).
@@ -38,6 +41,9 @@ RADVLM_PATHOLOGIES: tuple[str, ...] = (
     "Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Enlarged Cardiomediastinum", "Fracture", "Lung Lesion",
     "Lung Opacity", "Pleural Effusion", "Pleural Other", "Pneumonia", "Pneumothorax", "Support Devices",
 )
+
+#: The 14 label columns of the CheXpert-style CSVs (names as in the files; order irrelevant).
+CHEXPERT_CSV_LABELS: tuple[str, ...] = CHEXPERT_LABELS
 
 #: Uncertainty policies for CheXpert-style labels (data.md §9.1). ``"positive"`` is RadVLM's (-1 -> 1).
 UNCERTAINTY_POLICIES = ("positive", "negative", "keep")
@@ -64,6 +70,7 @@ class DropCounter:
     def __init__(self, max_examples: int = 3) -> None:
         self.max_examples = max_examples
         self._counts: Counter[str] = Counter()
+        self._notes: Counter[str] = Counter()
         self.examples: dict[str, list[str]] = {}
 
     def add(self, reason: str, detail: str = "", n: int = 1) -> None:
@@ -73,8 +80,23 @@ class DropCounter:
         if detail and len(ex) < self.max_examples:
             ex.append(str(detail))
 
+    def note(self, reason: str, n: int = 1) -> None:
+        """Count a repair that kept the row (e.g. ``box_clipped``); reported apart from drops.
+
+        Example:
+            >>> d = DropCounter(); d.note("box_clipped"); (d.notes, d.total)
+            ({'box_clipped': 1}, 0)
+        """
+        self._notes[reason] += n
+
+    @property
+    def notes(self) -> dict[str, int]:
+        """Repair reason -> count (rows kept after a fix), sorted by reason."""
+        return dict(sorted(self._notes.items()))
+
     def merge(self, other: DropCounter) -> None:
-        """Add another counter's counts and examples into this one."""
+        """Add another counter's counts, notes and examples into this one."""
+        self._notes.update(other._notes)
         for reason, n in other._counts.items():
             self._counts[reason] += n
             ex = self.examples.setdefault(reason, [])
@@ -93,8 +115,9 @@ class DropCounter:
         return sum(self._counts.values())
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"counts": {...}, "examples": {...}}`` (JSON-ready)."""
-        return {"counts": self.counts, "examples": {k: v for k, v in sorted(self.examples.items()) if v}}
+        """``{"counts": {...}, "notes": {...}, "examples": {...}}`` (JSON-ready)."""
+        return {"counts": self.counts, "notes": self.notes,
+                "examples": {k: v for k, v in sorted(self.examples.items()) if v}}
 
     def __repr__(self) -> str:
         return f"DropCounter({self.counts})"
@@ -220,6 +243,69 @@ def item_rng(seed: int, *keys: object) -> random.Random:
     """
     h = hashlib.blake2b(repr((seed,) + keys).encode(), digest_size=8).digest()
     return random.Random(int.from_bytes(h, "little"))
+
+
+def normalise_box(box_px: Sequence[Any], width: float, height: float, drops: DropCounter,
+                  where: str = "") -> Box | None:
+    """Pixel xyxy -> normalised [0,1] xyxy, clipped; unusable boxes are counted and give None.
+
+    Out-of-image boxes are clipped (counted as the note ``box_clipped``); non-numeric coordinates are dropped as
+    ``bad_box_value``; boxes with no area after clipping are dropped as ``degenerate_box`` (data.md §9.3).
+
+    Args:
+        box_px: ``(x1, y1, x2, y2)`` in pixels (strings allowed).
+        width: image width in pixels (Columns).
+        height: image height in pixels (Rows).
+        drops: where drops and notes are counted.
+        where: a detail for the drop example (file and line).
+
+    Returns:
+        The normalised box, or None when dropped.
+
+    Example:
+        >>> d = DropCounter()
+        >>> normalise_box(("-5", 10, 50, 300), 100, 200, d), d.notes
+        ((0.0, 0.05, 0.5, 1.0), {'box_clipped': 1})
+        >>> normalise_box((5, 5, 5, 9), 100, 100, d), d.counts
+        (None, {'degenerate_box': 1})
+    """
+    vals = [parse_float(v) for v in box_px]
+    if len(vals) != 4 or any(v is None for v in vals):
+        drops.add("bad_box_value", f"{where} {list(box_px)}")
+        return None
+    if not width or not height or width <= 0 or height <= 0:
+        drops.add("bad_image_size", f"{where} {width}x{height}")
+        return None
+    x1, y1, x2, y2 = vals  # type: ignore[misc]
+    return clip_norm_box((x1 / width, y1 / height, x2 / width, y2 / height), drops, where)
+
+
+def clip_norm_box(box: Sequence[float], drops: DropCounter, where: str = "") -> Box | None:
+    """Clip an already-normalised box to [0,1] (note ``box_clipped``); None (``degenerate_box``) when it has no area.
+
+    Example:
+        >>> clip_norm_box((0.1, 0.2, 1.03, 0.5), DropCounter())
+        (0.1, 0.2, 1.0, 0.5)
+    """
+    if len(box) != 4:
+        drops.add("bad_box_value", f"{where} {list(box)}")
+        return None
+    try:
+        vals = [float(v) for v in box]
+    except (TypeError, ValueError):
+        drops.add("bad_box_value", f"{where} {list(box)}")
+        return None
+    if any(math.isnan(v) for v in vals):
+        drops.add("bad_box_value", f"{where} {list(box)}")
+        return None
+    clipped = tuple(min(1.0, max(0.0, v)) for v in vals)
+    if clipped != tuple(vals):
+        drops.note("box_clipped")
+    x1, y1, x2, y2 = clipped
+    if not (x2 > x1 and y2 > y1):
+        drops.add("degenerate_box", f"{where} {[round(v, 4) for v in vals]}")
+        return None
+    return (x1, y1, x2, y2)
 
 
 def clean_text(text: str | None) -> str:
