@@ -132,6 +132,5 @@ def to_records(row: RawRow, tasks: tuple[str, ...] = ("classification",), seed: 
         common: dict[str, Any] = dict(image=row["image"], source=SOURCE, split=row["split"],
                                       patient_id=row["patient_id"], meta={"path": row["path"], "view": row["view"]})
         out.append(sr.classification_record(sr.record_id(SOURCE, task, row["path"], repeat), row["labels"],
-                                            sr.rng_for(seed, SOURCE, task, row["path"], repeat), labels=row["labels"],
-                                            **common))
+                                            sr.rng_for(seed, SOURCE, task, row["path"], repeat), **common))
     return out

@@ -236,7 +236,7 @@ def to_records(row: RawRow, tasks: tuple[str, ...] = ("abnormality_grounding", "
         >>> row = {"image_id": "ab", "split": "train", "image": "/x.jpg", "rows": 100, "columns": 100,
         ...        "findings": {"Cardiomegaly": [(0.3, 0.5, 0.7, 0.7)]}}
         >>> [(r.task.value, r.target) for r in to_records(row)]
-        [('abnormality_grounding', 'Cardiomegaly'), ('detection', None)]
+        [('abnormality_grounding', 'Cardiomegaly'), ('detection', 'Cardiomegaly')]
     """
     from radgrpo.data.tasks import source_records as sr
 
