@@ -1,0 +1,108 @@
+"""BLEU with the coco-caption definition used by RadEval and RadCliQ (anchors_metrics.md §1.3–1.4).
+
+Tokens are the whitespace split of the raw text (no lowercasing, no punctuation splitting). The reference length is
+the ``"closest"`` one; per-order precisions use coco-caption's smoothing constants ``tiny = 1e-15`` and
+``small = 1e-9``: p_k = (correct_k + tiny) / (guess_k + small), BLEU-n = (Π_{k≤n} p_k)^(1/n) · BP with
+BP = exp(1 − 1/ratio) when ratio = (len_hyp + tiny)/(len_ref + small) < 1. So an exact match scores 0.99999999923,
+not 1.0, exactly as the peers do. It is not sacrebleu's BLEU (different tokenisation and smoothing).
+
+Example:
+    >>> round(float(score_bleu(["No acute cardiopulmonary process."], ["No acute cardiopulmonary process."])[0]), 12)
+    0.999999999229
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+TINY = 1e-15
+SMALL = 1e-9
+
+
+def _ngrams(tokens: list[str], n: int) -> Counter:
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def _as_ref_list(ref: str | Sequence[str]) -> list[str]:
+    return [ref] if isinstance(ref, str) else list(ref)
+
+
+def _stats(refs: list[str], hyp: str, n: int) -> tuple[int, int, list[int], list[int]]:
+    """(hyp length, closest ref length, correct per order, guess per order)."""
+    h = hyp.split()
+    ref_toks = [r.split() for r in refs]
+    max_counts: dict[int, Counter] = {}
+    for k in range(1, n + 1):
+        mc: Counter = Counter()
+        for rt in ref_toks:
+            for g, c in _ngrams(rt, k).items():
+                mc[g] = max(mc[g], c)
+        max_counts[k] = mc
+    lens = [len(rt) for rt in ref_toks]
+    reflen = min(lens, key=lambda L: (abs(L - len(h)), L))
+    correct, guess = [], []
+    for k in range(1, n + 1):
+        hc = _ngrams(h, k)
+        correct.append(sum(min(c, max_counts[k][g]) for g, c in hc.items()))
+        guess.append(max(0, len(h) - k + 1))
+    return len(h), reflen, correct, guess
+
+
+def _bleu_from_stats(testlen: int, reflen: int, correct: Sequence[int], guess: Sequence[int], n: int) -> float:
+    prod = 1.0
+    for k in range(n):
+        prod *= (correct[k] + TINY) / (guess[k] + SMALL)
+    score = prod ** (1.0 / n)
+    ratio = (testlen + TINY) / (reflen + SMALL)
+    if ratio < 1:
+        score *= math.exp(1 - 1 / ratio)
+    return score
+
+
+def score_bleu(refs: Sequence[str | Sequence[str]], hyps: Sequence[str], n: int = 4) -> np.ndarray:
+    """Per-pair BLEU-n (coco-caption definition), one float per (reference(s), hypothesis) pair.
+
+    Args:
+        refs: one reference string per pair (or a list of references per pair).
+        hyps: hypotheses.
+        n: maximum n-gram order (4 for BLEU-4, 2 for RadCliQ-v1's BLEU-2).
+    Returns:
+        ``np.ndarray`` of shape ``(len(hyps),)``.
+
+    Example:
+        >>> score_bleu(["a b c d"], ["x y z w"]).round(6).tolist()
+        [0.0]
+    """
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references vs {len(hyps)} hypotheses")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    out = np.empty(len(hyps), dtype=np.float64)
+    for i, (r, h) in enumerate(zip(refs, hyps)):
+        out[i] = _bleu_from_stats(*_stats(_as_ref_list(r), h, n), n)
+    return out
+
+
+def corpus_bleu(refs: Sequence[str | Sequence[str]], hyps: Sequence[str], n: int = 4) -> float:
+    """Corpus BLEU-n (coco-caption: counts and lengths summed over pairs, one brevity penalty).
+
+    Example:
+        >>> round(corpus_bleu(["a b c d", "e f g h"], ["a b c d", "e f g h"]), 6)
+        1.0
+    """
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references vs {len(hyps)} hypotheses")
+    testlen = reflen = 0
+    correct = [0] * n
+    guess = [0] * n
+    for r, h in zip(refs, hyps):
+        t, rl, c, g = _stats(_as_ref_list(r), h, n)
+        testlen += t
+        reflen += rl
+        correct = [a + b for a, b in zip(correct, c)]
+        guess = [a + b for a, b in zip(guess, g)]
+    return _bleu_from_stats(testlen, reflen, correct, guess, n)
