@@ -38,6 +38,8 @@ class Block:
         repeats: how many times the block is repeated (templates and regions re-drawn per repeat).
         num_samples: keep only this many raw rows (seeded choice), or all when None.
         splits: the source's split names to read (our names: train / validate / test).
+        as_split: put every record of the block in this split (RadVLM trains MS-CXR and PadChest-GR on
+            train + validation); None keeps each record's own split.
     """
 
     name: str
@@ -46,6 +48,7 @@ class Block:
     repeats: int = 1
     num_samples: int | None = None
     splits: list[str] = field(default_factory=lambda: ["train"])
+    as_split: str | None = None
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -163,8 +166,10 @@ def patients_in_several_splits(records: Iterable[Record]) -> dict[str, list[str]
 RADVLM_BLOCKS: tuple[Block, ...] = (
     Block("vindr-cxr-train", "vindr_cxr", ["detection"], repeats=2),
     Block("vindr-cxr-mono-train", "vindr_cxr", ["abnormality_grounding"], repeats=3),
-    Block("mscxr-train", "ms_cxr", ["phrase_grounding"], repeats=3, splits=["train", "validate"]),
-    Block("padchest-train", "padchest_gr", ["phrase_grounding"], repeats=2, splits=["train", "validate"]),
+    Block("mscxr-train", "ms_cxr", ["phrase_grounding"], repeats=3, splits=["train", "validate"],
+          as_split="train"),
+    Block("padchest-train", "padchest_gr", ["phrase_grounding"], repeats=2, splits=["train", "validate"],
+          as_split="train"),
     Block("mimic-train", "mimic_cxr", ["report_generation"]),
     Block("chexpertplus-train", "chexpert_plus", ["report_generation"]),
     Block("chestima-train", "chest_imagenome", ["anatomical_grounding"], num_samples=80000),
