@@ -27,3 +27,20 @@ def nih_pngs():
     if not pngs:
         pytest.skip(f"real NIH radiographs not found under {NIH_DIR}")
     return pngs
+
+
+TINY_CORPUS = [
+    "Where is the cardiomegaly located in this Chest X-ray?",
+    "The pleural effusion is located at the coordinates [0.12, 0.5, 0.41, 0.83] on the image.",
+    "Provide a radiology report for this Chest X-ray.",
+    "The heart is enlarged. Small right pleural effusion. No pneumothorax. The lungs are otherwise clear.",
+    "There is a nodule in the left upper zone. No focal consolidation.",
+] * 20
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny real Qwen3-VL (config A sizes, 256² images) built once per test session; nothing downloaded."""
+    from radgrpo.models.tiny import TinyModelConfig, build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_qwen3vl"), TINY_CORPUS, TinyModelConfig())

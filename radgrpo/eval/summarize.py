@@ -24,6 +24,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import json
 import os
 from collections.abc import Sequence
@@ -94,8 +96,11 @@ class RunResults:
 
 
 def _metric_result_from_dict(d: dict[str, Any]) -> MetricResult:
-    return MetricResult(name=d["name"], value=d["value"], ci_low=d["ci_low"], ci_high=d["ci_high"], n=int(d["n"]),
-                        higher_is_better=bool(d["higher_is_better"]))
+    def num(v: Any) -> float:  # results.json writes NaN (no CI for n < 2) as null
+        return math.nan if v is None else float(v)
+
+    return MetricResult(name=d["name"], value=num(d["value"]), ci_low=num(d["ci_low"]), ci_high=num(d["ci_high"]),
+                        n=int(d["n"]), higher_is_better=bool(d["higher_is_better"]))
 
 
 def _metric_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -215,7 +220,7 @@ def flatten_results(run: RunResults) -> dict[str, Any]:
         >>> run = summarize([{"task": "report_generation", "bleu4": 0.5}], n_resamples=10)
         >>> flat = flatten_results(run)
         >>> flat["bleu4"], flat["n"], flat["ci"]["bleu4"]
-        (0.5, 1, [0.5, 0.5])
+        (0.5, 1, [nan, nan])
     """
     def values(d: dict[str, MetricResult], n: int) -> dict[str, Any]:
         return {**{k: v.value for k, v in d.items()}, "n": n}
