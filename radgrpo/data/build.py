@@ -142,6 +142,8 @@ def validate_roots(cfg: DataConfig) -> list[str]:
             problems.append(f"{src}: {root} is not a folder")
             continue
         for rel in REQUIRED_FILES[src]:
+            if rel in ("files", padchest_gr.IMAGE_DIR) and not cfg.check_images:
+                continue
             if not (Path(root) / rel).exists():
                 problems.append(f"{src}: {Path(root) / rel} is missing")
         if src == "vindr_cxr":
