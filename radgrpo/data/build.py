@@ -213,7 +213,12 @@ def _row_key(source: str, row: RawRow) -> str:
 
 
 def _to_records(source: str, row: RawRow, tasks: tuple[str, ...], seed: int, repeat: int,
-                drops: DropCounter) -> list[Record]:
+                drops: DropCounter, cfg: DataConfig | None = None) -> list[Record]:
+    if source == "mimic_cxr" and "conversation" in tasks and cfg is not None:
+        # RadVLM's layout: conversations/{train,test}/standard/<dicom_id>.json
+        conv = Path(cfg.mimic_cxr_root) / "conversations" / ("test" if row["split"] == "test" else "train")
+        return mimic_cxr.to_records(row, tasks, seed=seed, repeat=repeat, drops=drops,
+                                    conversation_dir=conv / "standard")
     mod = {"mimic_cxr": mimic_cxr, "chexpert": chexpert, "chexpert_plus": chexpert_plus,
            "chest_imagenome": chest_imagenome, "vindr_cxr": vindr_cxr, "ms_cxr": ms_cxr,
            "padchest_gr": padchest_gr}[source]
@@ -254,7 +259,7 @@ def build_block(cfg: DataConfig, block: Block, shard_dir: Path) -> dict[str, Any
             for row in iter_source_rows(cfg, block, d):
                 if keep is not None and _row_key(block.source, row) not in keep:
                     continue
-                for rec in _to_records(block.source, row, tasks, cfg.seed, k, d):
+                for rec in _to_records(block.source, row, tasks, cfg.seed, k, d, cfg):
                     _write_rec(rec, block, files, counts, shard_dir)
     finally:
         for f in files.values():

@@ -122,3 +122,26 @@ def test_cli_validate_and_build(roots, tmp_path, capsys):
                               "--progress", "false"]) == 0
     text = capsys.readouterr().out
     assert "records per source" in text and "missing_image: 1" in text
+
+
+def test_mimic_conversation_block_reads_radvlm_files(roots, tmp_path):
+    base, truth, flags = roots
+    train = sorted(d for d, e in truth["mimic"]["rows"].items() if e["split"] == "train")
+    conv_dir = base / "mimic" / "conversations" / "train" / "standard"
+    conv_dir.mkdir(parents=True, exist_ok=True)
+    (conv_dir / f"{train[0]}.json").write_text(json.dumps(
+        [{"from": "human", "value": "<image>\nIs the heart enlarged?"}, {"from": "gpt", "value": "Mildly."},
+         {"from": "human", "value": "Any effusion?"}, {"from": "gpt", "value": "No."}]))
+    blocks = [{"name": "conv-train", "source": "mimic_cxr", "tasks": ["conversation"]}]
+    try:
+        stats = build_dataset(_cfg(tmp_path / "c", flags, blocks=blocks, exports=["records", "llava_json"]))
+    finally:
+        (conv_dir / f"{train[0]}.json").unlink()
+    assert stats["splits"] == {"train": 1}
+    drops = stats["blocks"]["conv-train"]["drops"]["counts"]
+    assert drops["missing_conversation"] == len(train) - 1  # every other train frontal image is counted
+    rec = read_jsonl(tmp_path / "c" / "records" / "train.jsonl")[0]
+    assert rec.question == "Is the heart enlarged?" and len(rec.conversation) == 4
+    item = json.loads((tmp_path / "c" / "llava" / "train.json").read_text())[0]
+    assert [t["value"] for t in item["conversations"]] == ["<image>\nIs the heart enlarged?", "Mildly.",
+                                                           "Any effusion?", "No."]
