@@ -64,11 +64,14 @@ def test_corpus_bleu_matches_radeval_fixture():
 
 
 def test_bleu_hand_computed():
-    # hyp "a b c e" vs ref "a b c d": p1 = 3/4, p2 = 2/3, p3 = 1/2, p4 = 0/1 (tiny smoothing), no brevity penalty
+    # hyp "a b c e" vs ref "a b c d": p1 = 3/4, p2 = 2/3, p3 = 1/2, p4 = 0/1 (tiny smoothing); equal lengths still
+    # get coco-caption's brevity factor exp(1 - 1/ratio) because ratio = (4 + tiny)/(4 + small) is just below 1
     tiny, small = 1e-15, 1e-9
     ps = [(3 + tiny) / (4 + small), (2 + tiny) / (3 + small), (1 + tiny) / (2 + small), tiny / (1 + small)]
-    assert score_bleu(["a b c d"], ["a b c e"], n=2)[0] == pytest.approx(math.sqrt(ps[0] * ps[1]), rel=1e-12)
-    assert score_bleu(["a b c d"], ["a b c e"], n=4)[0] == pytest.approx(math.prod(ps) ** 0.25, rel=1e-12)
+    bp4 = math.exp(1 - (4 + small) / (4 + tiny))
+    assert bp4 < 1.0
+    assert score_bleu(["a b c d"], ["a b c e"], n=2)[0] == pytest.approx(math.sqrt(ps[0] * ps[1]) * bp4, rel=1e-12)
+    assert score_bleu(["a b c d"], ["a b c e"], n=4)[0] == pytest.approx(math.prod(ps) ** 0.25 * bp4, rel=1e-12)
     # brevity: hyp of 2 tokens vs ref of 4 -> BP = exp(1 - 4/2)
     bp = math.exp(1 - 1 / ((2 + tiny) / (4 + small)))
     p = ((2 + tiny) / (2 + small)) * ((1 + tiny) / (1 + small))
