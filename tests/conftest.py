@@ -44,3 +44,42 @@ def tiny_model_dir(tmp_path_factory):
     from radgrpo.models.tiny import TinyModelConfig, build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny_qwen3vl"), TINY_CORPUS, TinyModelConfig())
+
+
+def _draw_records(folder, n=8):
+    """Small grounding + report records with 256² greyscale PNGs: a bright square marks the finding's box."""
+    import numpy as np
+    from PIL import Image
+
+    from radgrpo.boxes import format_boxes
+    from radgrpo.records import Record
+
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(n):
+        arr = (rng.normal(60, 8, (256, 256))).clip(0, 255).astype(np.uint8)
+        x1, y1 = int(rng.integers(20, 150)), int(rng.integers(20, 150))
+        arr[y1:y1 + 64, x1:x1 + 64] = 220
+        box = (round(x1 / 256, 2), round(y1 / 256, 2), round((x1 + 64) / 256, 2), round((y1 + 64) / 256, 2))
+        Image.fromarray(arr, mode="L").save(folder / f"img{i}.png")
+        report = "There is a nodule in the right lung. No pleural effusion."
+        if i % 2 == 0:
+            out.append(Record(f"g{i}", f"img{i}.png", "abnormality_grounding", "Where is the nodule located in this "
+                              "Chest X-ray?", f"The nodule is located at the coordinates {format_boxes([box])} on the "
+                              "image.", source="test", reference_boxes=[box], target="nodule",
+                              reference_report=report))
+        else:
+            out.append(Record(f"r{i}", f"img{i}.png", "report_generation", "Provide a radiology report for this "
+                              "Chest X-Ray.", report, source="test", reference_report=report))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_records(tmp_path_factory):
+    """(records, records_file): 8 records (grounding/report alternating) beside their PNGs."""
+    from radgrpo.records import write_jsonl
+
+    folder = tmp_path_factory.mktemp("tiny_records")
+    records = _draw_records(folder)
+    write_jsonl(records, folder / "train.jsonl")
+    return records, folder / "train.jsonl"

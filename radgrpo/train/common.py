@@ -1,0 +1,83 @@
+"""What SFT and GRPO share: reading the training records, the model/processor, LoRA, resume, saving outputs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from radgrpo.config import save_config
+from radgrpo.records import Record, read_jsonl
+
+logger = logging.getLogger("radgrpo.train")
+
+
+def load_train_records(cfg: Any) -> tuple[list[Record], Path]:
+    """Training records (task filter, cap) and the folder their image paths are relative to."""
+    path = Path(cfg.train_file)
+    if not path.exists():
+        raise FileNotFoundError(f"--train_file {path} does not exist")
+    records = read_jsonl(path)
+    if cfg.tasks:
+        records = [r for r in records if r.task.value in set(cfg.tasks)]
+    if cfg.max_train_samples:
+        records = records[: cfg.max_train_samples]
+    if not records:
+        raise ValueError(f"no training records left in {path} (tasks={cfg.tasks})")
+    return records, path.parent
+
+
+def load_processor_for(cfg: Any) -> Any:
+    """The processor with the config's pixel bounds; right padding for training."""
+    from radgrpo.models.qwen3_vl import load_processor
+
+    return load_processor(cfg.model_name_or_path, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels,
+                          padding_side="right")
+
+
+def peft_config_for(cfg: Any) -> Any:
+    """A LoRA config when ``use_lora``, else None."""
+    if not cfg.use_lora:
+        return None
+    from radgrpo.models.qwen3_vl import lora_config
+
+    return lora_config(r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
+
+
+def last_checkpoint(output_dir: str | os.PathLike) -> str | None:
+    """The newest ``checkpoint-*`` folder of a previous run in ``output_dir`` (training resumes from it)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(output_dir)) if Path(output_dir).is_dir() else None
+
+
+def callbacks_for(cfg: Any) -> list[Any]:
+    """The wall-clock budget callback when ``time_budget_s`` is set."""
+    if cfg.time_budget_s and cfg.time_budget_s > 0:
+        from radgrpo.train.callbacks import TimeBudgetCallback
+
+        return [TimeBudgetCallback(cfg.time_budget_s, cfg.learning_rate, cfg.budget_warmup_steps,
+                                   cfg.budget_schedule)]
+    return []
+
+
+def finish(trainer: Any, processor: Any, cfg: Any) -> Path:
+    """Save model (merged if LoRA), processor, config.yaml and the log history into ``output_dir``."""
+    import json
+
+    out = Path(cfg.output_dir)
+    model = trainer.model
+    if cfg.use_lora and hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    model.save_pretrained(out)
+    processor.tokenizer.padding_side = "left"
+    processor.save_pretrained(out)
+    pc = out / "processor_config.json"
+    if pc.exists():  # keep the folder loadable by AutoProcessor where torchvision exists
+        from radgrpo.models.tiny import _add_video_processor_block
+
+        _add_video_processor_block(out)
+    save_config(cfg, out)
+    (out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    return out

@@ -1,0 +1,33 @@
+"""Supervised fine-tuning on TRL's ``SFTTrainer`` (paper.md §2; cold-start thinking SFT uses the same path).
+
+Assistant-only loss on the answer tokens, no truncation of VLM rows (feasibility.md pitfall 6), full fine-tuning or
+LoRA, resume from the newest checkpoint in ``output_dir``, and an optional wall-clock budget.
+
+Example:
+    $ radgrpo sft --config configs/sft/demo_cpu.yaml --model_name_or_path tiny --train_file data/train.jsonl
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from radgrpo.data.export.trl import records_to_sft_dataset
+from radgrpo.train.common import (callbacks_for, finish, last_checkpoint, load_processor_for, load_train_records,
+                                  peft_config_for)
+from radgrpo.train.configs import RadSFTConfig
+
+
+def run_sft(cfg: RadSFTConfig) -> Path:
+    """Train and save into ``cfg.output_dir``; returns that folder."""
+    from trl import SFTTrainer
+
+    from radgrpo.models.qwen3_vl import load_model
+
+    records, base = load_train_records(cfg)
+    dataset = records_to_sft_dataset(records, base, thinking=cfg.thinking)
+    processor = load_processor_for(cfg)
+    model = load_model(cfg.model_name_or_path)
+    trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=processor,
+                         peft_config=peft_config_for(cfg), callbacks=callbacks_for(cfg))
+    trainer.train(resume_from_checkpoint=last_checkpoint(cfg.output_dir))
+    return finish(trainer, processor, cfg)
