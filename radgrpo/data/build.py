@@ -292,9 +292,12 @@ def _lines(path: Path) -> Iterator[str]:
         yield from f
 
 
-def mix_split(shards: list[tuple[Path, int]], dst: Path, seed: int, patients: dict[str, set[str]],
-              split: str) -> int:
-    """Interleave shard lines into ``dst`` (atomic) with a seeded order; record (source, patient) -> splits.
+def mix_split(shards: list[tuple[Path, int]], dst: Path, seed: int, patients: dict[str, str],
+              split: str, leaks: dict[str, set[str]]) -> int:
+    """Interleave shard lines into ``dst`` (atomic) with a seeded order.
+
+    ``patients`` maps ``source/patient`` to the first split it was seen in (a plain string keeps memory small);
+    a patient met in another split is added to ``leaks`` with all its splits.
 
     Returns:
         The number of records written.
@@ -306,7 +309,10 @@ def mix_split(shards: list[tuple[Path, int]], dst: Path, seed: int, patients: di
         for line in interleave([_lines(p) for p, _ in shards], [k for _, k in shards], seed):
             d = json.loads(line)
             if d.get("patient_id") is not None:
-                patients.setdefault(f"{d['source']}/{d['patient_id']}", set()).add(split)
+                key = f"{d['source']}/{d['patient_id']}"
+                first = patients.setdefault(key, split)
+                if first != split:
+                    leaks.setdefault(key, {first}).add(split)
             f.write(line)
             n += 1
     os.replace(tmp, dst)
@@ -359,13 +365,16 @@ def build_dataset(cfg: DataConfig) -> dict[str, Any]:
             print(f"[data build] {b.name}: {n} records"
                   f"{' (resumed)' if block_stats[b.name]['resumed'] else ''}", flush=True)
     splits = sorted({s for st in block_stats.values() for s in st["counts"]})
-    patients: dict[str, set[str]] = {}
+    patients: dict[str, str] = {}
+    leak_sets: dict[str, set[str]] = {}
     split_counts = {}
     for i, sp in enumerate(splits):
         shards = [(shard_dir / f"{name}.{sp}.jsonl", sum(st["counts"][sp].values()))
                   for name, st in block_stats.items() if sp in st["counts"]]
-        split_counts[sp] = mix_split(shards, out / "records" / f"{sp}.jsonl", cfg.seed + i, patients, sp)
-    leaks = {k: sorted(v) for k, v in patients.items() if len(v) > 1}
+        split_counts[sp] = mix_split(shards, out / "records" / f"{sp}.jsonl", cfg.seed + i, patients, sp,
+                                    leak_sets)
+    del patients
+    leaks = {k: sorted(v) for k, v in leak_sets.items()}
     exports = _export(cfg, out, splits)
     table: dict[str, Counter] = {}
     for st in block_stats.values():

@@ -145,3 +145,12 @@ def test_mimic_conversation_block_reads_radvlm_files(roots, tmp_path):
     item = json.loads((tmp_path / "c" / "llava" / "train.json").read_text())[0]
     assert [t["value"] for t in item["conversations"]] == ["<image>\nIs the heart enlarged?", "Mildly.",
                                                            "Any effusion?", "No."]
+
+
+def test_patient_in_two_splits_is_reported(roots, tmp_path):
+    _, _, flags = roots
+    # the CheXpert fixture's valid.csv repeats patient00001 of train.csv
+    blocks = [{"name": "cx", "source": "chexpert", "tasks": ["classification"], "splits": ["train", "validate"]}]
+    stats = build_dataset(_cfg(tmp_path / "l", flags, blocks=blocks, exports=["records"]))
+    assert stats["patients_in_several_splits"] == {"count": 1,
+                                                   "examples": {"chexpert/patient00001": ["train", "validate"]}}
