@@ -21,7 +21,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("sft",): ("radgrpo.cli.train", "sft_main", "supervised fine-tuning with TRL (YAML/flags = RadSFTConfig)"),
     ("grpo",): ("radgrpo.cli.train", "grpo_main", "GRPO with TRL and radgrpo rewards (YAML/flags = RadGRPOConfig)"),
     ("eval",): ("radgrpo.cli.evaluate", "main", "generate on a test split, score, bootstrap CIs, HTML report"),
+    ("data", "build"): ("radgrpo.cli.datasets", "build_main", "build the RadVLM instruction set from dataset roots"),
+    ("data", "validate"): ("radgrpo.cli.datasets", "validate_main", "check dataset roots before building"),
     ("models", "build-tiny"): ("radgrpo.cli.models", "build_tiny_main", "build and save a tiny Qwen3-VL"),
+    ("models", "download"): ("radgrpo.cli.models", "download_main", "download scoring models (needs internet)"),
     ("rewards", "list"): ("radgrpo.cli.rewards", "list_main", "list the registered reward names"),
 }
 

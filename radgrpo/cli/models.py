@@ -1,0 +1,65 @@
+"""``radgrpo models build-tiny`` (the embedded tiny Qwen3-VL) and ``radgrpo models download`` (scoring models).
+
+Example:
+    $ radgrpo models build-tiny --out tiny --corpus_file data/synth/train.jsonl
+    $ radgrpo models download distilroberta-base      # on a machine with internet
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+
+@dataclass
+class BuildTinyConfig:
+    """Build a tiny real Qwen3-VL with a locally trained tokenizer."""
+
+    out: str = field(default="tiny_qwen3vl", metadata={"help": "output folder"})
+    corpus_file: str | None = field(default=None, metadata={
+        "help": "records JSONL (questions + answers) or a text file, one line per sample, to train the tokenizer"})
+    image_size: int = field(default=256, metadata={"help": "image side (px); min = max pixels"})
+    seed: int = field(default=0, metadata={"help": "init seed"})
+
+
+def _corpus(path: str | None) -> list[str]:
+    if not path:
+        return []
+    if path.endswith(".jsonl"):
+        from radgrpo.records import iter_jsonl
+
+        return [t for r in iter_jsonl(path) for t in (r.question, r.answer)]
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f if line.strip()]
+
+
+def build_tiny_main(argv: list[str] | None = None) -> int:
+    """Build and save the tiny model; prints its folder and parameter count."""
+    from radgrpo.config import parse_config
+    from radgrpo.models.tiny import TinyModelConfig, build_tiny_model, count_parameters
+
+    cfg = parse_config(BuildTinyConfig, argv, prog="radgrpo models build-tiny")
+    out = build_tiny_model(cfg.out, _corpus(cfg.corpus_file), TinyModelConfig(image_size=cfg.image_size,
+                                                                              seed=cfg.seed))
+    from radgrpo.models.qwen3_vl import load_model
+
+    print(f"{out}  ({count_parameters(load_model(out)):,} parameters)")
+    return 0
+
+
+def download_main(argv: list[str] | None = None) -> int:
+    """Download scoring models by name into radgrpo's model folder (needs internet; never used in tests)."""
+    from radgrpo.metrics.loaders import MODEL_SPECS, download_model, models_dir
+
+    p = argparse.ArgumentParser(prog="radgrpo models download",
+                                description=f"known models: {', '.join(sorted(MODEL_SPECS))}")
+    p.add_argument("names", nargs="*", help="model names (default: list them)")
+    p.add_argument("--dest", default=None, help=f"folder (default {models_dir()}/NAME)")
+    a = p.parse_args(argv)
+    if not a.names:
+        for name, spec in sorted(MODEL_SPECS.items()):
+            print(f"{name:<28} {spec.hub_repo:<40} used by {', '.join(spec.used_by)}")
+        return 0
+    for name in a.names:
+        print(download_model(name, a.dest))
+    return 0
