@@ -61,3 +61,31 @@ def test_clip_and_qwen_coordinates():
     assert clip_box((-0.01, 0.2, 1.02, 0.1)) == (0.0, 0.1, 1.0, 0.2)
     assert to_qwen_1000((0.35, 0.5, 0.75, 0.6414)) == (350, 500, 750, 641)
     assert from_qwen_1000(to_qwen_1000((0.125, 0.5, 0.75, 1.0))) == (0.125, 0.5, 0.75, 1.0)
+
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False, width=64)
+NO_BOX_CHARS = st.text(alphabet=st.characters(blacklist_characters="[]0123456789.-+eE,", blacklist_categories=("Cs",)),
+                       max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.tuples(FINITE, FINITE, FINITE, FINITE))
+def test_any_finite_float_repr_parses_back_exactly(box):
+    # Python's repr gives negatives and exponents ("-1e-05", "1.5e+300"): the reward regex takes them all
+    text = "[" + ", ".join(repr(v) for v in box) + "]"
+    assert parse_boxes(text) == [tuple(float(v) for v in box)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(*[st.floats(0, 1, allow_nan=False)] * 4), max_size=4), NO_BOX_CHARS, NO_BOX_CHARS)
+def test_boxes_are_found_inside_arbitrary_prose(boxes, before, after):
+    text = before + format_boxes(boxes) + after
+    assert parse_boxes(text) == [tuple(round(v, 2) for v in b) for b in boxes]
+
+
+def test_many_near_miss_fragments_are_linear_time():
+    t = time.perf_counter()
+    assert parse_boxes("[0.1, 0.2, 0.3" * 80_000) == []          # ~1.1 MB of unclosed boxes
+    assert parse_boxes("[" + "1" * 1_000_000) == []               # one huge unterminated number
+    assert parse_boxes("[1e5000, 0, 1, 1]" + "-" * 1_000_000) == []
+    assert time.perf_counter() - t < 5.0

@@ -1,12 +1,29 @@
-"""``radgrpo rewards list``: the reward names GRPO configs accept."""
+"""``radgrpo rewards list``: the reward names GRPO configs accept in ``reward_funcs``, with one line each.
+
+Example:
+    >>> list_main([]) == 0  # doctest: +ELLIPSIS
+    bleu4 ...
+    True
+"""
 
 from __future__ import annotations
 
+import argparse
+
 
 def list_main(argv: list[str] | None = None) -> int:
-    """Print every registered reward name with its description."""
-    from radgrpo.rewards.registry import REWARDS
+    """Print every registered reward name and its description (``--names`` prints names only).
 
-    for name in sorted(REWARDS):
-        print(f"{name:<24} {REWARDS[name][1]}")
+    Args:
+        argv: command-line flags after ``radgrpo rewards list``.
+    Returns:
+        exit code 0.
+    """
+    p = argparse.ArgumentParser(prog="radgrpo rewards list", description="List the registered reward names.")
+    p.add_argument("--names", action="store_true", help="print only the names, one per line")
+    args = p.parse_args(argv or [])
+    from radgrpo.rewards.registry import REWARDS, list_rewards
+
+    for name in list_rewards():
+        print(name if args.names else f"{name:<24} {REWARDS[name][1]}")
     return 0

@@ -1,9 +1,16 @@
 """Shared plumbing of radgrpo rewards: TRL's reward-function contract, answer extraction, failure accounting.
 
-A reward is a callable ``fn(completions, **columns) -> list[float | None]`` (TRL ``GRPOTrainer`` contract; dataset
-columns arrive as keyword lists, one value per completion). ``None`` means "this reward does not apply to this
-sample" (e.g. a grounding reward on a report prompt) or "scoring failed": TRL excludes ``None`` from the sum for that
-sample. Failures are counted and logged, never silently turned into a score.
+A reward is a callable ``fn(completions, **columns) -> list[float | None]`` (TRL ``GRPOTrainer`` contract,
+anchors_rl.md §2): completions are strings or conversational ``[{"role": "assistant", "content": ...}]`` lists, and
+dataset columns arrive as keyword lists with one value per completion (plus TRL's ``trainer_state``, ``log_metric``
+and ``log_extra``). ``None`` means "this reward does not apply to this sample" (e.g. a grounding reward on a report
+prompt, so one GRPO batch can mix tasks) or "scoring failed": TRL excludes ``None`` for that sample. A failure is
+counted on the reward (``n_failed``) and logged as one warning per batch with the count; it is never turned into
+a score silently. What it is not: a metric (the scores come from ``radgrpo.metrics``).
+
+Subclasses of :class:`Reward` implement ``score_one(text, row) -> RewardBreakdown | float``, or override
+``score_batch`` to batch a model-backed scorer (a batch that raises is retried sample by sample, so one bad sample
+costs only itself).
 
 Example:
     >>> completion_text([{"role": "assistant", "content": "[0.1, 0.2, 0.3, 0.4]"}])
@@ -16,82 +23,242 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+from radgrpo.records import Task
+from radgrpo.rewards.composite import RewardBreakdown, log_breakdowns
 
 logger = logging.getLogger("radgrpo.rewards")
 
 _FIRST_CLOSE = re.compile(r"</think>\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
+#: kwargs TRL passes that are not dataset columns
+TRL_NON_COLUMNS = frozenset({"prompts", "completion_ids", "trainer_state", "log_metric", "log_extra", "environments"})
+GROUNDING_TASKS: tuple[str, ...] = tuple(t.value for t in Task if t.is_grounding)
+REPORT_TASKS: tuple[str, ...] = (Task.REPORT_GENERATION.value,)
 
 
 def completion_text(completion: Any) -> str:
-    """The assistant text of a TRL completion: a string, or a conversational ``[{"role", "content"}]`` list."""
+    """The assistant text of one TRL completion.
+
+    Args:
+        completion: a string, or a conversational list of messages (the assistant messages' ``content`` strings or
+            ``{"type": "text", "text": ...}`` parts are concatenated).
+    Returns:
+        the text.
+    Raises:
+        TypeError: anything else (the sample then fails and is counted).
+
+    Example:
+        >>> completion_text([{"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}])
+        'ab'
+    """
     if isinstance(completion, str):
         return completion
-    if isinstance(completion, list) and completion:
-        last = completion[-1]
-        if isinstance(last, dict):
-            content = last.get("content", "")
-            if isinstance(content, list):  # content parts
-                return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return str(content)
-    if isinstance(completion, dict):
-        return str(completion.get("content", ""))
-    return "" if completion is None else str(completion)
+    if isinstance(completion, list):
+        parts: list[str] = []
+        for msg in completion:
+            if not isinstance(msg, dict):
+                raise TypeError(f"a conversational completion holds dicts, got {type(msg).__name__}")
+            if msg.get("role", "assistant") != "assistant":
+                continue
+            content = msg.get("content", "")
+            if isinstance(content, str):
+                parts.append(content)
+            elif isinstance(content, list):
+                parts.extend(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+            elif content is not None:
+                raise TypeError(f"message content must be str or a list of parts, got {type(content).__name__}")
+        return "".join(parts)
+    raise TypeError(f"a completion must be a string or a list of messages, got {type(completion).__name__}")
 
 
 def split_thinking(text: str, which: str = "first") -> tuple[str, bool]:
-    """``(answer, has_tag)``: the text after the ``</think>`` tag.
+    """``(answer, has_tag)``: the stripped text after a ``</think>`` tag.
 
-    ``which="first"`` follows the grounding reward (regex ``</think>\\s*(.*)\\Z`` on the first tag, case-insensitive);
-    ``which="last"`` follows the report reward client (``rfind`` of the last tag). Without a tag: ``("", False)``.
+    Args:
+        text: the completion text.
+        which: ``"first"``: the grounding reward's rule (regex ``</think>\\s*(.*)\\Z`` on the FIRST tag,
+            case-insensitive, DOTALL); ``"last"``: the report reward client's rule (``str.rfind("</think>")``, the
+            LAST tag, case-sensitive as in the paper's code).
+    Returns:
+        the answer and whether the tag was found; ``("", False)`` without a tag.
+
+    Example:
+        >>> split_thinking("<think>a</think> b </think> c", "first"), split_thinking("<think>a</think> b </think> c", "last")
+        (('b </think> c', True), ('c', True))
+        >>> split_thinking("no tag")
+        ('', False)
     """
     if which == "first":
         m = _FIRST_CLOSE.search(text)
         return (m.group(1).strip(), True) if m else ("", False)
     if which == "last":
-        i = text.lower().rfind("</think>")
+        i = text.rfind("</think>")
         return (text[i + len("</think>"):].strip(), True) if i >= 0 else ("", False)
     raise ValueError(f"which must be 'first' or 'last', got {which!r}")
 
 
-def column(kwargs: dict[str, Any], name: str, n: int, default: Any = None) -> list[Any]:
-    """Per-completion values of dataset column ``name`` (a scalar is broadcast; missing -> ``default``)."""
-    v = kwargs.get(name, default)
-    if isinstance(v, (list, tuple)) and len(v) == n:
+def column(kwargs: dict[str, Any], name: str, n: int, default: Any = None, required: bool = False) -> list[Any]:
+    """Per-completion values of dataset column ``name``.
+
+    Args:
+        kwargs: the reward call's keyword arguments.
+        name: column name.
+        n: number of completions.
+        default: value for every sample when the column is absent.
+        required: raise when the column is absent.
+    Returns:
+        a list of ``n`` values; a non-list value is broadcast to all samples.
+    Raises:
+        ValueError: a required column is missing, or a list column does not have ``n`` values.
+
+    Example:
+        >>> column({"thinking": True}, "thinking", 2), column({}, "task", 2)
+        ([True, True], [None, None])
+    """
+    if name not in kwargs or kwargs[name] is None:
+        if required:
+            raise ValueError(f"this reward needs the dataset column {name!r} (one value per completion); got columns "
+                             f"{sorted(k for k in kwargs if k not in TRL_NON_COLUMNS)}")
+        return [default] * n
+    v = kwargs[name]
+    if isinstance(v, (list, tuple)):
+        if len(v) != n:
+            raise ValueError(f"column {name!r} has {len(v)} values for {n} completions")
         return list(v)
     return [v] * n
 
 
-def applies(task: Any, tasks: Sequence[str] | None) -> bool:
-    """Whether a sample's ``task`` column value is one of ``tasks`` (None task = applies, for plain datasets)."""
-    if tasks is None or task is None:
-        return True
-    return str(getattr(task, "value", task)) in tasks
+def task_name(task: Any) -> str | None:
+    """The task column value as a :class:`radgrpo.records.Task` value string (None stays None).
+
+    Raises:
+        ValueError: an unknown task name (a data error, not a scoring failure).
+
+    Example:
+        >>> task_name("abnormality_grounding"), task_name(Task.REPORT_GENERATION), task_name(None)
+        ('abnormality_grounding', 'report_generation', None)
+    """
+    if task is None:
+        return None
+    value = str(getattr(task, "value", task))
+    try:
+        return Task(value).value
+    except ValueError:
+        raise ValueError(f"unknown task {task!r} in the 'task' column; valid: {[t.value for t in Task]}") from None
 
 
-class FailureCounter:
-    """Counts per-sample scoring failures of one reward; logs a warning with the running count."""
+class Reward:
+    """Base class of radgrpo rewards: TRL signature, task routing, failure accounting, logging.
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.failures = 0
-        self.calls = 0
+    Args:
+        name: the callable's ``__name__`` (TRL logs ``rewards/<name>/mean``).
+        tasks: task values this reward applies to (samples of other tasks get ``None``); ``None`` = all tasks. A
+            sample without a ``task`` column value is always scored.
 
-    def run(self, fn: Callable[[], float]) -> float | None:
-        """``fn()``, or None (counted and logged) when it raises."""
+    Attributes:
+        n_scored: samples scored so far; n_failed: samples whose scoring raised (returned ``None``).
+    """
+
+    #: dataset columns the reward cannot work without (checked per call, before scoring)
+    required_columns: tuple[str, ...] = ()
+
+    def __init__(self, name: str, tasks: Sequence[str] | None = None) -> None:
+        self.__name__ = name
+        self.tasks = None if tasks is None else tuple(tasks)
+        self.n_scored = 0
+        self.n_failed = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.__name__!r})"
+
+    def applies(self, row: dict[str, Any]) -> bool:
+        """Whether the sample ``row`` (column name -> value) is scored by this reward."""
+        task = task_name(row.get("task"))
+        return self.tasks is None or task is None or task in self.tasks
+
+    def score_one(self, text: str, row: dict[str, Any]) -> RewardBreakdown | float:
+        """Score one completion text with its row of columns (subclasses implement this)."""
+        raise NotImplementedError
+
+    def score_batch(self, texts: list[str], rows: list[dict[str, Any]]) -> list[RewardBreakdown | float]:
+        """Score the applicable samples of a call; override to batch a model (default: ``score_one`` each)."""
+        return [self.score_one(t, r) for t, r in zip(texts, rows)]
+
+    def _rows(self, completions: Sequence[Any], kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+        n = len(completions)
+        cols = {k: column(kwargs, k, n) for k in kwargs if k not in TRL_NON_COLUMNS}
+        return [{k: v[i] for k, v in cols.items()} for i in range(n)]
+
+    def breakdowns(self, completions: Sequence[Any], **kwargs: Any) -> list[RewardBreakdown]:
+        """Per-sample :class:`RewardBreakdown` (no TRL logging; failures counted and warned about).
+
+        Args:
+            completions: TRL completions (strings or conversational lists).
+            **kwargs: dataset columns, one value per completion.
+        Returns:
+            one breakdown per completion.
+        """
+        rows = self._rows(completions, kwargs)
+        out: list[RewardBreakdown] = [RewardBreakdown.skipped()] * len(rows)
+        idx = [i for i, r in enumerate(rows) if self.applies(r)]
+        if idx:  # a column is only required when some sample needs it (a report-only batch needs no boxes)
+            for c in self.required_columns:
+                column(kwargs, c, len(rows), required=True)
+        todo: list[int] = []
+        texts: list[str] = []
+        for i in idx:
+            try:
+                texts.append(completion_text(completions[i]))
+                todo.append(i)
+            except TypeError as e:
+                out[i] = RewardBreakdown.failed(f"TypeError: {e}")
+        for i, res in zip(todo, self._score_safely(texts, [rows[i] for i in todo])):
+            out[i] = res
+        failed = [b for b in out if b.status == "failed"]
+        self.n_scored += sum(b.ok for b in out)
+        if failed:
+            self.n_failed += len(failed)
+            logger.warning("reward %s: %d of %d samples failed and were excluded (None); %d failures so far; "
+                           "first error: %s", self.__name__, len(failed), len(idx), self.n_failed, failed[0].error)
+        return out
+
+    def _score_safely(self, texts: list[str], rows: list[dict[str, Any]]) -> list[RewardBreakdown]:
+        if not texts:
+            return []
         try:
-            return float(fn())
+            res = self.score_batch(texts, rows)
+            if len(res) != len(texts):
+                raise RuntimeError(f"score_batch returned {len(res)} results for {len(texts)} samples")
+            return [_as_breakdown(r) for r in res]
+        except Exception as e:  # noqa: BLE001 - retry one by one so that only the bad samples fail
+            if len(texts) == 1:
+                return [RewardBreakdown.failed(f"{type(e).__name__}: {e}")]
+            return [self._score_single(t, r) for t, r in zip(texts, rows)]
+
+    def _score_single(self, text: str, row: dict[str, Any]) -> RewardBreakdown:
+        try:
+            res = self.score_batch([text], [row])
+            if len(res) != 1:
+                raise RuntimeError(f"score_batch returned {len(res)} results for 1 sample")
+            return _as_breakdown(res[0])
         except Exception as e:  # noqa: BLE001 - one bad sample must not stop training
-            self.failures += 1
-            logger.warning("reward %s failed on a sample (%d failures so far): %s: %s", self.name, self.failures,
-                           type(e).__name__, e)
-            return None
+            return RewardBreakdown.failed(f"{type(e).__name__}: {e}")
+
+    def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
+        """TRL contract: one ``float | None`` per completion; sub-scores go to TRL's ``log_metric``/``log_extra``.
+
+        Args:
+            completions: TRL completions (strings or conversational lists).
+            **kwargs: dataset columns (one value per completion) and TRL's extras.
+        Returns:
+            rewards; ``None`` for samples the reward does not apply to or failed on.
+        """
+        bds = self.breakdowns(completions, **kwargs)
+        log_breakdowns(self.__name__, bds, kwargs.get("log_metric"), kwargs.get("log_extra"))
+        return [b.total for b in bds]
 
 
-def log_sub_scores(kwargs: dict[str, Any], name: str, values: Sequence[float | None]) -> None:
-    """Log the mean of the non-None values through TRL's ``log_metric`` kwarg when the trainer passes one."""
-    log_metric = kwargs.get("log_metric")
-    vals = [v for v in values if v is not None]
-    if callable(log_metric) and vals:
-        log_metric(name, sum(vals) / len(vals))
+def _as_breakdown(res: RewardBreakdown | float) -> RewardBreakdown:
+    return res if isinstance(res, RewardBreakdown) else RewardBreakdown(float(res))

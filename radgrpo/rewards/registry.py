@@ -1,13 +1,17 @@
 """Rewards by name: the names GRPO configs list in ``reward_funcs`` (``radgrpo rewards list``).
 
-Factories are looked up lazily, so model-backed rewards (−RadCliQ, BERTScore, RadGraph) import their models only
-when chosen. An unknown name raises with the list of valid names.
+Each name maps to a ``"module:attribute"`` target and a one-line description. The attribute is a factory
+``make_*(**kwargs) -> reward`` (called with the kwargs given to :func:`get_reward`) or a ready reward instance (no
+kwargs allowed). Targets are imported only when a name is requested, so model-backed rewards (−RadCliQ, BERTScore,
+RadGraph F1 in ``radgrpo.rewards.clinical``) cost nothing until chosen; they register themselves here (add a line to
+:data:`REWARDS` or call :func:`register_reward`). An unknown name raises ``KeyError`` listing the valid names (as
+``trl/scripts/grpo.py`` does for its reward names).
 
 Example:
     >>> "grounding_soft_f1" in list_rewards()
     True
-    >>> get_reward("grounding_soft_f1").__name__
-    'grounding_soft_f1'
+    >>> get_reward("grounding_soft_f1", variant="dice").__name__
+    'grounding_soft_f1_dice'
 """
 
 from __future__ import annotations
@@ -16,43 +20,79 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-# name -> ("module:attribute", one-line description). The attribute is either a ready reward or a factory
-# ``make_*(**kwargs)`` (called with the kwargs given to :func:`get_reward`).
+# name -> ("module:attribute", one-line description)
 REWARDS: dict[str, tuple[str, str]] = {
     "grounding_soft_f1": ("radgrpo.rewards.grounding:make_grounding_soft_f1_reward",
-                          "IoU soft-F1 with Hungarian matching, released-code variant (paper §5.3)"),
-    "grounding_soft_f1_dice": ("radgrpo.rewards.grounding:make_grounding_soft_f1_reward:dice",
-                               "IoU soft-F1, Dice variant 2ΣIoU/(|P|+|G|) (paper Fig. 1)"),
-    "bleu4": ("radgrpo.rewards.report:bleu4_reward", "coco-caption BLEU-4 vs reference_report (offline)"),
-    "gleu": ("radgrpo.rewards.report:gleu_reward", "Google-BLEU vs reference_report (paper's GLEU ablation)"),
-    "think_format": ("radgrpo.rewards.format:think_format_reward", "1 if <think>…</think> + answer, else 0"),
+                          "IoU soft-F1 with Hungarian matching, released-code variant (paper §5.3); "
+                          "options variant=paper_code|dice, min_iou, thinking"),
+    "grounding_soft_f1_dice": ("radgrpo.rewards.grounding:make_grounding_soft_f1_dice_reward",
+                               "IoU soft-F1, Dice variant 2*sum(IoU)/(|P|+|G|) (paper Fig. 1)"),
+    "bleu4": ("radgrpo.rewards.report:make_bleu4_reward",
+              "coco-caption BLEU-4 vs reference_report (offline lexical reward)"),
+    "gleu": ("radgrpo.rewards.report:make_gleu_reward",
+             "Google-BLEU vs reference_report (the paper's GLEU ablation reward, §5.2)"),
+    "think_format": ("radgrpo.rewards.format:make_think_format_reward",
+                     "1.0 for one <think>...</think> block + a non-empty answer, else 0.0 (thinking samples)"),
 }
 
 
-def register_reward(name: str, target: str, description: str) -> None:
-    """Register ``name`` -> ``"module:attribute"`` (a reward callable or a ``make_*`` factory)."""
+def register_reward(name: str, target: str, description: str, overwrite: bool = False) -> None:
+    """Register ``name`` -> ``"module:attribute"`` (a ``make_*`` factory or a reward instance).
+
+    Args:
+        name: the name configs use.
+        target: ``"package.module:attribute"``; imported lazily by :func:`get_reward`.
+        description: one line for ``radgrpo rewards list``.
+        overwrite: allow replacing an existing name.
+    Raises:
+        ValueError: a malformed target, or an existing name without ``overwrite``.
+
+    Example:
+        >>> register_reward("bleu4", "radgrpo.rewards.report:make_bleu4_reward", "again")
+        Traceback (most recent call last):
+        ...
+        ValueError: reward 'bleu4' is already registered (pass overwrite=True to replace it)
+    """
+    if target.count(":") != 1 or not all(target.split(":")):
+        raise ValueError(f"reward target must be 'module:attribute', got {target!r}")
+    if name in REWARDS and not overwrite:
+        raise ValueError(f"reward {name!r} is already registered (pass overwrite=True to replace it)")
     REWARDS[name] = (target, description)
 
 
 def list_rewards() -> list[str]:
-    """Registered reward names, sorted."""
+    """Registered reward names, sorted.
+
+    Example:
+        >>> {"bleu4", "gleu", "think_format"} <= set(list_rewards())
+        True
+    """
     return sorted(REWARDS)
 
 
 def get_reward(name: str, **kwargs: Any) -> Callable[..., list[float | None]]:
-    """The reward callable registered as ``name`` (factories get ``kwargs``).
+    """The reward registered as ``name``: a TRL-signature callable ``fn(completions, **columns)``.
 
+    Args:
+        name: a registered name (:func:`list_rewards`).
+        **kwargs: options for the reward's factory.
+    Returns:
+        the reward callable (its ``__name__`` is what TRL logs).
     Raises:
         KeyError: unknown name; the message lists the valid names.
+        TypeError: options given to a reward that takes none, or unknown options.
+
+    Example:
+        >>> get_reward("radcliqq")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        KeyError: "unknown reward 'radcliqq'; valid rewards: bleu4, ..."
     """
     if name not in REWARDS:
         raise KeyError(f"unknown reward {name!r}; valid rewards: {', '.join(list_rewards())}")
-    target = REWARDS[name][0]
-    module, attr, *variant = target.split(":")
+    module, attr = REWARDS[name][0].split(":")
     obj = getattr(importlib.import_module(module), attr)
-    if attr.startswith("make_"):
-        if variant:
-            kwargs.setdefault("variant", variant[0])
+    if isinstance(obj, type) or (callable(obj) and attr.startswith("make_")):
         return obj(**kwargs)
     if kwargs:
         raise TypeError(f"reward {name!r} takes no options, got {sorted(kwargs)}")

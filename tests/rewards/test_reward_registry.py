@@ -1,0 +1,50 @@
+"""Reward registry and ``radgrpo rewards list``.
+
+Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/rewards/test_reward_registry.py
+"""
+
+import pytest
+
+from radgrpo.cli.rewards import list_main
+from radgrpo.rewards import get_reward, list_rewards, register_reward
+from radgrpo.rewards.registry import REWARDS
+
+
+def test_names_and_factories():
+    assert {"grounding_soft_f1", "grounding_soft_f1_dice", "bleu4", "gleu", "think_format"} <= set(list_rewards())
+    for name in ("grounding_soft_f1", "grounding_soft_f1_dice", "bleu4", "gleu", "think_format"):
+        assert get_reward(name).__name__ == name
+    r = get_reward("grounding_soft_f1", variant="dice", min_iou=0.1)
+    assert (r.__name__, r.variant, r.min_iou) == ("grounding_soft_f1_dice", "dice", 0.1)
+    assert get_reward("gleu", thinking=True)(["no tag"], reference_report=["no tag"]) == [0.0]
+    # each call builds a fresh reward (independent failure counters)
+    assert get_reward("bleu4") is not get_reward("bleu4")
+
+
+def test_errors_list_valid_names():
+    with pytest.raises(KeyError, match="valid rewards: .*grounding_soft_f1"):
+        get_reward("radcliqq")
+    with pytest.raises(TypeError):
+        get_reward("bleu4", variant="dice")
+    with pytest.raises(ValueError, match="already registered"):
+        register_reward("gleu", "radgrpo.rewards.report:make_gleu_reward", "dup")
+    with pytest.raises(ValueError, match="module:attribute"):
+        register_reward("x", "radgrpo.rewards.report", "no attribute")
+
+
+def test_lazy_registration_imports_only_when_requested():
+    register_reward("tmp_lazy", "radgrpo_nonexistent_module:make_x", "a reward whose module does not exist")
+    try:
+        assert "tmp_lazy" in list_rewards()  # registering imports nothing
+        with pytest.raises(ModuleNotFoundError, match="radgrpo_nonexistent_module"):
+            get_reward("tmp_lazy")
+    finally:
+        REWARDS.pop("tmp_lazy")
+
+
+def test_cli_list(capsys):
+    assert list_main([]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == list_rewards()
+    assert list_main(["--names"]) == 0
+    assert capsys.readouterr().out.split() == list_rewards()
