@@ -126,7 +126,11 @@ def validate_roots(cfg: DataConfig) -> list[str]:
         >>> validate_roots(DataConfig(blocks=[{"name": "c", "source": "chexpert", "tasks": ["classification"]}]))
         ['chexpert: --chexpert_root is not set (needed by block c)']
     """
+    import importlib.util
+
     problems = []
+    if "trl" in cfg.exports and importlib.util.find_spec("radgrpo.data.export.trl") is None:
+        problems.append("exports: --exports trl needs radgrpo.data.export.trl, which this checkout lacks")
     blocks = cfg.resolved_blocks()
     needed: dict[str, list[str]] = {}
     for b in blocks:

@@ -115,6 +115,10 @@ def test_cli_validate_and_build(roots, tmp_path, capsys):
     args = [x for k, v in flags.items() for x in (f"--{k}", v)]
     assert validate_main(args + ["--vindr_convert"]) == 0
     assert validate_main(["--chexpert_root", str(tmp_path / "nope")]) == 1
+    import importlib.util
+    if importlib.util.find_spec("radgrpo.data.export.trl") is None:
+        assert validate_main(args + ["--vindr_convert", "--exports", "trl"]) == 1
+        assert "--exports trl needs" in capsys.readouterr().out
     assert "chexpert: " in capsys.readouterr().out
     assert build_main(["--out", str(tmp_path / "cli"), "--chexpert_root", str(tmp_path / "nope")]) == 2
     assert "dataset roots are not ready" in capsys.readouterr().err
