@@ -4,7 +4,8 @@ What it is: the one command behind ``radgrpo data build`` (issue 4, item 5). For
 it streams the source's raw rows into ``shards/<block>.<split>.jsonl`` (records, written atomically; a shard whose
 sidecar ``.json`` matches the block's fingerprint is skipped on a re-run, so an interrupted build resumes), then
 interleaves the shards of each split with a seeded order into ``records/<split>.jsonl`` and exports them
-(``llava/<split>.json``, ``verl/{train,val}.parquet``, optionally the TRL datasets dir). Statistics (records per
+(``llava/<split>.json``, ``verl/{train,val}.parquet``, optionally TRL datasets dirs ``trl/{sft,grpo}/<split>``
+through :mod:`radgrpo.data.export.trl`). Statistics (records per
 source × task × split, dropped rows with reasons, repairs, patients found in several splits) are printed with rich and
 saved to ``stats.json``; the resolved config goes to ``config.yaml``. Memory stays bounded: records are streamed,
 only per-source lookup tables (CSV joins) are held.
@@ -130,7 +131,8 @@ def validate_roots(cfg: DataConfig) -> list[str]:
 
     problems = []
     if "trl" in cfg.exports and importlib.util.find_spec("radgrpo.data.export.trl") is None:
-        problems.append("exports: --exports trl needs radgrpo.data.export.trl, which this checkout lacks")
+        problems.append("exports: --exports trl needs radgrpo.data.export.trl (records_to_sft_dataset, "
+                        "records_to_grpo_dataset), which this checkout lacks")
     blocks = cfg.resolved_blocks()
     needed: dict[str, list[str]] = {}
     for b in blocks:
@@ -411,14 +413,12 @@ def _export(cfg: DataConfig, out: Path, splits: list[str]) -> dict[str, Any]:
         done["verl"] = write_verl(recs, out / "verl", think_suffix=cfg.verl_think_suffix,
                                   reasoning=cfg.verl_reasoning)
     if "trl" in cfg.exports:
-        try:
-            from radgrpo.data.export.trl import records_to_grpo_rows  # helper B's module
-        except ImportError as e:
-            raise ValueError("--exports trl needs radgrpo.data.export.trl (records_to_grpo_rows); it is not "
-                             f"installed in this checkout ({e}). Train from records/<split>.jsonl instead.") from e
+        from radgrpo.data.export.trl import records_to_grpo_dataset, records_to_sft_dataset, save_dataset
+
         done["trl"] = {}
-        for sp in splits:
-            ds = records_to_grpo_rows(list(iter_jsonl(out / "records" / f"{sp}.jsonl")), str(out / "records"))
-            ds.save_to_disk(str(out / "trl" / sp))
-            done["trl"][sp] = len(ds)
+        for sp in splits:  # datasets builds each split in memory (Arrow); use records/<split>.jsonl for huge sets
+            recs = list(iter_jsonl(out / "records" / f"{sp}.jsonl"))
+            save_dataset(records_to_sft_dataset(recs), out / "trl" / "sft" / sp)
+            save_dataset(records_to_grpo_dataset(recs), out / "trl" / "grpo" / sp)
+            done["trl"][sp] = len(recs)
     return done

@@ -158,3 +158,21 @@ def test_patient_in_two_splits_is_reported(roots, tmp_path):
     stats = build_dataset(_cfg(tmp_path / "l", flags, blocks=blocks, exports=["records"]))
     assert stats["patients_in_several_splits"] == {"count": 1,
                                                    "examples": {"chexpert/patient00001": ["train", "validate"]}}
+
+
+def test_trl_export_round_trip(roots, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    pytest.importorskip("radgrpo.data.export.trl")
+    _, _, flags = roots
+    blocks = [{"name": "pc", "source": "padchest_gr", "tasks": ["phrase_grounding"]},
+              {"name": "cxp", "source": "chexpert_plus", "tasks": ["report_generation"]}]
+    stats = build_dataset(_cfg(tmp_path / "t", flags, blocks=blocks, exports=["records", "trl"]))
+    recs = read_jsonl(tmp_path / "t" / "records" / "train.jsonl")
+    assert stats["exports"]["trl"] == {"train": len(recs)}
+    grpo = datasets.load_from_disk(str(tmp_path / "t" / "trl" / "grpo" / "train"))
+    sft = datasets.load_from_disk(str(tmp_path / "t" / "trl" / "sft" / "train"))
+    assert len(grpo) == len(sft) == len(recs)
+    for r, g in zip(recs, grpo):
+        assert g["id"] == r.id and g["task"] == r.task.value
+        assert g["reference_report"] == (r.reference_report or "")
+        assert [tuple(b) for b in g["reference_boxes"]] == [tuple(b) for b in r.reference_boxes]
