@@ -1,0 +1,358 @@
+"""Synthetic chest X-ray source: studies with consistent images, findings, boxes, reports and CheXpert labels.
+
+What it is: the data source of the demo and of many tests (data.md §8, learnability.md "Task design"). A study is a
+256² greyscale phantom (:mod:`radgrpo.data.sources.synthetic_draw`) with 0–2 findings among cardiomegaly, pleural
+effusion, consolidation, pneumothorax (the default, learnable set), nodule and atelectasis; each finding's boxes are
+computed from the pixels drawn for it. The findings text uses one canonical sentence order (heart, lungs, pleura),
+names laterality (patient side), zone and size, states the absent major findings as negatives and never compares to
+a prior. Labels follow CheXpert (:data:`radgrpo.records.CHEXPERT_LABELS`); the rule labeller
+(:mod:`radgrpo.metrics.text.rule_labeler`) recovers them from the text. :func:`synthesize` writes PNGs and RadVLM-style
+instruction records (real template pools, :mod:`radgrpo.data.tasks.source_records`).
+
+What it is not: a realistic simulator, nor a fixture writer for the real on-disk layouts (data.md §8.4).
+
+Example:
+    >>> cfg = SynthConfig(out="unused", image_size=64)
+    >>> s = draw_study(3, cfg)
+    >>> s.image.shape, s.report == draw_study(3, cfg).report
+    ((64, 64), True)
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radgrpo.config import save_config
+from radgrpo.data.sources import synthetic_draw as draw
+from radgrpo.data.tasks.source_records import (
+    classification_record, detection_record, grounding_record, phrase_record, report_record, rng_for,
+)
+from radgrpo.records import CHEXPERT_LABELS, Box, Record, Task, write_jsonl
+
+SOURCE = "synthetic"
+#: Study seeds of the test split start here, so test studies never share a seed with training studies.
+TEST_SEED_OFFSET = 10_000_000
+#: The default findings: high-contrast, large, learnable by a tiny model (learnability.md).
+DEFAULT_FINDINGS: tuple[str, ...] = ("cardiomegaly", "pleural effusion", "consolidation", "pneumothorax")
+#: Tasks :func:`synthesize` can write.
+SUPPORTED_TASKS: tuple[str, ...] = ("report_generation", "abnormality_grounding", "classification", "detection",
+                                    "phrase_grounding")
+#: Finding -> CheXpert labels set to 1.
+FINDING_LABELS: dict[str, tuple[str, ...]] = {
+    "cardiomegaly": ("Cardiomegaly", "Enlarged Cardiomediastinum"),
+    "pleural effusion": ("Pleural Effusion",),
+    "consolidation": ("Consolidation", "Lung Opacity"),
+    "pneumothorax": ("Pneumothorax",),
+    "nodule": ("Lung Lesion",),
+    "atelectasis": ("Atelectasis", "Lung Opacity"),
+}
+#: Absent major finding -> the CheXpert label its negative sentence sets to 0.
+NEGATED_LABELS: dict[str, str] = {"cardiomegaly": "Cardiomegaly", "consolidation": "Consolidation",
+                                  "pleural effusion": "Pleural Effusion", "pneumothorax": "Pneumothorax"}
+_REPORT_ORDER = ("cardiomegaly", "consolidation", "nodule", "atelectasis", "pleural effusion", "pneumothorax")
+
+
+@dataclass
+class SynthConfig:
+    """Write a synthetic chest X-ray instruction dataset (``radgrpo data synth``)."""
+
+    out: str = field(default="data/synth", metadata={"help": "output folder (images/, train.jsonl, test.jsonl)"})
+    n_train: int = field(default=4000, metadata={"help": "training studies"})
+    n_test: int = field(default=150, metadata={"help": "held-out test studies (seeds disjoint from training)"})
+    image_size: int = field(default=256, metadata={"help": "image side in pixels"})
+    seed: int = field(default=0, metadata={"help": "base seed of the whole dataset"})
+    findings: list[str] = field(default_factory=lambda: list(DEFAULT_FINDINGS), metadata={
+        "help": f"findings to draw, among {list(draw.SUPPORTED_FINDINGS)}"})
+    tasks: list[str] = field(default_factory=lambda: ["report_generation", "abnormality_grounding"], metadata={
+        "help": f"tasks to write, among {list(SUPPORTED_TASKS)}"})
+    normal_fraction: float = field(default=0.25, metadata={"help": "share of studies without findings"})
+    second_finding_prob: float = field(default=0.35, metadata={"help": "probability of a second, different finding"})
+    grounding_per_study: int = field(default=1, metadata={
+        "help": "abnormality grounding records per abnormal study (distinct findings, at most all present)"})
+
+    def __post_init__(self) -> None:
+        bad = [f for f in self.findings if f not in draw.SUPPORTED_FINDINGS]
+        if bad or not self.findings:
+            raise ValueError(f"SynthConfig.findings: unknown or empty {bad or self.findings}; "
+                             f"supported: {list(draw.SUPPORTED_FINDINGS)}")
+        if len(set(self.findings)) != len(self.findings):
+            raise ValueError(f"SynthConfig.findings has duplicates: {self.findings}")
+        bad = [t for t in self.tasks if t not in SUPPORTED_TASKS]
+        if bad or not self.tasks:
+            raise ValueError(f"SynthConfig.tasks: unknown or empty {bad or self.tasks}; supported: {list(SUPPORTED_TASKS)}")
+        if not (0.0 <= self.normal_fraction <= 1.0 and 0.0 <= self.second_finding_prob <= 1.0):
+            raise ValueError("SynthConfig: normal_fraction and second_finding_prob must lie in [0, 1]")
+        if not (0 <= self.n_train < TEST_SEED_OFFSET and 0 <= self.n_test < TEST_SEED_OFFSET):
+            raise ValueError(f"SynthConfig: n_train and n_test must lie in [0, {TEST_SEED_OFFSET})")
+        if self.image_size < 32:
+            raise ValueError(f"SynthConfig.image_size must be >= 32, got {self.image_size}")
+        if self.grounding_per_study < 0:
+            raise ValueError("SynthConfig.grounding_per_study must be >= 0")
+
+
+@dataclass
+class SynthFinding:
+    """One drawn finding: name, patient side ("right"/"left"/"bilateral", None for cardiomegaly), zone, size word
+    and its boxes (normalised [0, 1] xyxy, one per side, full precision)."""
+
+    name: str
+    side: str | None
+    zone: str | None
+    size: str
+    boxes: list[Box]
+
+
+@dataclass
+class SynthStudy:
+    """One synthetic study: image (uint8 HxW), findings, findings text, CheXpert labels and per-finding sentences."""
+
+    seed: int
+    image: np.ndarray
+    findings: list[SynthFinding]
+    report: str
+    labels: dict[str, int]
+    sentences: dict[str, str]
+    body_box: Box
+
+
+def _rng(cfg: SynthConfig, seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([cfg.seed, seed, stream])
+
+
+def choose_findings(cfg: SynthConfig, rng: np.random.Generator) -> list[str]:
+    """Which findings a study has: none with ``normal_fraction``, else one, plus a second different one with
+    ``second_finding_prob``; returned in canonical report order.
+
+    Example:
+        >>> choose_findings(SynthConfig(normal_fraction=0.0, second_finding_prob=0.0, findings=["nodule"]),
+        ...                 np.random.default_rng(0))
+        ['nodule']
+    """
+    if rng.random() < cfg.normal_fraction:
+        return []
+    pool = list(cfg.findings)
+    names = [pool.pop(int(rng.integers(0, len(pool))))]
+    if pool and rng.random() < cfg.second_finding_prob:
+        names.append(pool[int(rng.integers(0, len(pool)))])
+    return sorted(names, key=_REPORT_ORDER.index)
+
+
+def draw_study(seed: int, cfg: SynthConfig, *, drop: tuple[str, ...] = ()) -> SynthStudy:
+    """Draw one study deterministically from ``(cfg.seed, seed)``.
+
+    Args:
+        seed: the study seed (train studies use 0.., test studies :data:`TEST_SEED_OFFSET` + i).
+        cfg: the generator config (findings pool, probabilities, image size).
+        drop: finding names to leave out; anatomy and noise stay identical (the "normal twin" when all are dropped).
+
+    Returns:
+        A :class:`SynthStudy`.
+
+    Example:
+        >>> cfg = SynthConfig(image_size=64, normal_fraction=0.0, findings=["cardiomegaly"])
+        >>> s = draw_study(0, cfg)
+        >>> [f.name for f in s.findings], s.labels["Cardiomegaly"], s.report.split(".")[0] in ("Mild cardiomegaly",
+        ...     "Moderate cardiomegaly", "The heart is mildly enlarged", "The heart is moderately enlarged")
+        (['cardiomegaly'], 1, True)
+    """
+    anat = draw.sample_anatomy(_rng(cfg, seed, 0))
+    frng = _rng(cfg, seed, 1)
+    specs = [draw.sample_finding(n, anat, frng) for n in choose_findings(cfg, frng)]
+    specs = [s for s in specs if s.name not in drop]
+    image, boxes = draw.render(anat, specs, cfg.image_size, _rng(cfg, seed, 2))
+    findings = [SynthFinding(s.name, s.side, s.zone, s.size, b) for s, b in zip(specs, boxes)]
+    sentences, report = write_report(findings, random.Random(int(frng.integers(0, 2**31))))
+    body = draw.body_mask(anat, cfg.image_size)
+    return SynthStudy(seed=seed, image=image, findings=findings, report=report, labels=study_labels(findings),
+                      sentences=sentences, body_box=draw._bbox(body))
+
+
+def study_labels(findings: list[SynthFinding]) -> dict[str, int]:
+    """CheXpert labels of a study: 1 for each finding's labels, 0 for the absent major findings the report negates,
+    "No Finding" 1 when nothing is positive; other labels are absent (not mentioned).
+
+    Example:
+        >>> study_labels([])
+        {'Cardiomegaly': 0, 'Consolidation': 0, 'Pleural Effusion': 0, 'Pneumothorax': 0, 'No Finding': 1}
+    """
+    names = {f.name for f in findings}
+    labels = {lab: 0 for name, lab in NEGATED_LABELS.items() if name not in names}
+    for f in findings:
+        labels.update({lab: 1 for lab in FINDING_LABELS[f.name]})
+    if not any(v == 1 for v in labels.values()):
+        labels["No Finding"] = 1
+    return {lab: labels[lab] for lab in CHEXPERT_LABELS if lab in labels}
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def finding_sentence(f: SynthFinding, rng: random.Random) -> str:
+    """The positive sentence of one finding (one of two paraphrases), with laterality, zone and size.
+
+    Example:
+        >>> finding_sentence(SynthFinding("pleural effusion", "bilateral", "base", "small", []), random.Random(0))
+        'Small bilateral pleural effusions.'
+    """
+    alt = rng.random() < 0.5
+    n, side, zone, size = f.name, f.side, f.zone, f.size
+    if n == "cardiomegaly":
+        return f"The heart is {size}ly enlarged." if alt else f"{_cap(size)} cardiomegaly."
+    if n == "pleural effusion":
+        if side == "bilateral":
+            return f"There are {size} bilateral pleural effusions." if alt else f"{_cap(size)} bilateral pleural effusions."
+        return f"There is a {size} {side} pleural effusion." if alt else f"{_cap(size)} {side} pleural effusion."
+    if n == "pneumothorax":
+        return f"There is a {size} {side} apical pneumothorax." if alt else f"{_cap(size)} {side} apical pneumothorax."
+    if n == "atelectasis":
+        return (f"There is plate-like atelectasis at the {side} lung base." if alt
+                else f"Plate-like atelectasis at the {side} lung base.")
+    if n in ("consolidation", "nodule"):
+        word = "focal consolidation" if n == "consolidation" else "nodule"
+        return (f"There is a {size} {word} in the {side} {zone} lung zone." if alt
+                else f"{_cap(size)} {word} in the {side} {zone} lung zone.")
+    raise ValueError(f"no sentence for finding {n!r}")
+
+
+def write_report(findings: list[SynthFinding], rng: random.Random) -> tuple[dict[str, str], str]:
+    """Findings text in canonical order: heart, lungs, pleura; positives first in each part, then negatives.
+
+    Args:
+        findings: the study's findings.
+        rng: paraphrase choices.
+
+    Returns:
+        ``(sentences, report)``: finding name -> its positive sentence, and the whole report.
+
+    Example:
+        >>> write_report([], random.Random(1))[1]
+        'The heart size is normal. The lungs are clear without focal consolidation. No pleural effusion or pneumothorax.'
+    """
+    by_name = {f.name: f for f in findings}
+    sentences = {f.name: finding_sentence(f, rng) for f in sorted(findings, key=lambda f: _REPORT_ORDER.index(f.name))}
+    parts = [sentences["cardiomegaly"] if "cardiomegaly" in by_name
+             else rng.choice(["The heart size is normal.", "Normal heart size."])]
+    lung_pos = [sentences[n] for n in ("consolidation", "nodule", "atelectasis") if n in by_name]
+    parts += lung_pos
+    if "consolidation" not in by_name:
+        parts.append("No focal consolidation." if lung_pos or rng.random() < 0.5
+                     else "The lungs are clear without focal consolidation.")
+    parts += [sentences[n] for n in ("pleural effusion", "pneumothorax") if n in by_name]
+    if "pleural effusion" not in by_name and "pneumothorax" not in by_name:
+        parts.append(rng.choice(["No pleural effusion or pneumothorax.", "No pleural effusion. No pneumothorax."]))
+    elif "pleural effusion" not in by_name:
+        parts.append("No pleural effusion.")
+    elif "pneumothorax" not in by_name:
+        parts.append("No pneumothorax.")
+    return sentences, " ".join(parts)
+
+
+def round_boxes(boxes: list[Box], ndigits: int = 4) -> list[Box]:
+    """Boxes with coordinates rounded (reference boxes are stored to 4 decimals; answers show 2).
+
+    Example:
+        >>> round_boxes([(0.123456, 0.5, 0.77777, 0.9)])
+        [(0.1235, 0.5, 0.7778, 0.9)]
+    """
+    return [tuple(round(float(v), ndigits) for v in b) for b in boxes]  # type: ignore[misc]
+
+
+def study_records(study: SynthStudy, sid: str, split: str, cfg: SynthConfig) -> list[Record]:
+    """The instruction records of one study (RadVLM template pools; image path ``images/<sid>.png``).
+
+    Args:
+        study: the drawn study.
+        sid: study id (also the patient id).
+        split: "train" or "test".
+        cfg: selects the tasks and ``grounding_per_study``.
+
+    Returns:
+        A report record, then grounding / classification / detection / phrase records as configured. Normal studies
+        give no abnormality or phrase grounding records.
+    """
+    common: dict[str, Any] = dict(image=f"images/{sid}.png", source=SOURCE, split=split, patient_id=sid,
+                                  labels=dict(study.labels))
+    meta = {"study": sid, "seed": study.seed,
+            "findings": [{"name": f.name, "side": f.side, "zone": f.zone, "size": f.size,
+                          "boxes": [list(b) for b in round_boxes(f.boxes)]} for f in study.findings]}
+
+    def rng(task: str, k: int = 0) -> random.Random:
+        return rng_for(cfg.seed, SOURCE, task, sid, k)
+
+    def rid(task: str, k: int = 0) -> str:
+        return f"{SOURCE}/{task}/{sid}" + (f"#{k}" if k else "")
+
+    out: list[Record] = []
+    if "report_generation" in cfg.tasks:
+        out.append(report_record(rid("report_generation"), study.report, rng("report_generation"), meta=meta,
+                                 **common))
+    common["reference_report"] = study.report
+    if "abnormality_grounding" in cfg.tasks and study.findings:
+        order = rng("abnormality_grounding_pick").sample(range(len(study.findings)),
+                                                         min(cfg.grounding_per_study, len(study.findings)))
+        for k, i in enumerate(order):
+            f = study.findings[i]
+            out.append(grounding_record(rid("abnormality_grounding", k), Task.ABNORMALITY_GROUNDING, f.name,
+                                        round_boxes(f.boxes), rng("abnormality_grounding", k), meta=meta, **common))
+    if "classification" in cfg.tasks:
+        out.append(classification_record(rid("classification"), study.labels, rng("classification"), meta=meta,
+                                         **common))
+    if "detection" in cfg.tasks:
+        out.append(detection_record(rid("detection"), [(f.name, round_boxes(f.boxes)) for f in study.findings],
+                                    rng("detection"), meta=meta, **common))
+    if "phrase_grounding" in cfg.tasks:
+        for k, f in enumerate(study.findings):
+            out.append(phrase_record(rid("phrase_grounding", k), study.sentences[f.name].rstrip("."),
+                                     round_boxes(f.boxes), rng("phrase_grounding", k), meta=meta, **common))
+    return out
+
+
+def synthesize(cfg: SynthConfig, progress: bool = True) -> dict[str, dict[str, int]]:
+    """Draw ``n_train + n_test`` studies and write ``out/images/*.png``, ``train.jsonl``, ``test.jsonl``,
+    ``config.yaml``.
+
+    Args:
+        cfg: the generator config.
+        progress: show a rich progress bar.
+
+    Returns:
+        Record counts ``{split: {task: n}}`` (every configured task appears, possibly with 0).
+    """
+    from PIL import Image
+
+    out = Path(cfg.out)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out)
+    splits = [("train", 0, cfg.n_train), ("test", TEST_SEED_OFFSET, cfg.n_test)]
+    counts: dict[str, dict[str, int]] = {split: {t: 0 for t in cfg.tasks} for split, _, _ in splits}
+    prog = None
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        prog = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), transient=False)
+        prog.start()
+    try:
+        for split, offset, n in splits:
+            bar = prog.add_task(f"synthetic {split}", total=n) if prog else None
+            records: list[Record] = []
+            for i in range(n):
+                sid = f"{split}-{i:06d}"
+                study = draw_study(offset + i, cfg)
+                Image.fromarray(study.image, "L").save(out / "images" / f"{sid}.png", compress_level=1)
+                for r in study_records(study, sid, split, cfg):
+                    counts[split][r.task.value] += 1
+                    records.append(r)
+                if prog is not None and (i % 50 == 49 or i == n - 1):
+                    prog.update(bar, completed=i + 1)
+            write_jsonl(records, out / f"{split}.jsonl")
+    finally:
+        if prog is not None:
+            prog.stop()
+    return counts

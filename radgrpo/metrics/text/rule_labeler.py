@@ -1,0 +1,135 @@
+"""``rule_chexpert``: a keyword + negation/uncertainty rule labeller for the 14 CheXpert observations.
+
+What it is: an opt-in, clearly named CPU stand-in for CheXbert in tests and in the synthetic demo (data.md §8.2). It
+finds keyword mentions per sentence, calls a mention negative when a negation cue ("no", "not", "without", "free
+of", "negative for") precedes it in its sentence, uncertain when an uncertainty cue ("may", "possible", "cannot
+exclude", "cannot be excluded", "questionable", "suspicious for", "likely") occurs in its sentence, else positive.
+Per label, positive beats uncertain beats negative (CheXpert's aggregation). Two implications follow the CheXpert
+hierarchy as the synthetic generator uses it: Cardiomegaly -> Enlarged Cardiomediastinum and Consolidation,
+Atelectasis or Pneumonia -> Lung Opacity (positives only). "No Finding" is 1 when no observation other than Support
+Devices is positive or uncertain, else absent.
+
+What it is NOT: CheXbert (a BERT model trained on radiologist labels), nor the CheXpert NLP labeler (NegBio
+patterns). Its scores must never be reported as "CheXbert F1"; the metric name is ``rule_chexpert``. It is exact on
+the synthetic generator's reports (tested) and approximate on real reports.
+
+Example:
+    >>> label_report("Small left pleural effusion. No pneumothorax.")
+    {'Pneumothorax': 0, 'Pleural Effusion': 1}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from radgrpo.records import CHEXPERT_LABELS
+
+METRIC_NAME = "rule_chexpert"
+
+# label -> mention patterns (matched on lower-cased text)
+_MENTIONS: dict[str, tuple[str, ...]] = {
+    "Enlarged Cardiomediastinum": (r"enlarged cardiomediastin\w*", r"widened mediastinum", r"mediastinal widening",
+                                   r"cardiomediastinal silhouette is enlarged"),
+    "Cardiomegaly": (r"cardiomegaly", r"heart (?:size )?(?:is|appears) (?:\w+ )?enlarged", r"enlarged heart",
+                     r"enlarged cardiac silhouette", r"cardiac silhouette is (?:\w+ )?enlarged"),
+    "Lung Opacity": (r"opacit(?:y|ies)", r"opacification", r"infiltrates?"),
+    "Lung Lesion": (r"nodules?", r"mass(?:es)?", r"lung lesions?"),
+    "Edema": (r"edema",),
+    "Consolidation": (r"consolidations?",),
+    "Pneumonia": (r"pneumonia",),
+    "Atelectasis": (r"atelectasis", r"atelectatic"),
+    "Pneumothorax": (r"pneumothora(?:x|ces)",),
+    "Pleural Effusion": (r"(?:pleural )?effusions?",),
+    "Pleural Other": (r"pleural thickening", r"fibrothorax"),
+    "Fracture": (r"fractures?",),
+    "Support Devices": (r"catheter", r"endotracheal tube", r"(?:enteric|nasogastric|chest) tube", r"pacemaker",
+                        r"support devices?", r"picc"),
+}
+# phrases that state a label is normal without a negation cue
+_NORMAL_PHRASES: dict[str, tuple[str, ...]] = {
+    "Cardiomegaly": (r"heart size is (?:normal|within normal limits)", r"normal heart size"),
+    "Enlarged Cardiomediastinum": (r"cardiomediastinal silhouette is (?:normal|within normal limits)",),
+}
+_NEGATION = re.compile(r"\b(?:no|not|without|free of|negative for)\b")
+_UNCERTAIN = re.compile(r"\b(?:may|possible|possibly|cannot exclude|cannot be excluded|questionable|suspicious for|"
+                        r"likely)\b")
+_IMPLIES = {"Cardiomegaly": ("Enlarged Cardiomediastinum",), "Consolidation": ("Lung Opacity",),
+            "Atelectasis": ("Lung Opacity",), "Pneumonia": ("Lung Opacity",)}
+_COMPILED = {lab: [re.compile(rf"\b{p}\b") for p in ps] for lab, ps in _MENTIONS.items()}
+_COMPILED_NORMAL = {lab: [re.compile(rf"\b{p}\b") for p in ps] for lab, ps in _NORMAL_PHRASES.items()}
+_SENTENCES = re.compile(r"[^.;!?\n]+")
+_RANK = {1: 3, -1: 2, 0: 1}
+
+
+def _sentence_labels(sentence: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    uncertain = bool(_UNCERTAIN.search(sentence))
+    for lab, pats in _COMPILED_NORMAL.items():
+        if any(p.search(sentence) for p in pats):
+            found[lab] = 0
+    for lab, pats in _COMPILED.items():
+        for p in pats:
+            for m in p.finditer(sentence):
+                if lab in found and found[lab] == 0 and lab in _COMPILED_NORMAL:
+                    continue
+                value = -1 if uncertain else 0 if _NEGATION.search(sentence[:m.end()]) else 1
+                if _RANK[value] > _RANK.get(found.get(lab, 0), 0) or lab not in found:
+                    found[lab] = value
+    return found
+
+
+def label_report(text: str) -> dict[str, int]:
+    """CheXpert labels mentioned in a report: 1 positive, 0 negative, -1 uncertain; unmentioned labels are absent.
+
+    Args:
+        text: report text (any case).
+
+    Returns:
+        ``{label: value}`` with labels from :data:`radgrpo.records.CHEXPERT_LABELS` in that order; "No Finding" is
+        1 when nothing but Support Devices is positive or uncertain, else absent (as CheXbert leaves it blank).
+
+    Example:
+        >>> label_report("Moderate cardiomegaly. Possible right lower lobe pneumonia.")
+        {'Enlarged Cardiomediastinum': 1, 'Cardiomegaly': 1, 'Lung Opacity': -1, 'Pneumonia': -1}
+        >>> label_report("The heart size is normal. The lungs are clear without focal consolidation.")
+        {'Cardiomegaly': 0, 'Consolidation': 0, 'No Finding': 1}
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"label_report: expected a str, got {type(text).__name__}")
+    labels: dict[str, int] = {}
+    for sentence in _SENTENCES.findall(text.lower()):
+        for lab, value in _sentence_labels(sentence).items():
+            if lab not in labels or _RANK[value] > _RANK[labels[lab]]:
+                labels[lab] = value
+    for lab, implied in _IMPLIES.items():
+        if labels.get(lab) in (1, -1):
+            for other in implied:
+                if other not in labels or _RANK[labels[lab]] > _RANK[labels[other]]:
+                    labels[other] = labels[lab]
+    if not any(v in (1, -1) for lab, v in labels.items() if lab != "Support Devices"):
+        labels["No Finding"] = 1
+    return {lab: labels[lab] for lab in CHEXPERT_LABELS if lab in labels}
+
+
+def rule_labels_matrix(texts: Sequence[str]) -> np.ndarray:
+    """Binary label matrix of several reports: 1 where :func:`label_report` says positive, else 0.
+
+    Args:
+        texts: N reports.
+
+    Returns:
+        int array of shape (N, 14), columns in :data:`radgrpo.records.CHEXPERT_LABELS` order.
+
+    Example:
+        >>> rule_labels_matrix(["Small left pleural effusion.", "Normal heart size."]).sum(axis=1).tolist()
+        [1, 1]
+    """
+    out = np.zeros((len(texts), len(CHEXPERT_LABELS)), dtype=np.int64)
+    for i, t in enumerate(texts):
+        lab = label_report(t)
+        for j, name in enumerate(CHEXPERT_LABELS):
+            out[i, j] = int(lab.get(name) == 1)
+    return out
