@@ -178,7 +178,7 @@ def study_labels(findings: list[SynthFinding]) -> dict[str, int]:
 
     Example:
         >>> study_labels([])
-        {'Cardiomegaly': 0, 'Consolidation': 0, 'Pleural Effusion': 0, 'Pneumothorax': 0, 'No Finding': 1}
+        {'Cardiomegaly': 0, 'Consolidation': 0, 'Pneumothorax': 0, 'Pleural Effusion': 0, 'No Finding': 1}
     """
     names = {f.name for f in findings}
     labels = {lab: 0 for name, lab in NEGATED_LABELS.items() if name not in names}
