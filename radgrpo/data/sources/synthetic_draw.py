@@ -40,8 +40,8 @@ NOISE_SIGMA = 0.02
 #: Gaussian blur sigma applied to the drawn image, in pixels at 256² (scaled with the image size).
 BLUR_SIGMA_256 = 1.2
 
-_AIR, _BODY, _LUNG, _MEDIASTINUM, _HEART = 0.05, 0.6, 0.22, 0.72, 0.74
-_FLUID, _PTX, _PLEURAL_LINE = 0.64, 0.06, 0.16
+_AIR, _BODY, _LUNG, _MEDIASTINUM, _HEART = 0.05, 0.6, 0.27, 0.72, 0.74
+_FLUID, _PTX, _PLEURAL_LINE = 0.66, 0.03, 0.14
 _SIDE_SIGN = {"right": -1.0, "left": 1.0}  # patient side -> image direction of the lung centre from the midline
 
 Box = tuple[float, float, float, float]
@@ -277,7 +277,7 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
         elif f.name in ("consolidation", "nodule", "atelectasis"):
             add = _lesion(f, lungs[f.side], x, y)
             img += add
-            boxes[i] = [_bbox(add > 0.03)]
+            boxes[i] = [_bbox(add > 0)]
 
     img = _blur(img, BLUR_SIGMA_256 * size / 256)
     img = img * anat.contrast + anat.offset + NOISE_SIGMA * noise_bank[ny:ny + size, nx:nx + size]
@@ -293,9 +293,9 @@ def _pneumothorax(lung_geo, lung: np.ndarray, side: str, p: dict, x: np.ndarray,
     f = p["collapse"]
     medial = -_SIDE_SIGN[side]
     ca, cb = a * f, b * f
-    ccx, ccy = lx + medial * (a - ca) * 0.85, ly + (b - cb) * 0.75
+    ccx, ccy = lx + medial * (a - ca) * 1.0, ly + (b - cb) * 0.9
     r = _ellipse(x, y, ccx, ccy, ca, cb)
-    keep = y < ly + 0.35 * b
+    keep = y < ly + 0.45 * b
     region = lung & (r >= 1.0) & keep
     width = 0.012 / min(ca, cb)
     line = lung & (np.abs(np.sqrt(r) - 1.0) < width) & (r < 1.0) & keep
@@ -316,7 +316,7 @@ def _lesion(f: FindingSpec, lung: np.ndarray, x: np.ndarray, y: np.ndarray) -> n
     dx, dy = x - p["cx"], y - p["cy"]
     if f.name == "consolidation":
         d2 = (dx / p["rx"]) ** 2 + (dy / p["ry"]) ** 2
-        add = 0.36 * np.clip(1.15 - d2, 0.0, 1.0)
+        add = np.where(d2 < 1.0, 0.36 * np.minimum(1.1 - d2, 1.0), 0.0).astype(np.float32)
     elif f.name == "nodule":
         add = np.where(dx ** 2 + dy ** 2 < p["r"] ** 2, np.float32(0.3), np.float32(0.0))
     else:  # atelectasis
@@ -360,8 +360,8 @@ def sample_finding(name: str, anat: Anatomy, rng: np.random.Generator) -> Findin
     side = "right" if rng.random() < 0.5 else "left"
     lx, ly, a, b = anat.lungs[side]
     if name == "pneumothorax":
-        collapse = u(0.55, 0.85)
-        return FindingSpec(name, side, "apical", _size_word(-collapse, (-0.75, -0.65)), {"collapse": collapse})
+        collapse = u(0.45, 0.78)
+        return FindingSpec(name, side, "apical", _size_word(-collapse, (-0.67, -0.56)), {"collapse": collapse})
     if name == "atelectasis":
         half_len = u(0.075, 0.1)
         return FindingSpec(name, side, "base", _size_word(half_len, (0.0835, 0.0915)),
