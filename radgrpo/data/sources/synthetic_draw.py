@@ -104,7 +104,7 @@ def sample_anatomy(rng: np.random.Generator) -> Anatomy:
         "right": (cx - 0.18 * s, cy - 0.04 * s, 0.145 * s * u(0.96, 1.04), 0.29 * s * u(0.96, 1.04)),
         "left": (cx + 0.18 * s, cy - 0.025 * s, 0.135 * s * u(0.96, 1.04), 0.305 * s * u(0.96, 1.04)),
     }
-    heart = (cx + 0.045 * s + u(-0.012, 0.012), cy + 0.13 * s + u(-0.01, 0.01),
+    heart = (cx + 0.06 * s + u(-0.012, 0.012), cy + 0.13 * s + u(-0.01, 0.01),
              0.125 * s * u(0.92, 1.06), 0.095 * s * u(0.92, 1.06))
     heart_big = (0.2 * s * u(0.97, 1.12), 0.125 * s * u(0.95, 1.08))
     return Anatomy(cx=cx, cy=cy, s=s, body=body, lungs=lungs, heart=heart, heart_big=heart_big,
@@ -253,6 +253,13 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
     phase = (y - 0.35 * np.abs(x - anat.cx) ** 1.0) / anat.rib_period + anat.rib_phase
     ribs = np.clip(np.cos(2 * np.pi * phase) * 4.0 - 3.0, 0.0, 1.0)
     img[lung_any] += 0.07 * ribs[lung_any]
+    # clavicles: thin bright bands from the sternal end outwards and slightly up, over the lung apices
+    for sign in (-1.0, 1.0):
+        ccx, ccy = anat.cx + sign * 0.17 * anat.s, anat.body[1] - anat.body[3] * 0.63
+        dx, dy = x - ccx, y - ccy
+        c, sn = np.cos(0.22 * sign), np.sin(0.22 * sign)
+        clav = ((dx * c + dy * sn) / (0.15 * anat.s)) ** 2 + ((-dx * sn + dy * c) / (0.016 * anat.s)) ** 2 < 1.0
+        img[clav] += 0.12
     # trachea: dark band above the carina
     trachea = (np.abs(x - anat.cx) < 0.014 * anat.s) & (y > anat.body[1] - anat.body[3] * 0.98) & (
         y < anat.cy - 0.14 * anat.s)
