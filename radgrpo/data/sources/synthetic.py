@@ -84,7 +84,8 @@ class SynthConfig:
             raise ValueError(f"SynthConfig.findings has duplicates: {self.findings}")
         bad = [t for t in self.tasks if t not in SUPPORTED_TASKS]
         if bad or not self.tasks:
-            raise ValueError(f"SynthConfig.tasks: unknown or empty {bad or self.tasks}; supported: {list(SUPPORTED_TASKS)}")
+            raise ValueError(f"SynthConfig.tasks: unknown or empty {bad or self.tasks}; "
+                             f"supported: {list(SUPPORTED_TASKS)}")
         if not (0.0 <= self.normal_fraction <= 1.0 and 0.0 <= self.second_finding_prob <= 1.0):
             raise ValueError("SynthConfig: normal_fraction and second_finding_prob must lie in [0, 1]")
         if not (0 <= self.n_train < TEST_SEED_OFFSET and 0 <= self.n_test < TEST_SEED_OFFSET):
@@ -206,7 +207,8 @@ def finding_sentence(f: SynthFinding, rng: random.Random) -> str:
         return f"The heart is {size}ly enlarged." if alt else f"{_cap(size)} cardiomegaly."
     if n == "pleural effusion":
         if side == "bilateral":
-            return f"There are {size} bilateral pleural effusions." if alt else f"{_cap(size)} bilateral pleural effusions."
+            return (f"There are {size} bilateral pleural effusions." if alt
+                    else f"{_cap(size)} bilateral pleural effusions.")
         return f"There is a {size} {side} pleural effusion." if alt else f"{_cap(size)} {side} pleural effusion."
     if n == "pneumothorax":
         return f"There is a {size} {side} apical pneumothorax." if alt else f"{_cap(size)} {side} apical pneumothorax."
@@ -231,8 +233,9 @@ def write_report(findings: list[SynthFinding], rng: random.Random) -> tuple[dict
         ``(sentences, report)``: finding name -> its positive sentence, and the whole report.
 
     Example:
-        >>> write_report([], random.Random(1))[1]
-        'The heart size is normal. The lungs are clear without focal consolidation. No pleural effusion or pneumothorax.'
+        >>> write_report([], random.Random(1))[1].split(". ")  # doctest: +NORMALIZE_WHITESPACE
+        ['The heart size is normal', 'The lungs are clear without focal consolidation',
+         'No pleural effusion or pneumothorax.']
     """
     by_name = {f.name: f for f in findings}
     sentences = {f.name: finding_sentence(f, rng) for f in sorted(findings, key=lambda f: _REPORT_ORDER.index(f.name))}
