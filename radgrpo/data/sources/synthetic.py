@@ -170,7 +170,7 @@ def draw_study(seed: int, cfg: SynthConfig, *, drop: tuple[str, ...] = ()) -> Sy
     sentences, report = write_report(findings, random.Random(int(frng.integers(0, 2**31))))
     body = draw.body_mask(anat, cfg.image_size)
     return SynthStudy(seed=seed, image=image, findings=findings, report=report, labels=study_labels(findings),
-                      sentences=sentences, body_box=draw._bbox(body))
+                      sentences=sentences, body_box=draw.mask_box(body))
 
 
 def study_labels(findings: list[SynthFinding]) -> dict[str, int]:

@@ -171,13 +171,19 @@ def _ellipse(x: np.ndarray, y: np.ndarray, cx: float, cy: float, a: float, b: fl
     return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2
 
 
-def _bbox(mask: np.ndarray) -> Box | None:
-    """Normalised xyxy bounding box of the True pixels (pixel edges), or None when empty."""
+def mask_box(mask: np.ndarray) -> Box | None:
+    """Normalised xyxy bounding box of the True pixels (pixel edges: x2 = (last column + 1) / width), or None.
+
+    Example:
+        >>> m = np.zeros((4, 8), bool); m[1:3, 2:4] = True
+        >>> mask_box(m), mask_box(np.zeros((2, 2), bool))
+        ((0.25, 0.25, 0.5, 0.75), None)
+    """
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     if rows.size == 0:
         return None
     h, w = mask.shape
-    return (cols[0] / w, rows[0] / h, (cols[-1] + 1) / w, (rows[-1] + 1) / h)
+    return (float(cols[0] / w), float(rows[0] / h), float((cols[-1] + 1) / w), float((rows[-1] + 1) / h))
 
 
 def lung_masks(anat: Anatomy, size: int) -> dict[str, np.ndarray]:
@@ -244,7 +250,7 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
             img[region] = _PTX
             img[line] += _PLEURAL_LINE
             ptx_regions |= region
-            boxes[i] = [_bbox(region | line)]
+            boxes[i] = [mask_box(region | line)]
 
     # lung texture (vascular markings) except where the lung has collapsed away from the chest wall
     textured = lung_any & ~ptx_regions
@@ -274,17 +280,17 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
 
     for i, f in enumerate(findings):
         if f.name == "cardiomegaly":
-            boxes[i] = [_bbox(heart)]
+            boxes[i] = [mask_box(heart)]
         elif f.name == "pleural effusion":
             sides = ("right", "left") if f.side == "bilateral" else (f.side,)
             for side in sides:
                 fluid = _effusion(anat.lungs[side], lungs[side], side, f.params, x, y)
                 img[fluid] = np.maximum(img[fluid], _FLUID)
-                boxes[i].append(_bbox(fluid))
+                boxes[i].append(mask_box(fluid))
         elif f.name in ("consolidation", "nodule", "atelectasis"):
             add = _lesion(f, lungs[f.side], x, y)
             img += add
-            boxes[i] = [_bbox(add > 0)]
+            boxes[i] = [mask_box(add > 0)]
 
     img = _blur(img, BLUR_SIGMA_256 * size / 256)
     img = img * anat.contrast + anat.offset + NOISE_SIGMA * noise_bank[ny:ny + size, nx:nx + size]

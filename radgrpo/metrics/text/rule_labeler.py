@@ -71,12 +71,12 @@ def _sentence_labels(sentence: str) -> dict[str, int]:
         if any(p.search(sentence) for p in pats):
             found[lab] = 0
     for lab, pats in _COMPILED.items():
+        if found.get(lab) == 0 and lab in _COMPILED_NORMAL:
+            continue  # "normal heart size" wins over its own words in the same sentence
         for p in pats:
             for m in p.finditer(sentence):
-                if lab in found and found[lab] == 0 and lab in _COMPILED_NORMAL:
-                    continue
                 value = -1 if uncertain else 0 if _NEGATION.search(sentence[:m.end()]) else 1
-                if _RANK[value] > _RANK.get(found.get(lab, 0), 0) or lab not in found:
+                if lab not in found or _RANK[value] > _RANK[found[lab]]:
                     found[lab] = value
     return found
 
