@@ -11,8 +11,10 @@ import pytest
 
 from radgrpo.data.sources.synthetic import SynthConfig, draw_study
 from radgrpo.data.sources.synthetic_draw import SUPPORTED_FINDINGS
-from radgrpo.metrics.text.rule_labeler import METRIC_NAME, label_report, rule_labels_matrix
-from radgrpo.records import CHEXPERT_LABELS
+from radgrpo.metrics.text.rule_labeler import (
+    METRIC_NAME, label_report, rule_chexpert_micro_f1, rule_chexpert_sample_f1, rule_labels_matrix,
+)
+from radgrpo.records import CHEXPERT_5_LABELS, CHEXPERT_LABELS
 
 
 @pytest.mark.parametrize("text, want", [
@@ -71,3 +73,23 @@ def test_recovers_generator_labels_exactly_on_300_reports():
     m = rule_labels_matrix([s.report for s in studies])
     want = np.array([[int(s.labels.get(lab) == 1) for lab in CHEXPERT_LABELS] for s in studies])
     assert np.array_equal(m, want)
+
+
+def test_sample_and_micro_f1_hand_computed():
+    preds = ["Moderate cardiomegaly. Small left pleural effusion.",  # EC, Cardiomegaly, Effusion
+             "Normal heart size. No pneumothorax.",                    # No Finding
+             "Right apical pneumothorax."]                             # Pneumothorax
+    refs = ["Moderate cardiomegaly. No pleural effusion.",            # EC, Cardiomegaly
+            "Normal heart size.",                                       # No Finding
+            "Small left pleural effusion."]                            # Effusion
+    # sample 1: |P|=3, |G|=2, overlap 2 -> 4/5; sample 2: 1; sample 3: no overlap -> 0
+    assert rule_chexpert_sample_f1(preds, refs) == [0.8, 1.0, 0.0]
+    # 14 labels: TP = EC, Card, NoFinding = 3; FP = Effusion(1), Pneumothorax(3) = 2; FN = Effusion(3) = 1
+    assert rule_chexpert_micro_f1(preds, refs) == pytest.approx(6 / 9)
+    # 5 labels: TP = Cardiomegaly; FP = Effusion(1); FN = Effusion(3) -> 2 / 4
+    assert rule_chexpert_micro_f1(preds, refs, labels=CHEXPERT_5_LABELS) == pytest.approx(0.5)
+    assert rule_chexpert_micro_f1(["No effusion."], ["No pneumothorax."], labels=CHEXPERT_5_LABELS) == 0.0
+    with pytest.raises(ValueError, match="predictions vs"):
+        rule_chexpert_sample_f1(["a"], [])
+    with pytest.raises(ValueError, match="unknown label"):
+        rule_chexpert_micro_f1(["a"], ["b"], labels=("Edemaa",))

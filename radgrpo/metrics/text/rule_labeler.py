@@ -7,7 +7,8 @@ exclude", "cannot be excluded", "questionable", "suspicious for", "likely") occu
 Per label, positive beats uncertain beats negative (CheXpert's aggregation). Two implications follow the CheXpert
 hierarchy as the synthetic generator uses it: Cardiomegaly -> Enlarged Cardiomediastinum and Consolidation,
 Atelectasis or Pneumonia -> Lung Opacity (positives only). "No Finding" is 1 when no observation other than Support
-Devices is positive or uncertain, else absent.
+Devices is positive or uncertain, else absent. Scores: :func:`rule_chexpert_sample_f1` (per report, for the metric
+registry's mean aggregation) and :func:`rule_chexpert_micro_f1` (corpus micro-F1 over 14 or 5 labels).
 
 What it is NOT: CheXbert (a BERT model trained on radiologist labels), nor the CheXpert NLP labeler (NegBio
 patterns). Its scores must never be reported as "CheXbert F1"; the metric name is ``rule_chexpert``. It is exact on
@@ -133,3 +134,58 @@ def rule_labels_matrix(texts: Sequence[str]) -> np.ndarray:
         for j, name in enumerate(CHEXPERT_LABELS):
             out[i, j] = int(lab.get(name) == 1)
     return out
+
+
+def rule_chexpert_sample_f1(predictions: Sequence[str], references: Sequence[str]) -> list[float]:
+    """Per-report F1 of the positive label sets (14 columns of :func:`rule_labels_matrix`), for mean aggregation.
+
+    ``2 |P ∩ G| / (|P| + |G|)`` with P, G the labels :func:`label_report` calls positive; 1.0 when both are empty.
+    This is the registry-friendly per-sample form of ``rule_chexpert``; :func:`rule_chexpert_micro_f1` is the
+    corpus form.
+
+    Args:
+        predictions: generated reports.
+        references: reference reports (same length).
+
+    Returns:
+        One F1 in [0, 1] per pair.
+
+    Example:
+        >>> rule_chexpert_sample_f1(["Moderate cardiomegaly. No effusion.", "No pneumothorax."],
+        ...                         ["Moderate cardiomegaly. Small left pleural effusion.", "Normal heart size."])
+        [0.8, 1.0]
+    """
+    if len(predictions) != len(references):
+        raise ValueError(f"rule_chexpert: {len(predictions)} predictions vs {len(references)} references")
+    p, g = rule_labels_matrix(predictions), rule_labels_matrix(references)
+    both = (p & g).sum(1)
+    total = p.sum(1) + g.sum(1)
+    return [1.0 if t == 0 else float(2 * b / t) for b, t in zip(both.tolist(), total.tolist())]
+
+
+def rule_chexpert_micro_f1(predictions: Sequence[str], references: Sequence[str],
+                           labels: Sequence[str] = CHEXPERT_LABELS) -> float:
+    """Corpus micro-F1 of positive labels over the given label columns (CheXbert-F1 layout, rule labeller inside).
+
+    Args:
+        predictions: generated reports.
+        references: reference reports (same length).
+        labels: label columns to count, e.g. :data:`radgrpo.records.CHEXPERT_5_LABELS`.
+
+    Returns:
+        ``2 TP / (2 TP + FP + FN)``; 0.0 when there are no positives on either side.
+
+    Example:
+        >>> rule_chexpert_micro_f1(["Moderate cardiomegaly. No effusion."], ["Moderate cardiomegaly. Left effusion."],
+        ...                        labels=("Cardiomegaly", "Pleural Effusion"))
+        0.6666666666666666
+    """
+    if len(predictions) != len(references):
+        raise ValueError(f"rule_chexpert: {len(predictions)} predictions vs {len(references)} references")
+    unknown = [lab for lab in labels if lab not in CHEXPERT_LABELS]
+    if unknown:
+        raise ValueError(f"rule_chexpert: unknown label(s) {unknown}; valid: {list(CHEXPERT_LABELS)}")
+    cols = [CHEXPERT_LABELS.index(lab) for lab in labels]
+    p, g = rule_labels_matrix(predictions)[:, cols], rule_labels_matrix(references)[:, cols]
+    tp, fp, fn = int((p & g).sum()), int((p & ~g.astype(bool)).sum()), int((~p.astype(bool) & g).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
