@@ -6,8 +6,8 @@ of", "negative for") precedes it in its sentence, uncertain when an uncertainty 
 exclude", "cannot be excluded", "questionable", "suspicious for", "likely") occurs in its sentence, else positive.
 Per label, positive beats uncertain beats negative (CheXpert's aggregation). Two implications follow the CheXpert
 hierarchy as the synthetic generator uses it: Cardiomegaly -> Enlarged Cardiomediastinum and Consolidation,
-Atelectasis or Pneumonia -> Lung Opacity (a positive or uncertain value propagates). "No Finding" is 1 when no observation other than Support
-Devices is positive or uncertain, else absent. Scores: :func:`rule_chexpert_sample_f1` (per report, for the metric
+Atelectasis or Pneumonia -> Lung Opacity (a positive or uncertain value propagates). "No Finding" is 1 when no
+observation other than Support Devices is positive or uncertain, else absent. Scores: :func:`rule_chexpert_sample_f1` (per report, for the metric
 registry's mean aggregation) and :func:`rule_chexpert_micro_f1` (corpus micro-F1 over 14 or 5 labels).
 
 What it is NOT: CheXbert (a BERT model trained on radiologist labels), nor the CheXpert NLP labeler (NegBio
