@@ -7,8 +7,9 @@ exclude", "cannot be excluded", "questionable", "suspicious for", "likely") occu
 Per label, positive beats uncertain beats negative (CheXpert's aggregation). Two implications follow the CheXpert
 hierarchy as the synthetic generator uses it: Cardiomegaly -> Enlarged Cardiomediastinum and Consolidation,
 Atelectasis or Pneumonia -> Lung Opacity (a positive or uncertain value propagates). "No Finding" is 1 when no
-observation other than Support Devices is positive or uncertain, else absent. Scores: :func:`rule_chexpert_sample_f1` (per report, for the metric
-registry's mean aggregation) and :func:`rule_chexpert_micro_f1` (corpus micro-F1 over 14 or 5 labels).
+observation other than Support Devices is positive or uncertain, else absent. Scores: :func:`rule_chexpert_sample_f1`
+(per report, for the metric registry's mean aggregation) and :func:`rule_chexpert_micro_f1` (corpus micro-F1 over 14
+or 5 labels).
 
 What it is NOT: CheXbert (a BERT model trained on radiologist labels), nor the CheXpert NLP labeler (NegBio
 patterns). Its scores must never be reported as "CheXbert F1"; the metric name is ``rule_chexpert``. It is exact on
