@@ -29,8 +29,15 @@ def build_rewards(cfg: RadGRPOConfig) -> list[Any]:
     return rewards
 
 
-def run_grpo(cfg: RadGRPOConfig) -> Path:
-    """Train and save into ``cfg.output_dir``; returns that folder."""
+def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
+    """Train and save into ``cfg.output_dir``; returns that folder.
+
+    Args:
+        cfg: the resolved config (``radgrpo grpo`` flags / YAML); rewards are looked up by ``cfg.reward_funcs``.
+        callbacks: extra ``transformers.TrainerCallback`` objects (the wall-clock budget one is added from ``cfg``).
+    Returns:
+        ``Path(cfg.output_dir)`` holding the final model, processor, ``config.yaml`` and ``log_history.json``.
+    """
     from trl import GRPOTrainer
 
     from radgrpo.models.qwen3_vl import load_model
@@ -43,6 +50,6 @@ def run_grpo(cfg: RadGRPOConfig) -> Path:
     model = load_model(cfg.model_name_or_path)
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=cfg, train_dataset=dataset,
                           processing_class=processor, peft_config=peft_config_for(cfg),
-                          callbacks=callbacks_for(cfg))
+                          callbacks=callbacks_for(cfg) + list(callbacks or []))
     trainer.train(resume_from_checkpoint=last_checkpoint(cfg.output_dir))
     return finish(trainer, processor, cfg)

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from radgrpo.data.export.trl import records_to_sft_dataset
 from radgrpo.train.common import (callbacks_for, finish, last_checkpoint, load_processor_for, load_train_records,
@@ -17,8 +18,15 @@ from radgrpo.train.common import (callbacks_for, finish, last_checkpoint, load_p
 from radgrpo.train.configs import RadSFTConfig
 
 
-def run_sft(cfg: RadSFTConfig) -> Path:
-    """Train and save into ``cfg.output_dir``; returns that folder."""
+def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
+    """Train and save into ``cfg.output_dir``; returns that folder.
+
+    Args:
+        cfg: the resolved config (``radgrpo sft`` flags / YAML).
+        callbacks: extra ``transformers.TrainerCallback`` objects (the wall-clock budget one is added from ``cfg``).
+    Returns:
+        ``Path(cfg.output_dir)`` holding the final model, processor, ``config.yaml`` and ``log_history.json``.
+    """
     from trl import SFTTrainer
 
     from radgrpo.models.qwen3_vl import load_model
@@ -28,6 +36,6 @@ def run_sft(cfg: RadSFTConfig) -> Path:
     processor = load_processor_for(cfg)
     model = load_model(cfg.model_name_or_path)
     trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=processor,
-                         peft_config=peft_config_for(cfg), callbacks=callbacks_for(cfg))
+                         peft_config=peft_config_for(cfg), callbacks=callbacks_for(cfg) + list(callbacks or []))
     trainer.train(resume_from_checkpoint=last_checkpoint(cfg.output_dir))
     return finish(trainer, processor, cfg)

@@ -68,3 +68,34 @@ def test_config_errors_name_the_flag(tmp_path):
         RadGRPOConfig(output_dir=str(tmp_path), train_file="x.jsonl")
     with pytest.raises(ValueError, match="--reward_funcs"):
         RadGRPOConfig(output_dir=str(tmp_path), model_name_or_path="m", train_file="x", reward_funcs=[])
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny_model_dir, tiny_records, tmp_path):
+    from transformers import TrainerCallback
+
+    from radgrpo.train.configs import RadSFTConfig
+    from radgrpo.train.sft import run_sft
+
+    class Steps(TrainerCallback):
+        def __init__(self):
+            self.begin, self.steps = None, []
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.begin = state.global_step
+
+        def on_step_end(self, args, state, control, **kw):
+            self.steps.append(state.global_step)
+
+    def cfg(max_steps):
+        return RadSFTConfig(output_dir=str(tmp_path), model_name_or_path=str(tiny_model_dir),
+                            train_file=str(tiny_records[1]), max_steps=max_steps, per_device_train_batch_size=2,
+                            learning_rate=1e-3, logging_steps=1, save_strategy="steps", save_steps=1,
+                            report_to="none", max_length=None, assistant_only_loss=True, seed=0)
+
+    first, second = Steps(), Steps()
+    run_sft(cfg(2), callbacks=[first])
+    assert (first.begin, first.steps) == (0, [1, 2]) and (tmp_path / "checkpoint-2").is_dir()
+    out = run_sft(cfg(3), callbacks=[second])
+    assert (second.begin, second.steps) == (2, [3])  # only the missing step ran
+    logs = json.loads((out / "log_history.json").read_text())
+    assert [r["step"] for r in logs if "loss" in r] == [1, 2, 3]

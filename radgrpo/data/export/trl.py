@@ -38,7 +38,15 @@ def _assistant(text: str) -> dict[str, Any]:
 
 
 def sft_messages(record: Record, thinking: bool = False) -> list[dict[str, Any]]:
-    """The conversation SFT supervises (answers of assistant turns only, with ``assistant_only_loss``)."""
+    """The conversation SFT supervises (answers of assistant turns only, with ``assistant_only_loss``).
+
+    Args:
+        record: a record; multi-turn ``conversation`` records keep every turn (the image in the first user turn).
+        thinking: append ``" /think"`` to the first user turn.
+    Returns:
+        TRL conversational messages, e.g. ``[{"role": "user", "content": [{"type": "image"}, {"type": "text",
+        "text": question}]}, {"role": "assistant", "content": [{"type": "text", "text": answer}]}]``.
+    """
     suffix = THINK_SUFFIX if thinking else ""
     if record.conversation:
         msgs, first = [], True
@@ -53,7 +61,14 @@ def sft_messages(record: Record, thinking: bool = False) -> list[dict[str, Any]]
 
 
 def grpo_prompt(record: Record, thinking: bool = False) -> list[dict[str, Any]]:
-    """The prompt GRPO samples completions for: the first user turn (paper: only the first Q/A pair is used)."""
+    """The prompt GRPO samples completions for: the first user turn (paper: only the first Q/A pair is used).
+
+    Args:
+        record: a record.
+        thinking: append ``" /think"`` to the question (paper.md §4.3).
+    Returns:
+        a one-message conversational prompt with the image placeholder first.
+    """
     question = record.conversation[0]["content"] if record.conversation else record.question
     return [_user(question + (THINK_SUFFIX if thinking else ""))]
 
@@ -63,30 +78,47 @@ def _image_path(record: Record, base_dir: str | os.PathLike | None) -> str:
     if not p.exists():
         raise FileNotFoundError(f"record {record.id!r}: image {p} not found (paths are relative to the records "
                                 f"file's folder: pass base_dir)")
-    return str(p)
+    return str(p.resolve())
 
 
-def _features(kind: str):
+def _image_list_feature():
+    """``images`` column type: a list of lazily decoded images (paths in Arrow, PIL when a row is read)."""
     import datasets
 
-    img = datasets.List(datasets.Image()) if hasattr(datasets, "List") else datasets.Sequence(datasets.Image())
-    return img
+    return datasets.List(datasets.Image()) if hasattr(datasets, "List") else datasets.Sequence(datasets.Image())
 
 
 def records_to_sft_dataset(records: Sequence[Record], base_dir: str | os.PathLike | None = None,
                            thinking: bool = False):
-    """``datasets.Dataset`` with ``messages`` and ``images`` columns for ``trl.SFTTrainer``."""
+    """``datasets.Dataset`` with ``messages``, ``images``, ``id`` and ``task`` columns for ``trl.SFTTrainer``.
+
+    Args:
+        records: training records (every image must exist).
+        base_dir: folder the records' relative image paths start from (the records file's folder).
+        thinking: append ``" /think"`` to the first user turn.
+    Returns:
+        a ``datasets.Dataset``; images are stored as paths and decoded to PIL only when a row is read.
+    """
     import datasets
 
     data = {"messages": [sft_messages(r, thinking) for r in records],
             "images": [[_image_path(r, base_dir)] for r in records],
             "id": [r.id for r in records], "task": [r.task.value for r in records]}
-    return datasets.Dataset.from_dict(data).cast_column("images", _features("images"))
+    return datasets.Dataset.from_dict(data).cast_column("images", _image_list_feature())
 
 
 def records_to_grpo_dataset(records: Sequence[Record], base_dir: str | os.PathLike | None = None,
                             thinking: bool = False):
-    """``datasets.Dataset`` with ``prompt``, ``images`` and the reward columns for ``trl.GRPOTrainer``."""
+    """``datasets.Dataset`` with ``prompt``, ``images`` and the reward columns for ``trl.GRPOTrainer``.
+
+    Args:
+        records: training records (every image must exist).
+        base_dir: folder the records' relative image paths start from.
+        thinking: append ``" /think"`` to the prompt and set the ``thinking`` column.
+    Returns:
+        a ``datasets.Dataset`` with columns prompt, images, id, task, reference_report (``""`` when absent),
+        reference_boxes (lists of 4 normalised floats), target (``""`` when absent), thinking.
+    """
     import datasets
 
     data = {
@@ -99,11 +131,33 @@ def records_to_grpo_dataset(records: Sequence[Record], base_dir: str | os.PathLi
         "target": [r.target or "" for r in records],
         "thinking": [bool(thinking)] * len(records),
     }
-    return datasets.Dataset.from_dict(data).cast_column("images", _features("images"))
+    return datasets.Dataset.from_dict(data).cast_column("images", _image_list_feature())
 
 
 def save_dataset(ds: Any, out_dir: str | os.PathLike) -> Path:
-    """``save_to_disk`` into ``out_dir`` (a folder ``datasets.load_from_disk`` reads back)."""
+    """``save_to_disk`` into ``out_dir`` (images are embedded, so the folder stands alone).
+
+    Args:
+        ds: a dataset from :func:`records_to_sft_dataset` / :func:`records_to_grpo_dataset`.
+        out_dir: folder to write.
+    Returns:
+        ``Path(out_dir)``, readable with :func:`load_saved_dataset`.
+    """
     out = Path(out_dir)
     ds.save_to_disk(str(out))
     return out
+
+
+def load_saved_dataset(path: str | os.PathLike):
+    """Read back a folder written by :func:`save_dataset`.
+
+    Args:
+        path: the folder.
+    Returns:
+        the ``datasets.Dataset`` (images decode to PIL when a row is read).
+    """
+    import datasets
+
+    if not Path(path, "dataset_info.json").exists():
+        raise FileNotFoundError(f"{path} is not a saved dataset folder (no dataset_info.json)")
+    return datasets.load_from_disk(str(path))
