@@ -25,10 +25,11 @@ def resolve_dtype(dtype: Any) -> Any:
 
     if dtype is None or dtype == "auto" or isinstance(dtype, torch.dtype):
         return dtype
-    try:
-        return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}.get(dtype) or getattr(torch, dtype)
-    except AttributeError as e:
-        raise ValueError(f"unknown dtype {dtype!r}; use auto, bfloat16, float16 or float32") from e
+    short = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+    out = short.get(dtype) or getattr(torch, str(dtype), None)
+    if not isinstance(out, torch.dtype):
+        raise ValueError(f"unknown dtype {dtype!r}; use auto, bfloat16, float16 or float32")
+    return out
 
 
 def _load_error(name_or_path: str, what: str, err: Exception) -> OSError:

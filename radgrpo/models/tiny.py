@@ -28,7 +28,8 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_s
                   "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"]
 EXTRA_TOKENS = ["<think>", "</think>", "<tool_call>", "</tool_call>"]
 # Qwen2's pre-tokenizer regex with single digits (\p{N} alone), so "0.35" is 4 tokens.
-_SPLIT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+_SPLIT = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
+          r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
 # A small always-included corpus so every build has the chat/format tokens whatever the user corpus is.
 _BASE_CORPUS = [
     "user assistant system You are a helpful assistant.",
@@ -159,7 +160,8 @@ def build_tiny_model(out_dir: str | os.PathLike, corpus: Iterable[str] = (),
     q = hd // 2 // 4  # MRoPE sections (t, h, w) sum to head_dim / 2, in Qwen3-VL's 2:1:1 proportion
     grid = cfg.image_size // 16
     model_cfg = Qwen3VLConfig(
-        text_config=dict(vocab_size=len(tok), hidden_size=cfg.text_hidden_size, intermediate_size=2 * cfg.text_hidden_size,
+        text_config=dict(vocab_size=len(tok), hidden_size=cfg.text_hidden_size,
+                         intermediate_size=2 * cfg.text_hidden_size,
                          num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads,
                          num_key_value_heads=cfg.text_kv_heads, head_dim=hd, max_position_embeddings=4096,
                          rope_parameters={"rope_type": "default", "rope_theta": 5e6,

@@ -18,7 +18,8 @@ def test_sft_rows_exact_structure(tiny_records):
     ds = records_to_sft_dataset(records[:2], path.parent)
     assert ds.column_names == ["messages", "images", "id", "task"]
     assert ds[0]["messages"] == [
-        {"role": "user", "content": [IMG, {"type": "text", "text": "Where is the nodule located in this Chest X-ray?"}]},
+        {"role": "user",
+         "content": [IMG, {"type": "text", "text": "Where is the nodule located in this Chest X-ray?"}]},
         {"role": "assistant", "content": [{"type": "text", "text": records[0].answer}]}]
     assert ds[1]["task"] == "report_generation" and ds[1]["id"] == "r1"
     (img,) = ds[0]["images"]
@@ -68,7 +69,8 @@ def test_save_and_load_embed_images(tiny_records, tmp_path):
     out = save_dataset(records_to_grpo_dataset(records[:2], img_dir), tmp_path / "saved")
     shutil.rmtree(img_dir)  # the saved folder must not need the original files
     back = load_saved_dataset(out)
-    assert back[0]["images"][0].size == (256, 256) and back[0]["reference_boxes"] == [list(records[0].reference_boxes[0])]
+    assert back[0]["images"][0].size == (256, 256)
+    assert back[0]["reference_boxes"] == [list(records[0].reference_boxes[0])]
     with pytest.raises(FileNotFoundError, match="not a saved dataset"):
         load_saved_dataset(tmp_path)
 
