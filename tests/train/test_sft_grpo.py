@@ -100,3 +100,19 @@ def test_resume_continues_from_the_last_checkpoint(tiny_model_dir, tiny_records,
     assert (second.begin, second.steps) == (2, [3])  # only the missing step ran
     logs = json.loads((out / "log_history.json").read_text())
     assert [r["step"] for r in logs if "loss" in r] == [1, 2, 3]
+
+
+def test_lora_sft_merges_into_the_language_projections_only(tiny_model_dir, tiny_records, tmp_path):
+    from radgrpo.train.configs import RadSFTConfig
+    from radgrpo.train.sft import run_sft
+
+    cfg = RadSFTConfig(output_dir=str(tmp_path), model_name_or_path=str(tiny_model_dir),
+                       train_file=str(tiny_records[1]), max_steps=2, per_device_train_batch_size=4,
+                       learning_rate=1e-2, use_lora=True, lora_r=4, lora_alpha=8, lora_dropout=0.0,
+                       save_strategy="no", report_to="none", max_length=None, assistant_only_loss=True, seed=0)
+    out = run_sft(cfg)
+    before, after = _params(tiny_model_dir), _params(out)
+    assert set(after) == set(before)  # merged and unloaded: a plain checkpoint, no lora_A/lora_B keys
+    changed = _changed(before, after)
+    projections = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    assert changed and all("language_model" in k and any(p in k for p in projections) for k in changed), changed
