@@ -243,15 +243,15 @@ class RadGraphScorer:
         return self._rg
 
     def annotate(self, texts: Sequence[str], cache: bool = False) -> list[dict]:
-        """Annotations of ``texts`` (each distinct text parsed once; ``cache=True`` keeps them in the LRU).
+        """Annotations of ``texts``: each distinct text parsed once, cached texts not at all.
 
         Args:
             texts: reports.
-            cache: look up / store in the reference cache.
+            cache: also store the new annotations in the reference cache (LRU).
         Returns:
             list of annotation dicts in input order.
         """
-        todo = list(dict.fromkeys(t for t in texts if not (cache and t in self._cache)))
+        todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
         fresh = dict(zip(todo, self.radgraph.annotate(todo))) if todo else {}
         self.parsed += len(todo)
         out = []
