@@ -23,16 +23,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from radgrpo.config import save_config
 from radgrpo.data.sources import synthetic_draw as draw
-from radgrpo.data.tasks.source_records import (
-    classification_record, detection_record, grounding_record, phrase_record, report_record, rng_for,
-)
-from radgrpo.records import CHEXPERT_LABELS, Box, Record, Task, write_jsonl
+from radgrpo.data.tasks import STUDY_TASKS, Study, StudyFinding, build_study_records
+from radgrpo.records import CHEXPERT_LABELS, Box, Record, write_jsonl
 
 SOURCE = "synthetic"
 #: Study seeds of the test split start here, so test studies never share a seed with training studies.
@@ -40,8 +37,7 @@ TEST_SEED_OFFSET = 10_000_000
 #: The default findings: high-contrast, large, learnable by a tiny model (learnability.md).
 DEFAULT_FINDINGS: tuple[str, ...] = ("cardiomegaly", "pleural effusion", "consolidation", "pneumothorax")
 #: Tasks :func:`synthesize` can write.
-SUPPORTED_TASKS: tuple[str, ...] = ("report_generation", "abnormality_grounding", "classification", "detection",
-                                    "phrase_grounding")
+SUPPORTED_TASKS: tuple[str, ...] = STUDY_TASKS
 #: Finding -> CheXpert labels set to 1.
 FINDING_LABELS: dict[str, tuple[str, ...]] = {
     "cardiomegaly": ("Cardiomegaly", "Enlarged Cardiomediastinum"),
@@ -74,6 +70,8 @@ class SynthConfig:
     second_finding_prob: float = field(default=0.35, metadata={"help": "probability of a second, different finding"})
     grounding_per_study: int = field(default=1, metadata={
         "help": "abnormality grounding records per abnormal study (distinct findings, at most all present)"})
+    anatomical_per_study: int = field(default=1, metadata={
+        "help": f"anatomical grounding records per study (distinct regions among {len(draw.ANATOMICAL_REGIONS)})"})
 
     def __post_init__(self) -> None:
         bad = [f for f in self.findings if f not in draw.SUPPORTED_FINDINGS]
@@ -92,8 +90,8 @@ class SynthConfig:
             raise ValueError(f"SynthConfig: n_train and n_test must lie in [0, {TEST_SEED_OFFSET})")
         if self.image_size < 32:
             raise ValueError(f"SynthConfig.image_size must be >= 32, got {self.image_size}")
-        if self.grounding_per_study < 0:
-            raise ValueError("SynthConfig.grounding_per_study must be >= 0")
+        if self.grounding_per_study < 0 or self.anatomical_per_study < 0:
+            raise ValueError("SynthConfig.grounding_per_study and anatomical_per_study must be >= 0")
 
 
 @dataclass
@@ -110,7 +108,9 @@ class SynthFinding:
 
 @dataclass
 class SynthStudy:
-    """One synthetic study: image (uint8 HxW), findings, findings text, CheXpert labels and per-finding sentences."""
+    """One synthetic study: image (uint8 HxW), findings, findings text, CheXpert labels, per-finding sentences, the
+    body box and the anatomical region boxes (:data:`radgrpo.data.sources.synthetic_anatomy.ANATOMICAL_REGIONS`,
+    normalised xyxy, full precision)."""
 
     seed: int
     image: np.ndarray
@@ -119,6 +119,7 @@ class SynthStudy:
     labels: dict[str, int]
     sentences: dict[str, str]
     body_box: Box
+    regions: dict[str, Box]
 
 
 def _rng(cfg: SynthConfig, seed: int, stream: int) -> np.random.Generator:
@@ -169,8 +170,9 @@ def draw_study(seed: int, cfg: SynthConfig, *, drop: tuple[str, ...] = ()) -> Sy
     findings = [SynthFinding(s.name, s.side, s.zone, s.size, b) for s, b in zip(specs, boxes)]
     sentences, report = write_report(findings, random.Random(int(frng.integers(0, 2**31))))
     body = draw.body_mask(anat, cfg.image_size)
+    regions = draw.region_boxes(anat, cfg.image_size, enlarged_heart=any(s.name == "cardiomegaly" for s in specs))
     return SynthStudy(seed=seed, image=image, findings=findings, report=report, labels=study_labels(findings),
-                      sentences=sentences, body_box=draw.mask_box(body))
+                      sentences=sentences, body_box=draw.mask_box(body), regions=regions)
 
 
 def study_labels(findings: list[SynthFinding]) -> dict[str, int]:
@@ -273,47 +275,35 @@ def study_records(study: SynthStudy, sid: str, split: str, cfg: SynthConfig) -> 
         study: the drawn study.
         sid: study id (also the patient id).
         split: "train" or "test".
-        cfg: selects the tasks and ``grounding_per_study``.
+        cfg: selects the tasks, ``grounding_per_study`` and ``anatomical_per_study``.
 
     Returns:
-        A report record, then grounding / classification / detection / phrase records as configured. Normal studies
-        give no abnormality or phrase grounding records.
+        Records in :data:`radgrpo.data.tasks.STUDY_TASKS` order (:func:`radgrpo.data.tasks.build_study_records`);
+        boxes are stored to 4 decimals. Normal studies give no abnormality or phrase grounding records.
     """
-    common: dict[str, Any] = dict(image=f"images/{sid}.png", source=SOURCE, split=split, patient_id=sid,
-                                  labels=dict(study.labels))
+    return build_study_records(to_task_study(study, sid, split), cfg.tasks, cfg.seed,
+                               grounding_per_study=cfg.grounding_per_study,
+                               anatomical_per_study=cfg.anatomical_per_study)
+
+
+def to_task_study(study: SynthStudy, sid: str, split: str) -> Study:
+    """The task-agnostic :class:`radgrpo.data.tasks.Study` of a synthetic study (boxes rounded to 4 decimals,
+    phrases = the findings' sentences, ``meta`` = study id, seed and findings).
+
+    Example:
+        >>> cfg = SynthConfig(out="unused", image_size=64)
+        >>> t = to_task_study(draw_study(0, cfg), "train-000000", "train")
+        >>> t.image, t.source, t.regions["trachea"] == round_boxes([draw_study(0, cfg).regions["trachea"]])[0]
+        ('images/train-000000.png', 'synthetic', True)
+    """
     meta = {"study": sid, "seed": study.seed,
             "findings": [{"name": f.name, "side": f.side, "zone": f.zone, "size": f.size,
                           "boxes": [list(b) for b in round_boxes(f.boxes)]} for f in study.findings]}
-
-    def rng(task: str, k: int = 0) -> random.Random:
-        return rng_for(cfg.seed, SOURCE, task, sid, k)
-
-    def rid(task: str, k: int = 0) -> str:
-        return f"{SOURCE}/{task}/{sid}" + (f"#{k}" if k else "")
-
-    out: list[Record] = []
-    if "report_generation" in cfg.tasks:
-        out.append(report_record(rid("report_generation"), study.report, rng("report_generation"), meta=meta,
-                                 **common))
-    common["reference_report"] = study.report
-    if "abnormality_grounding" in cfg.tasks and study.findings:
-        order = rng("abnormality_grounding_pick").sample(range(len(study.findings)),
-                                                         min(cfg.grounding_per_study, len(study.findings)))
-        for k, i in enumerate(order):
-            f = study.findings[i]
-            out.append(grounding_record(rid("abnormality_grounding", k), Task.ABNORMALITY_GROUNDING, f.name,
-                                        round_boxes(f.boxes), rng("abnormality_grounding", k), meta=meta, **common))
-    if "classification" in cfg.tasks:
-        out.append(classification_record(rid("classification"), study.labels, rng("classification"), meta=meta,
-                                         **common))
-    if "detection" in cfg.tasks:
-        out.append(detection_record(rid("detection"), [(f.name, round_boxes(f.boxes)) for f in study.findings],
-                                    rng("detection"), meta=meta, **common))
-    if "phrase_grounding" in cfg.tasks:
-        for k, f in enumerate(study.findings):
-            out.append(phrase_record(rid("phrase_grounding", k), study.sentences[f.name].rstrip("."),
-                                     round_boxes(f.boxes), rng("phrase_grounding", k), meta=meta, **common))
-    return out
+    return Study(key=sid, image=f"images/{sid}.png", source=SOURCE, split=split, report=study.report,
+                 labels=dict(study.labels), patient_id=sid, meta=meta,
+                 findings=[StudyFinding(f.name, round_boxes(f.boxes), study.sentences[f.name])
+                           for f in study.findings],
+                 regions=dict(zip(study.regions, round_boxes(list(study.regions.values())))))
 
 
 def synthesize(cfg: SynthConfig, progress: bool = True) -> dict[str, dict[str, int]]:

@@ -9,6 +9,8 @@ changed for it (normalised [0, 1] xyxy, full precision; text rounding happens la
 Convention: radiographs are viewed as if facing the patient, so the patient's RIGHT lung is on the IMAGE LEFT
 (box centre x < 0.5) and the LEFT lung on the image right.
 
+The anatomy geometry and its masks live in :mod:`radgrpo.data.sources.synthetic_anatomy` (re-exported here).
+
 What it is not: the report text, labels or records (:mod:`radgrpo.data.sources.synthetic`). Not a realistic
 simulator: intensities and shapes are chosen so a tiny model can see the findings at 256² with 64 visual tokens.
 
@@ -31,6 +33,12 @@ from typing import Any
 
 import numpy as np
 
+# anatomy names used here, plus re-exports for callers of this module
+from radgrpo.data.sources.synthetic_anatomy import (  # noqa: F401
+    ANATOMICAL_REGIONS, Anatomy, Box, body_mask, clavicle_masks, ellipse, grid, heart_mask, lung_masks, lung_zone_y,
+    mask_box, mediastinum_mask, region_boxes, sample_anatomy, trachea_mask,
+)
+
 #: The findings the generator can draw.
 SUPPORTED_FINDINGS: tuple[str, ...] = (
     "cardiomegaly", "pleural effusion", "consolidation", "pneumothorax", "nodule", "atelectasis",
@@ -44,33 +52,6 @@ _AIR, _BODY, _LUNG, _MEDIASTINUM, _HEART = 0.05, 0.6, 0.27, 0.72, 0.74
 _FLUID, _PTX, _PLEURAL_LINE = 0.66, 0.03, 0.14
 _SIDE_SIGN = {"right": -1.0, "left": 1.0}  # patient side -> image direction of the lung centre from the midline
 
-Box = tuple[float, float, float, float]
-
-
-@dataclass
-class Anatomy:
-    """Jittered geometry of one phantom, in normalised image units (x right, y down, both in [0, 1]).
-
-    Attributes:
-        cx, cy: thorax centre. s: global scale. body: (cx, cy, ax, ay) body ellipse.
-        lungs: patient side -> (cx, cy, a, b) lung ellipse (cut below by its diaphragm dome).
-        heart: (cx, cy, a, b) normal heart ellipse; heart_big: half-axes (a, b) used for cardiomegaly.
-        contrast, offset: linear intensity jitter applied before noise.
-    """
-
-    cx: float
-    cy: float
-    s: float
-    body: tuple[float, float, float, float]
-    lungs: dict[str, tuple[float, float, float, float]]
-    heart: tuple[float, float, float, float]
-    heart_big: tuple[float, float]
-    contrast: float
-    offset: float
-    rib_phase: float
-    rib_period: float
-
-
 @dataclass
 class FindingSpec:
     """One finding to draw: its name, patient side, zone, size word and drawing parameters (normalised units)."""
@@ -80,53 +61,6 @@ class FindingSpec:
     zone: str | None
     size: str
     params: dict[str, Any] = field(default_factory=dict)
-
-
-def sample_anatomy(rng: np.random.Generator) -> Anatomy:
-    """Draw the jittered anatomy of one study.
-
-    Args:
-        rng: the study's anatomy stream.
-
-    Returns:
-        An :class:`Anatomy`. The right lung (image left) is wider and shorter; the right dome sits higher.
-
-    Example:
-        >>> a = sample_anatomy(np.random.default_rng(0))
-        >>> a.lungs["right"][0] < 0.5 < a.lungs["left"][0]
-        True
-    """
-    u = rng.uniform
-    s = u(0.9, 1.04)
-    cx, cy = 0.5 + u(-0.03, 0.03), 0.5 + u(-0.03, 0.03)
-    body = (cx, cy + 0.06 * s, 0.43 * s, 0.56 * s)
-    lungs = {
-        "right": (cx - 0.18 * s, cy - 0.04 * s, 0.145 * s * u(0.96, 1.04), 0.29 * s * u(0.96, 1.04)),
-        "left": (cx + 0.18 * s, cy - 0.025 * s, 0.135 * s * u(0.96, 1.04), 0.305 * s * u(0.96, 1.04)),
-    }
-    heart = (cx + 0.06 * s + u(-0.012, 0.012), cy + 0.13 * s + u(-0.01, 0.01),
-             0.125 * s * u(0.92, 1.06), 0.095 * s * u(0.92, 1.06))
-    heart_big = (0.2 * s * u(0.97, 1.12), 0.125 * s * u(0.95, 1.08))
-    return Anatomy(cx=cx, cy=cy, s=s, body=body, lungs=lungs, heart=heart, heart_big=heart_big,
-                   contrast=u(0.9, 1.1), offset=u(-0.04, 0.04), rib_phase=u(0, 1), rib_period=0.075 * s)
-
-
-def lung_zone_y(lung: tuple[float, float, float, float], zone: str) -> float:
-    """Centre y of a lung zone ("apical", "upper", "mid", "lower", "base") for a lung ellipse.
-
-    Example:
-        >>> lung_zone_y((0.3, 0.5, 0.1, 0.3), "upper") < lung_zone_y((0.3, 0.5, 0.1, 0.3), "lower")
-        True
-    """
-    _, cy, _, b = lung
-    return cy + b * {"apical": -0.72, "upper": -0.5, "mid": -0.05, "lower": 0.36, "base": 0.5}[zone]
-
-
-@functools.lru_cache(maxsize=8)
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel-centre coordinates normalised to [0, 1]: x of shape (1, size), y of shape (size, 1), float32."""
-    v = ((np.arange(size, dtype=np.float32) + 0.5) / size)
-    return v[None, :], v[:, None]
 
 
 @functools.lru_cache(maxsize=8)
@@ -166,54 +100,6 @@ def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
-def _ellipse(x: np.ndarray, y: np.ndarray, cx: float, cy: float, a: float, b: float) -> np.ndarray:
-    """((x-cx)/a)^2 + ((y-cy)/b)^2 on the grid (< 1 inside)."""
-    return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2
-
-
-def mask_box(mask: np.ndarray) -> Box | None:
-    """Normalised xyxy bounding box of the True pixels (pixel edges: x2 = (last column + 1) / width), or None.
-
-    Example:
-        >>> m = np.zeros((4, 8), bool); m[1:3, 2:4] = True
-        >>> mask_box(m), mask_box(np.zeros((2, 2), bool))
-        ((0.25, 0.25, 0.5, 0.75), None)
-    """
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    if rows.size == 0:
-        return None
-    h, w = mask.shape
-    return (float(cols[0] / w), float(rows[0] / h), float((cols[-1] + 1) / w), float((rows[-1] + 1) / h))
-
-
-def lung_masks(anat: Anatomy, size: int) -> dict[str, np.ndarray]:
-    """Boolean lung masks per patient side: the lung ellipse cut below by a diaphragm dome.
-
-    Example:
-        >>> m = lung_masks(sample_anatomy(np.random.default_rng(0)), 64)
-        >>> bool(m["right"][:, :32].sum() > m["right"][:, 32:].sum())
-        True
-    """
-    x, y = _grid(size)
-    out = {}
-    for side, (lx, ly, a, b) in anat.lungs.items():
-        dome_top = 0.6 if side == "right" else 0.66  # the right hemidiaphragm sits higher
-        dome = ly + b * (dome_top + 0.28 * ((x - lx) / a) ** 2)
-        out[side] = (_ellipse(x, y, lx, ly, a, b) < 1.0) & (y < dome)
-    return out
-
-
-def body_mask(anat: Anatomy, size: int) -> np.ndarray:
-    """Boolean mask of the body ellipse.
-
-    Example:
-        >>> bool(body_mask(sample_anatomy(np.random.default_rng(0)), 32)[16, 16])
-        True
-    """
-    x, y = _grid(size)
-    return _ellipse(x, y, *anat.body) < 1.0
-
-
 def render(anat: Anatomy, findings: list[FindingSpec], size: int,
            noise_rng: np.random.Generator) -> tuple[np.ndarray, list[list[Box]]]:
     """Draw the phantom with its findings.
@@ -228,7 +114,7 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
         ``(image, boxes)``: uint8 array (size, size) and, per finding, its list of normalised xyxy boxes
         (one per side for a bilateral effusion).
     """
-    x, y = _grid(size)
+    x, y = grid(size)
     tex_bank, noise_bank = _banks(size)
     ox, oy, nx, ny = (int(v) for v in noise_rng.integers(0, size, 4))
     lungs = lung_masks(anat, size)
@@ -237,8 +123,7 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
     img = np.full((size, size), _AIR, np.float32)
     img[body_mask(anat, size)] = _BODY
     # spine and mediastinum: a bright vertical column through the body
-    col = (np.abs(x - anat.cx) < 0.055 * anat.s) & (y > anat.cy - 0.4 * anat.s) & (y < anat.cy + 0.55 * anat.s)
-    img = np.where(col, _MEDIASTINUM, img)
+    img = np.where(mediastinum_mask(anat, size), _MEDIASTINUM, img)
     img[lung_any] = _LUNG
 
     names = [f.name for f in findings]
@@ -260,22 +145,12 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
     ribs = np.clip(np.cos(2 * np.pi * phase) * 4.0 - 3.0, 0.0, 1.0)
     img[lung_any] += 0.07 * ribs[lung_any]
     # clavicles: thin bright bands from the sternal end outwards and slightly up, over the lung apices
-    for sign in (-1.0, 1.0):
-        ccx, ccy = anat.cx + sign * 0.17 * anat.s, anat.body[1] - anat.body[3] * 0.63
-        dx, dy = x - ccx, y - ccy
-        c, sn = np.cos(0.22 * sign), np.sin(0.22 * sign)
-        clav = ((dx * c + dy * sn) / (0.15 * anat.s)) ** 2 + ((-dx * sn + dy * c) / (0.016 * anat.s)) ** 2 < 1.0
+    for clav in clavicle_masks(anat, size).values():
         img[clav] += 0.12
     # trachea: dark band above the carina
-    trachea = (np.abs(x - anat.cx) < 0.014 * anat.s) & (y > anat.body[1] - anat.body[3] * 0.98) & (
-        y < anat.cy - 0.14 * anat.s)
-    img[trachea] = 0.3
+    img[trachea_mask(anat, size)] = 0.3
 
-    hx, hy, ha, hb = anat.heart
-    if "cardiomegaly" in names:
-        ha, hb = anat.heart_big
-        hy = hy + (hb - anat.heart[3]) * 0.3
-    heart = _ellipse(x, y, hx, hy, ha, hb) < 1.0
+    heart = heart_mask(anat, size, enlarged="cardiomegaly" in names)
     img[heart] = _HEART
 
     for i, f in enumerate(findings):
@@ -307,7 +182,7 @@ def _pneumothorax(lung_geo, lung: np.ndarray, side: str, p: dict, x: np.ndarray,
     medial = -_SIDE_SIGN[side]
     ca, cb = a * f, b * f
     ccx, ccy = lx + medial * (a - ca) * 1.0, ly + (b - cb) * 0.9
-    r = _ellipse(x, y, ccx, ccy, ca, cb)
+    r = ellipse(x, y, ccx, ccy, ca, cb)
     keep = y < ly + 0.45 * b
     region = lung & (r >= 1.0) & keep
     width = 0.012 / min(ca, cb)
