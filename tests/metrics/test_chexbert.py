@@ -21,9 +21,10 @@ from radgrpo.metrics.loaders import ModelNotFoundError
 from radgrpo.metrics.text import chexbert_f1 as public_chexbert_f1
 from radgrpo.metrics.text.chexbert import (BLANK, FIVE_LABEL_COLUMNS, binarize_labels, chexbert_f1, chexbert_report,
                                            labels_to_dicts, semb_similarity)
+from radgrpo.metrics.text.chexbert_labeler import load_chexbert, normalize_report
 from radgrpo.metrics.text.chexbert_model import (BERT_BASE_UNCASED, CheXbertCheckpointError, CheXbertNet,
-                                                 build_random_chexbert, load_chexbert, normalize_report,
-                                                 public_checkpoint_keys, public_checkpoint_layout)
+                                                 build_random_chexbert, public_checkpoint_keys,
+                                                 public_checkpoint_layout)
 from radgrpo.records import CHEXPERT_LABELS
 
 L = {name: i for i, name in enumerate(CHEXPERT_LABELS)}
@@ -122,7 +123,8 @@ def test_hand_computed_uncertainty_policies():
     neg = chexbert_f1(ref, hyp, uncertain="negative")
     # uncertain = negative: ref {Edema}, hyp {Cardiomegaly}: TP 0, FP 1, FN 1 -> all 0
     assert neg == {"micro_14": 0.0, "macro_14": 0.0, "micro_5": 0.0, "macro_5": 0.0}
-    # one pair: ref {Edema, Lung Opacity (uncertain)}, hyp {Edema, Pleural Effusion}: TP 1 (Edema), FP 1 (Pleural Effusion), FN 1 (Lung Opacity) -> 2/(2+1+1)
+    # one pair: ref {Edema, Lung Opacity (uncertain)}, hyp {Edema, Pleural Effusion}:
+    # TP 1 (Edema), FP 1 (Pleural Effusion), FN 1 (Lung Opacity) -> 2 / (2 + 1 + 1)
     one = chexbert_f1([_row(Edema=1, LungOpacity=-1)], [_row(Edema=1, PleuralEffusion=1)])
     assert one["micro_14"] == 0.5 and one["macro_14"] == pytest.approx(1 / 14)
     assert one["micro_5"] == pytest.approx(2 / 3) and one["macro_5"] == pytest.approx(1 / 5)
