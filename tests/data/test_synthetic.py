@@ -24,7 +24,8 @@ from radgrpo.data.sources.synthetic import (
 from radgrpo.records import CHEXPERT_LABELS, Task, read_jsonl
 
 ALL = list(draw.SUPPORTED_FINDINGS)
-ALL_TASKS = ["report_generation", "abnormality_grounding", "classification", "detection", "phrase_grounding"]
+ALL_TASKS = ["report_generation", "abnormality_grounding", "anatomical_grounding", "classification", "detection",
+             "phrase_grounding"]
 NOISE_GREY = draw.NOISE_SIGMA * 255.0
 
 
@@ -179,6 +180,8 @@ def test_records_answers_parse_back_to_reference_boxes(studies):
                 assert parse_boxes(r.answer) == want
         n_ground = sum(r.task is Task.ABNORMALITY_GROUNDING for r in recs)
         assert n_ground == min(2, len(s.findings))
+        (anat,) = [r for r in recs if r.task is Task.ANATOMICAL_GROUNDING]
+        assert anat.reference_boxes == [tuple(round(v, 4) for v in s.regions[anat.target])]
         if not s.findings:
             assert not any(r.task in (Task.ABNORMALITY_GROUNDING, Task.PHRASE_GROUNDING) for r in recs)
     assert seen == {Task(t) for t in ALL_TASKS}
@@ -200,6 +203,8 @@ def test_config_rejects_unknown_values():
         SynthConfig(tasks=["conversation"])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         SynthConfig(normal_fraction=1.5)
+    with pytest.raises(ValueError, match="anatomical_per_study"):
+        SynthConfig(anatomical_per_study=-1)
 
 
 def test_synth_main_writes_files_with_the_returned_counts(tmp_path):
@@ -217,7 +222,7 @@ def test_synth_main_writes_files_with_the_returned_counts(tmp_path):
         got = {t: sum(r.task.value == t for r in recs) for t in ALL_TASKS}
         assert got == counts[split]
         assert counts[split]["report_generation"] == counts[split]["classification"] == n
-        assert counts[split]["detection"] == n
+        assert counts[split]["detection"] == counts[split]["anatomical_grounding"] == n
         assert {r.split for r in recs} == {split}
         for r in recs:
             assert not r.image.startswith("/") and (a / r.image).is_file()
