@@ -422,3 +422,14 @@ def test_position_ids_buffer_of_later_transformers_is_accepted(tiny_dir, tmp_pat
 
     lab = load_chexbert(model_dir=_rewrite(tiny_dir, tmp_path / "pos", add), device="cpu")
     assert lab.label(TEXTS).tolist() == labeler.label(TEXTS).tolist()
+
+
+def test_semb_and_f1_helpers_equal_the_array_functions(labeler):
+    refs, hyps = TEXTS[:7], TEXTS[7:]
+    emb_r, emb_h = labeler.embed(refs), labeler.embed(hyps)
+    np.testing.assert_allclose(labeler.semb(refs, hyps), semb_similarity(emb_r, emb_h), atol=1e-6)
+    np.testing.assert_allclose(labeler.semb(refs, refs), np.ones(7), atol=1e-6)  # identical reports -> 1
+    assert labeler.f1(refs, hyps, uncertain="negative") == chexbert_f1(labeler.label(refs), labeler.label(hyps),
+                                                                      uncertain="negative")
+    with pytest.raises(ValueError, match="7 references vs 6"):
+        labeler.semb(refs, hyps[:6])

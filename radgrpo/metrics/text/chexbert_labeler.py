@@ -17,11 +17,9 @@ results equal the one-at-a-time ones up to float rounding (tested); transformers
 vocabulary; ``tokenizer="legacy"`` selects the Python one).
 
 Example (needs the weights; see ``radgrpo models download chexbert``):
-    >>> from radgrpo.metrics.text.chexbert import semb_similarity
     >>> labeler = load_chexbert(cache_size=4096)  # doctest: +SKIP
-    >>> ref = labeler.encode(["Mild cardiomegaly."])  # doctest: +SKIP
-    >>> hyp = labeler.encode(["Heart size is mildly enlarged."])  # doctest: +SKIP
-    >>> semb_similarity(ref.embeddings, hyp.embeddings)  # doctest: +SKIP
+    >>> labeler.semb(["Mild cardiomegaly."], ["Heart size is mildly enlarged."])  # doctest: +SKIP
+    >>> labeler.f1(["Mild cardiomegaly."], ["Heart size is mildly enlarged."])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -37,7 +35,8 @@ import numpy as np
 import torch
 
 from radgrpo.metrics.loaders import resolve_model
-from radgrpo.metrics.text.chexbert import CHEXBERT_SPEC, FOUR_WAY_VALUES, TWO_WAY_VALUES
+from radgrpo.metrics.text.chexbert import (CHEXBERT_SPEC, FOUR_WAY_VALUES, TWO_WAY_VALUES, chexbert_f1,
+                                          semb_similarity)
 from radgrpo.metrics.text.chexbert_model import (CHECKPOINT_FILE, MAX_LENGTH, NUM_FOUR_WAY_HEADS, CheXbertNet,
                                                  bert_config, load_state_dict_checked)
 from radgrpo.records import CHEXPERT_LABELS
@@ -152,7 +151,7 @@ class CheXbertLabeler:
         keys = [normalize_report(_check_text(t, i)) for i, t in enumerate(texts)]
         todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
         labels, emb = self._forward(self.tokenize(todo), batch_size or self.batch_size) if todo else (None, None)
-        fresh = {k: (labels[j], emb[j]) for j, k in enumerate(todo)}
+        fresh = {k: (labels[j].copy(), emb[j].copy()) for j, k in enumerate(todo)}
         rows = [fresh[k] if k in fresh else self._cache[k] for k in keys]
         if self.cache_size > 0:
             for k in keys:
@@ -174,6 +173,41 @@ class CheXbertLabeler:
     def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Last-layer [CLS] embeddings: float32 (N, H); cosine them with ``chexbert.semb_similarity``."""
         return self.encode(texts, batch_size).embeddings
+
+    def semb(self, refs: Sequence[str], hyps: Sequence[str]) -> np.ndarray:
+        """RadCliQ's ``semb_score`` per pair: cosine of the [CLS] embeddings of reference and hypothesis.
+
+        Both sides go through one :meth:`encode` call (shared batches, cached references reused).
+
+        Args:
+            refs: N reference reports.
+            hyps: N generated reports.
+
+        Returns:
+            float64 array (N,) (see ``chexbert.semb_similarity``; 0 when a norm is 0).
+        """
+        refs, hyps = list(refs), list(hyps)
+        if len(refs) != len(hyps):
+            raise ValueError(f"CheXbert semb: {len(refs)} references vs {len(hyps)} hypotheses")
+        emb = self.encode(refs + hyps).embeddings
+        return semb_similarity(emb[:len(refs)], emb[len(refs):])
+
+    def f1(self, refs: Sequence[str], hyps: Sequence[str], uncertain: str = "positive") -> dict[str, float]:
+        """Corpus CheXbert F1 of report texts (f1chexbert's micro/macro over 14 and 5 labels).
+
+        Args:
+            refs: N reference reports.
+            hyps: N generated reports.
+            uncertain: ``"positive"`` (f1chexbert) or ``"negative"`` (LLaVA-Rad/MAIRA-2).
+
+        Returns:
+            ``chexbert.chexbert_f1``'s dict: micro_14, macro_14, micro_5, macro_5.
+        """
+        refs, hyps = list(refs), list(hyps)
+        if len(refs) != len(hyps):
+            raise ValueError(f"CheXbert F1: {len(refs)} references vs {len(hyps)} hypotheses")
+        labels = self.encode(refs + hyps).labels
+        return chexbert_f1(labels[:len(refs)], labels[len(refs):], uncertain=uncertain)
 
 
 def _check_text(t: Any, i: int) -> str:
@@ -233,7 +267,6 @@ def load_chexbert(model_dir: str | Path | None = None, bert_dir: str | Path | No
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return CheXbertLabeler(net, _load_tokenizer(bert_path, tokenizer), device=device, batch_size=batch_size,
                            cache_size=cache_size)
-
 
 
 __all__ = ["CheXbertLabeler", "CheXbertOutput", "load_chexbert", "normalize_report"]
