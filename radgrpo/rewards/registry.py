@@ -33,6 +33,13 @@ REWARDS: dict[str, tuple[str, str]] = {
              "Google-BLEU vs reference_report (the paper's GLEU ablation reward, §5.2)"),
     "think_format": ("radgrpo.rewards.format:make_think_format_reward",
                      "1.0 for one <think>...</think> block + a non-empty answer, else 0.0 (thinking samples)"),
+    "radcliq": ("radgrpo.rewards.clinical:make_radcliq_reward",
+                "-RadCliQ, the paper's report reward (radcliq_paper rules: 2048 chars, lowercase, <=5 chars or no "
+                "</think> -> -3); options config=radcliq_paper|radcliq_v1, thinking, model_dirs, device"),
+    "bertscore": ("radgrpo.rewards.clinical:make_bertscore_reward",
+                  "BERTScore F1 (distilbert-base-uncased L5 rescaled; paper ablation §5.2); options config, model_dir"),
+    "radgraph_f1": ("radgrpo.rewards.clinical:make_radgraph_reward",
+                    "RadGraph F1 (radgraph-xl; paper ablation uses level=complete); options level, model, model_dir"),
 }
 
 
@@ -86,7 +93,7 @@ def get_reward(name: str, **kwargs: Any) -> Callable[..., list[float | None]]:
         >>> get_reward("radcliqq")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        KeyError: "unknown reward 'radcliqq'; valid rewards: bleu4, ..."
+        KeyError: "unknown reward 'radcliqq'; valid rewards: bertscore, bleu4, ..."
     """
     if name not in REWARDS:
         raise KeyError(f"unknown reward {name!r}; valid rewards: {', '.join(list_rewards())}")

@@ -497,3 +497,32 @@ def score_bertscore(refs: Sequence[str], hyps: Sequence[str], model: str, num_la
                                    baseline_path=baseline_path, model_dir=model_dir)
     scorer = _SCORERS[key].with_idf(refs) if idf else _SCORERS[key]
     return scorer.score(refs, hyps)[2]
+
+
+def score_bertscore_named(refs: Sequence[str], hyps: Sequence[str], name: str = "bertscore",
+                          model_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """Per-pair F1 of a named configuration (``bertscore`` = the paper's evaluation, ``bertscore_radcliq``).
+
+    The scorer is loaded once per (name, model_dir) and kept for later calls.
+
+    Args:
+        refs: references.
+        hyps: candidates.
+        name: key of :data:`NAMED_CONFIGS`.
+        model_dir: explicit local model folder.
+    Returns:
+        float64 array of rescaled F1 values.
+
+    Example:
+        >>> score_bertscore_named(["a"], ["a"], name="bertscore_large")
+        Traceback (most recent call last):
+        ...
+        KeyError: "unknown BERTScore configuration 'bertscore_large'; known: ['bertscore', 'bertscore_radcliq']"
+    """
+    if name not in NAMED_CONFIGS:
+        raise KeyError(f"unknown BERTScore configuration {name!r}; known: {sorted(NAMED_CONFIGS)}")
+    refs, hyps = _check_pairs(refs, hyps)
+    key = ("named", name, str(model_dir))
+    if key not in _SCORERS:
+        _SCORERS[key] = BERTScorer.from_config(name, model_dir=model_dir)
+    return _SCORERS[key](refs, hyps)

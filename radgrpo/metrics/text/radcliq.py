@@ -259,7 +259,7 @@ class RadCliQScorer:
                                                 device=self.device, cache_size=self.cache_size))
 
     def _default_semb(self) -> PairScorer:
-        from radgrpo.metrics.text.chexbert_model import load_chexbert
+        from radgrpo.metrics.text.chexbert_labeler import load_chexbert
 
         labeler = load_chexbert(self.model_dirs.get("chexbert"), self.model_dirs.get("chexbert_bert"),
                                 device=self.device, cache_size=self.cache_size)
@@ -375,3 +375,34 @@ class _SembCosine:
         from radgrpo.metrics.text.chexbert import semb_similarity
 
         return semb_similarity(self.labeler.embed(refs), self.labeler.embed(hyps))
+
+
+_SCORERS: dict[tuple, RadCliQScorer] = {}
+
+
+def score_radcliq(refs: Sequence[str], hyps: Sequence[str], config: str = "radcliq_paper",
+                  model_dirs: dict[str, str | os.PathLike] | None = None, device: str | None = None) -> np.ndarray:
+    """Per-pair RadCliQ of a named configuration, with the scorer loaded once and kept (evaluation entry point).
+
+    Args:
+        refs: references.
+        hyps: predictions.
+        config: ``"radcliq_paper"`` (default: the paper's T1 "RCQ", computed through its reward rules) or
+            ``"radcliq_v1"`` (CXR-Report-Metric).
+        model_dirs: explicit local folders (see :class:`RadCliQScorer`).
+        device: torch device.
+    Returns:
+        float64 array (lower is better).
+
+    Example:
+        >>> score_radcliq(["a"], ["b"], config="radcliq_v0")
+        Traceback (most recent call last):
+        ...
+        KeyError: "unknown RadCliQ configuration 'radcliq_v0'; known: ['radcliq_paper', 'radcliq_v1']"
+    """
+    if config not in RADCLIQ_CONFIGS:
+        raise KeyError(f"unknown RadCliQ configuration {config!r}; known: {sorted(RADCLIQ_CONFIGS)}")
+    key = (config, tuple(sorted((k, str(v)) for k, v in (model_dirs or {}).items())), device)
+    if key not in _SCORERS:
+        _SCORERS[key] = RadCliQScorer(config, model_dirs=model_dirs, device=device)
+    return _SCORERS[key].score(refs, hyps)

@@ -1,0 +1,291 @@
+"""Model-backed report rewards with the paper's rules: −RadCliQ, BERTScore, RadGraph F1 (paper.md §5.1–5.2, §5.4).
+
+What it is: TRL-signature rewards (``fn(completions, **columns) -> list[float | None]``, see ``rewards/base.py``)
+that score the completion against the ``reference_report`` column with the batched scorers of
+``radgrpo.metrics.text`` (the same code as evaluation), one model call per reward call:
+
+- ``radcliq`` = −RadCliQ (configuration ``radcliq_paper`` by default: RadGraph-XL, BLEU-4, first 2048 characters,
+  lowercased; a prediction or reference of ≤ 5 characters -> −3; a thinking sample without ``</think>`` -> −3).
+  ``config="radcliq_v1"`` gives −RadCliQ-v1 of CXR-Report-Metric instead (its own rules; the ``</think>`` rule kept).
+- ``bertscore`` = BERTScore F1 (distilbert-base-uncased, layer 5, rescaled), texts cut to 2048 characters and
+  lowercased; ≤ 5 characters -> 0.0; missing ``</think>`` -> 0.0.
+- ``radgraph_<level>`` = RadGraph F1 at ``level`` (``complete`` in the paper; ``simple``/``partial``/``radcliq``
+  also), RadGraph-XL, the same truncation/lowercasing, ≤ 5 characters -> 0.0, missing ``</think>`` -> 0.0.
+
+Thinking samples (``thinking`` column true, or ``thinking=True``) are scored on the stripped text after the LAST
+``</think>`` (the paper's report client). Sub-scores are logged through TRL's ``log_metric``/``log_extra``
+(``radcliq/bertscore``, ``radcliq/semb``...). Samples of other tasks get ``None``. Deliberate difference from the
+paper's reward server: an exception is not turned into −3 (a silent score); the batch is retried per sample and the
+failing samples get ``None``, counted and logged (``rewards/base.py``). Models load on the first call, not at
+construction, and are not pickled (a pickled reward reloads them where it is unpickled).
+
+Example:
+    >>> r = make_radcliq_reward(thinking=True)
+    >>> r.__name__, r(["no think tag here"], reference_report=["No acute process."])
+    ('radcliq', [-3.0])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from radgrpo.rewards.base import REPORT_TASKS, Reward, split_thinking
+from radgrpo.rewards.composite import RewardBreakdown
+
+#: the paper's report-reward text rules (paper.md §5.4)
+MAX_CHARS = 2048
+SHORT_CHARS = 5
+RADGRAPH_LEVELS = ("simple", "partial", "complete", "radcliq")
+
+
+class ClinicalReportReward(Reward):
+    """Base of the model-backed report rewards: answer extraction, the short/``</think>`` rules, lazy scorer.
+
+    Args:
+        name: ``__name__`` (TRL logs ``rewards/<name>/mean``).
+        thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column (absent -> off).
+        missing_think_score: reward of a thinking sample without ``</think>``.
+        scorer: an already built scorer (tests, benchmarks); default: built by :meth:`build_scorer` on first use.
+    """
+
+    required_columns = ("reference_report",)
+
+    def __init__(self, name: str, thinking: bool | None, missing_think_score: float, scorer: Any = None) -> None:
+        super().__init__(name, tasks=REPORT_TASKS)
+        self.thinking = thinking
+        self.missing_think_score = float(missing_think_score)
+        self._scorer = scorer
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_scorer"] = None  # models are reloaded where the reward is unpickled
+        return state
+
+    @property
+    def scorer(self) -> Any:
+        """The loaded scorer (built on first access)."""
+        if self._scorer is None:
+            self._scorer = self.build_scorer()
+        return self._scorer
+
+    def build_scorer(self) -> Any:
+        """Load the metric's scorer (subclasses)."""
+        raise NotImplementedError
+
+    def score_pairs(self, refs: list[str], answers: list[str]) -> list[RewardBreakdown]:
+        """Rewards of (reference, answer) pairs that passed the ``</think>`` rule (subclasses)."""
+        raise NotImplementedError
+
+    def _answer(self, text: str, row: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
+        thinking = bool(row.get("thinking")) if self.thinking is None else self.thinking
+        if not thinking:
+            return text.strip(), {}
+        answer, found = split_thinking(text, which="last")
+        return (answer if found else None), {"answer_found": float(found)}
+
+    def score_batch(self, texts: list[str], rows: list[dict[str, Any]]) -> list[RewardBreakdown]:
+        """Score all applicable samples with one scorer call.
+
+        Args:
+            texts: completion texts.
+            rows: their columns (``reference_report``, optional ``thinking``).
+        Returns:
+            one breakdown per sample.
+        Raises:
+            ValueError: a report sample without a reference (the sample fails and is counted).
+        """
+        refs = []
+        for r in rows:
+            ref = r.get("reference_report")
+            if not isinstance(ref, str) or not ref.strip():
+                raise ValueError(f"report sample without a reference_report (got {ref!r})")
+            refs.append(ref)
+        answers = [self._answer(t, r) for t, r in zip(texts, rows)]
+        out = [RewardBreakdown(self.missing_think_score, comps) for _, comps in answers]
+        todo = [i for i, (a, _) in enumerate(answers) if a is not None]
+        if todo:
+            scored = self.score_pairs([refs[i] for i in todo], [answers[i][0] for i in todo])  # type: ignore[misc]
+            if len(scored) != len(todo):
+                raise RuntimeError(f"{self.__name__}: {len(scored)} scores for {len(todo)} pairs")
+            for i, b in zip(todo, scored):
+                b.components.update(answers[i][1])
+                out[i] = b
+        return out
+
+
+def _paper_text(text: str) -> str:
+    return text[:MAX_CHARS].lower()
+
+
+def _is_short(ref: str, answer: str) -> bool:
+    return len(answer) <= SHORT_CHARS or len(ref) <= SHORT_CHARS
+
+
+class RadCliQReward(ClinicalReportReward):
+    """−RadCliQ per sample (lower RadCliQ is better, so the reward is its negative).
+
+    Args:
+        name: ``__name__``.
+        config: ``"radcliq_paper"`` (the paper's reward) or ``"radcliq_v1"``.
+        thinking: see :class:`ClinicalReportReward`.
+        missing_think_score: −3 (paper).
+        model_dirs, device: passed to :class:`radgrpo.metrics.text.radcliq.RadCliQScorer`.
+        scorer: a prebuilt ``RadCliQScorer``.
+    """
+
+    def __init__(self, name: str = "radcliq", config: str = "radcliq_paper", thinking: bool | None = None,
+                 missing_think_score: float = -3.0, model_dirs: dict[str, str | os.PathLike] | None = None,
+                 device: str | None = None, scorer: Any = None) -> None:
+        super().__init__(name, thinking, missing_think_score, scorer)
+        self.config, self.model_dirs, self.device = config, model_dirs, device
+
+    def build_scorer(self) -> Any:
+        """A ``RadCliQScorer`` of the configuration (components load on first use)."""
+        from radgrpo.metrics.text.radcliq import RadCliQScorer
+
+        return RadCliQScorer(self.config, model_dirs=self.model_dirs, device=self.device)
+
+    def score_pairs(self, refs: list[str], answers: list[str]) -> list[RewardBreakdown]:
+        """−RadCliQ with the features as logged components (short pairs: ``short`` = 1, no features)."""
+        scores, feats = self.scorer.score_with_features(refs, answers)
+        out = []
+        for i, s in enumerate(scores):
+            comps = {"radcliq": float(s)}
+            short = bool(np.isnan(feats["bleu"][i]))
+            comps["short"] = float(short)
+            if not short:
+                comps.update({k: float(v[i]) for k, v in feats.items()})
+            out.append(RewardBreakdown(-float(s), comps))
+        return out
+
+
+class BERTScoreReward(ClinicalReportReward):
+    """BERTScore F1 of the named configuration, with the paper's 2048-character/lowercase/short rules.
+
+    Args:
+        name: ``__name__``.
+        config: ``"bertscore"`` (paper: distilbert-base-uncased, layer 5, rescaled) or ``"bertscore_radcliq"``.
+        thinking, missing_think_score: see :class:`ClinicalReportReward` (paper: 0.0).
+        short_score: reward of a prediction/reference of ≤ 5 characters (paper: 0.0).
+        model_dir, device: passed to ``BERTScorer.from_config``.
+        scorer: a prebuilt ``BERTScorer`` (or any ``fn(refs, hyps) -> F1 array``).
+    """
+
+    def __init__(self, name: str = "bertscore", config: str = "bertscore", thinking: bool | None = None,
+                 missing_think_score: float = 0.0, short_score: float = 0.0,
+                 model_dir: str | os.PathLike | None = None, device: str | None = None, scorer: Any = None) -> None:
+        super().__init__(name, thinking, missing_think_score, scorer)
+        self.config, self.model_dir, self.device, self.short_score = config, model_dir, device, float(short_score)
+
+    def build_scorer(self) -> Any:
+        """``BERTScorer.from_config(config)``."""
+        from radgrpo.metrics.text.bertscore import BERTScorer
+
+        return BERTScorer.from_config(self.config, model_dir=self.model_dir, device=self.device)
+
+    def score_pairs(self, refs: list[str], answers: list[str]) -> list[RewardBreakdown]:
+        """F1 of the non-short pairs on truncated, lowercased texts."""
+        return _score_with_short_rule(refs, answers, self.short_score,
+                                      lambda r, h: self.scorer([_paper_text(t) for t in r], [_paper_text(t) for t in h]))
+
+
+class RadGraphReward(ClinicalReportReward):
+    """RadGraph F1 at one level, with the paper's 2048-character/lowercase/short rules.
+
+    Args:
+        name: ``__name__`` (default ``radgraph_<level>``).
+        level: ``complete`` (paper), ``simple``, ``partial`` or ``radcliq``.
+        model: ``"radgraph-xl"`` (paper) or ``"radgraph"`` (v1).
+        thinking, missing_think_score: see :class:`ClinicalReportReward` (paper: 0.0).
+        short_score: reward of a prediction/reference of ≤ 5 characters (paper: 0.0).
+        model_dir, backbone_dir, device: passed to ``RadGraphScorer``.
+        scorer: a prebuilt ``RadGraphScorer``.
+    """
+
+    def __init__(self, name: str | None = None, level: str = "complete", model: str = "radgraph-xl",
+                 thinking: bool | None = None, missing_think_score: float = 0.0, short_score: float = 0.0,
+                 model_dir: str | os.PathLike | None = None, backbone_dir: str | os.PathLike | None = None,
+                 device: str | None = None, scorer: Any = None) -> None:
+        if level not in RADGRAPH_LEVELS:
+            raise ValueError(f"unknown RadGraph level {level!r}; valid: {RADGRAPH_LEVELS}")
+        super().__init__(name or f"radgraph_{level}", thinking, missing_think_score, scorer)
+        self.level, self.model, self.short_score = level, model, float(short_score)
+        self.model_dir, self.backbone_dir, self.device = model_dir, backbone_dir, device
+
+    def build_scorer(self) -> Any:
+        """``RadGraphScorer(model)``."""
+        from radgrpo.metrics.text.radgraph import RadGraphScorer
+
+        return RadGraphScorer(self.model, model_dir=self.model_dir, backbone_dir=self.backbone_dir,
+                              device=self.device)
+
+    def score_pairs(self, refs: list[str], answers: list[str]) -> list[RewardBreakdown]:
+        """F1 at ``level`` of the non-short pairs on truncated, lowercased texts."""
+        def f1(r: list[str], h: list[str]) -> np.ndarray:
+            return self.scorer([_paper_text(t) for t in r], [_paper_text(t) for t in h], levels=(self.level,))[self.level]
+        return _score_with_short_rule(refs, answers, self.short_score, f1)
+
+
+def _score_with_short_rule(refs: list[str], answers: list[str], short_score: float,
+                           fn: Callable[[list[str], list[str]], Any]) -> list[RewardBreakdown]:
+    out = [RewardBreakdown(short_score, {"short": 1.0}) for _ in refs]
+    idx = [i for i in range(len(refs)) if not _is_short(refs[i], answers[i])]
+    if idx:
+        vals = np.asarray(fn([refs[i] for i in idx], [answers[i] for i in idx]), dtype=np.float64)
+        if vals.shape != (len(idx),):
+            raise RuntimeError(f"scorer returned shape {vals.shape} for {len(idx)} pairs")
+        for i, v in zip(idx, vals):
+            out[i] = RewardBreakdown(float(v), {"short": 0.0})
+    return out
+
+
+def make_radcliq_reward(config: str = "radcliq_paper", thinking: bool | None = None, name: str = "radcliq",
+                        model_dirs: dict[str, str | os.PathLike] | None = None, device: str | None = None,
+                        scorer: Any = None) -> RadCliQReward:
+    """−RadCliQ reward (registry name ``radcliq``; the paper's main report reward).
+
+    Args:
+        config: ``radcliq_paper`` (default) or ``radcliq_v1``.
+        thinking: force the ``</think>`` rule (None: the ``thinking`` column).
+        name: ``__name__``.
+        model_dirs: local model folders (keys of ``RadCliQScorer``'s ``model_dirs``).
+        device: torch device.
+        scorer: prebuilt ``RadCliQScorer``.
+    Returns:
+        the reward.
+
+    Example:
+        >>> make_radcliq_reward()(["ok"], reference_report=["No acute process."])  # ≤ 5 characters: −3, no model
+        [-3.0]
+    """
+    return RadCliQReward(name, config, thinking, model_dirs=model_dirs, device=device, scorer=scorer)
+
+
+def make_bertscore_reward(config: str = "bertscore", thinking: bool | None = None, name: str = "bertscore",
+                          model_dir: str | os.PathLike | None = None, device: str | None = None,
+                          scorer: Any = None) -> BERTScoreReward:
+    """BERTScore reward (registry name ``bertscore``; the paper's ablation, §5.2).
+
+    Example:
+        >>> make_bertscore_reward()(["<think>x</think>"], reference_report=["No acute process."], thinking=[True])
+        [0.0]
+    """
+    return BERTScoreReward(name, config, thinking, model_dir=model_dir, device=device, scorer=scorer)
+
+
+def make_radgraph_reward(level: str = "complete", model: str = "radgraph-xl", thinking: bool | None = None,
+                         name: str | None = None, model_dir: str | os.PathLike | None = None,
+                         backbone_dir: str | os.PathLike | None = None, device: str | None = None,
+                         scorer: Any = None) -> RadGraphReward:
+    """RadGraph-F1 reward (registry name ``radgraph_f1``; the paper's RGF1-C ablation uses ``level="complete"``).
+
+    Example:
+        >>> make_radgraph_reward(level="partial").__name__
+        'radgraph_partial'
+    """
+    return RadGraphReward(name, level, model, thinking, model_dir=model_dir, backbone_dir=backbone_dir,
+                          device=device, scorer=scorer)
