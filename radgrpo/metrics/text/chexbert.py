@@ -22,6 +22,8 @@ How f1chexbert 0.0.2 computes its numbers (read from its source; reproduced by :
 
 The peer test of f1chexbert (anchors_metrics.md §1.4) is reproduced from its label matrices in
 ``tests/metrics/test_chexbert.py``: micro-14 0.36363636, macro-14 0.11904762, micro-5 0.33333333, macro-5 0.2.
+RadEval's ``test_basics`` values (micro-5 0.2857, micro-14 0.3333, ...) need the trained model's labels of its six
+reports, which are not published, so they cannot be checked offline.
 
 Semantic-embedding similarity (RadCliQ's ``semb_score``, anchors_metrics.md §2.1): cosine of the CheXbert [CLS]
 embeddings of reference and hypothesis, 0 when either norm is 0 (:func:`semb_similarity`).
