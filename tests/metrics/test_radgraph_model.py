@@ -82,7 +82,8 @@ def test_archive_layout_and_key_names(tiny):
     assert {"embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight",
             "encoder.layer.1.output.LayerNorm.bias", "pooler.dense.weight"} <= bert
     # feature size 8, 2 * hidden 32 + 8 = 72 span dims; relation FF input 3 * 72
-    assert state["_relation._relation_feedforwards.radgraph__relation_labels._linear_layers.0.weight"].shape == (16, 216)
+    rel_ff0 = "_relation._relation_feedforwards.radgraph__relation_labels._linear_layers.0.weight"
+    assert state[rel_ff0].shape == (16, 216)
     assert state["_ner._ner_scorers.radgraph__ner_labels.1._module.weight"].shape == (4, 16)  # 5 labels - null
 
 
@@ -240,3 +241,26 @@ def test_scorer_f1_and_reference_cache(tiny, rg):
     assert out["radcliq"].tolist() == radgraph_f1([ann[0]] * 8, ann[1:], "radcliq").tolist()
     scorer([ref], [REPORTS[4]])
     assert scorer.parsed == 6 + 1  # the cached reference is not parsed again
+
+
+def test_parity_script_compare_detects_differences(tiny, rg, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "check_radgraph_parity.py"
+    spec = importlib.util.spec_from_file_location("check_radgraph_parity", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    texts = REPORTS[:3]
+    scorer = RadGraphScorer("radgraph", model_dir=tiny.archive, backbone_dir=tiny.backbone_dir, device="cpu")
+    f1 = scorer(mod.V1_REFS, mod.V1_HYPS)
+    peer = {"annotations": dict(zip(texts, rg.annotate(texts))), "f1_refs": mod.V1_REFS, "f1_hyps": mod.V1_HYPS,
+            "f1_all": [f1[lv].tolist() for lv in ("simple", "partial", "complete")]}
+    (tmp_path / "peer.json").write_text(__import__("json").dumps(peer))
+    argv = ["compare", "--model", "radgraph", "--peer", str(tmp_path / "peer.json"), "--model-dir", str(tiny.archive),
+            "--backbone-dir", str(tiny.backbone_dir)]
+    assert mod.main(argv) == 0
+    first = peer["annotations"][texts[0]]
+    first["entities"]["1"]["label"] = "OBS-U" if first["entities"]["1"]["label"] != "OBS-U" else "OBS-DP"
+    (tmp_path / "peer.json").write_text(__import__("json").dumps(peer))
+    assert mod.main(argv) == 1

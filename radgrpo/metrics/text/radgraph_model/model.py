@@ -355,8 +355,8 @@ class RadGraph:
         ner_names, rel_names = net.labels.ner_labels, net.labels.relation_labels
         first, p = 0, 0
         for d, sp in enumerate(spans_per_doc):
-            ents = [(*flat_spans[first + i], ner_names[lab]) for i, lab in enumerate(ner_labels[first: first + len(sp)])
-                    if lab != 0]
+            doc_labels = ner_labels[first: first + len(sp)]
+            ents = [(*flat_spans[first + i], ner_names[lab]) for i, lab in enumerate(doc_labels) if lab != 0]
             rels = []
             for q in range(p, p + pair_doc[d]):
                 if rel_labels[q] >= 0:

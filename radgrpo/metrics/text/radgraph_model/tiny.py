@@ -75,7 +75,8 @@ def tiny_wordpiece_vocab() -> list[str]:
 def build_tiny_radgraph(out_dir: str | os.PathLike, model: str = "radgraph", seed: int = 0, *,
                         real_size: bool = False, hidden_size: int = 32, num_layers: int = 2, feature_size: int = 8,
                         ff_hidden: int = 16, max_span_width: int = 4, max_length: int = 512,
-                        spans_per_word: float = 0.5, weight_scale: float = 1.0) -> TinyRadGraph:
+                        spans_per_word: float = 0.5, weight_scale: float = 1.0,
+                        wordpiece_vocab: str | os.PathLike | None = None) -> TinyRadGraph:
     """Write a random RadGraph archive with the public layout and key names.
 
     Args:
@@ -91,6 +92,8 @@ def build_tiny_radgraph(out_dir: str | os.PathLike, model: str = "radgraph", see
         max_length: wordpieces per BERT segment (small values exercise the long-report folding).
         spans_per_word: relation pruner ratio.
         weight_scale: multiplies the heads' random weights (larger -> more decided labels).
+        wordpiece_vocab: a real uncased WordPiece ``vocab.txt`` to use instead of the tiny one (benchmarks: real
+            wordpiece counts per report).
     Returns:
         :class:`TinyRadGraph` with the paths.
     """
@@ -105,9 +108,12 @@ def build_tiny_radgraph(out_dir: str | os.PathLike, model: str = "radgraph", see
     backbone.mkdir(parents=True, exist_ok=True)
     model_name = f"radgrpo-tiny/{model}-bert"
 
-    vocab = tiny_wordpiece_vocab()
+    if wordpiece_vocab is not None:
+        vocab = Path(wordpiece_vocab).read_text(encoding="utf-8").splitlines()
+    else:
+        vocab = tiny_wordpiece_vocab()
     (backbone / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    bert_cfg = BertConfig(vocab_size=len(vocab) if not real_size else 30522, hidden_size=hidden_size,
+    bert_cfg = BertConfig(vocab_size=len(vocab), hidden_size=hidden_size,
                           num_hidden_layers=num_layers, num_attention_heads=max(1, hidden_size // 16),
                           intermediate_size=4 * hidden_size, max_position_embeddings=max(512, max_length))
     bert_cfg.save_pretrained(backbone)
@@ -121,7 +127,8 @@ def build_tiny_radgraph(out_dir: str | os.PathLike, model: str = "radgraph", see
                                                                          encoding="utf-8")
     indexer = {"type": "pretrained_transformer_mismatched", "model_name": model_name, "max_length": max_length}
     config = {
-        "dataset_reader": {"type": "dygie", "token_indexers": {"bert": dict(indexer)}, "max_span_width": max_span_width},
+        "dataset_reader": {"type": "dygie", "token_indexers": {"bert": dict(indexer)},
+                           "max_span_width": max_span_width},
         "model": {
             "type": "dygie",
             "embedder": {"token_embedders": {"bert": dict(indexer)}},
