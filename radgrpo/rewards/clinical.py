@@ -289,3 +289,11 @@ def make_radgraph_reward(level: str = "complete", model: str = "radgraph-xl", th
     """
     return RadGraphReward(name, level, model, thinking, model_dir=model_dir, backbone_dir=backbone_dir,
                           device=device, scorer=scorer)
+
+
+#: −RadCliQ with the paper's rules (``radcliq_paper``); scoring models load from radgrpo's model folder on first use.
+radcliq_reward = make_radcliq_reward()
+#: BERTScore F1 (distilbert-base-uncased L5 rescaled) with the paper's ablation rules.
+bertscore_reward = make_bertscore_reward()
+#: RadGraph-XL F1 at the complete level (the paper's RGF1-C ablation reward).
+radgraph_reward = make_radgraph_reward()
