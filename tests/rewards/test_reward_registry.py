@@ -48,3 +48,20 @@ def test_cli_list(capsys):
     assert [line.split()[0] for line in out] == list_rewards()
     assert list_main(["--names"]) == 0
     assert capsys.readouterr().out.split() == list_rewards()
+
+
+def test_default_rewards_importable_from_the_package():
+    import radgrpo.rewards as R
+
+    assert R.grounding_soft_f1_reward.__name__ == "grounding_soft_f1"
+    assert R.radcliq_reward.__name__ == "radcliq" and R.bertscore_reward.__name__ == "bertscore"
+    assert R.radgraph_reward.__name__ == "radgraph_complete" and R.gleu_reward.__name__ == "gleu"
+    # the rules that need no model: a <= 5-character answer gets the paper's floor values
+    assert R.radcliq_reward(["ok"], reference_report=["No acute process."]) == [-3.0]
+    assert R.bertscore_reward(["ok"], reference_report=["No acute process."]) == [0.0]
+    assert R.radgraph_reward(["ok"], reference_report=["No acute process."]) == [0.0]
+    assert R.gleu_reward(["no acute process"], reference_report=["no acute process"]) == [1.0]
+    # a grounding prompt gets None from a report reward and vice versa
+    assert R.radcliq_reward(["[0, 0, 1, 1]"], reference_report=["x"], task=["abnormality_grounding"]) == [None]
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        R.nope
