@@ -128,6 +128,14 @@ REPORT_METRICS: dict[str, ReportMetric] = {
 
 DEFAULT_METRICS: tuple[str, ...] = GROUNDING_METRICS + ("bleu4", "rougeL")
 
+#: Report metrics that are corpus statistics of per-report labels, not means of per-pair scores: each report row
+#: gets its label vectors (``chexbert_ref_labels``, ``chexbert_hyp_labels``: 14 CheXbert values 1/0/-1/-2 in
+#: ``CHEXPERT_LABELS`` order) and ``radgrpo.eval.summarize`` computes the corpus F1s with a bootstrap over reports.
+LABEL_METRICS: dict[str, str] = {
+    "chexbert": "CheXbert F1 micro/macro over 14 and 5 labels (f1chexbert; uncertain=positive, and "
+                "uncertain=negative as chexbert_uneg_*); needs chexbert.pth + bert-base-uncased",
+}
+
 
 def available_metrics() -> list[str]:
     """Every metric name accepted by :func:`score_predictions` (``metrics=``).
@@ -136,7 +144,7 @@ def available_metrics() -> list[str]:
         >>> "ap_50" in available_metrics() and "bleu4" in available_metrics()
         True
     """
-    return list(GROUNDING_METRICS) + list(REPORT_METRICS)
+    return list(GROUNDING_METRICS) + list(REPORT_METRICS) + list(LABEL_METRICS)
 
 
 def check_metrics(metrics: Iterable[str] | None) -> list[str]:
@@ -152,7 +160,7 @@ def check_metrics(metrics: Iterable[str] | None) -> list[str]:
         Traceback (most recent call last):
         ...
         ValueError: unknown metric(s) ['map']; valid: ['soft_f1', 'soft_f1_dice', 'ap_50', 'matched_iou', \
-'bleu4', 'rougeL', 'gleu', 'bertscore', 'radgraph', 'radcliq']
+'bleu4', 'rougeL', 'gleu', 'bertscore', 'radgraph', 'radcliq', 'chexbert']
     """
     names = list(DEFAULT_METRICS if metrics is None else dict.fromkeys(metrics))
     unknown = [m for m in names if m not in available_metrics()]
@@ -250,16 +258,32 @@ def score_predictions(predictions: Sequence[Any], records: Sequence[Record],
         rows.append(row)
 
     report_names = [m for m in names if m in REPORT_METRICS]
+    refs, hyps = [], []
+    for i in report_idx:
+        rec = by_id[rows[i]["id"]]
+        refs.append(rec.reference_report if rec.reference_report is not None else rec.answer)
+        hyps.append(preds[i].get("answer") or "")
     if report_idx and report_names:
-        refs, hyps = [], []
-        for i in report_idx:
-            rec = by_id[rows[i]["id"]]
-            refs.append(rec.reference_report if rec.reference_report is not None else rec.answer)
-            hyps.append(preds[i].get("answer") or "")
         for name in report_names:
             for i, v in zip(report_idx, REPORT_METRICS[name].score(refs, hyps)):
                 rows[i][name] = v
+    if report_idx and "chexbert" in names:
+        ref_labels, hyp_labels = label_chexbert(refs, hyps)
+        for i, a, b in zip(report_idx, ref_labels, hyp_labels):
+            rows[i]["chexbert_ref_labels"] = [int(v) for v in a]
+            rows[i]["chexbert_hyp_labels"] = [int(v) for v in b]
     return rows
+
+
+def label_chexbert(refs: Sequence[str], hyps: Sequence[str]) -> tuple[Any, Any]:
+    """CheXbert labels of aligned references and predictions (the ``chexbert`` metric's scoring step).
+
+    Loads CheXbert from radgrpo's model folder (``radgrpo models download chexbert bert-base-uncased`` on a connected
+    machine); a missing model raises ``ModelNotFoundError`` naming the files, never a substitute labeller.
+    """
+    from radgrpo.metrics.text.chexbert_labeler import label_report_pairs
+
+    return label_report_pairs(refs, hyps)
 
 
 def write_scores(rows: Iterable[dict[str, Any]], path: str | os.PathLike) -> int:

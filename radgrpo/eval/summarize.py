@@ -43,7 +43,9 @@ RESULT_NAMES: dict[str, str] = {"ap_50": "map_50", "parseable": "format_valid_ra
 LOWER_IS_BETTER: frozenset[str] = frozenset({"radcliq"})
 #: row keys that are bookkeeping, not metrics
 _NOT_METRICS = frozenset({"id", "task", "target", "n_tokens", "finished", "think_closed", "n_pred_boxes",
-                          "n_ref_boxes"})
+                          "n_ref_boxes", "chexbert_ref_labels", "chexbert_hyp_labels"})
+#: corpus CheXbert F1 result-name prefix -> uncertainty policy (f1chexbert's "uncertain = positive" is the paper's)
+CHEXBERT_POLICIES: dict[str, str] = {"chexbert": "positive", "chexbert_uneg": "negative"}
 #: metrics shown per target (grounding)
 TARGET_METRICS: tuple[str, ...] = ("map_50", "soft_f1", "matched_iou", "format_valid_rate")
 
@@ -145,6 +147,41 @@ def summarize_rows(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, s
         value, lo, hi = bootstrap_ci(vals, n_resamples=n_resamples, seed=seed, confidence=confidence)
         out[name] = MetricResult(name=name, value=float(value), ci_low=float(lo), ci_high=float(hi), n=int(vals.size),
                                  higher_is_better=name not in LOWER_IS_BETTER)
+    out.update(_chexbert_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
+    return out
+
+
+def _chexbert_results(rows: Sequence[dict[str, Any]], *, n_resamples: int, seed: int, confidence: float,
+                      only: Sequence[str] | None) -> dict[str, MetricResult]:
+    """Corpus CheXbert F1 (micro/macro, 14/5 labels, both uncertainty policies) with a bootstrap over reports.
+
+    Example:
+        >>> pos, neg = [0, 1] + [-2] * 12, [0, 0] + [-2] * 12          # cardiomegaly present / absent
+        >>> rows = [{"chexbert_ref_labels": pos, "chexbert_hyp_labels": pos},
+        ...         {"chexbert_ref_labels": pos, "chexbert_hyp_labels": neg}]
+        >>> res = _chexbert_results(rows, n_resamples=50, seed=0, confidence=0.95, only=None)
+        >>> round(res["chexbert_micro_5"].value, 4), res["chexbert_micro_5"].n
+        (0.6667, 2)
+    """
+    from radgrpo.metrics.bootstrap import bootstrap_weighted_ci
+    from radgrpo.metrics.text.chexbert import F1_KEYS, chexbert_f1_weighted
+
+    lab = [r for r in rows if r.get("chexbert_ref_labels") is not None and r.get("chexbert_hyp_labels") is not None]
+    if not lab:
+        return {}
+    ref = np.array([r["chexbert_ref_labels"] for r in lab])
+    hyp = np.array([r["chexbert_hyp_labels"] for r in lab])
+    out: dict[str, MetricResult] = {}
+    for prefix, policy in CHEXBERT_POLICIES.items():
+        names = [f"{prefix}_{k}" for k in F1_KEYS]
+        if only is not None and not set(names) & set(only):
+            continue
+        value, lo, hi = bootstrap_weighted_ci(len(lab), lambda w: chexbert_f1_weighted(ref, hyp, w, policy),
+                                              n_resamples=n_resamples, seed=seed, confidence=confidence)
+        for j, name in enumerate(names):
+            if only is None or name in only:
+                out[name] = MetricResult(name=name, value=float(value[j]), ci_low=float(lo[j]),
+                                         ci_high=float(hi[j]), n=len(lab), higher_is_better=True)
     return out
 
 

@@ -36,7 +36,8 @@ from radgrpo.records import Record, Task
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: Metric order in tables; metrics not listed follow alphabetically.
 METRIC_ORDER: tuple[str, ...] = ("map_50", "soft_f1", "soft_f1_dice", "matched_iou", "format_valid_rate", "bleu4",
-                                 "rougeL", "gleu", "bertscore", "chexbert", "radgraph", "radcliq")
+                                 "rougeL", "gleu", "bertscore", "chexbert_micro_14", "chexbert_macro_14",
+                                 "chexbert_micro_5", "chexbert_macro_5", "radgraph", "green", "radcliq")
 #: Metrics in the per-target table (one column per run each).
 TARGET_TABLE_METRICS: tuple[str, ...] = ("map_50", "soft_f1")
 #: Metrics drawn in the bar chart (those present).

@@ -183,6 +183,44 @@ def chexbert_f1(ref_labels: Any, hyp_labels: Any, uncertain: str = "positive") -
     return {k: out[k] for k in ("micro_14", "macro_14", "micro_5", "macro_5")}
 
 
+#: the keys of :func:`chexbert_f1`, in order
+F1_KEYS: tuple[str, ...] = ("micro_14", "macro_14", "micro_5", "macro_5")
+
+
+def chexbert_f1_weighted(ref_labels: Any, hyp_labels: Any, weights: Any, uncertain: str = "positive") -> np.ndarray:
+    """:func:`chexbert_f1` for many weightings of the same reports at once (bootstrap resamples).
+
+    Args:
+        ref_labels: N x 14 reference labels (as :func:`chexbert_f1`).
+        hyp_labels: N x 14 generated-report labels.
+        weights: (R, N) multiplicities of each report in each of R resamples (a row of ones = :func:`chexbert_f1`).
+        uncertain: uncertainty policy.
+    Returns:
+        float64 (R, 4): columns :data:`F1_KEYS`.
+
+    Example:
+        >>> ref = np.array([[0, 1] + [0] * 12, [0, 1, 0, 0, 1] + [0] * 9])
+        >>> hyp = np.array([[0, 1] + [0] * 12, [0, 0, 0, 0, -1] + [0] * 9])
+        >>> chexbert_f1_weighted(ref, hyp, np.ones((1, 2)))[0].tolist() == list(chexbert_f1(ref, hyp).values())
+        True
+    """
+    ref, hyp = _pair(ref_labels, hyp_labels, uncertain)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != ref.shape[0]:
+        raise ValueError(f"weights must be (R, {ref.shape[0]}), got {w.shape}")
+    tp, fp, fn = (w @ m.astype(np.float64) for m in (ref & hyp, (1 - ref) & hyp, ref & (1 - hyp)))  # (R, 14)
+    cols = {"14": list(range(len(CHEXPERT_LABELS))), "5": list(FIVE_LABEL_COLUMNS)}
+    out = []
+    for key in F1_KEYS:
+        kind, suffix = key.split("_")
+        c = cols[suffix]
+        if kind == "micro":
+            out.append(_f1(tp[:, c].sum(axis=1), fp[:, c].sum(axis=1), fn[:, c].sum(axis=1)))
+        else:
+            out.append(_f1(tp[:, c], fp[:, c], fn[:, c]).mean(axis=1))
+    return np.stack(out, axis=1)
+
+
 def _report(ref: np.ndarray, hyp: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, float]]:
     tp, fp, fn = _counts(ref, hyp)
     support = ref.sum(axis=0)

@@ -269,4 +269,40 @@ def load_chexbert(model_dir: str | Path | None = None, bert_dir: str | Path | No
                            cache_size=cache_size)
 
 
-__all__ = ["CheXbertLabeler", "CheXbertOutput", "load_chexbert", "normalize_report"]
+_LABELERS: dict[tuple[str, str, str], CheXbertLabeler] = {}
+
+
+def label_report_pairs(refs: Sequence[str], hyps: Sequence[str], model_dir: str | Path | None = None,
+                       bert_dir: str | Path | None = None, device: str | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """CheXbert labels of aligned reference and generated reports, the labeller loaded once and kept (evaluation).
+
+    Both sides go through one batched :meth:`CheXbertLabeler.encode` call; corpus F1 (micro/macro, 14/5 labels, an
+    explicit uncertainty policy) is computed from these matrices by ``chexbert.chexbert_f1`` (``radgrpo eval``
+    does it in ``radgrpo.eval.summarize`` with a bootstrap over reports).
+
+    Args:
+        refs: N reference reports.
+        hyps: N generated reports.
+        model_dir: folder with ``chexbert.pth`` (see :func:`load_chexbert`).
+        bert_dir: folder with bert-base-uncased's ``config.json`` + ``vocab.txt``.
+        device: torch device (default: cuda if available).
+    Returns:
+        ``(ref_labels, hyp_labels)``: int64 (N, 14) arrays of 1/0/-1/``chexbert.BLANK``.
+    Raises:
+        ModelNotFoundError: CheXbert weights are missing (the message names the files and the folder).
+
+    Example (needs weights):
+        >>> ref_labels, hyp_labels = label_report_pairs(["Mild cardiomegaly."], ["Normal heart."])  # doctest: +SKIP
+    """
+    refs, hyps = list(refs), list(hyps)
+    if len(refs) != len(hyps):
+        raise ValueError(f"CheXbert labels: {len(refs)} references vs {len(hyps)} hypotheses")
+    key = (str(model_dir), str(bert_dir), str(device))
+    if key not in _LABELERS:
+        _LABELERS[key] = load_chexbert(model_dir, bert_dir, device=device, cache_size=8192)
+    labels = _LABELERS[key].encode(refs + hyps).labels
+    return labels[:len(refs)], labels[len(refs):]
+
+
+__all__ = ["CheXbertLabeler", "CheXbertOutput", "label_report_pairs", "load_chexbert", "normalize_report"]
