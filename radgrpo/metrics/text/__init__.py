@@ -19,6 +19,9 @@ _LAZY = {
     "chexbert_f1": "chexbert",
     "radgraph_f1": "radgraph",
     "radcliq_v1_from_features": "radcliq",
+    "score_green": "green",
+    "parse_green": "green",
+    "GreenScorer": "green",
 }
 
 __all__ = sorted(_LAZY)
