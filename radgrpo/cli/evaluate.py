@@ -47,6 +47,14 @@ class EvalConfig:
     run_name: str = field(default="", metadata={"help": "column name in the report (default: the model's name)"})
     html: bool = field(default=True, metadata={"help": "write report.html"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
+    green_backend: str = field(default="hf", metadata={
+        "help": "GREEN judge backend: hf (local model, see green_model) or openai (an OpenAI-compatible endpoint)"})
+    green_model: str = field(default="StanfordAIMI/GREEN-radllama2-7b", metadata={
+        "help": "GREEN judge: hub id or local folder (hf), or the served model name (openai)"})
+    green_base_url: str = field(default="", metadata={"help": "GREEN endpoint, e.g. http://127.0.0.1:8000/v1"})
+    green_api_key_env: str = field(default="OPENAI_API_KEY", metadata={
+        "help": "environment variable holding the endpoint's API key (the key is never written to config.yaml)"})
+    green_batch_size: int = field(default=8, metadata={"help": "GREEN judge batch size (hf) / concurrency (openai)"})
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -60,6 +68,29 @@ class EvalConfig:
         if self.n_resamples < 1:
             raise ValueError(f"--n_resamples must be >= 1, got {self.n_resamples}")
         check_metrics(self.metrics)  # unknown names fail here, listing the valid ones
+        if self.green_backend not in ("hf", "openai"):
+            raise ValueError(f"--green_backend must be hf or openai, got {self.green_backend!r}")
+        if "green" in self.metrics and self.green_backend == "openai" and not self.green_base_url:
+            raise ValueError("--green_backend openai needs --green_base_url (e.g. http://127.0.0.1:8000/v1)")
+
+    def metric_options(self) -> dict[str, dict[str, Any]]:
+        """Keyword arguments of the metrics that take options (GREEN's judge).
+
+        Example:
+            >>> EvalConfig(model="m", test_file="t.jsonl").metric_options()["green"]["backend"]
+            'hf'
+        """
+        import os
+
+        green: dict[str, Any] = {"backend": self.green_backend, "model": self.green_model}
+        if self.green_backend == "openai":
+            green.update(base_url=self.green_base_url, api_key=os.environ.get(self.green_api_key_env),
+                         concurrency=self.green_batch_size)
+        else:
+            green["batch_size"] = self.green_batch_size
+            if self.device:
+                green["device"] = self.device
+        return {"green": green}
 
 
 def _load(cfg: EvalConfig) -> tuple[Any, Any]:
@@ -102,7 +133,8 @@ def run_eval(cfg: EvalConfig) -> dict[str, Any]:
                     max_new_tokens=cfg.max_new_tokens or None, thinking=cfg.thinking, metrics=cfg.metrics,
                     n_resamples=cfg.n_resamples, seed=cfg.seed, run_name=run_name, write_html=cfg.html,
                     progress=cfg.progress, meta={"model": cfg.model, "test_file": str(test_file),
-                                                 "load_seconds": round(load_s, 3)})
+                                                 "load_seconds": round(load_s, 3)},
+                    metric_options=cfg.metric_options())
 
 
 def results_table(results: dict[str, Any], title: str = "radgrpo eval") -> Any:

@@ -49,15 +49,16 @@ def build_tiny_main(argv: list[str] | None = None) -> int:
 
 def download_main(argv: list[str] | None = None) -> int:
     """Download scoring models by name into radgrpo's model folder (needs internet; never used in tests)."""
-    from radgrpo.metrics.loaders import MODEL_SPECS, download_model, models_dir
+    from radgrpo.metrics.loaders import all_model_specs, download_model, models_dir
 
+    specs = all_model_specs()
     p = argparse.ArgumentParser(prog="radgrpo models download",
-                                description=f"known models: {', '.join(sorted(MODEL_SPECS))}")
+                                description=f"known models: {', '.join(sorted(specs))}")
     p.add_argument("names", nargs="*", help="model names (default: list them)")
     p.add_argument("--dest", default=None, help=f"folder (default {models_dir()}/NAME)")
     a = p.parse_args(argv)
     if not a.names:
-        for name, spec in sorted(MODEL_SPECS.items()):
+        for name, spec in sorted(specs.items()):
             print(f"{name:<28} {spec.hub_repo:<40} used by {', '.join(spec.used_by)}")
         return 0
     for name in a.names:

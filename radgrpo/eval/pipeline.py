@@ -74,7 +74,8 @@ def evaluate(model: Any, processor: Any, records: Sequence[Record], base_dir: st
              max_new_tokens: int | dict[str, int] | None = None, thinking: bool = False,
              metrics: Iterable[str] | None = None, n_resamples: int = 2000, seed: int = 0,
              run_name: str = "model", title: str | None = None, notes: str | None = None,
-             write_html: bool = True, progress: bool = True, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+             write_html: bool = True, progress: bool = True, meta: dict[str, Any] | None = None,
+             metric_options: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate one model on test records and write its output folder.
 
     Args:
@@ -95,6 +96,7 @@ def evaluate(model: Any, processor: Any, records: Sequence[Record], base_dir: st
         write_html: also write ``report.html``.
         progress: show progress bars.
         meta: extra run information stored in ``results.json`` (``detail.meta``) and predictions.
+        metric_options: metric name -> extra keyword arguments of its scoring function (GREEN's backend...).
     Returns:
         the flat results dict written to ``results.json`` (``{"map_50": ..., "bleu4": ..., "n": ..., "ci": {...},
         "per_task": ..., "per_target": ..., "diagnostics": ..., "detail": {...}}``), with the generation timing in
@@ -123,7 +125,7 @@ def evaluate(model: Any, processor: Any, records: Sequence[Record], base_dir: st
                                  out_path=out / "predictions.jsonl", progress=progress, meta=meta)
     gen_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    rows = score_predictions(preds, records, names)
+    rows = score_predictions(preds, records, names, metric_options=metric_options)
     write_scores(rows, out / "scores.jsonl")
     score_s = time.perf_counter() - t1
     run_meta = {**(meta or {}), "run_name": run_name, "n_records": len(records), "thinking": thinking,

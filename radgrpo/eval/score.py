@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -85,21 +86,24 @@ class ReportMetric:
                              f"{self.module}.{self.function} could not be imported ({e}). Remove it from "
                              f"--metrics or install/implement it.") from e
 
-    def score(self, refs: Sequence[str], hyps: Sequence[str]) -> list[float]:
+    def score(self, refs: Sequence[str], hyps: Sequence[str], **options: Any) -> list[float | None]:
         """Score aligned reference/hypothesis lists.
 
         Args:
             refs: reference reports.
             hyps: generated reports, aligned with ``refs``.
+            **options: extra keyword arguments for the scoring function (e.g. GREEN's ``backend``, ``base_url``).
         Returns:
-            one float per pair.
+            one float per pair; ``None`` where the metric could not score the pair (NaN from the function, e.g. an
+            unparseable GREEN judgement): such pairs are left out of the mean and counted, never scored 0.
 
         Example:
             >>> REPORT_METRICS["rougeL"].score(["no effusion"], ["no effusion"])
             [1.0]
         """
         fn = self.load()
-        out = [float(v) for v in fn(list(refs), list(hyps), **dict(self.kwargs))]
+        raw = [float(v) for v in fn(list(refs), list(hyps), **{**dict(self.kwargs), **options})]
+        out: list[float | None] = [None if math.isnan(v) else v for v in raw]
         if len(out) != len(refs):
             raise RuntimeError(f"{self.name}: {self.module}.{self.function} returned {len(out)} scores "
                                f"for {len(refs)} pairs")
@@ -123,6 +127,9 @@ REPORT_METRICS: dict[str, ReportMetric] = {
                      "RadGraph-F1 (radgraph-xl, complete level; paper.md §7)"),
         ReportMetric("radcliq", "radgrpo.metrics.text.radcliq", "score_radcliq", (), False,
                      "RadCliQ-v1 (lower is better; paper.md §5.1)"),
+        ReportMetric("green", "radgrpo.metrics.text.green", "score_green", (), True,
+                     "GREEN (LLM judge, StanfordAIMI/GREEN-radllama2-7b or an OpenAI-compatible endpoint; "
+                     "unparseable judge outputs are None, counted in diagnostics, never scored)"),
     )
 }
 
@@ -160,7 +167,7 @@ def check_metrics(metrics: Iterable[str] | None) -> list[str]:
         Traceback (most recent call last):
         ...
         ValueError: unknown metric(s) ['map']; valid: ['soft_f1', 'soft_f1_dice', 'ap_50', 'matched_iou', \
-'bleu4', 'rougeL', 'gleu', 'bertscore', 'radgraph', 'radcliq', 'chexbert']
+'bleu4', 'rougeL', 'gleu', 'bertscore', 'radgraph', 'radcliq', 'green', 'chexbert']
     """
     names = list(DEFAULT_METRICS if metrics is None else dict.fromkeys(metrics))
     unknown = [m for m in names if m not in available_metrics()]
@@ -208,7 +215,8 @@ def score_grounding(answer: str, reference_boxes: Sequence[Sequence[float]],
 
 
 def score_predictions(predictions: Sequence[Any], records: Sequence[Record],
-                      metrics: Iterable[str] | None = None) -> list[dict[str, Any]]:
+                      metrics: Iterable[str] | None = None,
+                      metric_options: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Score every prediction against its record; returns one ``scores.jsonl`` row per prediction.
 
     Args:
@@ -216,6 +224,8 @@ def score_predictions(predictions: Sequence[Any], records: Sequence[Record],
         records: the test records; each prediction's id must be among them.
         metrics: metric names (:func:`available_metrics`), or None for :data:`DEFAULT_METRICS`. Grounding names
             apply to grounding tasks, report names to ``report_generation``.
+        metric_options: metric name -> extra keyword arguments of its scoring function (e.g.
+            ``{"green": {"backend": "openai", "base_url": "http://127.0.0.1:8000/v1", "model": "green"}}``).
     Returns:
         rows ``{"id", "task", "target", "n_tokens", "finished", "think_closed", <metric>: value, ...}`` in the order
         of ``predictions``. The report reference is ``record.reference_report`` (else ``record.answer``).
@@ -265,7 +275,8 @@ def score_predictions(predictions: Sequence[Any], records: Sequence[Record],
         hyps.append(preds[i].get("answer") or "")
     if report_idx and report_names:
         for name in report_names:
-            for i, v in zip(report_idx, REPORT_METRICS[name].score(refs, hyps)):
+            opts = (metric_options or {}).get(name, {})
+            for i, v in zip(report_idx, REPORT_METRICS[name].score(refs, hyps, **opts)):
                 rows[i][name] = v
     if report_idx and "chexbert" in names:
         ref_labels, hyp_labels = label_chexbert(refs, hyps)

@@ -203,6 +203,12 @@ def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
 
     d = {"finished_rate": mean("finished"), "mean_n_tokens": mean("n_tokens"),
          "think_closed_rate": mean("think_closed", True), "mean_pred_boxes": mean("n_pred_boxes")}
+    unscored: dict[str, int] = {}
+    for r in rows:  # e.g. GREEN judgements that could not be parsed: left out of the mean, counted here
+        for k, v in r.items():
+            if v is None and k not in _NOT_METRICS:
+                unscored[k] = unscored.get(k, 0) + 1
+    d.update({f"n_unscored_{k}": float(n) for k, n in unscored.items()})
     grounding = [r for r in rows if "n_ref_boxes" in r]
     if grounding:  # such samples score 0 by definition and pull mAP down: count them, never hide them
         d["n_grounding_without_reference"] = float(sum(1 for r in grounding if not r["n_ref_boxes"]))

@@ -58,6 +58,25 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
+#: metric modules that register their model specs on import (CheXbert, RadGraph v1/XL, GREEN)
+SPEC_MODULES: tuple[str, ...] = ("radgrpo.metrics.text.chexbert", "radgrpo.metrics.text.radgraph_model.archive",
+                                 "radgrpo.metrics.text.green")
+
+
+def all_model_specs() -> dict[str, ModelSpec]:
+    """Every known scoring-model spec, importing the metric modules that register theirs.
+
+    Example:
+        >>> {"chexbert", "radgraph-xl", "distilroberta-base"} <= set(all_model_specs())
+        True
+    """
+    import importlib
+
+    for mod in SPEC_MODULES:
+        importlib.import_module(mod)
+    return dict(MODEL_SPECS)
+
+
 for _spec in (
     ModelSpec("distilroberta-base", "distilroberta/distilroberta-base",
               ("config.json", "vocab.json", "merges.txt"), ("bertscore_radcliq", "radcliq_v1", "radcliq_paper"),
@@ -143,6 +162,7 @@ def resolve_model(name: str, model_dir: str | os.PathLike | None = None) -> Path
 
 def download_model(name: str, dest: str | os.PathLike | None = None) -> Path:
     """Download spec ``name`` into ``dest`` (default ``models_dir()/name``). Needs internet; never used in tests."""
+    all_model_specs()
     if name not in MODEL_SPECS:
         raise KeyError(f"unknown model {name!r}; known: {sorted(MODEL_SPECS)}")
     spec = MODEL_SPECS[name]

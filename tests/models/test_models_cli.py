@@ -41,3 +41,12 @@ def test_train_parser_reads_yaml_then_flags(tmp_path):
         assert cfg.use_cpu is True and cfg.bf16 is False  # the CPU fallback
     with pytest.raises(ValueError, match="--train_file"):
         _parse(RadGRPOConfig, ["--model_name_or_path", "m", "--output_dir", str(tmp_path / "o")])
+
+
+def test_download_lists_every_scoring_model_without_downloading(capsys):
+    from radgrpo.cli.models import download_main
+
+    assert download_main([]) == 0
+    names = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert {"distilroberta-base", "distilbert-base-uncased", "bert-base-uncased", "chexbert", "radgraph",
+            "radgraph-xl", "GREEN-radllama2-7b"} <= names
