@@ -78,16 +78,9 @@ TARGET_SPEEDUP = 50.0
 # ------------------------------------------------------------------ synthetic MIMIC-style findings
 # bench_radgraph.py's sentences (verbatim) plus templated ones; {side} {Side} {grade} {Grade} {n} {mm} {change}
 # {loc} {when} are filled per use, so reports (and the rollouts built from them) rarely repeat.
-SENTENCES = [
-    "The heart size is normal.", "There is mild cardiomegaly, unchanged from the prior study.",
-    "No focal consolidation, pleural effusion, or pneumothorax is seen.",
-    "Small bilateral pleural effusions with bibasilar atelectasis.", "Mild pulmonary vascular congestion.",
-    "Endotracheal tube terminates 4 cm above the carina.", "Left PICC tip projects over the mid SVC.",
-    "Moderate hiatal hernia is again noted.", "Interval improvement in aeration of the right lung base.",
-    "Patchy opacity in the left lower lobe may reflect atelectasis or pneumonia.",
-    "The mediastinal and hilar contours are within normal limits.", "Degenerative changes of the thoracic spine.",
-    "No acute osseous abnormality.", "Median sternotomy wires are intact.",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_radgraph import SENTENCES  # noqa: E402  (the same fixed sentence pool as the RadGraph benchmark)
+
 TEMPLATES = [
     "Endotracheal tube terminates {n} cm above the carina.", "{Side} PICC tip projects over the {loc}.",
     "Enteric tube courses below the diaphragm with the tip in the stomach.",

@@ -59,16 +59,11 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import threading
-import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -478,91 +473,30 @@ class _HFBackend:
         return texts, completions, errors
 
 
-class _RequestError(RuntimeError):
-    pass
-
-
 class _OpenAIBackend:
-    """An OpenAI-compatible chat endpoint (httpx): bounded concurrency, retries, optional on-disk cache."""
+    """An OpenAI-compatible chat endpoint through :class:`radgrpo.chat_client.ChatClient` (bounded concurrency,
+    retries, optional on-disk cache); one user message per pair."""
 
     def __init__(self, base_url: str, model: str, api_key: str | None, concurrency: int, max_retries: int,
                  timeout_s: float, backoff_s: float, cache_dir: str | os.PathLike | None,
                  params: dict[str, Any] | None) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        self.model = model
-        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self.concurrency, self.max_retries = concurrency, max_retries
-        self.timeout_s, self.backoff_s = timeout_s, backoff_s
-        self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.params = {"temperature": 0.0, **(params or {})}
-        self._lock = threading.Lock()
-        self.n_requests = 0
-        self.n_cache_hits = 0
+        from radgrpo.chat_client import ChatClient
 
-    def _cache_path(self, messages: list[dict[str, str]]) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        blob = json.dumps([self.model, messages, self.params], sort_keys=True, ensure_ascii=False)
-        key = hashlib.sha256(blob.encode()).hexdigest()
-        return self.cache_dir / key[:2] / f"{key}.json"
+        self.client = ChatClient(base_url, model, api_key=api_key, cache_dir=cache_dir, max_concurrency=concurrency,
+                                 max_retries=max_retries, timeout_s=timeout_s, backoff_s=backoff_s, **(params or {}))
+        self.url = self.client.base_url + "/chat/completions"
 
-    def complete(self, prompt: str) -> str:
-        import httpx
+    @property
+    def n_requests(self) -> int:
+        return self.client.n_requests
 
-        messages = [{"role": "user", "content": prompt}]
-        cpath = self._cache_path(messages)
-        if cpath is not None and cpath.is_file():
-            with self._lock:
-                self.n_cache_hits += 1
-            return json.loads(cpath.read_text(encoding="utf-8"))["content"]
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        body = {"model": self.model, "messages": messages, **self.params}
-        delay, last = self.backoff_s, ""
-        for attempt in range(self.max_retries + 1):
-            with self._lock:
-                self.n_requests += 1
-            try:
-                resp = httpx.post(self.url, json=body, headers=headers, timeout=self.timeout_s)
-            except httpx.HTTPError as e:
-                last = f"{type(e).__name__}: {e}"
-            else:
-                if resp.status_code == 200:
-                    try:
-                        content = resp.json()["choices"][0]["message"]["content"]
-                    except (ValueError, KeyError, IndexError, TypeError):
-                        raise _RequestError(f"malformed response: {resp.text[:200]!r}") from None
-                    if not isinstance(content, str):
-                        raise _RequestError(f"no text in the response: {resp.text[:200]!r}")
-                    if cpath is not None:
-                        cpath.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = cpath.with_name(f"{cpath.name}.{threading.get_ident()}.tmp")
-                        tmp.write_text(json.dumps({"content": content}, ensure_ascii=False), encoding="utf-8")
-                        os.replace(tmp, cpath)
-                    return content
-                last = f"HTTP {resp.status_code}: {resp.text[:200]}"
-                if resp.status_code not in (408, 409, 429) and resp.status_code < 500:
-                    raise _RequestError(last)
-                try:
-                    delay = max(delay, float(resp.headers.get("Retry-After", "")))
-                except ValueError:
-                    pass
-            if attempt < self.max_retries:
-                time.sleep(delay)
-                delay *= 2
-        raise _RequestError(f"giving up after {self.max_retries + 1} attempts ({last})")
+    @property
+    def n_cache_hits(self) -> int:
+        return self.client.n_cache_hits
 
     def generate(self, prompts: Sequence[str]) -> tuple[list[str], list[str | None], list[str | None]]:
-        def one(prompt: str) -> tuple[str | None, str | None]:
-            try:
-                return self.complete(prompt), None
-            except _RequestError as e:
-                return None, f"{self.url}: {e}"
-
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            pairs = list(pool.map(one, prompts))
-        return list(prompts), [c for c, _ in pairs], [e for _, e in pairs]
+        texts, errors = self.client.complete_many([[{"role": "user", "content": p}] for p in prompts])
+        return list(prompts), texts, errors
 
 
 # ---------------------------------------------------------------------------------------------------- scorer
