@@ -150,3 +150,36 @@ def test_length_mismatch_is_an_error():
     for fn in (score_bleu, score_gleu, score_rouge_l, corpus_bleu, corpus_gleu):
         with pytest.raises(ValueError, match="references vs"):
             fn(["a", "b"], ["a"])
+
+
+def _coco_bleu_reference(refs, hyp, n):
+    """coco-caption BLEU-n written out plainly (max count over references, clipped counts, closest length)."""
+    from collections import Counter
+
+    def grams(t, k):
+        return Counter(tuple(t[i:i + k]) for i in range(len(t) - k + 1))
+
+    h, rts = hyp.split(), [r.split() for r in refs]
+    prod = 1.0
+    for k in range(1, n + 1):
+        mc = Counter()
+        for rt in rts:
+            for g, c in grams(rt, k).items():
+                mc[g] = max(mc[g], c)
+        correct = sum(min(c, mc[g]) for g, c in grams(h, k).items())
+        prod *= (correct + 1e-15) / (max(0, len(h) - k + 1) + 1e-9)
+    reflen = min((len(rt) for rt in rts), key=lambda L: (abs(L - len(h)), L))
+    ratio = (len(h) + 1e-15) / (reflen + 1e-9)
+    return prod ** (1 / n) * (math.exp(1 - 1 / ratio) if ratio < 1 else 1.0)
+
+
+def test_bleu_equals_the_plain_definition_on_random_texts_with_shared_references():
+    rng = np.random.default_rng(0)
+    vocab = ["a", "b", "c", "d", "e", "f", "no", "effusion", "."]
+    texts = [" ".join(rng.choice(vocab, size=rng.integers(0, 25))) for _ in range(60)]
+    refs = [texts[i % 7] for i in range(60)] + [[texts[1], texts[2], texts[3]]] * 5  # repeated refs hit the memo
+    hyps = texts + texts[:5]
+    for n in (1, 2, 4):
+        got = score_bleu(refs, hyps, n=n)
+        want = [_coco_bleu_reference([r] if isinstance(r, str) else r, h, n) for r, h in zip(refs, hyps)]
+        assert got.tolist() == pytest.approx(want, rel=1e-12, abs=1e-300)

@@ -24,30 +24,38 @@ SMALL = 1e-9
 
 
 def _ngrams(tokens: list[str], n: int) -> Counter:
-    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return Counter(zip(*(tokens[k:] for k in range(n)))) if n > 1 else Counter((t,) for t in tokens)
 
 
 def _as_ref_list(ref: str | Sequence[str]) -> list[str]:
     return [ref] if isinstance(ref, str) else list(ref)
 
 
-def _stats(refs: list[str], hyp: str, n: int) -> tuple[int, int, list[int], list[int]]:
-    """(hyp length, closest ref length, correct per order, guess per order)."""
-    h = hyp.split()
+def _ref_counts(refs: list[str], n: int) -> tuple[list[int], list[Counter]]:
+    """Reference lengths and, per order k = 1..n, the max count of each k-gram over the references."""
     ref_toks = [r.split() for r in refs]
-    max_counts: dict[int, Counter] = {}
+    max_counts: list[Counter] = []
     for k in range(1, n + 1):
+        if len(ref_toks) == 1:
+            max_counts.append(_ngrams(ref_toks[0], k))
+            continue
         mc: Counter = Counter()
         for rt in ref_toks:
-            for g, c in _ngrams(rt, k).items():
-                mc[g] = max(mc[g], c)
-        max_counts[k] = mc
-    lens = [len(rt) for rt in ref_toks]
+            mc |= _ngrams(rt, k)  # element-wise max
+        max_counts.append(mc)
+    return [len(rt) for rt in ref_toks], max_counts
+
+
+def _stats(refs: list[str], hyp: str, n: int,
+           ref_stats: tuple[list[int], list[Counter]] | None = None) -> tuple[int, int, list[int], list[int]]:
+    """(hyp length, closest ref length, correct per order, guess per order)."""
+    h = hyp.split()
+    lens, max_counts = ref_stats if ref_stats is not None else _ref_counts(refs, n)
     reflen = min(lens, key=lambda L: (abs(L - len(h)), L))
     correct, guess = [], []
     for k in range(1, n + 1):
-        hc = _ngrams(h, k)
-        correct.append(sum(min(c, max_counts[k][g]) for g, c in hc.items()))
+        mc = max_counts[k - 1]
+        correct.append(sum(min(c, mc[g]) for g, c in _ngrams(h, k).items() if g in mc))
         guess.append(max(0, len(h) - k + 1))
     return len(h), reflen, correct, guess
 
@@ -82,8 +90,12 @@ def score_bleu(refs: Sequence[str | Sequence[str]], hyps: Sequence[str], n: int 
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     out = np.empty(len(hyps), dtype=np.float64)
+    memo: dict[tuple[str, ...], tuple[list[int], list[Counter]]] = {}  # GRPO: 8 rollouts share one reference
     for i, (r, h) in enumerate(zip(refs, hyps)):
-        out[i] = _bleu_from_stats(*_stats(_as_ref_list(r), h, n), n)
+        rl = tuple(_as_ref_list(r))
+        if rl not in memo:
+            memo[rl] = _ref_counts(list(rl), n)
+        out[i] = _bleu_from_stats(*_stats(list(rl), h, n, memo[rl]), n)
     return out
 
 

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -59,8 +60,8 @@ from radgrpo.metrics.text.radgraph_model.archive import (
 )
 from radgrpo.metrics.text.radgraph_model.decode import build_annotation
 from radgrpo.metrics.text.radgraph_model.preprocess import (
-    enumerate_spans,
     normalize_word,
+    span_grid,
     tokenization_for_model,
     tokenize_report,
 )
@@ -315,55 +316,60 @@ class RadGraph:
 
     @torch.inference_mode()
     def predict(self, docs: Sequence[_Doc]) -> list[tuple[list, list]]:
-        """Entities ``(start, end, label)`` and relations ``(s1, e1, s2, e2, label)`` per doc (peer order)."""
+        """Entities ``(start, end, label)`` and relations ``(s1, e1, s2, e2, label)`` per doc (peer order).
+
+        Spans are handled as flat index arrays (numpy on the host, one tensor on the device); only the non-null
+        entity and relation labels come back to the host, so the Python work per report is proportional to what it
+        contains, not to its (quadratic) number of span pairs.
+        """
         net, dev, cfg = self.net, self.device, self.net.cfg
         word_emb, word_starts = self.word_embeddings(docs)
-        spans_per_doc = [enumerate_spans(len(doc.words), cfg.max_span_width) for doc in docs]
-        starts = [word_starts[d] + s for d, sp in enumerate(spans_per_doc) for s, _ in sp]
-        ends = [word_starts[d] + e for d, sp in enumerate(spans_per_doc) for _, e in sp]
+        grids = [span_grid(len(doc.words), cfg.max_span_width) for doc in docs]
+        counts = np.array([g.shape[1] for g in grids], dtype=np.int64)
         results: list[tuple[list, list]] = [([], []) for _ in docs]
-        if not starts:
+        if not counts.sum():
             return results
-        spans = net.span_embeddings(word_emb, torch.tensor(starts, device=dev), torch.tensor(ends, device=dev))
-        ner_labels = net.ner_scores(spans).max(dim=-1).indices.cpu().tolist()
+        local = np.concatenate(grids, axis=1)                       # (2, n_spans): doc-local start / end words
+        glob = local + np.repeat(np.asarray(word_starts, dtype=np.int64), counts)[None, :]
+        span_first = np.concatenate([[0], np.cumsum(counts)])      # global row of each doc's first span
+        glob_t = torch.from_numpy(glob).to(dev)
+        spans = net.span_embeddings(word_emb, glob_t[0], glob_t[1])
+        ner = net.ner_scores(spans).max(dim=-1).indices
+        ent_rows = ner.nonzero().squeeze(1)
+        ent_labels = ner[ent_rows].cpu().tolist()
+        ent_rows_l = ent_rows.cpu().tolist()
         mention = net.mention_scores(spans)
         # per doc: the pruner's kept spans (global span rows, in span order) and their ordered pairs
-        src_parts, dst_parts, pair_doc, kept_per_doc = [], [], [], []
-        first = 0
-        for d, sp in enumerate(spans_per_doc):
-            n = len(sp)
+        src_parts, dst_parts = [], []
+        for d in range(len(docs)):
+            n = int(counts[d])
             keep = num_spans_to_keep(len(docs[d].words), cfg.spans_per_word)
             if n and keep:
+                first = int(span_first[d])
                 top = mention[first: first + n].topk(max(keep, 1)).indices.sort().values + first
                 k = top.numel()
                 src_parts.append(top.repeat_interleave(k))
                 dst_parts.append(top.repeat(k))
-                pair_doc.append(k * k)
-                kept_per_doc.append(top)
-            else:
-                pair_doc.append(0)
-                kept_per_doc.append(None)
-            first += n
-        rel_labels: list[int] = []
+        rel_src: list[int] = []
+        rel_dst: list[int] = []
+        rel_lab: list[int] = []
         if src_parts:
             src, dst = torch.cat(src_parts), torch.cat(dst_parts)
             for a in range(0, src.numel(), self.max_pairs):
-                scores = net.relation_scores(spans, mention, src[a: a + self.max_pairs], dst[a: a + self.max_pairs])
-                rel_labels.extend((scores.max(dim=-1).indices - 1).cpu().tolist())
-            src_l, dst_l = src.cpu().tolist(), dst.cpu().tolist()
-        flat_spans = [s for sp in spans_per_doc for s in sp]
+                s_, d_ = src[a: a + self.max_pairs], dst[a: a + self.max_pairs]
+                labels = net.relation_scores(spans, mention, s_, d_).max(dim=-1).indices - 1
+                hit = (labels >= 0).nonzero().squeeze(1)
+                rel_src += s_[hit].cpu().tolist()
+                rel_dst += d_[hit].cpu().tolist()
+                rel_lab += labels[hit].cpu().tolist()
         ner_names, rel_names = net.labels.ner_labels, net.labels.relation_labels
-        first, p = 0, 0
-        for d, sp in enumerate(spans_per_doc):
-            doc_labels = ner_labels[first: first + len(sp)]
-            ents = [(*flat_spans[first + i], ner_names[lab]) for i, lab in enumerate(doc_labels) if lab != 0]
-            rels = []
-            for q in range(p, p + pair_doc[d]):
-                if rel_labels[q] >= 0:
-                    rels.append((*flat_spans[src_l[q]], *flat_spans[dst_l[q]], rel_names[rel_labels[q]]))
-            results[d] = (ents, rels)
-            first += len(sp)
-            p += pair_doc[d]
+        starts_l, ends_l = local[0].tolist(), local[1].tolist()
+        ent_docs = np.searchsorted(span_first, ent_rows_l, side="right") - 1 if ent_rows_l else []
+        for r, lab, d in zip(ent_rows_l, ent_labels, ent_docs):
+            results[d][0].append((starts_l[r], ends_l[r], ner_names[lab]))
+        rel_docs = np.searchsorted(span_first, rel_src, side="right") - 1 if rel_src else []
+        for a, b_, lab, d in zip(rel_src, rel_dst, rel_lab, rel_docs):
+            results[d][1].append((starts_l[a], ends_l[a], starts_l[b_], ends_l[b_], rel_names[lab]))
         return results
 
 

@@ -22,7 +22,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
+
+import numpy as np
 
 #: characters the v1 tokeniser isolates (the peer's class ``[/,-,:,.,!?()]`` spelled out)
 V1_SPLIT_CHARS = "/,:.!?()"
@@ -100,3 +103,16 @@ def enumerate_spans(n_words: int, max_span_width: int) -> list[tuple[int, int]]:
         [(0, 0), (0, 1), (1, 1), (1, 2), (2, 2)]
     """
     return [(s, e) for s in range(n_words) for e in range(s, min(s + max_span_width, n_words))]
+
+
+@functools.lru_cache(maxsize=2048)
+def span_grid(n_words: int, max_span_width: int) -> np.ndarray:
+    """:func:`enumerate_spans` as a read-only int64 array of shape ``(2, n_spans)`` (starts, ends), cached by size.
+
+    Example:
+        >>> span_grid(3, 2).tolist()
+        [[0, 0, 1, 1, 2], [0, 1, 1, 2, 2]]
+    """
+    grid = np.array(enumerate_spans(n_words, max_span_width), dtype=np.int64).reshape(-1, 2).T.copy()
+    grid.setflags(write=False)
+    return grid
