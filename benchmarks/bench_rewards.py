@@ -573,9 +573,9 @@ def append_results(res: dict, argv: list[str], path: Path = RESULTS_MD) -> None:
     m = res["machine"]
     where = f"{m['gpu']} (CUDA {m['cuda']})" if "gpu" in m else m["cpu"]
     mi = res["models"]
+    calib = (f", calibrated to {mi['bpe_target_tokens']} tokens/report" if mi.get("bpe_target_tokens") else "")
     vocab = ("real bert-base-uncased WordPiece vocabulary; distilroberta BPE trained here "
-             f"({mi.get('bpe_vocab')} entries, calibrated to {mi.get('bpe_target_tokens')} tokens/report)"
-             if mi.get("real_vocab") else "built-in small vocabularies")
+             f"({mi.get('bpe_vocab')} entries{calib})" if mi.get("real_vocab") else "built-in small vocabularies")
     rgd = mi.get("radgraph_per_report")
     dens = (f"; RadGraph heads calibrated to {rgd['entities']:.0f} entities and {rgd['relations']:.0f} relations per "
             f"report (random heads: {mi['radgraph_uncalibrated']['entities']:.0f} and "
