@@ -36,7 +36,10 @@ class EvalConfig:
     tasks: list[str] = field(default_factory=list, metadata={"help": "only these tasks (default: all in the file)"})
     max_samples: int = field(default=0, metadata={"help": "at most this many records PER TASK (0: all)"})
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS),
-                               metadata={"help": "metric names (radgrpo.eval.score.available_metrics)"})
+                               metadata={"help": "metric names: soft_f1 soft_f1_dice ap_50 matched_iou (grounding); "
+                                                 "bleu4 rougeL gleu bertscore radgraph radcliq green chexbert "
+                                                 "(reports; model-backed ones need their weights, see "
+                                                 "`radgrpo models download`)"})
     thinking: bool = field(default=False, metadata={"help": "append ' /think' and score the text after </think>"})
     seed: int = field(default=0, metadata={"help": "bootstrap seed (paper: 0)"})
     n_resamples: int = field(default=2000, metadata={"help": "bootstrap resamples (paper: 2000)"})

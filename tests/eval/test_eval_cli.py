@@ -90,3 +90,13 @@ def test_shipped_configs_parse(name):
     assert cfg.n_resamples == 2000 and cfg.seed == 0 and cfg.thinking is False
     if name.startswith("paper"):
         assert (cfg.max_new_tokens, cfg.min_pixels, cfg.max_pixels) == (1024, 1024, 451584)  # paper.md §7
+
+
+def test_metrics_help_lists_every_available_metric():
+    from radgrpo.cli.evaluate import EvalConfig
+    from radgrpo.eval.score import available_metrics
+
+    import dataclasses
+
+    text = next(f for f in dataclasses.fields(EvalConfig) if f.name == "metrics").metadata["help"]
+    assert all(m in text.split() for m in available_metrics()), text
