@@ -144,6 +144,27 @@ class Record:
         return p if p.is_absolute() or base is None else Path(base) / p
 
 
+def write_json_lines(rows: Iterable[dict[str, Any]], path: str | os.PathLike) -> int:
+    """Write dicts as JSON lines to ``path`` atomically (temp file + rename; no half-written file after an
+    interrupt). Returns the number of lines.
+
+    Example:
+        >>> import tempfile, os
+        >>> write_json_lines([{"id": "a"}, {"id": "b"}], os.path.join(tempfile.mkdtemp(), "x.jsonl"))
+        2
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    n = 0
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            n += 1
+    os.replace(tmp, path)
+    return n
+
+
 def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> int:
     """Write records to ``path`` atomically (temp file + rename). Returns the number written.
 
@@ -153,16 +174,7 @@ def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> int:
         >>> write_jsonl([Record("a", "x.png", "report_generation", "q", "a")], p)
         1
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    n = 0
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-            n += 1
-    os.replace(tmp, path)
-    return n
+    return write_json_lines((r.to_dict() for r in records), path)
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[Record]:

@@ -197,16 +197,9 @@ def write_predictions(predictions: Iterable[Prediction], path: str | os.PathLike
         >>> write_predictions([Prediction("a", "report_generation", "q", "c", "c", 1, True)], p)
         1
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
-    with open(tmp, "w", encoding="utf-8") as f:
-        for p in predictions:
-            f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-            n += 1
-    os.replace(tmp, path)
-    return n
+    from radgrpo.records import write_json_lines
+
+    return write_json_lines((p.to_dict() for p in predictions), path)
 
 
 def _load_image(record: Record, base_dir: str | os.PathLike | None):

@@ -305,16 +305,9 @@ def write_scores(rows: Iterable[dict[str, Any]], path: str | os.PathLike) -> int
         >>> write_scores([{"id": "a", "task": "report_generation", "bleu4": 0.5}], Path(tempfile.mkdtemp(), "s.jsonl"))
         1
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-            n += 1
-    os.replace(tmp, path)
-    return n
+    from radgrpo.records import write_json_lines
+
+    return write_json_lines(rows, path)
 
 
 def read_scores(path: str | os.PathLike) -> list[dict[str, Any]]:
