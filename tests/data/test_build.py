@@ -161,8 +161,7 @@ def test_patient_in_two_splits_is_reported(roots, tmp_path):
 
 
 def test_trl_export_round_trip(roots, tmp_path):
-    datasets = pytest.importorskip("datasets")
-    pytest.importorskip("radgrpo.data.export.trl")
+    import datasets
     _, _, flags = roots
     blocks = [{"name": "pc", "source": "padchest_gr", "tasks": ["phrase_grounding"]},
               {"name": "cxp", "source": "chexpert_plus", "tasks": ["report_generation"]}]

@@ -5,8 +5,6 @@ Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/data/test_export_llava_verl.py
 
 import json
 
-import pytest
-
 from radgrpo.data.export.llava_json import llava_turns, record_to_llava, write_llava_json
 from radgrpo.data.export.verl import VERL_COLUMNS, shuffle_split, write_verl
 from radgrpo.records import Record
@@ -47,7 +45,7 @@ def test_llava_round_trip(tmp_path):
 
 
 def test_verl_columns_split_and_peer_shuffle(tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
     import pyarrow.parquet as pq
 
     rs = [Record(f"r{i}", f"/d/{i}.jpg", "report_generation", f"Q{i}", f"A{i}", meta={"block": "m"})

