@@ -25,6 +25,8 @@ def test_fast_demo_end_to_end(tmp_path, capsys):
     assert results["sft"]["rougeL"] > results["untrained"]["rougeL"] + 0.2
     sft_log = json.loads((out / "sft" / "log_history.json").read_text())
     assert any("loss" in r for r in sft_log) and results["timings_s"]["sft"] < 60
+    grpo_log = json.loads((out / "grpo" / "log_history.json").read_text())
+    assert any("rewards/grounding_soft_f1/mean" in r or "rewards/bleu4/mean" in r for r in grpo_log)
     html = (out / "report.html").read_text()
     assert "untrained" in html and "grpo" in html and html.count("data:image/png;base64") >= 3
     for d in ("data/train.jsonl", "data/test.jsonl", "model_init/config.json", "sft/config.yaml",

@@ -140,7 +140,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         time_budget_s=cfg.sft_budget_s, budget_warmup_steps=30, learning_rate=cfg.sft_learning_rate,
         lr_scheduler_type="constant", num_train_epochs=100, per_device_train_batch_size=cfg.sft_batch_size,
         weight_decay=0.01, max_grad_norm=1.0, max_length=None, assistant_only_loss=True,
-        gradient_checkpointing=False, dataloader_num_workers=0, logging_steps=25, save_strategy="no",
+        gradient_checkpointing=False, dataloader_num_workers=0, logging_steps=5 if cfg.fast else 25, save_strategy="no",
         report_to="none", seed=cfg.seed, disable_tqdm=False))
     timings["sft"] = time.time() - t
 
@@ -158,7 +158,8 @@ def run_demo(cfg: DemoConfig) -> dict:
         beta=cfg.grpo_beta, epsilon=0.2, epsilon_high=0.28, delta=3.0, use_bias_correction_kl=False,
         num_generations=cfg.grpo_num_generations, per_device_train_batch_size=cfg.grpo_batch_size,
         max_completion_length=MAX_NEW_TOKENS["report_generation"], temperature=1.0, top_p=1.0, weight_decay=0.01,
-        max_grad_norm=1.0, gradient_checkpointing=False, logging_steps=10, save_strategy="no", report_to="none",
+        max_grad_norm=1.0, gradient_checkpointing=False, logging_steps=1 if cfg.fast else 10, save_strategy="no",
+        report_to="none",
         seed=cfg.seed))
     timings["grpo"] = time.time() - t
 
