@@ -409,25 +409,6 @@ def timed_scorer(**kwargs):
     return TimedRadCliQScorer(**kwargs)
 
 
-def bf16_components(model_dirs: dict, device: str, cache_size: int = 4096) -> dict:
-    """The three model components of the reward with their encoders in bfloat16 (same classes as the defaults)."""
-    import torch
-
-    from radgrpo.metrics.text.bertscore import BERTScorer
-    from radgrpo.metrics.text.chexbert_labeler import load_chexbert
-    from radgrpo.metrics.text.radcliq import _RadGraphCombined, _SembCosine
-    from radgrpo.metrics.text.radgraph import RadGraphScorer
-
-    rgs = RadGraphScorer("radgraph-xl", model_dir=model_dirs["radgraph"], backbone_dir=model_dirs["radgraph_backbone"],
-                         device=device, cache_size=cache_size)
-    rgs.radgraph.net.to(torch.bfloat16)
-    return {"radgraph": _RadGraphCombined(rgs),
-            "bertscore": BERTScorer.from_config("bertscore_radcliq", model_dir=model_dirs["bertscore"], device=device,
-                                                dtype="bfloat16", ref_cache_size=cache_size),
-            "semb": _SembCosine(load_chexbert(model_dirs["chexbert"], device=device, dtype=torch.bfloat16,
-                                              cache_size=cache_size))}
-
-
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
         import torch
@@ -677,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # (c) bf16 encoders
         if use_bf16:
-            bf = timed_scorer(device=device, **bf16_components(dirs, device))
+            bf = timed_scorer(model_dirs=dirs, device=device, dtype="bfloat16")
             warm_up(bf, device)
             f_scores, f_feats, dt = run_batched(bf, refs, hyps, device, args.call_size)
             res["batched_bf16"] = _design(len(hyps), dt, bf)

@@ -133,21 +133,22 @@ class RadCliQReward(ClinicalReportReward):
         config: ``"radcliq_paper"`` (the paper's reward) or ``"radcliq_v1"``.
         thinking: see :class:`ClinicalReportReward`.
         missing_think_score: −3 (paper).
-        model_dirs, device: passed to :class:`radgrpo.metrics.text.radcliq.RadCliQScorer`.
+        model_dirs, device, dtype: passed to :class:`radgrpo.metrics.text.radcliq.RadCliQScorer` (dtype
+            ``"float32"``, the default, or ``"bfloat16"`` for GPU speed).
         scorer: a prebuilt ``RadCliQScorer``.
     """
 
     def __init__(self, name: str = "radcliq", config: str = "radcliq_paper", thinking: bool | None = None,
                  missing_think_score: float = -3.0, model_dirs: dict[str, str | os.PathLike] | None = None,
-                 device: str | None = None, scorer: Any = None) -> None:
+                 device: str | None = None, scorer: Any = None, dtype: str = "float32") -> None:
         super().__init__(name, thinking, missing_think_score, scorer)
-        self.config, self.model_dirs, self.device = config, model_dirs, device
+        self.config, self.model_dirs, self.device, self.dtype = config, model_dirs, device, dtype
 
     def build_scorer(self) -> Any:
         """A ``RadCliQScorer`` of the configuration (components load on first use)."""
         from radgrpo.metrics.text.radcliq import RadCliQScorer
 
-        return RadCliQScorer(self.config, model_dirs=self.model_dirs, device=self.device)
+        return RadCliQScorer(self.config, model_dirs=self.model_dirs, device=self.device, dtype=self.dtype)
 
     def score_pairs(self, refs: list[str], answers: list[str]) -> list[RewardBreakdown]:
         """−RadCliQ with the features as logged components (short pairs: ``short`` = 1, no features)."""
@@ -245,7 +246,7 @@ def _score_with_short_rule(refs: list[str], answers: list[str], short_score: flo
 
 def make_radcliq_reward(config: str = "radcliq_paper", thinking: bool | None = None, name: str = "radcliq",
                         model_dirs: dict[str, str | os.PathLike] | None = None, device: str | None = None,
-                        scorer: Any = None) -> RadCliQReward:
+                        scorer: Any = None, dtype: str = "float32") -> RadCliQReward:
     """−RadCliQ reward (registry name ``radcliq``; the paper's main report reward).
 
     Args:
@@ -255,6 +256,7 @@ def make_radcliq_reward(config: str = "radcliq_paper", thinking: bool | None = N
         model_dirs: local model folders (keys of ``RadCliQScorer``'s ``model_dirs``).
         device: torch device.
         scorer: prebuilt ``RadCliQScorer``.
+        dtype: ``"float32"`` (default) or ``"bfloat16"`` model components.
     Returns:
         the reward.
 
@@ -262,7 +264,7 @@ def make_radcliq_reward(config: str = "radcliq_paper", thinking: bool | None = N
         >>> make_radcliq_reward()(["ok"], reference_report=["No acute process."])  # ≤ 5 characters: −3, no model
         [-3.0]
     """
-    return RadCliQReward(name, config, thinking, model_dirs=model_dirs, device=device, scorer=scorer)
+    return RadCliQReward(name, config, thinking, model_dirs=model_dirs, device=device, scorer=scorer, dtype=dtype)
 
 
 def make_bertscore_reward(config: str = "bertscore", thinking: bool | None = None, name: str = "bertscore",

@@ -35,7 +35,7 @@ REWARDS: dict[str, tuple[str, str]] = {
                      "1.0 for one <think>...</think> block + a non-empty answer, else 0.0 (thinking samples)"),
     "radcliq": ("radgrpo.rewards.clinical:make_radcliq_reward",
                 "-RadCliQ, the paper's report reward (radcliq_paper rules: 2048 chars, lowercase, <=5 chars or no "
-                "</think> -> -3); options config=radcliq_paper|radcliq_v1, thinking, model_dirs, device"),
+                "</think> -> -3); options config=radcliq_paper|radcliq_v1, thinking, model_dirs, device, dtype"),
     "bertscore": ("radgrpo.rewards.clinical:make_bertscore_reward",
                   "BERTScore F1 (distilbert-base-uncased L5 rescaled; paper ablation §5.2); options config, model_dir"),
     "radgraph_f1": ("radgrpo.rewards.clinical:make_radgraph_reward",

@@ -182,3 +182,24 @@ def test_exact_match_features(tiny_dirs):
     assert feats["semb"][0] == pytest.approx(1.0, abs=1e-9)
     assert feats["bleu"][0] == pytest.approx(1.0, abs=1e-12)
     assert feats["radgraph"][0] in (0.0, 0.5, 1.0)  # (entity F1 + relation F1)/2 of identical graphs
+
+
+def test_bfloat16_components_reach_every_model(tiny_dirs):
+    import torch
+
+    rg = tiny_dirs["radgraph-xl"]
+    dirs = {"bertscore": tiny_dirs["bertscore"], "chexbert": tiny_dirs["chexbert"], "radgraph": rg[0],
+            "radgraph_backbone": rg[1]}
+    bf = RadCliQScorer("radcliq_paper", device="cpu", model_dirs=dirs, dtype="bfloat16")
+    fp = RadCliQScorer("radcliq_paper", device="cpu", model_dirs=dirs)
+    refs, hyps = zip(*PAIRS)
+    got, want = bf.score(list(refs), list(hyps)), fp.score(list(refs), list(hyps))
+    assert np.all(np.isfinite(got)) and got.shape == want.shape
+    # every model component really runs in bfloat16 (BLEU has no model)
+    assert next(bf.component("radgraph").scorer.radgraph.net.parameters()).dtype == torch.bfloat16
+    assert bf.component("bertscore").dtype == "bfloat16"
+    assert next(bf.component("semb").labeler.net.parameters()).dtype == torch.bfloat16
+    np.testing.assert_array_equal(bf.component("bleu")(list(refs), list(hyps)), fp.component("bleu")(list(refs),
+                                                                                                     list(hyps)))
+    with pytest.raises(ValueError, match="dtype must be"):
+        RadCliQScorer("radcliq_paper", dtype="int8")

@@ -204,6 +204,8 @@ class RadCliQScorer:
             ``radgraph_backbone``, ``chexbert``, ``chexbert_bert``, ``bertscore``.
         device: torch device of the default components (None = cuda when available).
         cache_size: references whose component outputs are cached (the rollouts of a prompt share one).
+        dtype: weights dtype of the three model components, ``"float32"`` (default, the peers') or ``"bfloat16"``
+            (GPU speed; ``benchmarks/bench_rewards.py`` reports its largest difference to float32 per feature).
 
     Example:
         >>> s = RadCliQScorer("radcliq_paper", radgraph=lambda r, h: np.ones(len(r)),
@@ -215,7 +217,9 @@ class RadCliQScorer:
     def __init__(self, config: str | RadCliQConfig = "radcliq_v1", *, radgraph: PairScorer | None = None,
                  bertscore: PairScorer | None = None, semb: PairScorer | None = None, bleu: PairScorer | None = None,
                  model_dirs: dict[str, str | os.PathLike] | None = None, device: str | None = None,
-                 cache_size: int = 4096) -> None:
+                 cache_size: int = 4096, dtype: str = "float32") -> None:
+        if dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
         if isinstance(config, str):
             if config not in RADCLIQ_CONFIGS:
                 raise KeyError(f"unknown RadCliQ configuration {config!r}; known: {sorted(RADCLIQ_CONFIGS)}")
@@ -230,6 +234,7 @@ class RadCliQScorer:
         self.model_dirs = dict(model_dirs or {})
         self.device = device
         self.cache_size = cache_size
+        self.dtype = dtype
         self._components: dict[str, PairScorer | None] = {"radgraph": radgraph, "bertscore": bertscore,
                                                           "semb": semb, "bleu": bleu}
 
@@ -249,20 +254,23 @@ class RadCliQScorer:
         from radgrpo.metrics.text.bertscore import BERTScorer
 
         return BERTScorer.from_config(self.config.bertscore, model_dir=self.model_dirs.get("bertscore"),
-                                      device=self.device, ref_cache_size=self.cache_size)
+                                      device=self.device, ref_cache_size=self.cache_size, dtype=self.dtype)
 
     def _default_radgraph(self) -> PairScorer:
         from radgrpo.metrics.text.radgraph import RadGraphScorer
 
         return _RadGraphCombined(RadGraphScorer(self.config.radgraph_model, model_dir=self.model_dirs.get("radgraph"),
                                                 backbone_dir=self.model_dirs.get("radgraph_backbone"),
-                                                device=self.device, cache_size=self.cache_size))
+                                                device=self.device, cache_size=self.cache_size,
+                                                dtype=self.dtype))
 
     def _default_semb(self) -> PairScorer:
         from radgrpo.metrics.text.chexbert_labeler import load_chexbert
 
+        import torch
+
         labeler = load_chexbert(self.model_dirs.get("chexbert"), self.model_dirs.get("chexbert_bert"),
-                                device=self.device, cache_size=self.cache_size)
+                                device=self.device, cache_size=self.cache_size, dtype=getattr(torch, self.dtype))
         return _SembCosine(labeler)
 
     # ---------------------------------------------------------------- scoring

@@ -217,6 +217,8 @@ class RadGraphScorer:
         batch_size: reports per forward pass.
         cache_size: reference annotations kept.
         lowercase: upstream PR #15 token lowercasing.
+        dtype: model weights dtype, ``"float32"`` (default, as the peer) or ``"bfloat16"`` (faster on GPU; labels may
+            flip near ties).
 
     Example:
         >>> scorer = RadGraphScorer("radgraph")                            # doctest: +SKIP
@@ -226,8 +228,10 @@ class RadGraphScorer:
 
     def __init__(self, model: str = "radgraph-xl", model_dir: str | os.PathLike | None = None,
                  backbone_dir: str | os.PathLike | None = None, device: str | None = None, batch_size: int = 32,
-                 cache_size: int = 50_000, lowercase: bool = False) -> None:
-        self.model, self.model_dir, self.backbone_dir = model, model_dir, backbone_dir
+                 cache_size: int = 50_000, lowercase: bool = False, dtype: str = "float32") -> None:
+        if dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
+        self.model, self.model_dir, self.backbone_dir, self.dtype = model, model_dir, backbone_dir, dtype
         self.device, self.batch_size, self.cache_size, self.lowercase = device, batch_size, cache_size, lowercase
         self._rg = None
         self._cache: OrderedDict[str, dict] = OrderedDict()
@@ -239,7 +243,10 @@ class RadGraphScorer:
         if self._rg is None:
             from radgrpo.metrics.text.radgraph_model.model import load_radgraph
 
-            self._rg = load_radgraph(self.model, self.model_dir, self.backbone_dir, self.device, self.batch_size)
+            import torch
+
+            self._rg = load_radgraph(self.model, self.model_dir, self.backbone_dir, self.device, self.batch_size,
+                                     dtype=getattr(torch, self.dtype))
         return self._rg
 
     def annotate(self, texts: Sequence[str], cache: bool = False) -> list[dict]:
