@@ -11,7 +11,8 @@ saved to ``stats.json``; the resolved config goes to ``config.yaml``. Memory sta
 only per-source lookup tables (CSV joins) are held.
 
 What it is not: an image converter beyond VinDr's DICOMs (``vindr_convert``), nor the LLM text steps
-(``radgrpo.data.llm``: run them first to create ``filtered_reports/``).
+(``radgrpo data filter-reports`` / ``radgrpo data conversations``, :mod:`radgrpo.cli.llm_steps`: run them first
+to create ``filtered_reports/`` and ``conversations/``).
 
 Example:
     >>> cfg = DataConfig(out="/tmp/x")

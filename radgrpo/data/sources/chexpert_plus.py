@@ -175,3 +175,31 @@ def to_records(row: RawRow, tasks: tuple[str, ...] = ("report_generation",), see
         out.append(sr.report_record(sr.record_id(SOURCE, task, row["path"], repeat), row["report"],
                                     sr.rng_for(seed, SOURCE, task, row["path"], repeat), **common))
     return out
+
+
+def iter_report_texts(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = ("train", "valid"),
+                      only_frontal: bool = True) -> Iterator[tuple[str, str]]:
+    """``(filtered-file key, report text)`` per CheXpert-Plus study, the input of the LLM report filter.
+
+    The key is RadVLM's filtered-report name without ``.txt`` (``train_patient00001_study1``, see
+    :func:`filtered_name`); the text is the findings + impression + end-of-impression sections. Studies without text
+    are counted as ``no_report``.
+
+    Example:
+        >>> list(iter_report_texts("/nonexistent", DropCounter()))  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        FileNotFoundError: ...
+    """
+    seen: set[str] = set()
+    for r in iter_csv(Path(root) / CSV_NAME, drops, required=("path_to_image", "split")):
+        if r["split"] not in splits or (only_frontal and r.get("frontal_lateral", "") != "Frontal"):
+            continue
+        key = filtered_name(r["path_to_image"])[: -len(".txt")]
+        if key in seen:
+            continue
+        seen.add(key)
+        text = clean_text(" ".join(r.get(c, "") for c in TEXT_COLUMNS))
+        if not text:
+            drops.add("no_report", r["path_to_image"])
+            continue
+        yield key, text

@@ -324,3 +324,39 @@ def to_records(row: RawRow, tasks: tuple[str, ...], seed: int = 0, repeat: int =
             raise ValueError(f"{SOURCE}: unsupported task {task!r}; valid: report_generation, classification, "
                              f"conversation")
     return out
+
+
+def iter_report_texts(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = SPLITS,
+                      only_frontal: bool = True) -> Iterator[tuple[str, str]]:
+    """``(study_id, report text)`` of every study with a (frontal) image, the input of the LLM report filter.
+
+    The text is the whole raw report (``files/p1X/p1XXXXXXX/s<study>.txt``, whitespace collapsed) so the filter sees
+    the findings with their context; without it, RadVLM's ``reports.csv`` findings + impression. Studies with
+    neither are counted as ``no_report``. The candidate list is built from the metadata, never from already
+    filtered files (fix of RadVLM pitfall data.md §9.8).
+
+    Example:
+        >>> list(iter_report_texts("/nonexistent", DropCounter()))  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        FileNotFoundError: ...
+    """
+    root = Path(root)
+    meta = read_metadata(root, drops)
+    split = read_split(root, drops)
+    csv_path = root / REPORTS_CSV
+    csv_rows: dict[str, str] = {}
+    if csv_path.is_file():
+        for r in iter_csv(csv_path, drops, required=("study",)):
+            csv_rows[r["study"].lstrip("s")] = clean_text(" ".join(r.get(c, "") for c in ("findings", "impression")))
+    seen: set[str] = set()
+    for dicom_id, (subject_id, study_id, view, _, _) in meta.items():
+        if study_id in seen or split.get(dicom_id) not in splits or (only_frontal and view not in FRONTAL_VIEWS):
+            continue
+        seen.add(study_id)
+        p = root / "files" / f"p{subject_id[:2]}" / f"p{subject_id}" / f"s{study_id}.txt"
+        text = (clean_text(p.read_text(encoding="utf-8", errors="replace")) if p.is_file()
+                else csv_rows.get(study_id, ""))
+        if not text:
+            drops.add("no_report", study_id)
+            continue
+        yield study_id, text
