@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "helpers"))
 
+from chat_endpoint import serve_chat  # noqa: E402
 from source_layouts import write_chexpert_plus, write_mimic  # noqa: E402
 
 from radgrpo.cli.main import main  # noqa: E402
@@ -26,41 +26,21 @@ from radgrpo.data.sources._common import DropCounter  # noqa: E402
 
 @pytest.fixture()
 def endpoint():
-    state = {"requests": [], "fail": False, "lock": threading.Lock()}
+    state = {"fail": False}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
+    def respond(body, headers):
+        if state["fail"]:
+            return 400, b"refused"
+        user = body["messages"][-1]["content"]
+        if body["messages"][0]["content"].startswith("You write training dialogues"):
+            return json.dumps([{"from": "human", "value": "Describe the heart."},
+                               {"from": "gpt", "value": user.splitlines()[0]}])
+        report = user.split("\n", 1)[1]  # the filter: echo the findings part of the report, marked
+        return "CURRENT: " + report.split("FINDINGS:")[-1].split("IMPRESSION:")[0].strip()
 
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with state["lock"]:
-                state["requests"].append((self.headers.get("Authorization"), body))
-            if state["fail"]:
-                self.send_response(400)
-                self.end_headers()
-                return
-            user = body["messages"][-1]["content"]
-            if body["messages"][0]["content"].startswith("You write training dialogues"):
-                content = json.dumps([{"from": "human", "value": "Describe the heart."},
-                                      {"from": "gpt", "value": user.splitlines()[0]}])
-            else:  # the filter: echo the findings part of the report, marked
-                report = user.split("\n", 1)[1]
-                content = "CURRENT: " + report.split("FINDINGS:")[-1].split("IMPRESSION:")[0].strip()
-            data = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", state
-    httpd.shutdown()
-    httpd.server_close()
-    t.join()
+    with serve_chat(respond) as (url, requests):
+        state["requests"] = requests
+        yield url, state
 
 
 def test_mimic_filter_then_conversations_feed_the_readers(tmp_path, endpoint, monkeypatch, capsys):

@@ -6,11 +6,14 @@ Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/eval/test_eval_green.py
 """
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "helpers"))
+
+from chat_endpoint import serve_chat  # noqa: E402
 
 from radgrpo.cli.evaluate import EvalConfig
 from radgrpo.eval.generate import Prediction
@@ -24,36 +27,18 @@ FIX = json.loads((Path(__file__).resolve().parents[1] / "metrics" / "fixtures" /
 @pytest.fixture()
 def judge():
     by_candidate = {" ".join(h.split()): c for h, c in zip(FIX["candidates"], FIX["completions"])}
-    seen = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
+    def respond(body, headers):
+        user = body["messages"][-1]["content"]
+        cand = user.split("3. Candidate Report:\n    ", 1)[1].split("\n\n    4. Reporting", 1)[0]
+        return by_candidate.get(cand, "I cannot assess these reports.")
 
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append(body["model"])
-            user = body["messages"][-1]["content"]
-            cand = user.split("3. Candidate Report:\n    ", 1)[1].split("\n\n    4. Reporting", 1)[0]
-            text = by_candidate.get(cand, "I cannot assess these reports.")
-            out = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", seen
-    httpd.shutdown()
-    httpd.server_close()
-    t.join()
+    with serve_chat(respond) as (url, requests):
+        yield url, requests
 
 
 def test_green_scores_rows_and_counts_unparseable(judge):
-    url, seen = judge
+    url, requests = judge
     refs = list(FIX["references"]) + ["Normal chest radiograph."]
     hyps = list(FIX["candidates"]) + ["Something the judge cannot parse."]
     recs = [Record(id=f"r{i}", image=f"{i}.png", task="report_generation", question="q", answer=r, reference_report=r)
@@ -64,7 +49,7 @@ def test_green_scores_rows_and_counts_unparseable(judge):
     rows = score_predictions(preds, recs, ["green"], metric_options=cfg.metric_options())
     want = [0.0, 1 / 6, 1 / 3, 1 / 2, 1 / 4]
     assert [r["green"] for r in rows[:5]] == pytest.approx(want, abs=1e-12) and rows[5]["green"] is None
-    assert set(seen) == {"green-judge"} and len(seen) == 6
+    assert {b["model"] for _, b in requests} == {"green-judge"} and len(requests) == 6
     run = summarize(rows, n_resamples=200)
     assert run.overall["green"].value == pytest.approx(0.25, abs=1e-12) and run.overall["green"].n == 5
     assert run.diagnostics["n_unscored_green"] == 1.0
