@@ -19,7 +19,7 @@ def test_fast_demo_end_to_end(tmp_path, capsys):
         for k in ("map_50", "soft_f1", "format_valid_rate", "bleu4", "rougeL"):
             assert 0.0 <= r[k] <= 1.0, (stage, k, r[k])
         assert r["n"] > 0
-    # the random-init model writes neither boxes nor report words; 12 s of SFT already learns report wording
+    # the random-init model writes neither boxes nor report words; 20 s of SFT already learns report wording
     # (boxes need minutes: the full demo's numbers are in benchmarks/RESULTS.md)
     assert results["untrained"]["format_valid_rate"] == 0.0 and results["untrained"]["rougeL"] < 0.05
     assert results["sft"]["rougeL"] > results["untrained"]["rougeL"] + 0.2

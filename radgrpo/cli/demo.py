@@ -58,7 +58,7 @@ class DemoConfig:
         if self.fast:
             self.n_train = min(self.n_train, 200)
             self.n_test = min(self.n_test, 16)
-            self.sft_budget_s = min(self.sft_budget_s, 12.0)
+            self.sft_budget_s = min(self.sft_budget_s, 20.0)
             self.grpo_budget_s = min(self.grpo_budget_s, 6.0)
         if self.n_train < 1 or self.n_test < 1:
             raise ValueError("--n_train and --n_test must be >= 1")
@@ -137,7 +137,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     t = time.time()
     sft_dir = run_sft(RadSFTConfig(
         output_dir=str(out / "sft"), model_name_or_path=str(init_dir), train_file=str(data_dir / "train.jsonl"),
-        time_budget_s=cfg.sft_budget_s, budget_warmup_steps=30, learning_rate=cfg.sft_learning_rate,
+        time_budget_s=cfg.sft_budget_s, budget_warmup_steps=5 if cfg.fast else 30, learning_rate=cfg.sft_learning_rate,
         lr_scheduler_type="constant", num_train_epochs=100, per_device_train_batch_size=cfg.sft_batch_size,
         weight_decay=0.01, max_grad_norm=1.0, max_length=None, assistant_only_loss=True,
         gradient_checkpointing=False, dataloader_num_workers=0, logging_steps=5 if cfg.fast else 25, save_strategy="no",
