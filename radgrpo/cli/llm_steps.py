@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,12 +122,32 @@ def _print_summary(title: str, result: dict[str, Any], input_drops: dict[str, An
     Console().print(table)
 
 
+def _config(cls: type, argv: list[str], prog: str) -> Any:
+    """Parse flags; a bad value prints one line on stderr (exit code 2 from the caller) instead of a traceback."""
+    try:
+        return parse_config(cls, argv, prog=prog)
+    except ValueError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return None
+
+
+def _missing_root(root: str, prog: str) -> bool:
+    if Path(root).is_dir():
+        return False
+    print(f"{prog}: --root {root} is not a folder", file=sys.stderr)
+    return True
+
+
 def filter_reports_main(argv: list[str]) -> int:
-    """``radgrpo data filter-reports``: 0 when every report was filtered, 1 when some requests failed (rerun)."""
+    """``radgrpo data filter-reports``: 0 when every report was filtered, 1 when some requests failed (rerun),
+    2 on bad flags."""
     from radgrpo.data.llm import filter_reports
     from radgrpo.data.sources._common import DropCounter
 
-    cfg = parse_config(FilterReportsConfig, argv, prog="radgrpo data filter-reports")
+    prog = "radgrpo data filter-reports"
+    cfg = _config(FilterReportsConfig, argv, prog)
+    if cfg is None or _missing_root(cfg.root, prog):
+        return 2
     drops = DropCounter()
     if cfg.source == "mimic_cxr":
         from radgrpo.data.sources.mimic_cxr import SPLITS, iter_report_texts
@@ -158,12 +179,16 @@ def _sex(value: Any) -> str:
 
 
 def conversations_main(argv: list[str]) -> int:
-    """``radgrpo data conversations``: 0 when every conversation was written, 1 when some failed (rerun)."""
+    """``radgrpo data conversations``: 0 when every conversation was written, 1 when some failed (rerun), 2 on bad
+    flags."""
     from radgrpo.data.llm import generate_conversations
     from radgrpo.data.sources._common import DropCounter
     from radgrpo.data.sources.mimic_cxr import iter_rows
 
-    cfg = parse_config(ConversationsConfig, argv, prog="radgrpo data conversations")
+    prog = "radgrpo data conversations"
+    cfg = _config(ConversationsConfig, argv, prog)
+    if cfg is None or _missing_root(cfg.root, prog):
+        return 2
     genders = json.loads(Path(cfg.genders_json).read_text()) if cfg.genders_json else {}
     drops = DropCounter()
     rows = iter_rows(cfg.root, drops, splits=(cfg.split,), reports="filtered", require_report=True)

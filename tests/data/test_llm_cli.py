@@ -97,9 +97,11 @@ def test_chexpert_plus_names_and_failure_then_retry(tmp_path, endpoint):
     assert all(r["report"].startswith("CURRENT: ") for r in rows)
 
 
-def test_flags_are_checked_before_any_work(tmp_path):
-    with pytest.raises((SystemExit, ValueError)):
-        main(["data", "filter-reports", "--root", str(tmp_path)])  # no endpoint
-    with pytest.raises((SystemExit, ValueError)):
-        main(["data", "filter-reports", "--source", "padchest", "--root", str(tmp_path), "--base_url", "u",
-              "--model", "m"])
+def test_flags_are_checked_before_any_work(tmp_path, capsys):
+    assert main(["data", "filter-reports", "--root", str(tmp_path)]) == 2  # no endpoint
+    assert "--base_url and --model are required" in capsys.readouterr().err
+    assert main(["data", "filter-reports", "--source", "padchest", "--root", str(tmp_path), "--base_url", "u",
+                 "--model", "m"]) == 2
+    assert "--source must be one of" in capsys.readouterr().err
+    assert main(["data", "conversations", "--root", str(tmp_path / "nope"), "--base_url", "u", "--model", "m"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
