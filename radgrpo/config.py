@@ -60,13 +60,26 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
+class ConfigError(ValueError):
+    """A config or flag value that the config class rejects; the CLI prints it in one line and exits 2."""
+
+
 def from_dict(cls: type[T], data: dict[str, Any], *, source: str = "config") -> T:
-    """Build ``cls`` from a dict, rejecting unknown keys with the list of valid ones."""
+    """Build ``cls`` from a dict, rejecting unknown keys with the list of valid ones.
+
+    Raises:
+        ConfigError: unknown keys, or a value the class's checks (``__post_init__``) reject.
+    """
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ValueError(f"{source}: unknown key(s) {unknown} for {cls.__name__}; valid keys: {sorted(names)}")
-    return cls(**data)
+        raise ConfigError(f"{source}: unknown key(s) {unknown} for {cls.__name__}; valid keys: {sorted(names)}")
+    try:
+        return cls(**data)
+    except ConfigError:
+        raise
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
 
 
 def parse_config(cls: type[T], argv: list[str] | None = None, prog: str | None = None) -> T:

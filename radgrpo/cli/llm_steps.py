@@ -122,15 +122,6 @@ def _print_summary(title: str, result: dict[str, Any], input_drops: dict[str, An
     Console().print(table)
 
 
-def _config(cls: type, argv: list[str], prog: str) -> Any:
-    """Parse flags; a bad value prints one line on stderr (exit code 2 from the caller) instead of a traceback."""
-    try:
-        return parse_config(cls, argv, prog=prog)
-    except ValueError as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return None
-
-
 def _missing_root(root: str, prog: str) -> bool:
     if Path(root).is_dir():
         return False
@@ -145,8 +136,8 @@ def filter_reports_main(argv: list[str]) -> int:
     from radgrpo.data.sources._common import DropCounter
 
     prog = "radgrpo data filter-reports"
-    cfg = _config(FilterReportsConfig, argv, prog)
-    if cfg is None or _missing_root(cfg.root, prog):
+    cfg = parse_config(FilterReportsConfig, argv, prog=prog)  # bad flags: ConfigError, printed by radgrpo.cli.main
+    if _missing_root(cfg.root, prog):
         return 2
     drops = DropCounter()
     if cfg.source == "mimic_cxr":
@@ -186,8 +177,8 @@ def conversations_main(argv: list[str]) -> int:
     from radgrpo.data.sources.mimic_cxr import iter_rows
 
     prog = "radgrpo data conversations"
-    cfg = _config(ConversationsConfig, argv, prog)
-    if cfg is None or _missing_root(cfg.root, prog):
+    cfg = parse_config(ConversationsConfig, argv, prog=prog)
+    if _missing_root(cfg.root, prog):
         return 2
     genders = json.loads(Path(cfg.genders_json).read_text()) if cfg.genders_json else {}
     drops = DropCounter()

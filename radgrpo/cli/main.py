@@ -56,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         if key in COMMANDS:
             module, func, _ = COMMANDS[key]
             fn = getattr(importlib.import_module(module), func)
-            return int(fn(argv[n:]) or 0)
+            from radgrpo.config import ConfigError
+
+            try:
+                return int(fn(argv[n:]) or 0)
+            except ConfigError as e:  # a bad flag or config value: one line, no traceback
+                print(f"radgrpo {' '.join(key)}: {e}", file=sys.stderr)
+                return 2
     print(f"radgrpo: unknown command {' '.join(argv[:2])!r}\n\n{_usage()}", file=sys.stderr)
     return 2
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 def _parse(cls, argv):
     from trl import TrlParser
 
-    (cfg,) = TrlParser((cls,)).parse_args_and_config(args=argv)
+    from radgrpo.config import ConfigError
+
+    try:
+        (cfg,) = TrlParser((cls,)).parse_args_and_config(args=argv)
+    except ValueError as e:  # the config classes' own checks (required flags, CPU fallbacks, naming errors)
+        raise ConfigError(str(e)) from e
     return cfg
 
 
