@@ -336,8 +336,7 @@ class RadGraph:
         spans = net.span_embeddings(word_emb, glob_t[0], glob_t[1])
         ner = net.ner_scores(spans).max(dim=-1).indices
         ent_rows = ner.nonzero().squeeze(1)
-        ent_labels = ner[ent_rows].cpu().tolist()
-        ent_rows_l = ent_rows.cpu().tolist()
+        ent_rows_l, ent_labels = torch.stack([ent_rows, ner[ent_rows]]).cpu().tolist()  # one device -> host copy
         mention = net.mention_scores(spans)
         # per doc: the pruner's kept spans (global span rows, in span order) and their ordered pairs
         src_parts, dst_parts = [], []
@@ -359,9 +358,10 @@ class RadGraph:
                 s_, d_ = src[a: a + self.max_pairs], dst[a: a + self.max_pairs]
                 labels = net.relation_scores(spans, mention, s_, d_).max(dim=-1).indices - 1
                 hit = (labels >= 0).nonzero().squeeze(1)
-                rel_src += s_[hit].cpu().tolist()
-                rel_dst += d_[hit].cpu().tolist()
-                rel_lab += labels[hit].cpu().tolist()
+                s_h, d_h, l_h = torch.stack([s_[hit], d_[hit], labels[hit]]).cpu().tolist()  # one copy per chunk
+                rel_src += s_h
+                rel_dst += d_h
+                rel_lab += l_h
         ner_names, rel_names = net.labels.ner_labels, net.labels.relation_labels
         starts_l, ends_l = local[0].tolist(), local[1].tolist()
         ent_docs = np.searchsorted(span_first, ent_rows_l, side="right") - 1 if ent_rows_l else []
