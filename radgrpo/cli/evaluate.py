@@ -38,7 +38,7 @@ class EvalConfig:
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS),
                                metadata={"help": "metric names: soft_f1 soft_f1_dice ap_50 matched_iou (grounding); "
                                                  "bleu4 rougeL gleu bertscore radgraph radcliq green chexbert "
-                                                 "(reports; model-backed ones need their weights, see "
+                                                 "rule_finding_f1 (reports; model-backed ones need their weights, see "
                                                  "`radgrpo models download`)"})
     thinking: bool = field(default=False, metadata={"help": "append ' /think' and score the text after </think>"})
     seed: int = field(default=0, metadata={"help": "bootstrap seed (paper: 0)"})

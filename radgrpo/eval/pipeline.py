@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from radgrpo.eval.generate import generate_predictions
+from radgrpo.eval.generate import Prediction, generate_predictions, write_predictions
 from radgrpo.eval.report.html import write_report
 from radgrpo.eval.score import REPORT_METRICS, check_metrics, score_predictions, write_scores
 from radgrpo.eval.summarize import flatten_results, summarize, write_results
@@ -124,13 +124,54 @@ def evaluate(model: Any, processor: Any, records: Sequence[Record], base_dir: st
                                  max_new_tokens=max_new_tokens, thinking=thinking,
                                  out_path=out / "predictions.jsonl", progress=progress, meta=meta)
     gen_s = time.perf_counter() - t0
+    run_meta = {**(meta or {}), "run_name": run_name, "n_records": len(records), "thinking": thinking,
+                "batch_size": batch_size, "generate_seconds": round(gen_s, 3)}
+    return evaluate_predictions(preds, records, out, metrics=names, n_resamples=n_resamples, seed=seed,
+                                run_name=run_name, title=title, notes=notes, write_html=write_html,
+                                base_dir=base_dir, meta=run_meta, metric_options=metric_options)
+
+
+def evaluate_predictions(predictions: Sequence[Prediction], records: Sequence[Record],
+                         out_dir: str | os.PathLike, *, metrics: Iterable[str] | None = None,
+                         n_resamples: int = 2000, seed: int = 0, run_name: str = "model", title: str | None = None,
+                         notes: str | None = None, write_html: bool = False,
+                         base_dir: str | os.PathLike | None = None, meta: dict[str, Any] | None = None,
+                         metric_options: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Score given predictions and write ``scores.jsonl`` + ``results.json`` (and ``predictions.jsonl``).
+
+    The second half of :func:`evaluate`, usable on its own for predictors that are not models (the baselines of
+    :mod:`radgrpo.eval.baselines`) or for predictions made elsewhere.
+
+    Args:
+        predictions: one :class:`Prediction` per scored record (ids must be among ``records``).
+        records: the test records.
+        out_dir: output folder (created).
+        metrics: metric names, None for the defaults.
+        n_resamples: bootstrap resamples.
+        seed: bootstrap seed.
+        run_name: column name of this run in its report.
+        title: report title.
+        notes: a paragraph shown in the report.
+        write_html: also write ``report.html``.
+        base_dir: folder of the records' images (for the report's pictures).
+        meta: extra run information stored in ``results.json`` (``detail.meta``).
+        metric_options: metric name -> extra keyword arguments of its scoring function.
+    Returns:
+        the flat results dict written to ``results.json``.
+    """
+    names = check_metrics(metrics)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    preds = list(predictions)
+    pred_path = out / "predictions.jsonl"
+    if not pred_path.exists():
+        write_predictions(preds, pred_path)
     t1 = time.perf_counter()
     rows = score_predictions(preds, records, names, metric_options=metric_options)
     write_scores(rows, out / "scores.jsonl")
     score_s = time.perf_counter() - t1
-    run_meta = {**(meta or {}), "run_name": run_name, "n_records": len(records), "thinking": thinking,
-                "batch_size": batch_size, "metrics": names, "n_resamples": n_resamples, "seed": seed,
-                "generate_seconds": round(gen_s, 3), "score_seconds": round(score_s, 3)}
+    run_meta = {"run_name": run_name, "n_records": len(records), **(meta or {}), "metrics": names,
+                "n_resamples": n_resamples, "seed": seed, "score_seconds": round(score_s, 3)}
     run = summarize(rows, n_resamples=n_resamples, seed=seed, meta=run_meta)
     data = write_results(run, out / "results.json")
     if write_html:

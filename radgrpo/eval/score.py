@@ -16,9 +16,11 @@ Grounding rows (paper.md §5.3 and §7), boxes normalised [0,1] xyxy:
 - ``parseable`` (≥ 1 box parsed) and ``n_pred_boxes``, ``n_ref_boxes``.
 
 Report rows: ``bleu4`` (coco-caption BLEU-4) and ``rougeL`` (rouge-score ROUGE-L F, stemmed) by default; other
-report metrics are opt-in by name (:data:`REPORT_METRICS`), and a metric whose implementation or model is missing
-fails with an error that says so, never a substitute. Other tasks (classification, conversation) get only the
-bookkeeping fields for now.
+report metrics are opt-in by name (:data:`REPORT_METRICS`, :data:`LABEL_METRICS`), and a metric whose implementation
+or model is missing fails with an error that says so, never a substitute. ``rule_finding_f1`` stores per row the
+positive findings the ``rule_chexpert`` labeller reads in reference and prediction (plain and side-aware) and their
+(tp, fp, fn); ``radgrpo.eval.summarize`` turns them into corpus micro-F1s. Other tasks (classification,
+conversation) get only the bookkeeping fields for now.
 
 Example:
     >>> from radgrpo.records import Record
@@ -141,7 +143,16 @@ DEFAULT_METRICS: tuple[str, ...] = GROUNDING_METRICS + ("bleu4", "rougeL")
 LABEL_METRICS: dict[str, str] = {
     "chexbert": "CheXbert F1 micro/macro over 14 and 5 labels (f1chexbert; uncertain=positive, and "
                 "uncertain=negative as chexbert_uneg_*); needs chexbert.pth + bert-base-uncased",
+    "rule_finding_f1": "positive-finding micro-F1 over FINDING_LABELS read by the rule_chexpert labeller "
+                       "(synthetic reports; not CheXbert); also side-aware as rule_finding_f1_side and per finding "
+                       "as rule_finding_f1/<Label>",
 }
+#: Row keys ``rule_finding_f1`` writes: finding lists (label names; side-aware ones as ``"Label|side"``, side
+#: ``right``, ``left`` or ``none``) and their per-row counts.
+RULE_FINDING_KEYS: tuple[str, ...] = (
+    "rule_finding_ref", "rule_finding_hyp", "rule_finding_side_ref", "rule_finding_side_hyp",
+    "rule_finding_tp", "rule_finding_fp", "rule_finding_fn",
+    "rule_finding_side_tp", "rule_finding_side_fp", "rule_finding_side_fn")
 
 
 def available_metrics() -> list[str]:
@@ -167,7 +178,7 @@ def check_metrics(metrics: Iterable[str] | None) -> list[str]:
         Traceback (most recent call last):
         ...
         ValueError: unknown metric(s) ['map']; valid: ['soft_f1', 'soft_f1_dice', 'ap_50', 'matched_iou', \
-'bleu4', 'rougeL', 'gleu', 'bertscore', 'radgraph', 'radcliq', 'green', 'chexbert']
+'bleu4', 'rougeL', 'gleu', 'bertscore', 'radgraph', 'radcliq', 'green', 'chexbert', 'rule_finding_f1']
     """
     names = list(DEFAULT_METRICS if metrics is None else dict.fromkeys(metrics))
     unknown = [m for m in names if m not in available_metrics()]
@@ -283,7 +294,51 @@ def score_predictions(predictions: Sequence[Any], records: Sequence[Record],
         for i, a, b in zip(report_idx, ref_labels, hyp_labels):
             rows[i]["chexbert_ref_labels"] = [int(v) for v in a]
             rows[i]["chexbert_hyp_labels"] = [int(v) for v in b]
+    if report_idx and "rule_finding_f1" in names:
+        for i, ref, hyp in zip(report_idx, refs, hyps):
+            rows[i].update(rule_finding_fields(ref, hyp))
     return rows
+
+
+def _finding_strings(findings: frozenset, side: bool) -> list[str]:
+    from radgrpo.metrics.text.rule_labeler import FINDING_LABELS, SIDES
+
+    if not side:
+        return [lab for lab in FINDING_LABELS if lab in findings]
+    order = {s: j for j, s in enumerate((*SIDES, None))}
+    return [f"{lab}|{s or 'none'}" for lab, s in sorted(findings, key=lambda e: (FINDING_LABELS.index(e[0]),
+                                                                                 order[e[1]]))]
+
+
+def rule_finding_fields(reference: str, prediction: str) -> dict[str, Any]:
+    """The ``rule_finding_f1`` fields of one report row (the metric's scoring step).
+
+    Args:
+        reference: the reference report.
+        prediction: the generated report.
+    Returns:
+        ``rule_finding_ref`` / ``rule_finding_hyp`` (positive labels among ``FINDING_LABELS``, in that order),
+        ``rule_finding_side_ref`` / ``rule_finding_side_hyp`` (``"Label|right"``, ``"Label|left"``,
+        ``"Label|none"``) and the ints ``rule_finding_tp/fp/fn``, ``rule_finding_side_tp/fp/fn`` of those sets.
+
+    Example:
+        >>> f = rule_finding_fields("Mild cardiomegaly. Small left pleural effusion.",
+        ...                         "Mild cardiomegaly. Small bilateral pleural effusions.")
+        >>> f["rule_finding_side_hyp"], (f["rule_finding_tp"], f["rule_finding_fp"], f["rule_finding_fn"])
+        (['Cardiomegaly|none', 'Pleural Effusion|right', 'Pleural Effusion|left'], (2, 0, 0))
+        >>> f["rule_finding_side_tp"], f["rule_finding_side_fp"], f["rule_finding_side_fn"]
+        (2, 1, 0)
+    """
+    from radgrpo.metrics.text.rule_labeler import finding_set, set_counts
+
+    row: dict[str, Any] = {}
+    for side, tag in ((False, ""), (True, "side_")):
+        ref_set, hyp_set = finding_set(reference, side), finding_set(prediction, side)
+        row[f"rule_finding_{tag}ref"] = _finding_strings(ref_set, side)
+        row[f"rule_finding_{tag}hyp"] = _finding_strings(hyp_set, side)
+        tp, fp, fn = set_counts(hyp_set, ref_set)
+        row.update({f"rule_finding_{tag}tp": tp, f"rule_finding_{tag}fp": fp, f"rule_finding_{tag}fn": fn})
+    return {k: row[k] for k in RULE_FINDING_KEYS}
 
 
 def label_chexbert(refs: Sequence[str], hyps: Sequence[str]) -> tuple[Any, Any]:

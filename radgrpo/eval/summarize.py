@@ -9,8 +9,11 @@ reported next to it.
 Names in ``results.json`` (the score key on the right when it differs):
 ``map_50`` (mean ``ap_50``), ``soft_f1``, ``soft_f1_dice``, ``matched_iou``, ``format_valid_rate`` (mean
 ``parseable``: share of grounding answers with ≥ 1 parseable box), ``bleu4``, ``rougeL`` and any opt-in report
-metric, and ``n`` (samples). Diagnostics without CIs: ``finished_rate`` (stopped on EOS), ``mean_n_tokens``,
-``mean_pred_boxes``, ``think_closed_rate``.
+metric, and ``n`` (samples). Corpus statistics that are not means (bootstrap over reports as well): the CheXbert F1s
+(``chexbert_micro_14`` ...) and, for the ``rule_finding_f1`` metric, ``rule_finding_f1`` (positive-finding micro-F1
+over the rule labeller's ``FINDING_LABELS``), ``rule_finding_f1_side`` (side-aware) and ``rule_finding_f1/<Label>``
+(one per finding present in references or predictions). Diagnostics without CIs: ``finished_rate`` (stopped on EOS),
+``mean_n_tokens``, ``mean_pred_boxes``, ``think_closed_rate``.
 
 This module does not generate or score; it only aggregates.
 
@@ -35,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from radgrpo.eval.score import RULE_FINDING_KEYS
 from radgrpo.metrics.bootstrap import MetricResult, bootstrap_ci
 
 #: score key in scores.jsonl -> metric name in results.json
@@ -43,7 +47,7 @@ RESULT_NAMES: dict[str, str] = {"ap_50": "map_50", "parseable": "format_valid_ra
 LOWER_IS_BETTER: frozenset[str] = frozenset({"radcliq"})
 #: row keys that are bookkeeping, not metrics
 _NOT_METRICS = frozenset({"id", "task", "target", "n_tokens", "finished", "think_closed", "n_pred_boxes",
-                          "n_ref_boxes", "chexbert_ref_labels", "chexbert_hyp_labels"})
+                          "n_ref_boxes", "chexbert_ref_labels", "chexbert_hyp_labels", *RULE_FINDING_KEYS})
 #: corpus CheXbert F1 result-name prefix -> uncertainty policy (f1chexbert's "uncertain = positive" is the paper's)
 CHEXBERT_POLICIES: dict[str, str] = {"chexbert": "positive", "chexbert_uneg": "negative"}
 #: metrics shown per target (grounding)
@@ -148,6 +152,7 @@ def summarize_rows(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, s
         out[name] = MetricResult(name=name, value=float(value), ci_low=float(lo), ci_high=float(hi), n=int(vals.size),
                                  higher_is_better=name not in LOWER_IS_BETTER)
     out.update(_chexbert_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
+    out.update(_rule_finding_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
     return out
 
 
@@ -183,6 +188,65 @@ def _chexbert_results(rows: Sequence[dict[str, Any]], *, n_resamples: int, seed:
                 out[name] = MetricResult(name=name, value=float(value[j]), ci_low=float(lo[j]),
                                          ci_high=float(hi[j]), n=len(lab), higher_is_better=True)
     return out
+
+
+_RULE_FINDING_LISTS = ("rule_finding_ref", "rule_finding_hyp", "rule_finding_side_ref", "rule_finding_side_hyp")
+
+
+def _rule_finding_results(rows: Sequence[dict[str, Any]], *, n_resamples: int, seed: int, confidence: float,
+                          only: Sequence[str] | None) -> dict[str, MetricResult]:
+    """Corpus positive-finding micro-F1s of the ``rule_finding_f1`` metric with a bootstrap over reports.
+
+    Counts come from the rows' finding lists (``rule_finding_ref`` / ``_hyp`` and their ``side_`` versions, written
+    by ``radgrpo.eval.score``); the resampling is the one of :func:`_chexbert_results`
+    (:func:`radgrpo.metrics.bootstrap.bootstrap_weighted_ci` with the same seed).
+
+    Returns:
+        ``rule_finding_f1``, ``rule_finding_f1_side`` and ``rule_finding_f1/<Label>`` for each label of
+        ``FINDING_LABELS`` in some reference or prediction; F1 = 2TP / (2TP + FP + FN), 0.0 without positives.
+
+    Example:
+        >>> rows = [{"rule_finding_ref": ["Cardiomegaly"], "rule_finding_hyp": ["Cardiomegaly"],
+        ...          "rule_finding_side_ref": ["Cardiomegaly|none"], "rule_finding_side_hyp": ["Cardiomegaly|none"]},
+        ...         {"rule_finding_ref": ["Pneumothorax"], "rule_finding_hyp": ["Pneumothorax"],
+        ...          "rule_finding_side_ref": ["Pneumothorax|left"], "rule_finding_side_hyp": ["Pneumothorax|right"]}]
+        >>> res = _rule_finding_results(rows, n_resamples=50, seed=0, confidence=0.95, only=None)
+        >>> [(k, round(v.value, 4)) for k, v in res.items()]  # doctest: +NORMALIZE_WHITESPACE
+        [('rule_finding_f1', 1.0), ('rule_finding_f1_side', 0.5), ('rule_finding_f1/Cardiomegaly', 1.0),
+         ('rule_finding_f1/Pneumothorax', 1.0)]
+    """
+    from radgrpo.metrics.bootstrap import bootstrap_weighted_ci
+    from radgrpo.metrics.text.rule_labeler import FINDING_LABELS
+
+    lab = [r for r in rows if all(r.get(k) is not None for k in _RULE_FINDING_LISTS)]
+    if not lab:
+        return {}
+    sets = [{k: set(r[k]) for k in _RULE_FINDING_LISTS} for r in lab]
+    present = [f for f in FINDING_LABELS
+               if any(f in s["rule_finding_ref"] or f in s["rule_finding_hyp"] for s in sets)]
+    names = ["rule_finding_f1", "rule_finding_f1_side", *[f"rule_finding_f1/{f}" for f in present]]
+    if only is not None and not set(names) & set(only):
+        return {}
+    # (n, k, 3) counts: k columns = plain, side-aware, one per present label; last axis tp, fp, fn
+    counts = np.zeros((len(lab), len(names), 3))
+    for i, s in enumerate(sets):
+        for j, (ref, hyp) in enumerate(((s["rule_finding_ref"], s["rule_finding_hyp"]),
+                                        (s["rule_finding_side_ref"], s["rule_finding_side_hyp"]))):
+            counts[i, j] = (len(hyp & ref), len(hyp - ref), len(ref - hyp))
+        for j, f in enumerate(present, start=2):
+            h, g = f in s["rule_finding_hyp"], f in s["rule_finding_ref"]
+            counts[i, j] = (h and g, h and not g, g and not h)
+
+    def micro_f1(w: np.ndarray) -> np.ndarray:
+        tot = np.einsum("rn,nkc->rkc", w, counts)
+        den = 2 * tot[..., 0] + tot[..., 1] + tot[..., 2]
+        return np.divide(2 * tot[..., 0], den, out=np.zeros_like(den), where=den > 0)
+
+    value, lo, hi = bootstrap_weighted_ci(len(lab), micro_f1, n_resamples=n_resamples, seed=seed,
+                                          confidence=confidence)
+    return {name: MetricResult(name=name, value=float(value[j]), ci_low=float(lo[j]), ci_high=float(hi[j]),
+                               n=len(lab), higher_is_better=True)
+            for j, name in enumerate(names) if only is None or name in only}
 
 
 def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:

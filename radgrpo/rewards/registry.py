@@ -31,6 +31,9 @@ REWARDS: dict[str, tuple[str, str]] = {
               "coco-caption BLEU-4 vs reference_report (offline lexical reward)"),
     "gleu": ("radgrpo.rewards.report:make_gleu_reward",
              "Google-BLEU vs reference_report (the paper's GLEU ablation reward, §5.2)"),
+    "rule_finding_f1": ("radgrpo.rewards.report:make_rule_finding_f1_reward",
+                        "per-report F1 of positive findings read by the rule_chexpert labeller, side-aware by default "
+                        "(synthetic/offline report reward; not CheXbert); options side, lexical_weight, thinking"),
     "think_format": ("radgrpo.rewards.format:make_think_format_reward",
                      "1.0 for one <think>...</think> block + a non-empty answer, else 0.0 (thinking samples)"),
     "radcliq": ("radgrpo.rewards.clinical:make_radcliq_reward",

@@ -8,6 +8,11 @@ paper's GLEU/BERTScore rule, §5.4). No lowercasing or truncation (the paper's G
 Samples of non-report tasks get ``None``; a report sample with an empty or missing reference fails (``None``,
 counted and logged). Logged component: ``answer_found`` (thinking samples).
 
+``rule_finding_f1`` (:func:`make_rule_finding_f1_reward`) is the offline clinical reward of the synthetic demo: the
+per-report F1 of the positive findings the ``rule_chexpert`` labeller reads in completion and reference
+(:func:`radgrpo.metrics.text.rule_labeler.rule_finding_sample_f1`, side-aware by default), optionally blended with
+BLEU-4. It is exact on the synthetic generator's reports and approximate elsewhere; it is not CheXbert.
+
 The model-backed report rewards (−RadCliQ, BERTScore, RadGraph F1) are not here: they live in
 ``radgrpo.rewards.clinical`` and subclass :class:`radgrpo.rewards.base.Reward` with a batched ``score_batch``.
 
@@ -19,12 +24,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from radgrpo.metrics.text.bleu import score_bleu
 from radgrpo.metrics.text.gleu import score_gleu
+from radgrpo.metrics.text.rule_labeler import rule_finding_sample_f1
 from radgrpo.rewards.base import REPORT_TASKS, Reward, split_thinking
 from radgrpo.rewards.composite import RewardBreakdown
 
@@ -117,6 +124,63 @@ def make_gleu_reward(thinking: bool | None = None, name: str = "gleu") -> Lexica
         [0.3]
     """
     return LexicalReportReward(name, score_gleu, thinking=thinking)
+
+
+def rule_finding_f1_pairs(refs: list[str], hyps: list[str], side: bool = True,
+                          lexical_weight: float = 0.0) -> np.ndarray:
+    """Per pair ``(1 - lexical_weight) * rule-finding F1 + lexical_weight * BLEU-4`` (module-level so it pickles).
+
+    Args:
+        refs: reference reports (first, as every ``LexicalReportReward`` metric takes them).
+        hyps: completions (answers), aligned with ``refs``.
+        side: side-aware findings (:func:`radgrpo.metrics.text.rule_labeler.finding_set`).
+        lexical_weight: BLEU-4 share in [0, 1]; 0 skips BLEU entirely.
+
+    Returns:
+        float array, one value per pair.
+
+    Example:
+        >>> rule_finding_f1_pairs(["Small left pleural effusion."], ["Small bilateral pleural effusions."]).tolist()
+        [0.6666666666666666]
+        >>> rule_finding_f1_pairs(["Small left pleural effusion."], ["Small bilateral pleural effusions."],
+        ...                       side=False).tolist()
+        [1.0]
+    """
+    w = float(lexical_weight)
+    if not 0.0 <= w <= 1.0:
+        raise ValueError(f"lexical_weight must lie in [0, 1], got {lexical_weight}")
+    f1 = np.asarray(rule_finding_sample_f1(hyps, refs, side=side), dtype=np.float64)
+    if w == 0.0:
+        return f1
+    return (1.0 - w) * f1 + w * np.asarray(bleu4_pairs(refs, hyps), dtype=np.float64)
+
+
+def make_rule_finding_f1_reward(side: bool = True, lexical_weight: float = 0.0, thinking: bool | None = None,
+                                name: str = "rule_finding_f1") -> LexicalReportReward:
+    """Rule-labeller finding-F1 report reward (registry name ``rule_finding_f1``; synthetic/offline, not CheXbert).
+
+    Args:
+        side: compare side-aware findings (a right effusion for a left one earns nothing for that finding).
+        lexical_weight: share of BLEU-4 in the reward, in [0, 1].
+        thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column.
+        name: ``__name__`` (what TRL logs).
+
+    Returns:
+        a picklable :class:`LexicalReportReward` (its metric is a ``functools.partial`` of
+        :func:`rule_finding_f1_pairs`).
+
+    Example:
+        >>> r = make_rule_finding_f1_reward()
+        >>> r(["Moderate cardiomegaly. Small right pleural effusion.", "[0.1, 0.1, 0.5, 0.5]"],
+        ...   reference_report=["Moderate cardiomegaly. Small left pleural effusion.", "Mild cardiomegaly."],
+        ...   task=["report_generation", "abnormality_grounding"])
+        [0.5, None]
+    """
+    w = float(lexical_weight)
+    if not 0.0 <= w <= 1.0:
+        raise ValueError(f"lexical_weight must lie in [0, 1], got {lexical_weight}")
+    return LexicalReportReward(name, partial(rule_finding_f1_pairs, side=bool(side), lexical_weight=w),
+                               thinking=thinking)
 
 
 bleu4_reward = make_bleu4_reward()

@@ -53,12 +53,11 @@ def last_checkpoint(output_dir: str | os.PathLike) -> str | None:
 
 
 def callbacks_for(cfg: Any) -> list[Any]:
-    """The wall-clock budget callback when ``time_budget_s`` is set."""
-    if cfg.time_budget_s and cfg.time_budget_s > 0:
-        from radgrpo.train.callbacks import TimeBudgetCallback
+    """The wall-clock guard callback when ``time_limit_s`` is set (opt-in; it stops and reports, never schedules)."""
+    if cfg.time_limit_s and cfg.time_limit_s > 0:
+        from radgrpo.train.callbacks import TimeGuardCallback
 
-        return [TimeBudgetCallback(cfg.time_budget_s, cfg.learning_rate, cfg.budget_warmup_steps,
-                                   cfg.budget_schedule)]
+        return [TimeGuardCallback(cfg.time_limit_s)]
     return []
 
 

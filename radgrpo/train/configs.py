@@ -29,10 +29,9 @@ class _RadFields:
     train_file: str | None = field(default=None, metadata={"help": "records JSONL (images relative to its folder)"})
     tasks: list[str] | None = field(default=None, metadata={"help": "keep only these tasks (default: all)"})
     max_train_samples: int = field(default=0, metadata={"help": "cap on training records (0 = all)"})
-    time_budget_s: float = field(default=0.0, metadata={
-        "help": "wall-clock budget (s); > 0 stops training then and runs the LR schedule on the elapsed fraction"})
-    budget_schedule: str = field(default="cosine", metadata={"help": "LR shape over the budget: cosine or constant"})
-    budget_warmup_steps: int = field(default=0, metadata={"help": "linear warm-up steps under a time budget"})
+    time_limit_s: float = field(default=0.0, metadata={
+        "help": "opt-in wall-clock guard (s); > 0 stops training when exceeded and logs time_guard_hit (training "
+                "length is max_steps / epochs, so results do not depend on machine speed)"})
     min_pixels: int | None = field(default=None, metadata={"help": "image min pixels (paper: 1024)"})
     max_pixels: int | None = field(default=None, metadata={"help": "image max pixels (paper: 451584)"})
     thinking: bool = field(default=False, metadata={"help": "append ' /think' to prompts (thinking mode)"})
@@ -47,10 +46,8 @@ def _check(cfg) -> None:
         raise ValueError("--model_name_or_path is required (a hub id or a local folder)")
     if cfg.train_file is None:
         raise ValueError("--train_file is required (a records JSONL, e.g. from `radgrpo data synth`)")
-    if cfg.time_budget_s < 0:
-        raise ValueError(f"--time_budget_s must be >= 0, got {cfg.time_budget_s}")
-    if cfg.budget_schedule not in ("cosine", "constant"):
-        raise ValueError(f"--budget_schedule must be cosine or constant, got {cfg.budget_schedule!r}")
+    if cfg.time_limit_s < 0:
+        raise ValueError(f"--time_limit_s must be >= 0, got {cfg.time_limit_s}")
 
 
 @dataclass

@@ -34,7 +34,7 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
 
     Args:
         cfg: the resolved config (``radgrpo grpo`` flags / YAML); rewards are looked up by ``cfg.reward_funcs``.
-        callbacks: extra ``transformers.TrainerCallback`` objects (the wall-clock budget one is added from ``cfg``).
+        callbacks: extra ``transformers.TrainerCallback`` objects (the opt-in wall-clock guard is added from ``cfg``).
     Returns:
         ``Path(cfg.output_dir)`` holding the final model, processor, ``config.yaml`` and ``log_history.json``.
     """

@@ -1,7 +1,7 @@
 """Supervised fine-tuning on TRL's ``SFTTrainer`` (paper.md §2; cold-start thinking SFT uses the same path).
 
 Assistant-only loss on the answer tokens, no truncation of VLM rows (feasibility.md pitfall 6), full fine-tuning or
-LoRA, resume from the newest checkpoint in ``output_dir``, and an optional wall-clock budget.
+LoRA, resume from the newest checkpoint in ``output_dir``, and an opt-in wall-clock guard; length is set in steps.
 
 Example:
     $ radgrpo sft --config configs/sft/demo_cpu.yaml --model_name_or_path tiny --train_file data/train.jsonl
@@ -23,7 +23,7 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
 
     Args:
         cfg: the resolved config (``radgrpo sft`` flags / YAML).
-        callbacks: extra ``transformers.TrainerCallback`` objects (the wall-clock budget one is added from ``cfg``).
+        callbacks: extra ``transformers.TrainerCallback`` objects (the opt-in wall-clock guard is added from ``cfg``).
     Returns:
         ``Path(cfg.output_dir)`` holding the final model, processor, ``config.yaml`` and ``log_history.json``.
     """

@@ -37,6 +37,11 @@ from radgrpo.records import CHEXPERT_5_LABELS, CHEXPERT_LABELS
     # a cue after the mention does not negate it
     ("Cardiomegaly without pleural effusion.",
      {"Enlarged Cardiomediastinum": 1, "Cardiomegaly": 1, "Pleural Effusion": 0}),
+    # a negation cue does not reach past a clause break ("but", "however", "although")
+    ("There is no pneumothorax, but a small left effusion.", {"Pneumothorax": 0, "Pleural Effusion": 1}),
+    ("No consolidation, however there is a small nodule.", {"Consolidation": 0, "Lung Lesion": 1}),
+    ("No effusion, although there is no pneumothorax either.",
+     {"Pneumothorax": 0, "Pleural Effusion": 0, "No Finding": 1}),
     ("", {"No Finding": 1}),
 ])
 def test_hand_labelled_sentences(text, want):

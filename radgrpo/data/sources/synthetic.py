@@ -34,6 +34,8 @@ from radgrpo.records import CHEXPERT_LABELS, Box, Record, write_jsonl
 SOURCE = "synthetic"
 #: Study seeds of the test split start here, so test studies never share a seed with training studies.
 TEST_SEED_OFFSET = 10_000_000
+#: Study seeds of the validation split (held-out curves during training) start here.
+VAL_SEED_OFFSET = 20_000_000
 #: The default findings: high-contrast, large, learnable by a tiny model (learnability.md).
 DEFAULT_FINDINGS: tuple[str, ...] = ("cardiomegaly", "pleural effusion", "consolidation", "pneumothorax")
 #: Tasks :func:`synthesize` can write.
@@ -60,6 +62,8 @@ class SynthConfig:
     out: str = field(default="data/synth", metadata={"help": "output folder (images/, train.jsonl, test.jsonl)"})
     n_train: int = field(default=4000, metadata={"help": "training studies"})
     n_test: int = field(default=150, metadata={"help": "held-out test studies (seeds disjoint from training)"})
+    n_val: int = field(default=0, metadata={
+        "help": "validation studies written to val.jsonl (seeds disjoint from train and test; 0 = none)"})
     image_size: int = field(default=256, metadata={"help": "image side in pixels"})
     seed: int = field(default=0, metadata={"help": "base seed of the whole dataset"})
     findings: list[str] = field(default_factory=lambda: list(DEFAULT_FINDINGS), metadata={
@@ -86,8 +90,8 @@ class SynthConfig:
                              f"supported: {list(SUPPORTED_TASKS)}")
         if not (0.0 <= self.normal_fraction <= 1.0 and 0.0 <= self.second_finding_prob <= 1.0):
             raise ValueError("SynthConfig: normal_fraction and second_finding_prob must lie in [0, 1]")
-        if not (0 <= self.n_train < TEST_SEED_OFFSET and 0 <= self.n_test < TEST_SEED_OFFSET):
-            raise ValueError(f"SynthConfig: n_train and n_test must lie in [0, {TEST_SEED_OFFSET})")
+        if not all(0 <= n < TEST_SEED_OFFSET for n in (self.n_train, self.n_test, self.n_val)):
+            raise ValueError(f"SynthConfig: n_train, n_test and n_val must lie in [0, {TEST_SEED_OFFSET})")
         if self.image_size < 32:
             raise ValueError(f"SynthConfig.image_size must be >= 32, got {self.image_size}")
         if self.grounding_per_study < 0 or self.anatomical_per_study < 0:
@@ -307,8 +311,8 @@ def to_task_study(study: SynthStudy, sid: str, split: str) -> Study:
 
 
 def synthesize(cfg: SynthConfig, progress: bool = True) -> dict[str, dict[str, int]]:
-    """Draw ``n_train + n_test`` studies and write ``out/images/*.png``, ``train.jsonl``, ``test.jsonl``,
-    ``config.yaml``.
+    """Draw ``n_train + n_test (+ n_val)`` studies and write ``out/images/*.png``, ``train.jsonl``, ``test.jsonl``
+    (``val.jsonl`` when ``n_val`` > 0) and ``config.yaml``.
 
     Args:
         cfg: the generator config.
@@ -323,6 +327,8 @@ def synthesize(cfg: SynthConfig, progress: bool = True) -> dict[str, dict[str, i
     (out / "images").mkdir(parents=True, exist_ok=True)
     save_config(cfg, out)
     splits = [("train", 0, cfg.n_train), ("test", TEST_SEED_OFFSET, cfg.n_test)]
+    if cfg.n_val:
+        splits.append(("val", VAL_SEED_OFFSET, cfg.n_val))
     counts: dict[str, dict[str, int]] = {split: {t: 0 for t in cfg.tasks} for split, _, _ in splits}
     prog = None
     if progress:

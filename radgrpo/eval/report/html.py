@@ -35,13 +35,17 @@ from radgrpo.records import Record, Task
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: Metric order in tables; metrics not listed follow alphabetically.
-METRIC_ORDER: tuple[str, ...] = ("map_50", "soft_f1", "soft_f1_dice", "matched_iou", "format_valid_rate", "bleu4",
+METRIC_ORDER: tuple[str, ...] = ("map_50", "soft_f1", "soft_f1_dice", "matched_iou", "format_valid_rate",
+                                 "rule_finding_f1", "rule_finding_f1_side", "bleu4",
                                  "rougeL", "gleu", "bertscore", "chexbert_micro_14", "chexbert_macro_14",
                                  "chexbert_micro_5", "chexbert_macro_5", "radgraph", "green", "radcliq")
 #: Metrics in the per-target table (one column per run each).
 TARGET_TABLE_METRICS: tuple[str, ...] = ("map_50", "soft_f1")
 #: Metrics drawn in the bar chart (those present).
-CHART_METRICS: tuple[str, ...] = ("map_50", "soft_f1", "matched_iou", "format_valid_rate", "bleu4", "rougeL")
+CHART_METRICS: tuple[str, ...] = ("map_50", "soft_f1", "matched_iou", "rule_finding_f1", "rule_finding_f1_side",
+                                  "bleu4", "rougeL")
+#: Training-log keys drawn as curves (those present): losses, GRPO reward/KL, held-out metrics logged during training.
+CURVE_KEYS: tuple[str, ...] = ("loss", "reward", "kl", "heldout/soft_f1", "heldout/rule_finding_f1")
 
 
 def _ordered(names: Sequence[str]) -> list[str]:
@@ -89,6 +93,23 @@ def _target_table(runs: Mapping[str, RunResults], metrics: Sequence[str]) -> dic
         rows.append({"name": t, "n": n, "cells": [c for m in metrics for c in by_metric.get(
             m, [{"text": "–", "ci": "", "n": "", "best": False}] * len(runs))]})
     return {"metrics": list(metrics), "rows": rows}
+
+
+def _paired_rows(paired: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Rows ``{"comparison", "metric", "diff", "ci", "p", "n", "verdict"}`` of the paired-differences table."""
+    def num(v: Any, fmt: str) -> str:
+        return "–" if v is None or (isinstance(v, float) and v != v) else format(v, fmt)
+
+    rows = []
+    for comp, metrics in paired.items():
+        for m, r in metrics.items():
+            lo, hi = (list(r.get("ci95") or [None, None]) + [None, None])[:2]
+            sig = lo is not None and hi is not None and (lo > 0 or hi < 0)
+            verdict = ("higher" if lo > 0 else "lower") if sig else "no significant difference"
+            rows.append({"comparison": comp, "metric": m, "diff": num(r.get("diff"), "+.3f"),
+                         "ci": f"[{num(lo, '+.3f')}, {num(hi, '+.3f')}]", "p": num(r.get("p_value"), ".4f"),
+                         "n": r.get("n", ""), "verdict": verdict, "significant": sig})
+    return rows
 
 
 def _pick_round_robin(records: Sequence[Record], n: int) -> list[Record]:
@@ -151,7 +172,7 @@ def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
                  records: Sequence[Record] | None = None, base_dir: str | os.PathLike | None = None,
                  scores: Mapping[str, Sequence[dict]] | None = None, title: str = "radgrpo evaluation",
                  notes: str | None = None, logs: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                 n_images: int = 4, n_texts: int = 3, image_size: int = 320) -> Path:
+                 paired: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None, n_images: int = 4, n_texts: int = 3, image_size: int = 320) -> Path:
     """Render ``report.html`` for one or more runs.
 
     Args:
@@ -164,6 +185,8 @@ def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
         title: page title.
         notes: a paragraph of plain text shown under the title (e.g. honest remarks on GRPO vs SFT); HTML-escaped.
         logs: stage -> training log dicts (``step``, ``loss``, ``reward`` ...) for a training-curves figure.
+        paired: comparison name (e.g. ``"grpo_vs_sft"``) -> metric -> ``{"diff", "ci95", "p_value", "n"}``
+            (:func:`radgrpo.eval.compare.compare_runs`), shown as a table of paired differences.
         n_images: grounding samples drawn (one target at a time).
         n_texts: report-generation samples shown.
         image_size: longer side of the drawn images (px).
@@ -184,7 +207,8 @@ def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
                           for m in CHART_METRICS if m in r.overall} for run, r in runs.items()}
     chart = png_data_uri(metric_bar_chart(chart_values, colours=colours)) \
         if any(chart_values.values()) else None
-    curves = png_data_uri(training_curves(logs, colours={**run_colours(list(logs)), **colours})) if logs else None
+    curves = png_data_uri(training_curves(logs, CURVE_KEYS, colours={**run_colours(list(logs)), **colours})) \
+        if logs else None
     images, texts = ([], [])
     if predictions and records:
         unknown = set(predictions) - set(runs)
@@ -201,7 +225,7 @@ def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
         title=title, notes=notes, runs=names, colours=colours, reference_colour=REFERENCE_COLOUR,
         n={r: runs[r].n for r in names}, overall=_table({r: runs[r].overall for r in names}),
         per_task=_grouped_tables(runs, "per_task"), per_target=_target_table(runs, TARGET_TABLE_METRICS),
-        diagnostics=diagnostics, chart=chart, curves=curves, images=images, texts=texts,
+        diagnostics=diagnostics, paired=_paired_rows(paired or {}), chart=chart, curves=curves, images=images, texts=texts,
         meta={r: json.dumps(runs[r].meta, indent=1, default=str) for r in names if runs[r].meta},
         generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     out = Path(out_path)

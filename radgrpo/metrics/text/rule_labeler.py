@@ -9,7 +9,13 @@ hierarchy as the synthetic generator uses it: Cardiomegaly -> Enlarged Cardiomed
 Atelectasis or Pneumonia -> Lung Opacity (a positive or uncertain value propagates). "No Finding" is 1 when no
 observation other than Support Devices is positive or uncertain, else absent. Scores: :func:`rule_chexpert_sample_f1`
 (per report, for the metric registry's mean aggregation) and :func:`rule_chexpert_micro_f1` (corpus micro-F1 over 14
-or 5 labels).
+or 5 labels). A negation cue does not reach past a clause break ("but", "however", "although") in its sentence.
+
+Finding scores for the synthetic demo: :data:`FINDING_LABELS` are the labels of the findings the synthetic generator
+can draw; :func:`finding_set` reads a report's positive findings among them, optionally with the patient side
+(``("Pleural Effusion", "left")``), :func:`finding_counts` gives per-pair (tp, fp, fn), :func:`rule_finding_f1` the
+corpus micro-F1 and :func:`rule_finding_sample_f1` the per-report F1 (the reward form). These answer "does the
+report name the drawn findings, on the right side?".
 
 What it is NOT: CheXbert (a BERT model trained on radiologist labels), nor the CheXpert NLP labeler (NegBio
 patterns). Its scores must never be reported as "CheXbert F1"; the metric name is ``rule_chexpert``. It is exact on
@@ -18,6 +24,9 @@ the synthetic generator's reports (tested) and approximate on real reports.
 Example:
     >>> label_report("Small left pleural effusion. No pneumothorax.")
     {'Pneumothorax': 0, 'Pleural Effusion': 1}
+    >>> sorted(finding_set("Moderate cardiomegaly. Small bilateral pleural effusions. No pneumothorax.", side=True),
+    ...        key=str)
+    [('Cardiomegaly', None), ('Pleural Effusion', 'left'), ('Pleural Effusion', 'right')]
 """
 
 from __future__ import annotations
@@ -56,6 +65,8 @@ _NORMAL_PHRASES: dict[str, tuple[str, ...]] = {
     "Enlarged Cardiomediastinum": (r"cardiomediastinal silhouette is (?:normal|within normal limits)",),
 }
 _NEGATION = re.compile(r"\b(?:no|not|without|free of|negative for)\b")
+# a negation cue before one of these does not reach the mentions after it ("no pneumothorax, but a small effusion")
+_CLAUSE_BREAK = re.compile(r"\b(?:but|however|although)\b")
 _UNCERTAIN = re.compile(r"\b(?:may|possible|possibly|cannot exclude|cannot be excluded|questionable|suspicious for|"
                         r"likely)\b")
 _IMPLIES = {"Cardiomegaly": ("Enlarged Cardiomediastinum",), "Consolidation": ("Lung Opacity",),
@@ -64,6 +75,14 @@ _COMPILED = {lab: [re.compile(rf"\b{p}\b") for p in ps] for lab, ps in _MENTIONS
 _COMPILED_NORMAL = {lab: [re.compile(rf"\b{p}\b") for p in ps] for lab, ps in _NORMAL_PHRASES.items()}
 _SENTENCES = re.compile(r"[^.;!?\n]+")
 _RANK = {1: 3, -1: 2, 0: 1}
+
+
+def _negated(sentence: str, start: int, end: int) -> bool:
+    """Whether a negation cue precedes the mention ``sentence[start:end]`` within its clause."""
+    scope = 0
+    for b in _CLAUSE_BREAK.finditer(sentence, 0, start):
+        scope = b.end()
+    return bool(_NEGATION.search(sentence, scope, end))
 
 
 def _sentence_labels(sentence: str) -> dict[str, int]:
@@ -77,7 +96,7 @@ def _sentence_labels(sentence: str) -> dict[str, int]:
             continue  # "normal heart size" wins over its own words in the same sentence
         for p in pats:
             for m in p.finditer(sentence):
-                value = -1 if uncertain else 0 if _NEGATION.search(sentence[:m.end()]) else 1
+                value = -1 if uncertain else 0 if _negated(sentence, m.start(), m.end()) else 1
                 if lab not in found or _RANK[value] > _RANK[found[lab]]:
                     found[lab] = value
     return found
@@ -190,3 +209,162 @@ def rule_chexpert_micro_f1(predictions: Sequence[str], references: Sequence[str]
     p, g = rule_labels_matrix(predictions)[:, cols], rule_labels_matrix(references)[:, cols]
     tp, fp, fn = int((p & g).sum()), int((p & ~g.astype(bool)).sum()), int((~p.astype(bool) & g).sum())
     return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+
+
+#: CheXpert labels of the findings the synthetic generator can draw (its nodule is "Lung Lesion"). The labels the
+#: generator only implies (Enlarged Cardiomediastinum, Lung Opacity) and "No Finding" are left out on purpose: they
+#: would count one drawn finding twice, or reward a report for naming nothing.
+FINDING_LABELS: tuple[str, ...] = ("Cardiomegaly", "Pleural Effusion", "Consolidation", "Pneumothorax", "Lung Lesion",
+                                   "Atelectasis")
+#: the two patient sides, in the order side-aware elements are listed
+SIDES: tuple[str, ...] = ("right", "left")
+_SIDE_WORDS = re.compile(r"\b(?:right|left|bilateral|both)\b")
+_UNSIDED = frozenset({"Cardiomegaly"})
+
+
+def _finding_sides(text: str) -> dict[str, set[str]]:
+    """Positive labels among :data:`FINDING_LABELS` -> the side words of the sentences that make them positive."""
+    out: dict[str, set[str]] = {}
+    for sentence in _SENTENCES.findall(text.lower()):
+        positive = [lab for lab, v in _sentence_labels(sentence).items() if v == 1 and lab in FINDING_LABELS]
+        if not positive:
+            continue
+        words = set(_SIDE_WORDS.findall(sentence))
+        sides = {w for w in words if w in SIDES} | (set(SIDES) if words & {"bilateral", "both"} else set())
+        for lab in positive:
+            out.setdefault(lab, set()).update(() if lab in _UNSIDED else sides)
+    return out
+
+
+def finding_set(text: str, side: bool = False) -> frozenset:
+    """The positive findings of a report among :data:`FINDING_LABELS`, optionally with their patient side.
+
+    A finding is in the set when :func:`label_report` calls it positive (value 1; negated and uncertain mentions are
+    not). With ``side=True`` the elements are ``(label, side)``: ``side`` is ``"right"`` or ``"left"``, read from
+    the side words of the sentence(s) in which the finding is positive ("bilateral" or "both" give two elements,
+    right and left; a negated sentence contributes nothing); Cardiomegaly, or a positive finding whose sentences name
+    no side, gives ``(label, None)``.
+
+    The side grammar is made for the synthetic generator's report language (one finding per sentence, patient side
+    words "right", "left", "bilateral"); on other reports it is approximate: every positive finding of a sentence
+    takes all of that sentence's side words, and anatomical words such as "right heart border" count as sides.
+
+    Args:
+        text: report text (any case).
+        side: return ``(label, side)`` pairs instead of labels.
+
+    Returns:
+        a frozenset of label strings, or of ``(label, side)`` tuples.
+
+    Example:
+        >>> sorted(finding_set("The heart is moderately enlarged. No pleural effusion or pneumothorax."))
+        ['Cardiomegaly']
+        >>> sorted(finding_set("Small right pleural effusion. No left pleural effusion.", side=True))
+        [('Pleural Effusion', 'right')]
+        >>> sorted(finding_set("There is a small nodule in the left upper lung zone. Small bilateral pleural "
+        ...                    "effusions.", side=True))
+        [('Lung Lesion', 'left'), ('Pleural Effusion', 'left'), ('Pleural Effusion', 'right')]
+        >>> finding_set("The lungs are clear without focal consolidation. Normal heart size.")
+        frozenset()
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"finding_set: expected a str, got {type(text).__name__}")
+    sides = _finding_sides(text)
+    if not side:
+        return frozenset(sides)
+    return frozenset((lab, s) for lab, ss in sides.items() for s in (sorted(ss) if ss else (None,)))
+
+
+def _check_pairs(predictions: Sequence[str], references: Sequence[str]) -> None:
+    if len(predictions) != len(references):
+        raise ValueError(f"rule_finding_f1: {len(predictions)} predictions vs {len(references)} references")
+
+
+def set_counts(predicted: frozenset | set, reference: frozenset | set) -> tuple[int, int, int]:
+    """``(tp, fp, fn)`` of a predicted set against a reference set.
+
+    Example:
+        >>> set_counts({"Cardiomegaly", "Pneumothorax"}, {"Cardiomegaly", "Atelectasis", "Consolidation"})
+        (1, 1, 2)
+    """
+    tp = len(set(predicted) & set(reference))
+    return tp, len(predicted) - tp, len(reference) - tp
+
+
+def finding_counts(predictions: Sequence[str], references: Sequence[str], side: bool = False) -> np.ndarray:
+    """Per report pair, ``(tp, fp, fn)`` of the :func:`finding_set` of the prediction against the reference's.
+
+    Args:
+        predictions: generated reports.
+        references: reference reports (same length).
+        side: compare the side-aware sets (``(label, side)`` elements).
+
+    Returns:
+        int64 array of shape (N, 3).
+
+    Example:
+        >>> finding_counts(["Small right pleural effusion."], ["Small left pleural effusion."]).tolist()
+        [[1, 0, 0]]
+        >>> finding_counts(["Small right pleural effusion."], ["Small left pleural effusion."], side=True).tolist()
+        [[0, 1, 1]]
+    """
+    _check_pairs(predictions, references)
+    out = np.zeros((len(predictions), 3), dtype=np.int64)
+    for i, (p, g) in enumerate(zip(predictions, references)):
+        out[i] = set_counts(finding_set(p, side), finding_set(g, side))
+    return out
+
+
+def f1_from_counts(tp: float, fp: float, fn: float) -> float:
+    """``2 tp / (2 tp + fp + fn)``, 0.0 when all three are zero.
+
+    Example:
+        >>> f1_from_counts(1, 1, 0), f1_from_counts(0, 0, 0)
+        (0.6666666666666666, 0.0)
+    """
+    den = 2 * tp + fp + fn
+    return float(2 * tp / den) if den else 0.0
+
+
+def rule_finding_f1(predictions: Sequence[str], references: Sequence[str], side: bool = False) -> float:
+    """Corpus micro-F1 of positive findings (:data:`FINDING_LABELS`, rule labeller): ``2TP / (2TP + FP + FN)``.
+
+    Args:
+        predictions: generated reports.
+        references: reference reports (same length).
+        side: count side-aware findings (a right effusion for a left one is a false positive and a false negative).
+
+    Returns:
+        the micro-F1 over all pairs; 0.0 when no pair has a positive finding on either side.
+
+    Example:
+        >>> preds = ["Moderate cardiomegaly. Small right pleural effusion.", "No pneumothorax."]
+        >>> refs = ["Mild cardiomegaly. Small left pleural effusion.", "Small left apical pneumothorax."]
+        >>> rule_finding_f1(preds, refs), rule_finding_f1(preds, refs, side=True)
+        (0.8, 0.4)
+    """
+    tp, fp, fn = finding_counts(predictions, references, side).sum(axis=0).tolist()
+    return f1_from_counts(tp, fp, fn)
+
+
+def rule_finding_sample_f1(predictions: Sequence[str], references: Sequence[str], side: bool = False) -> list[float]:
+    """Per-pair F1 of the :func:`finding_set` s: ``2 tp / (2 tp + fp + fn)``, 1.0 when both sets are empty.
+
+    The reward form of :func:`rule_finding_f1` (a normal report for a normal study scores 1.0).
+
+    Args:
+        predictions: generated reports.
+        references: reference reports (same length).
+        side: compare the side-aware sets.
+
+    Returns:
+        one F1 in [0, 1] per pair.
+
+    Example:
+        >>> rule_finding_sample_f1(["Small bilateral pleural effusions.", "Normal heart size.", "No pneumothorax."],
+        ...                        ["Small right pleural effusion.", "Normal heart size.", "Mild cardiomegaly."],
+        ...                        side=True)
+        [0.6666666666666666, 1.0, 0.0]
+    """
+    counts = finding_counts(predictions, references, side)
+    return [1.0 if not (tp or fp or fn) else f1_from_counts(tp, fp, fn) for tp, fp, fn in counts.tolist()]
