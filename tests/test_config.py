@@ -32,7 +32,7 @@ def test_from_dict_errors_are_config_errors():
 @pytest.mark.parametrize("argv, message", [
     (["eval"], "radgrpo eval: --model is required"),
     (["eval", "--model", "m", "--test_file", "t.jsonl", "--metrics", "map"], "radgrpo eval: unknown metric(s) ['map']"),
-    (["demo", "--n_train", "0"], "radgrpo demo: --n_train and --n_test must be >= 1"),
+    (["demo", "--n_train", "0"], "radgrpo demo: --n_train, --n_val and --n_test must be >= 1"),
     (["data", "filter-reports", "--root", "."], "radgrpo data filter-reports: --base_url and --model are required"),
 ])
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys):

@@ -57,13 +57,13 @@ class DemoConfig:
     seed: int = field(default=0, metadata={"help": "seed for data, model init and training"})
     n_train: int = field(default=4000, metadata={"help": "synthetic training studies"})
     n_val: int = field(default=60, metadata={"help": "synthetic validation studies (SFT held-out curve)"})
-    n_test: int = field(default=400, metadata={"help": "synthetic held-out test studies"})
-    image_size: int = field(default=256, metadata={"help": "synthetic image side (px)"})
-    sft_steps: int = field(default=900, metadata={"help": "SFT optimizer steps"})
+    n_test: int = field(default=500, metadata={"help": "synthetic held-out test studies"})
+    image_size: int = field(default=128, metadata={"help": "synthetic image side (px; 128 = 16 visual tokens)"})
+    sft_steps: int = field(default=1200, metadata={"help": "SFT optimizer steps"})
     sft_learning_rate: float = field(default=1e-3, metadata={"help": "peak SFT LR (cosine to 5 %)"})
     sft_warmup_steps: int = field(default=30, metadata={"help": "SFT linear warm-up steps"})
     sft_batch_size: int = field(default=16, metadata={"help": "SFT batch size"})
-    sft_eval_every: int = field(default=150, metadata={"help": "SFT steps between held-out evaluations"})
+    sft_eval_every: int = field(default=200, metadata={"help": "SFT steps between held-out evaluations"})
     grpo_steps: int = field(default=60, metadata={"help": "GRPO optimizer steps"})
     grpo_learning_rate: float = field(default=5e-5, metadata={"help": "GRPO LR (constant)"})
     grpo_beta: float = field(default=0.0, metadata={"help": "GRPO KL coefficient"})
@@ -177,14 +177,14 @@ def _sft_config(cfg: DemoConfig, out_dir: Path, model: Path, train_file: Path, s
 
 def _notes(results: dict, cfg: DemoConfig) -> str:
     """The report's notes, written from the numbers (which stage beat which, significantly or not)."""
+    from radgrpo.eval.compare import reading
+
     def verdict(comp: str, metric: str) -> str:
         r = results["paired"].get(comp, {}).get(metric)
         if r is None:
             return f"{metric}: not measured"
-        lo, hi = r["ci95"]
-        word = ("significantly higher" if lo > 0 else "significantly lower" if hi < 0
-                else "not significantly different")
-        return f"{metric} {r['diff']:+.3f} (95% CI [{lo:+.3f}, {hi:+.3f}], p={r['p_value']:.4f}): {word}"
+        return f"{metric} {r['diff']:+.3f} (95% CI [{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}], " \
+               f"p={r['p_value']:.4f}): {reading(r)}"
 
     tr = results["training"]
     lines = [f"Tiny Qwen3-VL on {cfg.image_size}² synthetic radiographs, CPU, seed {cfg.seed}. SFT "

@@ -79,3 +79,23 @@ def compare_runs(rows_new: Sequence[Mapping[str, Any]], rows_old: Sequence[Mappi
         out[name] = paired_comparison(a, b, m.statistic, n_resamples=n_resamples, n_permutations=n_permutations,
                                       seed=seed)
     return out
+
+
+def _nan(v: float) -> bool:
+    return v != v
+
+
+def reading(r: Mapping[str, Any]) -> str:
+    """How a paired difference reads: significant only when the 95% CI excludes 0 and p < 0.05.
+
+    Example:
+        >>> reading({"diff": 0.02, "ci95": [0.01, 0.03], "p_value": 0.001})
+        'significantly higher'
+        >>> reading({"diff": 0.02, "ci95": [0.001, 0.04], "p_value": 0.08})
+        'higher by the bootstrap CI, but p >= 0.05'
+    """
+    lo, hi = r["ci95"]
+    if lo is None or hi is None or _nan(lo) or _nan(hi) or not (lo > 0 or hi < 0):
+        return "not significantly different"
+    word = "higher" if lo > 0 else "lower"
+    return f"significantly {word}" if r["p_value"] < 0.05 else f"{word} by the bootstrap CI, but p >= 0.05"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.boxes import format_boxes, parse_boxes
+from radgrpo.eval.compare import reading
 from radgrpo.eval.generate import Prediction, read_predictions
 from radgrpo.eval.report.plots import (REFERENCE_COLOUR, draw_boxes, metric_bar_chart, png_bytes, png_data_uri,
                                        run_colours, training_curves)
@@ -104,8 +105,8 @@ def _paired_rows(paired: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[
     for comp, metrics in paired.items():
         for m, r in metrics.items():
             lo, hi = (list(r.get("ci95") or [None, None]) + [None, None])[:2]
-            sig = lo is not None and hi is not None and (lo > 0 or hi < 0)
-            verdict = ("higher" if lo > 0 else "lower") if sig else "no significant difference"
+            verdict = reading(r)
+            sig = verdict.startswith("significantly")
             rows.append({"comparison": comp, "metric": m, "diff": num(r.get("diff"), "+.3f"),
                          "ci": f"[{num(lo, '+.3f')}, {num(hi, '+.3f')}]", "p": num(r.get("p_value"), ".4f"),
                          "n": r.get("n", ""), "verdict": verdict, "significant": sig})
