@@ -59,3 +59,19 @@ def test_bench_rewards_tiny_run_and_results_entry(tmp_path):
     assert text.count(mod.SECTION) == 1 and text.count("### ") == 2
     assert text.index("## other") < text.index(mod.SECTION) < text.rindex("### ") < text.index("## later")
     assert "one pair per call (paper), fp32" in text and "pairs/s" in text
+
+
+def test_bench_demo_markdown_tables():
+    spec = importlib.util.spec_from_file_location("bench_demo", BENCH.parent / "bench_demo.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    stage = {"map_50": 0.5, "soft_f1": 0.25, "distinct_reports": 7}
+    paired = {"diff": 0.02, "ci95": [0.01, 0.03], "p_value": 0.004, "n": 300}
+    run = {"seed": 1, "wall_s": 300.0, "peak_rss_mb": 900,
+           "results": {"sft": stage, "grpo": stage, "paired": {"grpo_vs_sft": {"soft_f1": paired}},
+                       "timings_s": {"sft": 200.0}}}
+    md = mod.markdown(run).splitlines()
+    assert md[0] == "### seed 1"
+    assert "| map_50 | – | – | 0.500 | – | 0.500 |" in md and "| distinct_reports | – | – | 7 | – | 7 |" in md
+    assert "| grpo_vs_sft | soft_f1 | +0.020 | [+0.010, +0.030] | 0.0040 | 300 |" in md
+    assert md[-1] == "Wall 300 s, peak RSS 900 MB; stages (s): sft 200.0."
