@@ -64,7 +64,7 @@ class DemoConfig:
     sft_warmup_steps: int = field(default=30, metadata={"help": "SFT linear warm-up steps"})
     sft_batch_size: int = field(default=16, metadata={"help": "SFT batch size"})
     sft_eval_every: int = field(default=200, metadata={"help": "SFT steps between held-out evaluations"})
-    grpo_steps: int = field(default=60, metadata={"help": "GRPO optimizer steps"})
+    grpo_steps: int = field(default=120, metadata={"help": "GRPO optimizer steps"})
     grpo_learning_rate: float = field(default=5e-5, metadata={"help": "GRPO LR (constant)"})
     grpo_beta: float = field(default=0.0, metadata={"help": "GRPO KL coefficient"})
     grpo_num_generations: int = field(default=8, metadata={"help": "rollouts per prompt"})
