@@ -54,7 +54,7 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
     heldout = [e for e in sft_log if "heldout/rule_finding_f1" in e]
     assert [e["step"] for e in heldout] == list(range(0, cfg.sft_steps + 1, cfg.sft_eval_every))
     grpo_log = json.loads((tmp_path / "a" / "grpo" / "log_history.json").read_text())
-    assert any("rewards/rule_finding_f1/mean" in r for r in grpo_log)
+    assert any("rewards/rule_finding_errors/mean" in r for r in grpo_log)
     html = (tmp_path / "a" / "report.html").read_text()
     assert "Paired differences" in html and "grpo_vs_sft_control" in html and "prior" in html
     assert html.count("data:image/png;base64") >= 3

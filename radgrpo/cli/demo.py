@@ -1,7 +1,7 @@
 """``radgrpo demo``: the whole RadVLM-GRPO pipeline on an embedded tiny Qwen3-VL and synthetic chest X-rays.
 
 synthetic data -> tiny model -> eval (untrained) -> image-blind baselines -> SFT (held-out curve) -> eval -> GRPO
-(grounding soft-F1 + report finding-F1 rewards) -> eval -> compute-matched SFT control -> eval -> paired tests ->
+(grounding soft-F1 + report finding-error rewards) -> eval -> compute-matched SFT control -> eval -> paired tests ->
 ``OUT/results.json`` and ``OUT/report.html``.
 
 Every stage is budgeted in optimizer steps, so the same ``--seed`` gives the same numbers on an idle or a busy
@@ -42,7 +42,7 @@ COMPARISONS = (("sft", "untrained"), ("sft", "prior"), ("grpo", "sft"), ("grpo",
 HEADLINE = ("map_50", "soft_f1", "rule_finding_f1", "rule_finding_f1_side", "bleu4", "rougeL")
 TABLE_METRICS = HEADLINE + ("matched_iou", "format_valid_rate", "n")
 EVAL_METRICS = ("soft_f1", "soft_f1_dice", "ap_50", "matched_iou", "bleu4", "rougeL", "rule_finding_f1")
-REWARDS = ("grounding_soft_f1", "rule_finding_f1")
+REWARDS = ("grounding_soft_f1", "rule_finding_errors")
 #: generation limits (tokens) in evaluation and GRPO: digits are single tokens, a 2-box answer is ~61 tokens.
 MAX_NEW_TOKENS = {"report_generation": 96, "abnormality_grounding": 80, "anatomical_grounding": 80,
                   "phrase_grounding": 80, "detection": 160, "classification": 64}
@@ -59,11 +59,11 @@ class DemoConfig:
     n_val: int = field(default=60, metadata={"help": "synthetic validation studies (SFT held-out curve)"})
     n_test: int = field(default=500, metadata={"help": "synthetic held-out test studies"})
     image_size: int = field(default=128, metadata={"help": "synthetic image side (px; 128 = 16 visual tokens)"})
-    sft_steps: int = field(default=1200, metadata={"help": "SFT optimizer steps"})
+    sft_steps: int = field(default=2000, metadata={"help": "SFT optimizer steps"})
     sft_learning_rate: float = field(default=1e-3, metadata={"help": "peak SFT LR (cosine to 5 %)"})
     sft_warmup_steps: int = field(default=30, metadata={"help": "SFT linear warm-up steps"})
     sft_batch_size: int = field(default=16, metadata={"help": "SFT batch size"})
-    sft_eval_every: int = field(default=200, metadata={"help": "SFT steps between held-out evaluations"})
+    sft_eval_every: int = field(default=250, metadata={"help": "SFT steps between held-out evaluations"})
     grpo_steps: int = field(default=120, metadata={"help": "GRPO optimizer steps"})
     grpo_learning_rate: float = field(default=5e-5, metadata={"help": "GRPO LR (constant)"})
     grpo_beta: float = field(default=0.0, metadata={"help": "GRPO KL coefficient"})

@@ -31,6 +31,10 @@ REWARDS: dict[str, tuple[str, str]] = {
               "coco-caption BLEU-4 vs reference_report (offline lexical reward)"),
     "gleu": ("radgrpo.rewards.report:make_gleu_reward",
              "Google-BLEU vs reference_report (the paper's GLEU ablation reward, §5.2)"),
+    "rule_finding_errors": ("radgrpo.rewards.report:make_rule_finding_errors_reward",
+                            "minus (missed + 0.7 x falsely named findings) per report, read by the rule_chexpert "
+                            "labeller (synthetic/offline report reward; not CheXbert); options false_positive_cost, "
+                            "side, thinking"),
     "rule_finding_f1": ("radgrpo.rewards.report:make_rule_finding_f1_reward",
                         "per-report F1 of positive findings read by the rule_chexpert labeller, side-aware by default "
                         "(synthetic/offline report reward; not CheXbert); options side, lexical_weight, thinking"),

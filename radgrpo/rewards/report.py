@@ -31,7 +31,7 @@ import numpy as np
 
 from radgrpo.metrics.text.bleu import score_bleu
 from radgrpo.metrics.text.gleu import score_gleu
-from radgrpo.metrics.text.rule_labeler import rule_finding_sample_f1
+from radgrpo.metrics.text.rule_labeler import finding_counts, rule_finding_sample_f1
 from radgrpo.rewards.base import REPORT_TASKS, Reward, split_thinking
 from radgrpo.rewards.composite import RewardBreakdown
 
@@ -181,6 +181,60 @@ def make_rule_finding_f1_reward(side: bool = True, lexical_weight: float = 0.0, 
         raise ValueError(f"lexical_weight must lie in [0, 1], got {lexical_weight}")
     return LexicalReportReward(name, partial(rule_finding_f1_pairs, side=bool(side), lexical_weight=w),
                                thinking=thinking)
+
+
+def rule_finding_errors_pairs(refs: list[str], hyps: list[str], false_positive_cost: float = 0.7,
+                              side: bool = False) -> np.ndarray:
+    """Per pair ``-(missed findings + false_positive_cost × falsely named findings)`` (module-level so it pickles).
+
+    A report's finding errors as a cost: with group-relative advantages a constant offset does not matter, so this
+    is a per-label utility in which naming a finding pays when the policy believes it with probability above
+    ``false_positive_cost / (1 + false_positive_cost)`` (0.41 for 0.7, near the threshold that maximises a corpus
+    micro-F1 of about 0.8), where per-report F1 punishes a false finding on a normal study hardest.
+
+    Args:
+        refs: reference reports.
+        hyps: completions (answers), aligned with ``refs``.
+        false_positive_cost: cost of one falsely named finding, relative to one missed finding (> 0).
+        side: count side-aware findings (a wrong side is one miss plus one false finding).
+
+    Returns:
+        float array (≤ 0), one value per pair.
+
+    Example:
+        >>> rule_finding_errors_pairs(["Small left pleural effusion. No pneumothorax."],
+        ...                           ["Small left pleural effusion. Small right apical pneumothorax."]).tolist()
+        [-0.7]
+    """
+    if false_positive_cost <= 0:
+        raise ValueError(f"false_positive_cost must be > 0, got {false_positive_cost}")
+    counts = finding_counts(hyps, refs, side=side)
+    return -(counts[:, 2] + false_positive_cost * counts[:, 1]).astype(np.float64)
+
+
+def make_rule_finding_errors_reward(false_positive_cost: float = 0.7, side: bool = False,
+                                    thinking: bool | None = None,
+                                    name: str = "rule_finding_errors") -> LexicalReportReward:
+    """Finding-error report reward (registry name ``rule_finding_errors``; synthetic/offline, not CheXbert).
+
+    Args:
+        false_positive_cost: cost of a falsely named finding relative to a missed one.
+        side: side-aware counting.
+        thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column.
+        name: ``__name__`` (what TRL logs).
+
+    Returns:
+        a picklable :class:`LexicalReportReward` over :func:`rule_finding_errors_pairs`.
+
+    Example:
+        >>> make_rule_finding_errors_reward()(["Moderate cardiomegaly.", "No pneumothorax."],
+        ...     reference_report=["Moderate cardiomegaly. Small left pleural effusion.", "Mild cardiomegaly."])
+        [-1.0, -1.0]
+    """
+    if false_positive_cost <= 0:
+        raise ValueError(f"false_positive_cost must be > 0, got {false_positive_cost}")
+    return LexicalReportReward(name, partial(rule_finding_errors_pairs, false_positive_cost=float(false_positive_cost),
+                                             side=bool(side)), thinking=thinking)
 
 
 bleu4_reward = make_bleu4_reward()

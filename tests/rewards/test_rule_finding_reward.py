@@ -75,3 +75,24 @@ def test_pickles_and_registry_entry():
     target, desc = REWARDS["rule_finding_f1"]
     assert target == "radgrpo.rewards.report:make_rule_finding_f1_reward"
     assert "not CheXbert" in desc and "side-aware by default" in desc
+
+
+def test_rule_finding_errors_counts_misses_and_false_findings():
+    import pickle
+
+    from radgrpo.rewards.registry import get_reward
+
+    r = get_reward("rule_finding_errors")
+    refs = ["Moderate cardiomegaly. Small left pleural effusion. No pneumothorax.",  # 2 findings
+            "The heart size is normal. No focal consolidation. No pleural effusion or pneumothorax.",  # none
+            "Normal heart size. Small right apical pneumothorax. No pleural effusion."]
+    hyps = ["Moderate cardiomegaly. No pleural effusion or pneumothorax.",  # 1 miss
+            "Mild cardiomegaly. There is a small focal consolidation in the left upper lung zone.",  # 2 false
+            "Normal heart size. Small left apical pneumothorax. No pleural effusion."]  # right finding, wrong side
+    assert r(hyps, reference_report=refs) == pytest.approx([-1.0, -1.4, 0.0])
+    side = get_reward("rule_finding_errors", side=True, false_positive_cost=0.5)
+    assert side(hyps, reference_report=refs) == pytest.approx([-1.0, -1.0, -1.5])  # wrong side: 1 miss + 1 false
+    assert r(["[0.1, 0.1, 0.5, 0.5]"], reference_report=["x"], task=["abnormality_grounding"]) == [None]
+    assert pickle.loads(pickle.dumps(r))(hyps[:1], reference_report=refs[:1]) == [-1.0]
+    with pytest.raises(ValueError, match="false_positive_cost must be > 0"):
+        get_reward("rule_finding_errors", false_positive_cost=0)
