@@ -88,12 +88,14 @@ def parse_config(cls: type[T], argv: list[str] | None = None, prog: str | None =
     Booleans accept ``--flag`` (true), ``--flag false`` and ``--no-flag``. Lists take several values.
     """
     hints = typing.get_type_hints(cls)
-    parser = argparse.ArgumentParser(prog=prog, description=(cls.__doc__ or "").strip().split("\n")[0])
+    # allow_abbrev=False: a mistyped flag (``--sft_step``) is an error, never a silent prefix match of another one
+    parser = argparse.ArgumentParser(prog=prog, description=(cls.__doc__ or "").strip().split("\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--config", default=None, help="YAML file with keys = the flags below")
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         tp = _field_type(hints[f.name])
         flag = "--" + f.name
-        help_ = f.metadata.get("help", "")
+        help_ = f.metadata.get("help", "").replace("%", "%%")  # help texts are prose ("5 %"), not %-formats
         if tp is bool:
             parser.add_argument(flag, nargs="?", const=True, default=argparse.SUPPRESS, type=_to_bool, help=help_)
             parser.add_argument("--no-" + f.name, dest=f.name, action="store_false", default=argparse.SUPPRESS)

@@ -39,3 +39,19 @@ def test_bad_flags_exit_2_with_one_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(message) and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_demo_help_prints_and_prefixes_of_flags_are_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["demo", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "--sft_steps" in out and "cosine to 5 %" in out
+    # a typo that is a prefix of a real flag must not silently set it (it would start a full run)
+    code = None
+    try:
+        code = main(["demo", "--sft_step", "10", "--out", "unused"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    assert "--sft_step" in capsys.readouterr().err
