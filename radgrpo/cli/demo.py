@@ -314,9 +314,7 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     t = stage(n_stages, "paired tests and the report")
     for s in stages:
-        if s != "prior":
-            results[s].update(_report_stats(out / f"eval_{s}"))
-    results["prior"].update(_report_stats(out / "eval_prior"))
+        results[s].update(_report_stats(out / f"eval_{s}"))
     rows = {s: read_scores(out / f"eval_{s}" / "scores.jsonl") for s in stages}
     results["paired"] = {f"{a}_vs_{b}": compare_runs(rows[a], rows[b], metrics=HEADLINE,
                                                        n_resamples=cfg.n_resamples, n_permutations=cfg.n_resamples,
