@@ -126,6 +126,13 @@ def make_gleu_reward(thinking: bool | None = None, name: str = "gleu") -> Lexica
     return LexicalReportReward(name, score_gleu, thinking=thinking)
 
 
+def _lexical_weight(value: float) -> float:
+    w = float(value)
+    if not 0.0 <= w <= 1.0:
+        raise ValueError(f"lexical_weight must lie in [0, 1], got {value}")
+    return w
+
+
 def rule_finding_f1_pairs(refs: list[str], hyps: list[str], side: bool = True,
                           lexical_weight: float = 0.0) -> np.ndarray:
     """Per pair ``(1 - lexical_weight) * rule-finding F1 + lexical_weight * BLEU-4`` (module-level so it pickles).
@@ -146,9 +153,7 @@ def rule_finding_f1_pairs(refs: list[str], hyps: list[str], side: bool = True,
         ...                       side=False).tolist()
         [1.0]
     """
-    w = float(lexical_weight)
-    if not 0.0 <= w <= 1.0:
-        raise ValueError(f"lexical_weight must lie in [0, 1], got {lexical_weight}")
+    w = _lexical_weight(lexical_weight)
     f1 = np.asarray(rule_finding_sample_f1(hyps, refs, side=side), dtype=np.float64)
     if w == 0.0:
         return f1
@@ -176,9 +181,7 @@ def make_rule_finding_f1_reward(side: bool = True, lexical_weight: float = 0.0, 
         ...   task=["report_generation", "abnormality_grounding"])
         [0.5, None]
     """
-    w = float(lexical_weight)
-    if not 0.0 <= w <= 1.0:
-        raise ValueError(f"lexical_weight must lie in [0, 1], got {lexical_weight}")
+    w = _lexical_weight(lexical_weight)
     return LexicalReportReward(name, partial(rule_finding_f1_pairs, side=bool(side), lexical_weight=w),
                                thinking=thinking)
 
