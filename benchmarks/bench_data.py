@@ -1,11 +1,11 @@
 """Benchmark ``radgrpo data build`` at the paper's scale (~1.1M records) on fixture roots scaled up.
 
 Writes the seven sources' real layouts (no image files: loaders run with ``check_images=False``; DICOM conversion is
-excluded) with sizes that reproduce RadVLM's mix (paper.md §2.1): MIMIC ~231k frontal train images (84k subjects x 4 studies, ~69% in train) (report generation +
-classification), CheXpert ~191k, CheXpert-Plus ~186k, Chest ImaGenome 80k sampled (from ``--ci_images`` scene
-graphs), VinDr 15k images (detection x2, grounding x3), MS-CXR ~970 x3, PadChest-GR ~4.5k x2. Then it builds in a
-child process and reports records/s and the child's peak RSS. Exports: records JSONL + LLaVA JSON (verl parquet is
-included with ``--verl``).
+excluded) with sizes that reproduce RadVLM's mix (docs/method.md#instruction-data): MIMIC ~231k frontal train images
+(84k subjects x 4 studies, ~69% in train) (report generation + classification), CheXpert ~191k, CheXpert-Plus ~186k,
+Chest ImaGenome 80k sampled (from ``--ci_images`` scene graphs), VinDr 15k images (detection x2, grounding x3), MS-CXR
+~970 x3, PadChest-GR ~4.5k x2. Then it builds in a child process and reports records/s and the child's peak RSS.
+Exports: records JSONL + LLaVA JSON (verl parquet is included with ``--verl``).
 
 Run (about 5–10 minutes on 2 cores at --scale 1):
     HF_HUB_OFFLINE=1 python benchmarks/bench_data.py --work /tmp/bench_data --scale 1.0 --append
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(res, indent=1))
     if a.append:
         rows = "\n".join(f"| {k} | {v} |" for k, v in res["block_seconds"].items())
-        text = (f"\n## data build (helper H, `benchmarks/bench_data.py --scale {a.scale}`)\n\n"
+        text = (f"\n## data build (`benchmarks/bench_data.py --scale {a.scale}`)\n\n"
                 f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
                 f"{os.cpu_count()} cores, Python {platform.python_version()}. Fixture roots in the real layouts, "
                 f"no image files (image checks and DICOM conversion excluded); exports: {', '.join(exports)}.\n\n"

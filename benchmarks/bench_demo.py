@@ -1,9 +1,9 @@
 """Run ``radgrpo demo`` for several seeds and tabulate what each stage reached, the paired tests, time and memory.
 
-Each seed runs as its own process (``radgrpo demo --seed S --out OUT/seed_S``, log in ``OUT/seed_S/demo.log``); its
-wall time and peak RSS (that child's ``ru_maxrss`` from ``wait4``) are measured here. Prints one table per seed (untrained, prior, SFT, SFT control, GRPO) and
-the paired differences GRPO − SFT and GRPO − SFT control, writes everything to ``--json``, and with
-``--markdown FILE`` writes the same tables as Markdown (for ``benchmarks/RESULTS.md``).
+Each seed runs as its own process (``radgrpo demo --seed S --out OUT/seed_S``, log in ``OUT/seed_S/demo.log``); its wall
+time and peak RSS (that child's ``ru_maxrss`` from ``wait4``) are measured here. Prints one table per seed (untrained,
+prior, SFT, SFT control, GRPO) and the paired differences GRPO − SFT and GRPO − SFT control, writes everything to
+``--json``, and with ``--markdown FILE`` writes the same tables as Markdown (for ``benchmarks/RESULTS.md``).
 
 Example:
     $ python benchmarks/bench_demo.py --seeds 0 1 2 --out /tmp/demo_seeds --json /tmp/demo_seeds.json

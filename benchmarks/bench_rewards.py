@@ -5,10 +5,10 @@ code path of the ``radcliq`` reward: RadGraph-XL combined F1, BERTScore distilro
 CheXbert [CLS] cosine, coco BLEU-4) on a GRPO-shaped workload of P prompts x 8 rollouts (the 8 rollouts of a prompt
 share its reference and are distinct from each other), under
 
-a. the paper's design (paper.md §9, ``worker_radcliq.py``): one (pred, ref) pair per call, no cross-pair batching,
-   no reference cache -- ``RadCliQScorer(..., cache_size=0)`` called as ``scorer([ref], [hyp])`` pair after pair, so
-   every model forward holds one pair (RadGraph and BERTScore encode the reference and the prediction one text per
-   forward, CheXbert the two texts in one forward of 2). Timed on the first ``--n-per-pair`` pairs;
+a. the paper's design (docs/rewards.md#radcliq; its ``worker_radcliq.py``): one (pred, ref) pair per call, no cross-pair
+   batching, no reference cache -- ``RadCliQScorer(..., cache_size=0)`` called as ``scorer([ref], [hyp])`` pair after
+   pair, so every model forward holds one pair (RadGraph and BERTScore encode the reference and the prediction one text
+   per forward, CheXbert the two texts in one forward of 2). Timed on the first ``--n-per-pair`` pairs;
 b. batched: the whole workload in one ``scorer(refs, hyps)`` call (or calls of ``--call-size`` pairs) with the
    reward's default scorer (reference cache on; within a call each distinct text is encoded once, so each group
    encodes/parses its reference once);
@@ -265,7 +265,7 @@ def calibrate_radgraph_heads(folder: Path, backbone: Path, density: tuple[float,
         cap["rel"].append((out, src, dst))
         return out
 
-    net.ner_scores, net.relation_scores = ner_hook, rel_hook  # instance attributes: this calibration run only
+    net.ner_scores, net.relation_scores = ner_hook, rel_hook  # type: ignore[method-assign]  # this run only
     words = sum(len(a["text"].split()) for a in rg.annotate(texts))
     del net.ner_scores, net.relation_scores
     assert len(cap["ner"]) == 1, "calibration expects one batch"
@@ -283,18 +283,18 @@ def calibrate_radgraph_heads(folder: Path, backbone: Path, density: tuple[float,
     else:  # fewer candidate pairs than wanted: keep them all
         d_rel = float(cand.min()) - 1 if cand.numel() else 0.0
     with torch.no_grad():
-        net.ner_out.bias -= d_ner
-        net.rel_out.bias -= d_rel
+        net.ner_out.bias -= d_ner  # type: ignore[misc]
+        net.rel_out.bias -= d_rel  # type: ignore[misc]
     path = Path(folder) / WEIGHTS_FILE
     state = torch.load(path, map_location="cpu", weights_only=True)
-    mine = net.state_dict()
+    current = net.state_dict()
     for key in state:
         try:
             ours = peer_to_ours(key, net.labels)
         except KeyError:
             continue
         if ours and ours.startswith(("prune_ff.", "prune_out.", "ner_out.", "rel_out.")):
-            state[key] = mine[ours].detach().clone()
+            state[key] = current[ours].detach().clone()
     torch.save(state, path)
 
 
@@ -344,7 +344,7 @@ def build_models(root: Path, tiny: bool, host_bound: bool = False) -> dict:
         rg = build_tiny_radgraph(folder / "radgraph", "radgraph-xl")
         info["bpe_vocab"] = 600
     else:
-        from transformers import BertTokenizerFast
+        from transformers import BertTokenizerFast  # type: ignore[attr-defined]
 
         probe = [r.lower() for r in make_corpus(200, seed=7)]
         if vocab is not None:

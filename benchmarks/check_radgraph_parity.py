@@ -15,11 +15,11 @@ So parity is checked in two steps that may use two Python environments:
    cache ``~/.cache/radgraph/0.1.18/<model>`` and ``--backbone-dir`` at the backbone snapshot)::
 
        python benchmarks/check_radgraph_parity.py compare --model radgraph --peer peer_radgraph.json
-       python benchmarks/check_radgraph_parity.py expected            # the §1.4 anchor values, no peer needed
+       python benchmarks/check_radgraph_parity.py expected            # the recorded values, no peer needed
 
 ``compare`` prints every report whose annotation differs (entities, labels, relations) and every F1 that differs,
-and exits 1 on any difference. ``expected`` checks the peer test-suite values recorded in
-``/work/shared/research/anchors_metrics.md`` §1.4 (radgraph tests/radgraph_test.py and the README's XL example).
+and exits 1 on any difference. ``expected`` checks the peer test-suite values recorded below in
+``V1_EXPECTED`` and ``XL_EXPECTED_MEANS`` (radgraph tests/radgraph_test.py and the README's XL example).
 Reports used: the peer's own test reports plus ``--reports FILE`` (one report per line) if given.
 """
 

@@ -3,8 +3,9 @@
 All boxes here are normalised ``(x1, y1, x2, y2)`` in [0, 1] (``*_xyxy_norm``), origin top-left. This module does
 string work only; IoU, matching and scores live in ``radgrpo.metrics.grounding``.
 
-Follows paper.md §5.3 (reward regex: negatives and exponents accepted, any bracketed 4-tuple is a box, non-finite
-boxes dropped) and §6 (``format_boxes``: Python ``round(v, 2)`` repr, joined ``"A, B and C"``).
+Follows the released grounding reward (reward regex: negatives and exponents accepted, any bracketed 4-tuple is a
+box, non-finite boxes dropped) and RadVLM's answer form (``format_boxes``: Python ``round(v, 2)`` repr, joined
+``"A, B and C"``); see docs/data.md#box-convention.
 
 Example:
     >>> parse_boxes("Cardiomegaly at [0.35, 0.51, 0.75, 0.64]")
@@ -22,10 +23,21 @@ from collections.abc import Iterable, Sequence
 from radgrpo.records import Box
 
 _NUM = r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
-#: The released grounding reward's box regex (paper.md §5.3).
+#: The released grounding reward's box regex (docs/rewards.md#grounding_soft_f1).
 BOX_PATTERN = re.compile(rf"\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]")
 #: RadVLM's evaluation regex (no negatives, no exponents); used only to reproduce its mAP exactly.
 RADVLM_EVAL_PATTERN = re.compile(r"\[([\d\.]+),\s*([\d\.]+),\s*([\d\.]+),\s*([\d\.]+)\]")
+
+
+def _box(vals: Sequence[float]) -> Box:
+    """The four coordinates of ``vals`` as a :data:`~radgrpo.records.Box` (ValueError unless exactly four).
+
+    Example:
+        >>> _box([0.1, 0.2, 0.3, 0.4])
+        (0.1, 0.2, 0.3, 0.4)
+    """
+    x1, y1, x2, y2 = vals
+    return (x1, y1, x2, y2)
 
 
 def parse_boxes(text: object) -> list[Box]:
@@ -48,11 +60,11 @@ def parse_boxes(text: object) -> list[Box]:
         out: list[Box] = []
         for item in text:
             try:
-                vals = tuple(float(v) for v in item)  # type: ignore[union-attr]
+                vals = tuple(float(v) for v in item)
             except (TypeError, ValueError):
                 continue
             if len(vals) == 4 and all(math.isfinite(v) for v in vals):
-                out.append(vals)  # type: ignore[arg-type]
+                out.append(_box(vals))
         return out
     if not isinstance(text, str):
         return []
@@ -63,7 +75,7 @@ def parse_boxes(text: object) -> list[Box]:
         except (ValueError, OverflowError):  # pragma: no cover - the regex only admits float syntax
             continue
         if all(math.isfinite(v) for v in vals):
-            boxes.append(vals)  # type: ignore[arg-type]
+            boxes.append(_box(vals))
     return boxes
 
 
@@ -79,7 +91,7 @@ def parse_boxes_radvlm_eval(text: str) -> list[Box]:
     out: list[Box] = []
     for m in RADVLM_EVAL_PATTERN.finditer(text):
         try:
-            out.append(tuple(float(g) for g in m.groups()))  # type: ignore[arg-type]
+            out.append(_box([float(g) for g in m.groups()]))
         except ValueError:  # "1.2.3" matches [\d\.]+ but is not a float
             continue
     return out
@@ -157,7 +169,8 @@ def to_qwen_1000(box: Sequence[float]) -> tuple[int, int, int, int]:
         >>> to_qwen_1000((0.35, 0.5, 0.75, 0.641))
         (350, 500, 750, 641)
     """
-    return tuple(int(round(min(1.0, max(0.0, float(v))) * 1000)) for v in box)  # type: ignore[return-value]
+    x1, y1, x2, y2 = (int(round(min(1.0, max(0.0, float(v))) * 1000)) for v in box)
+    return (x1, y1, x2, y2)
 
 
 def from_qwen_1000(box: Sequence[float]) -> Box:
@@ -167,7 +180,7 @@ def from_qwen_1000(box: Sequence[float]) -> Box:
         >>> from_qwen_1000((350, 500, 750, 641))
         (0.35, 0.5, 0.75, 0.641)
     """
-    return tuple(float(v) / 1000.0 for v in box)  # type: ignore[return-value]
+    return _box([float(v) / 1000.0 for v in box])
 
 
 def format_boxes_qwen(boxes: Iterable[Sequence[float]]) -> str:

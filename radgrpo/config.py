@@ -5,6 +5,10 @@ This is the small, dependency-free parser used by the non-training commands (``d
 same conventions (``--config file.yaml`` first, then flags override). Every output folder gets the resolved
 ``config.yaml`` (:func:`save_config`).
 
+User errors (an unknown flag or YAML key, a value of the wrong type, a value ``__post_init__`` rejects) are one-line
+:class:`ConfigError` s naming the nearest valid flag or key (:class:`FlagParser`); ``radgrpo.cli.main`` prints them
+as ``radgrpo <command>: <message>`` and exits 2.
+
 Example:
     >>> from dataclasses import dataclass
     >>> @dataclass
@@ -20,11 +24,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import os
+import re
 import types
 import typing
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import yaml
 
@@ -64,6 +71,126 @@ class ConfigError(ValueError):
     """A config or flag value that the config class rejects; the CLI prints it in one line and exits 2."""
 
 
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The option most similar to ``word`` (``difflib`` ratio >= 0.6), or None.
+
+    >>> closest("sft_step", ["sft_steps", "out"])
+    'sft_steps'
+    """
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _did_you_mean(wrong: Sequence[str], options: Iterable[str]) -> str:
+    """``"; did you mean X?"`` for the wrong words that have a close option ("" when none has)."""
+    options = list(options)
+    hits = [(w, closest(w, options)) for w in wrong]
+    hits = [(w, c) for w, c in hits if c]
+    if not hits:
+        return ""
+    if len(wrong) == 1:
+        return f"; did you mean {hits[0][1]}?"
+    return "; did you mean " + ", ".join(f"{c} (for {w})" for w, c in hits) + "?"
+
+
+def unknown_flags_message(extras: Sequence[str], known: Iterable[str]) -> str:
+    """One line naming the unknown flags among ``extras`` (``parse_known_args`` leftovers), with the nearest
+    known flag of each.
+
+    >>> unknown_flags_message(["--sft_step", "10"], ["--sft_steps", "--out"])
+    'unknown flag --sft_step; did you mean --sft_steps?'
+    >>> unknown_flags_message(["stray"], ["--out"])
+    "unexpected argument 'stray' (flags start with --)"
+    """
+    flags = [t.split("=", 1)[0] for t in extras if t.startswith("-") and not re.fullmatch(r"-[\d.e+-]+", t)]
+    if not flags:
+        return f"unexpected argument {' '.join(extras)!r} (flags start with --)"
+    known = list(known)
+    head = f"unknown flag {flags[0]}" if len(flags) == 1 else f"unknown flags {', '.join(flags)}"
+    hint = _did_you_mean(flags, known)
+    return head + (hint or " (--help lists the flags)")
+
+
+def argparse_message(message: str) -> str:
+    """argparse's error text as one line: ``argument --n: invalid int value: 'x'`` -> ``--n: expected int, got 'x'``.
+
+    >>> argparse_message("argument --n_train: invalid int value: 'abc'")
+    "--n_train: expected int, got 'abc'"
+    >>> argparse_message("argument action: invalid choice: 'lst' (choose from 'list', 'cp')")
+    "action: invalid choice: 'lst' (choose from 'list', 'cp'); did you mean 'list'?"
+    """
+    m = re.match(r"argument ([^:]+): (.*)", message, re.S)
+    if m:
+        names, rest = m.groups()
+        bad = re.fullmatch(r"invalid (\S+) value: (.*)", rest, re.S)
+        if bad:
+            rest = f"expected {bad[1]}, got {bad[2]}" if bad[1] in ("int", "float") else f"invalid value {bad[2]}"
+        rest = {"expected one argument": "expected a value",
+                "expected at least one argument": "expected at least one value"}.get(rest, rest)
+        choice = re.fullmatch(r"invalid choice: '([^']*)' \(choose from (.*)\)", rest, re.S)
+        if choice:
+            near = closest(choice[1], [c.strip().strip("'") for c in choice[2].split(",")])
+            rest += f"; did you mean {near!r}?" if near else ""
+        message = f"{names.split('/')[0]}: {rest}"
+    return " ".join(message.split())
+
+
+class FlagParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose errors are one-line :class:`ConfigError` s (no usage block, no exit).
+
+    Unknown flags name the nearest known flag; prefixes of flags are never accepted (``allow_abbrev=False``).
+    ``--help`` still prints and exits 0. Mix it in front of another parser class (``class P(FlagParser, TrlParser)``)
+    to give that parser the same errors.
+
+    Example:
+        >>> p = FlagParser(prog="radgrpo x")
+        >>> _ = p.add_argument("--sft_steps", type=int)
+        >>> p.parse_args(["--sft_steps", "3"]).sft_steps
+        3
+        >>> try:
+        ...     p.parse_args(["--sft_step", "3"])
+        ... except ConfigError as e:
+        ...     print(e)
+        unknown flag --sft_step; did you mean --sft_steps?
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # a mistyped --sft_step must not silently set --sft_steps
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(argparse_message(message))
+
+    def long_flags(self) -> list[str]:
+        """Every ``--flag`` the parser knows, the first spelling of each option first."""
+        flags = [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+        return list(dict.fromkeys(flags))
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:
+            raise ConfigError(unknown_flags_message(extras, self.long_flags()))
+        return ns
+
+
+def unknown_keys_message(unknown: Sequence[str], names: Iterable[str], prefix: str = "", owner: str = "") -> str:
+    """One line for config keys that are not fields: the nearest field of each, and the valid keys for those with
+    no near one (listed up to 40 keys; past that, ``--help`` lists them).
+
+    >>> unknown_keys_message(["sft_step"], ["sft_steps", "out"], "demo.yaml: ", "DemoConfig")
+    "demo.yaml: unknown key(s) ['sft_step'] for DemoConfig; did you mean sft_steps?"
+    >>> unknown_keys_message(["zzz"], ["sft_steps", "out"])
+    "unknown key(s) ['zzz']; valid keys: ['out', 'sft_steps']"
+    """
+    names = sorted(names)
+    hint = _did_you_mean(list(unknown), names)
+    msg = f"{prefix}unknown key(s) {list(unknown)}" + (f" for {owner}" if owner else "") + hint
+    if any(closest(k, names) is None for k in unknown):
+        listing = f"valid keys: {names}" if len(names) <= 40 else "--help lists the valid keys"
+        msg += f" ({listing})" if hint else f"; {listing}"
+    return msg
+
+
 def from_dict(cls: type[T], data: dict[str, Any], *, source: str = "config") -> T:
     """Build ``cls`` from a dict, rejecting unknown keys with the list of valid ones.
 
@@ -73,7 +200,7 @@ def from_dict(cls: type[T], data: dict[str, Any], *, source: str = "config") -> 
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {unknown} for {cls.__name__}; valid keys: {sorted(names)}")
+        raise ConfigError(unknown_keys_message(unknown, names, f"{source}: ", cls.__name__))
     try:
         return cls(**data)
     except ConfigError:
@@ -82,15 +209,27 @@ def from_dict(cls: type[T], data: dict[str, Any], *, source: str = "config") -> 
         raise ConfigError(str(e)) from e
 
 
+def _typed_values(data: dict[str, Any], hints: dict[str, Any], source: str) -> dict[str, Any]:
+    """YAML strings of int/float/bool fields converted like their flags (``lr: 1e-4`` is a string to PyYAML)."""
+    out = dict(data)
+    for key, value in data.items():
+        tp = _field_type(hints[key]) if key in hints else None
+        if isinstance(value, str) and tp in (int, float, bool):
+            try:
+                out[key] = _to_bool(value) if tp is bool else tp(value)
+            except (ValueError, argparse.ArgumentTypeError):
+                raise ConfigError(f"{source}: {key}: expected {tp.__name__}, got {value!r}") from None
+    return out
+
+
 def parse_config(cls: type[T], argv: list[str] | None = None, prog: str | None = None) -> T:
     """Parse ``--config file.yaml`` then ``--<field> value`` flags (flags win) into dataclass ``cls``.
 
     Booleans accept ``--flag`` (true), ``--flag false`` and ``--no-flag``. Lists take several values.
     """
     hints = typing.get_type_hints(cls)
-    # allow_abbrev=False: a mistyped flag (``--sft_step``) is an error, never a silent prefix match of another one
-    parser = argparse.ArgumentParser(prog=prog, description=(cls.__doc__ or "").strip().split("\n")[0],
-                                     allow_abbrev=False)
+    # FlagParser: bad flags raise a one-line ConfigError naming the nearest flag; no prefix matching
+    parser = FlagParser(prog=prog, description=(cls.__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--config", default=None, help="YAML file with keys = the flags below")
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         tp = _field_type(hints[f.name])
@@ -105,7 +244,9 @@ def parse_config(cls: type[T], argv: list[str] | None = None, prog: str | None =
             parser.add_argument(flag, type=tp if callable(tp) else str, default=argparse.SUPPRESS, help=help_)
     ns = vars(parser.parse_args(argv))
     cfg_path = ns.pop("config", None)
-    data = load_yaml(cfg_path) if cfg_path else {}
+    from radgrpo.configs import resolve_config  # --config takes a file or a shipped name (radgrpo configs list)
+    cfg_path = str(resolve_config(cfg_path)) if cfg_path else None
+    data = _typed_values(load_yaml(cfg_path), hints, cfg_path) if cfg_path else {}
     data.update(ns)
     return from_dict(cls, data, source=cfg_path or "flags")
 

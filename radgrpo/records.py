@@ -1,17 +1,27 @@
-"""Core record types: one image–instruction–answer sample and its JSONL form.
+"""Core record types: one image–instruction–answer sample, its JSONL form and its id scheme.
 
 A :class:`Record` is the unit every data source yields and every task builder, exporter, trainer and evaluator
 consumes. It is *not* a trainer row: ``radgrpo.data.export`` turns records into TRL / LLaVA / verl rows.
 
 Boxes are always normalised ``[x1, y1, x2, y2]`` in [0, 1] (origin top-left, x = column / width), the RadVLM
-convention (paper.md §6). CheXpert labels use the CheXbert label order and the values 1 (positive), 0 (negative),
+convention (docs/data.md). CheXpert labels use the CheXbert label order and the values 1 (positive), 0 (negative),
 -1 (uncertain); a label absent from the dict was not mentioned.
+
+Record ids (one scheme for every builder, :func:`record_id`): ``"<source>/<task>/<key>"`` for the first record of a
+(source, task, key) and ``"<source>/<task>/<key>#<k>"`` for the k-th one (k >= 1): the k-th repeat of a real-source
+block, or the k-th record of a task drawn from one synthetic study. ``key`` identifies the item within its source
+(a dicom id, an image path, ``<image>/<class>``, ``<image>/<sentence index>``); a sub-item is joined with ``/``,
+never with ``#``, so an id holds at most one ``#``. A record's RNG is seeded by the same (seed, source, task, key, k).
+Ids written by older versions (``"#r<k>"`` repeats, PadChest-GR keys ``"<image>#<j>"``) are mapped to this scheme by
+:func:`current_record_id`; :func:`renamed_prediction_ids` uses it so old ``predictions.jsonl`` files still resume.
 
 Example:
     >>> r = Record(id="s1", image="img.png", task=Task.ABNORMALITY_GROUNDING, question="Where is the nodule?",
     ...            answer="The nodule is at [0.1, 0.2, 0.3, 0.4].", reference_boxes=[(0.1, 0.2, 0.3, 0.4)])
     >>> Record.from_dict(r.to_dict()) == r
     True
+    >>> record_id("vindr_cxr", "detection", "abc", 1)
+    'vindr_cxr/detection/abc#1'
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import dataclasses
 import enum
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +64,7 @@ CHEXPERT_5_LABELS: tuple[str, ...] = ("Cardiomegaly", "Edema", "Consolidation", 
 
 
 class Task(str, enum.Enum):
-    """The RadVLM instruction tasks (paper.md §2.1)."""
+    """The RadVLM instruction tasks (docs/method.md)."""
 
     REPORT_GENERATION = "report_generation"
     CLASSIFICATION = "classification"
@@ -74,7 +85,7 @@ class Record:
     """One image–instruction–answer sample.
 
     Args:
-        id: unique id, e.g. ``"mimic-train_12"``.
+        id: unique id in the scheme of :func:`record_id`, e.g. ``"mimic_cxr/report_generation/<dicom_id>"``.
         image: image path (absolute, or relative to the JSONL file's folder).
         task: the :class:`Task`.
         question: the user instruction, without any ``<image>`` token.
@@ -192,3 +203,71 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[Record]:
 def read_jsonl(path: str | os.PathLike) -> list[Record]:
     """All records of a JSONL file as a list."""
     return list(iter_jsonl(path))
+
+
+def record_id(source: str, task: str, key: str, k: int = 0) -> str:
+    """The id of the k-th record of (source, task, key): ``"<source>/<task>/<key>"``, plus ``"#<k>"`` when k > 0.
+
+    Args:
+        source: source name (``"mimic_cxr"``, ``"synthetic"`` ...).
+        task: task value (``"detection"`` ...).
+        key: the item's key within the source; sub-items are joined with ``/`` (builders never put ``#`` in it).
+        k: the record's index for this (source, task, key): the repeat, or the k-th record drawn from a study.
+
+    Example:
+        >>> record_id("padchest_gr", "phrase_grounding", "img.png/2"), record_id("synthetic", "detection", "s1", 2)
+        ('padchest_gr/phrase_grounding/img.png/2', 'synthetic/detection/s1#2')
+    """
+    if k < 0:
+        raise ValueError(f"record index k must be >= 0, got {k}")
+    return f"{source}/{task}/{key}" + (f"#{k}" if k else "")
+
+
+_OLD_REPEAT = re.compile(r"#r(\d+)$")  # real-source repeats before the one scheme: "...#r<k>"
+_OLD_PADCHEST = re.compile(r"^(padchest_gr/phrase_grounding/[^/#]+)#(\d+)(#\d+)?$")  # key "<image>#<j>"
+
+
+def current_record_id(rid: str) -> str:
+    """``rid`` in the current id scheme: old ``"#r<k>"`` repeats become ``"#<k>"`` and old PadChest-GR sentence keys
+    ``"<image>#<j>"`` become ``"<image>/<j>"``; an id already in the current scheme comes back unchanged.
+
+    Example:
+        >>> current_record_id("mimic_cxr/classification/d1#r2")
+        'mimic_cxr/classification/d1#2'
+        >>> current_record_id("padchest_gr/phrase_grounding/a.png#3#r1"), current_record_id("synthetic/x/s1#2")
+        ('padchest_gr/phrase_grounding/a.png/3#1', 'synthetic/x/s1#2')
+    """
+    rid = _OLD_REPEAT.sub(r"#\1", rid)
+    return _OLD_PADCHEST.sub(r"\1/\2\3", rid)
+
+
+def renamed_prediction_ids(prediction_ids: Iterable[str], record_ids: Iterable[str]) -> dict[str, str]:
+    """Old prediction ids -> the record ids they stand for, for predictions written before the current id scheme.
+
+    A prediction id is renamed only when it matches no record, its :func:`current_record_id` is a record id, and no
+    other prediction already has that id (so a resumed run never holds two predictions of one record).
+
+    Args:
+        prediction_ids: the ids in a ``predictions.jsonl`` being resumed.
+        record_ids: the ids of the records being generated for.
+
+    Returns:
+        ``{old prediction id: record id}``; empty when nothing needs renaming.
+
+    Example:
+        >>> renamed_prediction_ids(["m/classification/d1#r1", "m/classification/d2", "gone#r1"],
+        ...                        ["m/classification/d1#1", "m/classification/d2"])
+        {'m/classification/d1#r1': 'm/classification/d1#1'}
+    """
+    records = set(record_ids)
+    preds = list(prediction_ids)
+    taken = set(preds) & records
+    out: dict[str, str] = {}
+    for pid in preds:
+        if pid in records:
+            continue
+        new = current_record_id(pid)
+        if new != pid and new in records and new not in taken:
+            out[pid] = new
+            taken.add(new)
+    return out

@@ -66,24 +66,67 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
     assert "rule_finding_f1" in printed and "grpo_vs_sft" in printed
 
 
-def test_demo_defaults_match_the_shipped_stage_configs():
-    """configs/sft|grpo/demo_cpu.yaml document what the demo runs: they must not drift from DemoConfig."""
-    from pathlib import Path
+def _value(v):
+    return v.value if hasattr(v, "value") else v  # TRL stores lr_scheduler_type / save_strategy as str enums
 
-    import yaml
 
-    from radgrpo.cli.demo import REWARDS
+def _assert_shipped_plus(cfg, shipped: dict, overrides: dict):
+    """Every key of the shipped file has its value in ``cfg`` unless the demo overrides it, then the override's."""
+    for key, value in {**shipped, **overrides}.items():
+        want = overrides.get(key, value)
+        got = _value(getattr(cfg, key))
+        if key == "report_to":  # TrainingArguments turns "none" into []
+            got = got or "none"
+        assert got == want, (key, got, want)
 
-    root = Path(__file__).resolve().parents[1] / "configs"
-    sft = yaml.safe_load((root / "sft" / "demo_cpu.yaml").read_text())
-    grpo = yaml.safe_load((root / "grpo" / "demo_cpu.yaml").read_text())
-    cfg = DemoConfig()
-    assert (sft["max_steps"], sft["learning_rate"], sft["warmup_steps"], sft["per_device_train_batch_size"]) == (
-        cfg.sft_steps, cfg.sft_learning_rate, cfg.sft_warmup_steps, cfg.sft_batch_size)
-    assert (grpo["max_steps"], grpo["learning_rate"], grpo["beta"], grpo["num_generations"],
-            grpo["per_device_train_batch_size"], grpo["temperature"], grpo["reward_funcs"]) == (
-        cfg.grpo_steps, cfg.grpo_learning_rate, cfg.grpo_beta, cfg.grpo_num_generations, cfg.grpo_batch_size,
-        cfg.grpo_temperature, list(REWARDS))
+
+def test_demo_stage_configs_are_the_shipped_files_plus_its_overrides(tmp_path):
+    """The demo reads data/synth_demo, sft/demo_cpu, grpo/demo_cpu and eval/demo_cpu; its flags override named keys."""
+    from radgrpo.cli.demo import eval_config, grpo_config, sft_config, synth_config
+    from radgrpo.configs import load_config
+
+    out = tmp_path / "d"
+    cfg = DemoConfig(out=str(out), seed=7, sft_steps=11, grpo_beta=0.02, eval_batch_size=5, n_test=9,
+                     time_limit_s=30.0)
+    # defaults are the shipped values
+    default = DemoConfig()
+    assert (default.n_train, default.n_val, default.n_test, default.image_size) == (4000, 60, 500, 128)
+    assert (default.sft_steps, default.sft_learning_rate, default.sft_warmup_steps, default.sft_batch_size) == (
+        2000, 1e-3, 30, 16)
+    assert (default.grpo_steps, default.grpo_learning_rate, default.grpo_beta, default.grpo_num_generations,
+            default.grpo_batch_size, default.grpo_temperature, default.eval_batch_size) == (
+        120, 5e-5, 0.0, 8, 64, 1.0, 50)
+
+    synth = synth_config(cfg)
+    _assert_shipped_plus(synth, load_config("data/synth_demo"), {"out": str(out / "data"), "seed": 7, "n_test": 9})
+
+    train = {"train_file": str(out / "data" / "train.jsonl"), "seed": 7, "disable_tqdm": False, "time_limit_s": 30.0}
+    sft_shipped = load_config("sft/demo_cpu")
+    _assert_shipped_plus(sft_config(cfg), sft_shipped, {
+        **train, "max_steps": 11, "output_dir": str(out / "sft"), "model_name_or_path": str(out / "model_init")})
+    # the compute-matched control: as many samples as GRPO's prompts, constant 5 % of the peak LR, no warm-up
+    assert cfg.control_steps == 120 * 64 // 8 // 16 == 60
+    _assert_shipped_plus(sft_config(cfg, control=True), sft_shipped, {
+        **train, "max_steps": 60, "learning_rate": 1e-3 * 0.05, "lr_scheduler_type": "constant",
+        "lr_scheduler_kwargs": {}, "warmup_steps": 0, "logging_steps": 10, "output_dir": str(out / "sft_control"),
+        "model_name_or_path": str(out / "sft")})
+    _assert_shipped_plus(grpo_config(cfg), load_config("grpo/demo_cpu"), {
+        **train, "beta": 0.02, "output_dir": str(out / "grpo"), "model_name_or_path": str(out / "sft")})
+    for name, model in (("untrained", "model_init"), ("sft", "sft"), ("grpo", "grpo"), ("prior", None)):
+        _assert_shipped_plus(eval_config(cfg, name), load_config("eval/demo_cpu"), {
+            "model": str(out / model) if model else "", "test_file": str(out / "data" / "test.jsonl"),
+            "out": str(out / f"eval_{name}"), "run_name": name, "seed": 7, "batch_size": 5, "html": False})
+    # --fast logs more often
+    fast = DemoConfig(out=str(out), fast=True)
+    assert (sft_config(fast).logging_steps, grpo_config(fast).logging_steps) == (10, 1)
+    assert (sft_config(fast).max_steps, grpo_config(fast).max_steps, synth_config(fast).n_train) == (60, 3, 200)
+
+
+def test_grpo_rollouts_get_the_longest_evaluation_limit():
+    from radgrpo.configs import load_config
+
+    limits = load_config("eval/demo_cpu")["max_new_tokens_per_task"]
+    assert load_config("grpo/demo_cpu")["max_completion_length"] == max(limits.values()) == limits["detection"] == 160
 
 
 def test_control_is_compute_matched():

@@ -1,69 +1,189 @@
-"""Imports only go downward through radgrpo's layers (STYLE.md, "Dependency direction").
+"""Imports only go downward through radgrpo's layers, nothing private crosses a package, data sources only read.
+
+The rules (each a checker function over a source tree, so the self-tests below run the same code on bad files):
+
+1. Layers (:func:`upward_imports`): a module of the top-level part ``radgrpo.<part>`` may import only parts of its
+   own layer or below (:data:`LAYER`), minus the same-layer pairs in :data:`FORBIDDEN`.
+2. Private modules and names (:func:`private_imports`). A dotted component starting with ``_`` (not a dunder) is
+   private. (a) A private module ``radgrpo.a.b._m`` (or anything below it) may be imported only by modules inside
+   the package that holds it, ``radgrpo.a.b`` (its ``__init__`` or any module or sub-package below it).
+   (b) A private name ``from radgrpo.a.b import _z`` (``_z`` not a module) may be imported only by the ``__init__``
+   of a package that contains ``radgrpo.a.b`` (a package re-exporting its own internals); every other module uses
+   public names only. ``from radgrpo.a import _m`` where ``_m`` is a module is rule (a), and so are the names imported
+   from a private module.
+3. Inside ``radgrpo.data`` (:func:`data_imports`): sources read datasets into raw rows, tasks build records, export
+   and build come last; the pairs in :data:`DATA_FORBIDDEN` never import each other in that direction (lazily
+   either). The one listed exception (:data:`DATA_EXCEPTIONS`) is the synthetic generator, which writes records.
+4. Cheap layers do not import heavy stacks at module level (:func:`heavy_imports`).
+
+Every rule walks the whole AST, so a lazy import inside a function counts the same as a module-level one (except
+rule 4, which is about module level only). Relative imports are resolved against the importing module.
 
 Run: pytest tests/test_layering.py
 """
 
+from __future__ import annotations
+
 import ast
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-PKG = Path(__file__).resolve().parents[1] / "radgrpo"
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]  # the folder that holds the radgrpo package
 
 # top-level module/package -> layer; a module may import only from its own layer or below.
-LAYER = {"records": 0, "boxes": 0, "config": 0, "chat_client": 0, "data": 1, "metrics": 1, "models": 1,
-         "rewards": 2, "train": 3, "eval": 3, "serve": 4, "cli": 4}
+LAYER = {"records": 0, "boxes": 0, "config": 0, "configs": 0, "chat_client": 0, "data": 1, "metrics": 1,
+         "models": 1, "rewards": 2, "train": 3, "eval": 3, "serve": 4, "cli": 4}
 # same-layer imports that are forbidden all the same
 FORBIDDEN = {("metrics", "data"), ("metrics", "models"), ("eval", "rewards"), ("eval", "train"),
              ("rewards", "models"), ("rewards", "data")}
+# (importer package, imported package) inside radgrpo.data: sources < tasks < export, build
+DATA_FORBIDDEN = {("radgrpo.data.sources", "radgrpo.data.tasks"), ("radgrpo.data.sources", "radgrpo.data.export"),
+                  ("radgrpo.data.sources", "radgrpo.data.build"), ("radgrpo.data.tasks", "radgrpo.data.export"),
+                  ("radgrpo.data.tasks", "radgrpo.data.build")}
+# importer module -> why it may break DATA_FORBIDDEN (keep this list short; each entry is a debt to pay off)
+DATA_EXCEPTIONS = {
+    "radgrpo.data.sources.synthetic": "the synthetic generator writes a whole dataset (images and records), so it "
+                                      "builds records with radgrpo.data.tasks; its writer belongs above the sources",
+}
 # heavy stacks that must stay out of the cheap layers at module level
 HEAVY = {"trl", "fastapi", "uvicorn"}
 NO_HEAVY = {"records", "boxes", "config", "chat_client", "metrics", "rewards", "data"}
 
 
-def _imports(path: Path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+# ---- the checker ----
+
+def python_files(root: Path) -> list[Path]:
+    """All ``.py`` files of the ``radgrpo`` package under ``root``, sorted."""
+    return sorted((root / "radgrpo").rglob("*.py"))
+
+
+def module_name(path: Path, root: Path) -> str:
+    """``root/radgrpo/data/build.py`` -> ``radgrpo.data.build``; a package's ``__init__.py`` -> the package."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def is_package(path: Path) -> bool:
+    return path.name == "__init__.py"
+
+
+def is_module(name: str, root: Path) -> bool:
+    """Whether ``name`` (dotted) is a module or package in the tree under ``root``."""
+    p = root.joinpath(*name.split("."))
+    return p.with_suffix(".py").is_file() or (p / "__init__.py").is_file()
+
+
+def is_private(part: str) -> bool:
+    return part.startswith("_") and not (part.startswith("__") and part.endswith("__"))
+
+
+def within(name: str, package: str) -> bool:
+    """``name`` is ``package`` or lies below it (dotted names)."""
+    return name == package or name.startswith(package + ".")
+
+
+def iter_imports(path: Path, root: Path) -> Iterator[tuple[str, list[str], ast.stmt]]:
+    """Every import of ``path`` anywhere in its AST as ``(absolute module, imported names, node)``.
+
+    ``import a.b`` gives ``("a.b", [], node)``; ``from a.b import c, d`` gives ``("a.b", ["c", "d"], node)``;
+    relative imports are resolved against the importing module's package.
+    """
+    me = module_name(path, root).split(".")
+    package = me if is_package(path) else me[:-1]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             for a in node.names:
-                yield a.name, node
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module, node
+                yield a.name, [], node
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            yield module, [a.name for a in node.names], node
 
 
-def _top(path: Path) -> str:
-    rel = path.relative_to(PKG)
-    return rel.parts[0].removesuffix(".py")
+def imported_modules(module: str, names: list[str], root: Path) -> list[str]:
+    """The modules an import statement brings in: ``module`` plus each ``module.name`` that is a module itself."""
+    return [module] + [f"{module}.{n}" for n in names if is_module(f"{module}.{n}", root)]
 
 
-def test_every_module_has_a_layer():
-    tops = {_top(p) for p in PKG.rglob("*.py") if p.name != "__init__.py" or p.parent != PKG}
-    assert tops <= set(LAYER), f"modules without a layer: {sorted(tops - set(LAYER))}"
+def _where(path: Path, root: Path, node: ast.stmt) -> str:
+    return f"{path.relative_to(root)}:{node.lineno}"
 
 
-def test_imports_only_go_downward():
+def upward_imports(root: Path, files: Iterable[Path] | None = None) -> list[str]:
+    """Rule 1: imports of a higher layer, or of a same-layer part listed in :data:`FORBIDDEN`."""
     bad = []
-    for path in PKG.rglob("*.py"):
-        if path.parent == PKG and path.name == "__init__.py":
+    for path in python_files(root) if files is None else files:
+        me = module_name(path, root).split(".")
+        if len(me) < 2:  # radgrpo/__init__.py
             continue
-        me = _top(path)
-        for name, node in _imports(path):
-            parts = name.split(".")
-            if parts[0] != "radgrpo" or len(parts) < 2:
+        for module, _, node in iter_imports(path, root):
+            parts = module.split(".")
+            if parts[0] != "radgrpo" or len(parts) < 2 or parts[1] not in LAYER or me[1] not in LAYER:
                 continue
             other = parts[1]
-            if other not in LAYER:
-                continue
-            if LAYER[other] > LAYER[me] or (me, other) in FORBIDDEN:
-                bad.append(f"{path.relative_to(PKG.parent)}:{node.lineno} {me} -> {other}")
-    assert not bad, "upward or forbidden imports:\n" + "\n".join(bad)
+            if LAYER[other] > LAYER[me[1]] or (me[1], other) in FORBIDDEN:
+                bad.append(f"{_where(path, root, node)} {me[1]} -> {other}")
+    return bad
 
 
-def test_cheap_layers_do_not_import_heavy_stacks_at_module_level():
+def private_imports(root: Path, files: Iterable[Path] | None = None) -> list[str]:
+    """Rule 2: private modules imported from outside their package, private names imported from another module."""
     bad = []
-    for path in PKG.rglob("*.py"):
-        if _top(path) not in NO_HEAVY:
+    for path in python_files(root) if files is None else files:
+        me = module_name(path, root)
+        for module, names, node in iter_imports(path, root):
+            if not within(module, "radgrpo"):
+                continue
+            targets = [module] + [f"{module}.{n}" for n in names if is_private(n) and is_module(f"{module}.{n}", root)]
+            for target in targets:
+                parts = target.split(".")
+                first = next((i for i, p in enumerate(parts) if is_private(p)), None)
+                if first is not None and not within(me, ".".join(parts[:first])):
+                    bad.append(f"{_where(path, root, node)} {me} imports private module {target}")
+            for n in names:
+                if not is_private(n) or is_module(f"{module}.{n}", root) or any(is_private(p)
+                                                                                 for p in module.split(".")):
+                    continue  # a private module (above), or a name of a private module (counted once, above)
+                if not (is_package(path) and within(module, me) and module != me):
+                    bad.append(f"{_where(path, root, node)} {me} imports private name {module}.{n}")
+    return bad
+
+
+def data_imports(root: Path, files: Iterable[Path] | None = None,
+                 exceptions: Iterable[str] = tuple(DATA_EXCEPTIONS)) -> list[str]:
+    """Rule 3: inside ``radgrpo.data``, the (importer, imported) package pairs of :data:`DATA_FORBIDDEN`, except for
+    the importer modules in ``exceptions``."""
+    bad = []
+    allowed = set(exceptions)
+    for path in python_files(root) if files is None else files:
+        me = module_name(path, root)
+        if me in allowed:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:  # module level only; lazy imports inside functions are fine
+        for module, names, node in iter_imports(path, root):
+            targets = imported_modules(module, names, root)
+            for low, high in sorted(DATA_FORBIDDEN):
+                hits = [t for t in targets if within(t, high)]
+                if within(me, low) and hits:  # one report per statement, naming the deepest module
+                    target = max(hits, key=len)
+                    bad.append(f"{_where(path, root, node)} {me} -> {target} ({low} must not import {high})")
+    return bad
+
+
+def heavy_imports(root: Path, files: Iterable[Path] | None = None) -> list[str]:
+    """Rule 4: module-level imports of :data:`HEAVY` stacks in the :data:`NO_HEAVY` parts."""
+    bad = []
+    for path in python_files(root) if files is None else files:
+        me = module_name(path, root).split(".")
+        if len(me) < 2 or me[1] not in NO_HEAVY:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:  # module level only
             names = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -71,14 +191,114 @@ def test_cheap_layers_do_not_import_heavy_stacks_at_module_level():
                 names = [node.module]
             for n in names:
                 if n.split(".")[0] in HEAVY:
-                    bad.append(f"{path.relative_to(PKG.parent)}:{node.lineno} imports {n}")
+                    bad.append(f"{_where(path, root, node)} imports {n}")
+    return bad
+
+
+# ---- the rules on the real tree ----
+
+def test_every_module_has_a_layer():
+    tops = {module_name(p, ROOT).split(".")[1] for p in python_files(ROOT) if module_name(p, ROOT) != "radgrpo"}
+    assert tops <= set(LAYER), f"modules without a layer: {sorted(tops - set(LAYER))}"
+
+
+def test_imports_only_go_downward():
+    bad = upward_imports(ROOT)
+    assert not bad, "upward or forbidden imports:\n" + "\n".join(bad)
+
+
+def test_no_private_imports_across_packages():
+    bad = private_imports(ROOT)
+    assert not bad, "private imports across packages:\n" + "\n".join(bad)
+
+
+def test_data_sources_only_read():
+    bad = data_imports(ROOT)
+    assert not bad, "imports against the data flow (sources < tasks < export, build):\n" + "\n".join(bad)
+
+
+def test_cheap_layers_do_not_import_heavy_stacks_at_module_level():
+    bad = heavy_imports(ROOT)
     assert not bad, "\n".join(bad)
 
 
-def test_layering_check_catches_an_upward_import(tmp_path):
-    # the checker itself must be able to fail: an eval module importing train is flagged
-    fake = tmp_path / "x.py"
-    fake.write_text("from radgrpo.train import grpo\n")
-    names = [n for n, _ in _imports(fake)]
-    assert names == ["radgrpo.train"]
-    assert LAYER["train"] >= LAYER["eval"] and ("eval", "train") in FORBIDDEN
+# ---- the checker can fail: the same functions on a small tree of bad and good files ----
+
+def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        for parent in p.relative_to(tmp_path).parents:  # every folder is a package
+            if str(parent) != ".":
+                (tmp_path / parent / "__init__.py").touch()
+        p.write_text(text)
+    return tmp_path
+
+
+PACKAGES = {  # the modules the bad and good files import, so that module resolution sees them
+    "radgrpo/train/grpo.py": "",
+    "radgrpo/data/prompts.py": "",
+    "radgrpo/data/sources/_common.py": "",
+    "radgrpo/data/sources/common.py": "",
+    "radgrpo/data/tasks/source_records.py": "",
+    "radgrpo/models/tiny.py": "def _helper():\n    pass\n",
+}
+
+
+def test_checker_reports_an_upward_and_a_forbidden_same_layer_import(tmp_path):
+    root = _tree(tmp_path, {**PACKAGES,
+                            "radgrpo/eval/up.py": "from radgrpo.train import grpo\n",
+                            "radgrpo/metrics/side.py": "def f():\n    import radgrpo.data.prompts\n",
+                            "radgrpo/data/rel.py": "from ..train import grpo\n"})
+    assert sorted(upward_imports(root)) == ["radgrpo/data/rel.py:1 data -> train",
+                                            "radgrpo/eval/up.py:1 eval -> train",
+                                            "radgrpo/metrics/side.py:2 metrics -> data"]
+
+
+def test_checker_reports_private_imports(tmp_path):
+    root = _tree(tmp_path, {**PACKAGES,
+                            "radgrpo/data/build.py": "from radgrpo.data.sources._common import DropCounter\n",
+                            "radgrpo/train/common.py": "def f():\n    from radgrpo.models.tiny import _helper\n",
+                            "radgrpo/models/qwen3_vl.py": "from radgrpo.models.tiny import _helper\n",
+                            "radgrpo/cli/x.py": "from radgrpo.data.sources import _common\n"})
+    assert sorted(private_imports(root)) == [
+        "radgrpo/cli/x.py:1 radgrpo.cli.x imports private module radgrpo.data.sources._common",
+        "radgrpo/data/build.py:1 radgrpo.data.build imports private module radgrpo.data.sources._common",
+        "radgrpo/models/qwen3_vl.py:1 radgrpo.models.qwen3_vl imports private name radgrpo.models.tiny._helper",
+        "radgrpo/train/common.py:2 radgrpo.train.common imports private name radgrpo.models.tiny._helper"]
+
+
+def test_checker_reports_a_lazy_sources_to_tasks_import(tmp_path):
+    root = _tree(tmp_path, {**PACKAGES,
+                            "radgrpo/data/sources/mimic.py": ("def to_records():\n"
+                                                              "    from radgrpo.data.tasks import source_records\n"),
+                            "radgrpo/data/sources/other.py": "from radgrpo.data import tasks\n",
+                            "radgrpo/data/sources/synthetic.py": "from radgrpo.data import tasks\n"})
+    assert len(data_imports(root, exceptions=())) == 3  # an exception is reported once it is not listed
+    assert sorted(data_imports(root)) == [
+        "radgrpo/data/sources/mimic.py:2 radgrpo.data.sources.mimic -> radgrpo.data.tasks.source_records "
+        "(radgrpo.data.sources must not import radgrpo.data.tasks)",
+        "radgrpo/data/sources/other.py:1 radgrpo.data.sources.other -> radgrpo.data.tasks "
+        "(radgrpo.data.sources must not import radgrpo.data.tasks)"]
+
+
+def test_checker_reports_a_heavy_module_level_import_only(tmp_path):
+    root = _tree(tmp_path, {"radgrpo/metrics/h.py": "import trl\n\n\ndef f():\n    import fastapi\n",
+                            "radgrpo/train/t.py": "import trl\n"})
+    assert heavy_imports(root) == ["radgrpo/metrics/h.py:1 imports trl"]
+
+
+@pytest.mark.parametrize("check", [upward_imports, private_imports, data_imports, heavy_imports])
+def test_checker_accepts_good_files(tmp_path, check):
+    root = _tree(tmp_path, {**PACKAGES,
+                            # a private module from inside its own package, lazily too
+                            "radgrpo/data/sources/mimic.py": ("from radgrpo.data.sources._common import x\n"
+                                                              "def f():\n    from ._common import y\n"),
+                            # a package __init__ re-exporting a private name of its own sub-module
+                            "radgrpo/models/__init__.py": "from radgrpo.models.tiny import _helper\n",
+                            # tasks use the sources' public API; eval may use data; dunders are not private
+                            "radgrpo/data/tasks/build.py": "from radgrpo.data.sources.common import DropCounter\n",
+                            "radgrpo/eval/e.py": "from radgrpo.data import prompts\nfrom radgrpo import __name__\n",
+                            "radgrpo/train/t.py": "import trl\nfrom radgrpo.models import tiny\n",
+                            "radgrpo/metrics/lazy.py": "def f():\n    import trl\n"})
+    assert check(root) == []

@@ -5,7 +5,7 @@ What it is: a thin wrapper over :func:`radgrpo.data.sources.synthetic.synthesize
 not: the real-dataset build (``radgrpo data build``, :mod:`radgrpo.cli.datasets`).
 
 Example:
-    $ radgrpo data synth --config configs/data/synth_demo.yaml
+    $ radgrpo data synth --config data/synth_demo
     $ radgrpo data synth --out data/synth --n_train 2000 --findings cardiomegaly "pleural effusion"
 """
 

@@ -5,8 +5,9 @@ What it is: thin command-line wrappers over :func:`radgrpo.data.build.build_data
 rich statistics table. What it is not: the synthetic data command (``radgrpo data synth``, ``radgrpo.cli.data``).
 
 Example:
-    $ radgrpo data validate --config configs/data/radvlm.yaml
-    $ radgrpo data build --config configs/data/radvlm.yaml --out data/radvlm
+    $ radgrpo configs cp data/radvlm radvlm.yaml      # then set the dataset roots in it
+    $ radgrpo data validate --config radvlm.yaml
+    $ radgrpo data build --config radvlm.yaml --out data/radvlm
 """
 
 from __future__ import annotations

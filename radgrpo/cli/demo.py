@@ -10,6 +10,10 @@ metric is ``rule_finding_f1``: micro-F1 of the positive findings a report names,
 exact on the synthetic report language (``rule_finding_f1_side`` also needs the side). The tiny model is the real
 Qwen3-VL architecture; the numbers show what SFT and RL learn on synthetic images, not clinical quality.
 
+Every stage starts from a config shipped inside the package (:data:`STAGE_CONFIGS`; ``radgrpo configs cp NAME DEST``
+to run one by hand): DemoConfig's defaults are those files' values, and its flags override them
+(:data:`FLAG_KEYS`, plus the per-stage paths, ``seed`` and the overrides each ``*_config`` function names).
+
 Example:
     $ radgrpo demo --out demo_out
     $ radgrpo demo --out /tmp/d --fast --seed 1
@@ -29,7 +33,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from radgrpo.config import parse_config, save_config
+from radgrpo.config import from_dict, parse_config, save_config
+from radgrpo.configs import load_config
 
 console = Console()
 
@@ -41,11 +46,41 @@ COMPARISONS = (("sft", "untrained"), ("sft", "prior"), ("grpo", "sft"), ("grpo",
                ("sft_control", "sft"))
 HEADLINE = ("map_50", "soft_f1", "rule_finding_f1", "rule_finding_f1_side", "bleu4", "rougeL")
 TABLE_METRICS = HEADLINE + ("matched_iou", "format_valid_rate", "n")
-EVAL_METRICS = ("soft_f1", "soft_f1_dice", "ap_50", "matched_iou", "bleu4", "rougeL", "rule_finding_f1")
-REWARDS = ("grounding_soft_f1", "rule_finding_errors")
-#: generation limits (tokens) in evaluation and GRPO: digits are single tokens, a 2-box answer is ~61 tokens.
-MAX_NEW_TOKENS = {"report_generation": 96, "abnormality_grounding": 80, "anatomical_grounding": 80,
-                  "phrase_grounding": 80, "detection": 160, "classification": 64}
+#: The shipped config each stage starts from (``radgrpo configs list``).
+STAGE_CONFIGS = {"data": "data/synth_demo", "sft": "sft/demo_cpu", "grpo": "grpo/demo_cpu", "eval": "eval/demo_cpu"}
+#: DemoConfig flag -> (stage, key): the flag's default is that key of the stage's shipped config, and it overrides it.
+FLAG_KEYS: dict[str, tuple[str, str]] = {
+    "n_train": ("data", "n_train"), "n_val": ("data", "n_val"), "n_test": ("data", "n_test"),
+    "image_size": ("data", "image_size"),
+    "sft_steps": ("sft", "max_steps"), "sft_learning_rate": ("sft", "learning_rate"),
+    "sft_warmup_steps": ("sft", "warmup_steps"), "sft_batch_size": ("sft", "per_device_train_batch_size"),
+    "grpo_steps": ("grpo", "max_steps"), "grpo_learning_rate": ("grpo", "learning_rate"),
+    "grpo_beta": ("grpo", "beta"), "grpo_num_generations": ("grpo", "num_generations"),
+    "grpo_batch_size": ("grpo", "per_device_train_batch_size"), "grpo_temperature": ("grpo", "temperature"),
+    "eval_batch_size": ("eval", "batch_size"),
+}
+#: Learning-rate factor of the compute-matched SFT control (constant LR at the end of SFT's cosine: 5 % of the peak).
+CONTROL_LR_FACTOR = 0.05
+#: Logging intervals (optimizer steps) in --fast mode, and of the SFT control.
+FAST_LOGGING_STEPS = {"sft": 10, "grpo": 1}
+CONTROL_LOGGING_STEPS = 10
+
+
+def stage_config(stage: str) -> dict[str, Any]:
+    """The keys of a stage's shipped config (:data:`STAGE_CONFIGS`), a fresh dict on every call.
+
+    Example:
+        >>> stage_config("sft")["max_steps"], stage_config("grpo")["reward_funcs"]
+        (2000, ['grounding_soft_f1', 'rule_finding_errors'])
+    """
+    return load_config(STAGE_CONFIGS[stage])
+
+
+def _flag(name: str, help_: str) -> Any:
+    """A DemoConfig field whose default is read from the shipped config (:data:`FLAG_KEYS`)."""
+    stage, key = FLAG_KEYS[name]
+    return field(default_factory=lambda: stage_config(stage)[key],
+                 metadata={"help": f"{help_} (default: {key} of {STAGE_CONFIGS[stage]})"})
 
 
 @dataclass
@@ -54,25 +89,25 @@ class DemoConfig:
 
     out: str = field(default="demo_out", metadata={"help": "output folder"})
     fast: bool = field(default=False, metadata={"help": "smoke mode: tiny data and few steps (~1 min)"})
-    seed: int = field(default=0, metadata={"help": "seed for data, model init and training"})
-    n_train: int = field(default=4000, metadata={"help": "synthetic training studies"})
-    n_val: int = field(default=60, metadata={"help": "synthetic validation studies (SFT held-out curve)"})
-    n_test: int = field(default=500, metadata={"help": "synthetic held-out test studies"})
-    image_size: int = field(default=128, metadata={"help": "synthetic image side (px; 128 = 16 visual tokens)"})
-    sft_steps: int = field(default=2000, metadata={"help": "SFT optimizer steps"})
-    sft_learning_rate: float = field(default=1e-3, metadata={"help": "peak SFT LR (cosine to 5 %)"})
-    sft_warmup_steps: int = field(default=30, metadata={"help": "SFT linear warm-up steps"})
-    sft_batch_size: int = field(default=16, metadata={"help": "SFT batch size"})
+    seed: int = field(default=0, metadata={"help": "seed for data, model init, training and bootstraps"})
+    n_train: int = _flag("n_train", "synthetic training studies")
+    n_val: int = _flag("n_val", "synthetic validation studies (SFT held-out curve)")
+    n_test: int = _flag("n_test", "synthetic held-out test studies")
+    image_size: int = _flag("image_size", "synthetic image side (px; 128 = 16 visual tokens)")
+    sft_steps: int = _flag("sft_steps", "SFT optimizer steps")
+    sft_learning_rate: float = _flag("sft_learning_rate", "peak SFT LR (cosine to 5 %)")
+    sft_warmup_steps: int = _flag("sft_warmup_steps", "SFT linear warm-up steps")
+    sft_batch_size: int = _flag("sft_batch_size", "SFT batch size")
     sft_eval_every: int = field(default=250, metadata={"help": "SFT steps between held-out evaluations"})
-    grpo_steps: int = field(default=120, metadata={"help": "GRPO optimizer steps"})
-    grpo_learning_rate: float = field(default=5e-5, metadata={"help": "GRPO LR (constant)"})
-    grpo_beta: float = field(default=0.0, metadata={"help": "GRPO KL coefficient"})
-    grpo_num_generations: int = field(default=8, metadata={"help": "rollouts per prompt"})
-    grpo_batch_size: int = field(default=64, metadata={"help": "completions per GRPO step"})
-    grpo_temperature: float = field(default=1.0, metadata={"help": "rollout sampling temperature"})
+    grpo_steps: int = _flag("grpo_steps", "GRPO optimizer steps")
+    grpo_learning_rate: float = _flag("grpo_learning_rate", "GRPO LR (constant)")
+    grpo_beta: float = _flag("grpo_beta", "GRPO KL coefficient")
+    grpo_num_generations: int = _flag("grpo_num_generations", "rollouts per prompt")
+    grpo_batch_size: int = _flag("grpo_batch_size", "completions per GRPO step")
+    grpo_temperature: float = _flag("grpo_temperature", "rollout sampling temperature")
     control: bool = field(default=True, metadata={
         "help": "also continue SFT from the SFT checkpoint for as many samples as GRPO saw (compute-matched control)"})
-    eval_batch_size: int = field(default=50, metadata={"help": "generation batch size in evaluation"})
+    eval_batch_size: int = _flag("eval_batch_size", "generation batch size in evaluation")
     n_resamples: int = field(default=10_000, metadata={
         "help": "paired bootstrap resamples and randomisation permutations"})
     time_limit_s: float = field(default=0.0, metadata={
@@ -116,29 +151,116 @@ def _summary(flat: dict) -> str:
     return ", ".join(f"{k}={flat[k]:.3f}" for k in HEADLINE if isinstance(flat.get(k), float))
 
 
-def _evaluate(model_dir: Path, records: list, base_dir: Path, out: Path, name: str, cfg: DemoConfig) -> dict:
+#: Model folder (under OUT) that each evaluated stage loads; the image-blind prior has none.
+STAGE_MODELS = {"untrained": "model_init", "sft": "sft", "grpo": "grpo", "sft_control": "sft_control"}
+
+
+def synth_config(cfg: DemoConfig) -> Any:
+    """The data stage: ``data/synth_demo`` with ``out = OUT/data``, ``seed`` and the demo's count and size flags.
+
+    Example:
+        >>> c = synth_config(DemoConfig(out="d", fast=True))
+        >>> (c.out, c.n_train, c.n_val, c.n_test, c.image_size)
+        ('d/data', 200, 8, 24, 128)
+    """
+    from radgrpo.data.sources.synthetic import SynthConfig
+
+    values = {**stage_config("data"), **_overrides(cfg, "data"), "out": str(Path(cfg.out) / "data"),
+              "seed": cfg.seed}
+    return from_dict(SynthConfig, values, source=STAGE_CONFIGS["data"])
+
+
+def _overrides(cfg: DemoConfig, stage: str) -> dict[str, Any]:
+    return {key: getattr(cfg, flag) for flag, (s, key) in FLAG_KEYS.items() if s == stage}
+
+
+def _train_values(cfg: DemoConfig, stage: str, output_dir: Path, model: Path) -> dict[str, Any]:
+    """A training stage's shipped keys + the demo's: paths, seed, flags, progress bars and the time guard."""
+    out = Path(cfg.out)
+    return {**stage_config(stage), **_overrides(cfg, stage), "output_dir": str(output_dir),
+            "model_name_or_path": str(model), "train_file": str(out / "data" / "train.jsonl"), "seed": cfg.seed,
+            "disable_tqdm": False, "time_limit_s": cfg.time_limit_s}
+
+
+def sft_config(cfg: DemoConfig, *, control: bool = False) -> Any:
+    """The SFT stage: ``sft/demo_cpu`` from ``OUT/model_init`` into ``OUT/sft``, with the demo's SFT flags; --fast
+    logs every :data:`FAST_LOGGING_STEPS` steps.
+
+    ``control=True``: the compute-matched control, SFT continued from ``OUT/sft`` into ``OUT/sft_control`` for
+    :attr:`DemoConfig.control_steps` steps at a constant :data:`CONTROL_LR_FACTOR` x the peak LR, no warm-up.
+    """
+    from radgrpo.train.configs import RadSFTConfig
+
+    out = Path(cfg.out)
+    if control:
+        values = {**_train_values(cfg, "sft", out / "sft_control", out / "sft"), "max_steps": cfg.control_steps,
+                  "learning_rate": cfg.sft_learning_rate * CONTROL_LR_FACTOR, "lr_scheduler_type": "constant",
+                  "lr_scheduler_kwargs": {}, "warmup_steps": 0, "logging_steps": CONTROL_LOGGING_STEPS}
+    else:
+        values = _train_values(cfg, "sft", out / "sft", out / STAGE_MODELS["untrained"])
+        if cfg.fast:
+            values["logging_steps"] = FAST_LOGGING_STEPS["sft"]
+    return RadSFTConfig(**values)
+
+
+def grpo_config(cfg: DemoConfig) -> Any:
+    """The GRPO stage: ``grpo/demo_cpu`` from ``OUT/sft`` into ``OUT/grpo``, with the demo's GRPO flags; --fast
+    logs every step."""
+    from radgrpo.train.configs import RadGRPOConfig
+
+    out = Path(cfg.out)
+    values = _train_values(cfg, "grpo", out / "grpo", out / "sft")
+    if cfg.fast:
+        values["logging_steps"] = FAST_LOGGING_STEPS["grpo"]
+    return RadGRPOConfig(**values)
+
+
+def eval_config(cfg: DemoConfig, name: str) -> Any:
+    """The evaluation of stage ``name``: ``eval/demo_cpu`` with the stage's model folder, OUT's test split,
+    ``out = OUT/eval_<name>``, ``run_name = name``, ``seed``, ``batch_size = --eval_batch_size`` and no HTML (the demo
+    writes one report for all stages).
+
+    Example:
+        >>> c = eval_config(DemoConfig(out="d"), "sft")
+        >>> (c.model, c.test_file, c.out, c.run_name, c.batch_size, c.html)
+        ('d/sft', 'd/data/test.jsonl', 'd/eval_sft', 'sft', 50, False)
+    """
+    from radgrpo.eval.config import EvalConfig
+
+    out = Path(cfg.out)
+    model = str(out / STAGE_MODELS[name]) if name in STAGE_MODELS else ""
+    values = {**stage_config("eval"), "model": model, "test_file": str(out / "data" / "test.jsonl"),
+              "out": str(out / f"eval_{name}"), "run_name": name, "seed": cfg.seed, "html": False,
+              **_overrides(cfg, "eval")}
+    return from_dict(EvalConfig, values, source=STAGE_CONFIGS["eval"])
+
+
+def _evaluate(records: list, base_dir: Path, name: str, cfg: DemoConfig) -> dict:
     from radgrpo.eval.pipeline import evaluate
     from radgrpo.models.qwen3_vl import load_model_and_processor
 
-    model, processor = load_model_and_processor(model_dir)
+    config = eval_config(cfg, name)
+    model, processor = load_model_and_processor(Path(config.model))
     model.eval()
-    flat = evaluate(model, processor, records, base_dir, out / f"eval_{name}", batch_size=cfg.eval_batch_size,
-                    max_new_tokens=MAX_NEW_TOKENS, run_name=name, write_html=False, seed=cfg.seed,
-                    metrics=EVAL_METRICS)
+    flat = evaluate(model, processor, records, config, base_dir=base_dir)
     console.print(f"  {name}: {_summary(flat)}, n={flat.get('n')}")
     return flat
 
 
-def heldout_scorer(records: Sequence, base_dir: Path, processor: Any, batch_size: int
-                   ) -> Callable[[Any], dict[str, float]]:
-    """``fn(model) -> {"soft_f1", "rule_finding_f1"}`` on validation records (greedy; for the SFT held-out curve)."""
+def heldout_scorer(records: Sequence, base_dir: Path, processor: Any, batch_size: int,
+                   max_new_tokens: int | dict[str, int] | None = None) -> Callable[[Any], dict[str, float]]:
+    """``fn(model) -> {"soft_f1", "rule_finding_f1"}`` on validation records (greedy; for the SFT held-out curve).
+
+    ``max_new_tokens``: generation limits as :func:`radgrpo.eval.generate.generate_predictions` takes them (the demo
+    passes its evaluation config's).
+    """
     from radgrpo.eval.generate import generate_predictions
     from radgrpo.eval.score import score_predictions
     from radgrpo.metrics.text.rule_labeler import f1_from_counts
 
     def score(model: Any) -> dict[str, float]:
         preds = generate_predictions(model, processor, records, base_dir, batch_size=batch_size,
-                                     max_new_tokens=MAX_NEW_TOKENS, progress=False)
+                                     max_new_tokens=max_new_tokens, progress=False)
         rows = score_predictions(preds, records, ["soft_f1", "rule_finding_f1"])
         grounding = [r["soft_f1"] for r in rows if "soft_f1" in r]
         counts = [sum(r.get(f"rule_finding_{k}", 0) for r in rows) for k in ("tp", "fp", "fn")]
@@ -161,21 +283,7 @@ def _train_info(out_dir: Path, steps: int, samples_per_step: int, name: str) -> 
             "samples": done * samples_per_step, "time_guard_hit": hit}
 
 
-def _sft_config(cfg: DemoConfig, out_dir: Path, model: Path, train_file: Path, steps: int, lr: float,
-                schedule: str, warmup: int, logging_steps: int) -> Any:
-    from radgrpo.train.configs import RadSFTConfig
-
-    return RadSFTConfig(
-        output_dir=str(out_dir), model_name_or_path=str(model), train_file=str(train_file), max_steps=steps,
-        learning_rate=lr, lr_scheduler_type=schedule,
-        lr_scheduler_kwargs={"min_lr_rate": 0.05} if schedule == "cosine_with_min_lr" else {},
-        warmup_steps=warmup, per_device_train_batch_size=cfg.sft_batch_size, weight_decay=0.01, max_grad_norm=1.0,
-        max_length=None, assistant_only_loss=True, gradient_checkpointing=False, dataloader_num_workers=0,
-        logging_steps=logging_steps, save_strategy="no", report_to="none", seed=cfg.seed, disable_tqdm=False,
-        time_limit_s=cfg.time_limit_s)
-
-
-def _notes(results: dict, cfg: DemoConfig) -> str:
+def _notes(results: dict, cfg: DemoConfig, rewards: Sequence[str]) -> str:
     """The report's notes, written from the numbers (which stage beat which, significantly or not)."""
     from radgrpo.eval.compare import reading
 
@@ -190,7 +298,7 @@ def _notes(results: dict, cfg: DemoConfig) -> str:
     lines = [f"Tiny Qwen3-VL on {cfg.image_size}² synthetic radiographs, CPU, seed {cfg.seed}. SFT "
              f"{tr['sft']['steps_done']} steps ({tr['sft']['samples']} samples); GRPO {tr['grpo']['steps_done']} steps "
              f"({tr['grpo']['samples']} prompts × {cfg.grpo_num_generations} rollouts; rewards "
-             f"{' + '.join(REWARDS)}, lr {cfg.grpo_learning_rate:g}, beta {cfg.grpo_beta:g}, temperature "
+             f"{' + '.join(rewards)}, lr {cfg.grpo_learning_rate:g}, beta {cfg.grpo_beta:g}, temperature "
              f"{cfg.grpo_temperature:g})" + (f"; SFT control {tr['sft_control']['steps_done']} more SFT steps "
                                              f"({tr['sft_control']['samples']} samples)." if "sft_control" in tr
                                              else ".")]
@@ -223,7 +331,7 @@ def _report_stats(eval_dir: Path) -> dict[str, int]:
 
 def run_demo(cfg: DemoConfig) -> dict:
     """Run the pipeline; returns the results dict written to ``OUT/results.json``."""
-    from radgrpo.data.sources.synthetic import SynthConfig, synthesize
+    from radgrpo.data.sources.synthetic import synthesize
     from radgrpo.eval.baselines import baseline_predictions
     from radgrpo.eval.compare import compare_runs
     from radgrpo.eval.pipeline import evaluate_predictions
@@ -233,7 +341,6 @@ def run_demo(cfg: DemoConfig) -> dict:
     from radgrpo.models.tiny import TinyModelConfig, build_tiny_model
     from radgrpo.records import read_jsonl
     from radgrpo.train.callbacks import HeldOutCallback
-    from radgrpo.train.configs import RadGRPOConfig
     from radgrpo.train.grpo import run_grpo
     from radgrpo.train.sft import run_sft
 
@@ -249,67 +356,57 @@ def run_demo(cfg: DemoConfig) -> dict:
         return time.time()
 
     t = stage(1, "synthetic chest X-rays")
-    data_dir = out / "data"
-    synthesize(SynthConfig(out=str(data_dir), n_train=cfg.n_train, n_val=cfg.n_val, n_test=cfg.n_test,
-                           image_size=cfg.image_size, seed=cfg.seed))
-    train_file = data_dir / "train.jsonl"
+    synth = synth_config(cfg)
+    synthesize(synth)
+    data_dir = Path(synth.out)
     train, val, test = (read_jsonl(data_dir / f"{s}.jsonl") for s in ("train", "val", "test"))
     timings["data"] = time.time() - t
 
     t = stage(2, "tiny Qwen3-VL (random init, local tokenizer)")
     corpus = [s for r in train[:3000] for s in (r.question, r.answer)]
-    init_dir = build_tiny_model(out / "model_init", corpus, TinyModelConfig(image_size=cfg.image_size, seed=cfg.seed))
+    init_dir = build_tiny_model(out / STAGE_MODELS["untrained"], corpus,
+                                TinyModelConfig(image_size=cfg.image_size, seed=cfg.seed))
     timings["build"] = time.time() - t
 
     t = stage(3, "evaluate the untrained model and the image-blind baselines")
-    results["untrained"] = _evaluate(init_dir, test, data_dir, out, "untrained", cfg)
+    results["untrained"] = _evaluate(test, data_dir, "untrained", cfg)
     preds, info = baseline_predictions(train, test)
-    results["prior"] = evaluate_predictions(preds, test, out / "eval_prior", metrics=EVAL_METRICS, seed=cfg.seed,
-                                            run_name="prior", meta={"baselines": info})
+    results["prior"] = evaluate_predictions(preds, test, eval_config(cfg, "prior"), meta={"baselines": info})
     results["baselines"] = info
     console.print(f"  prior: {_summary(results['prior'])} (constant report: {info['constant_report']!r})")
     timings["eval_untrained_prior"] = time.time() - t
 
     t = stage(4, f"SFT ({cfg.sft_steps} steps, held-out curve every {cfg.sft_eval_every})")
-    heldout = HeldOutCallback(heldout_scorer(val, data_dir, load_processor(init_dir), cfg.eval_batch_size),
+    limits = eval_config(cfg, "sft").generation_limits()
+    heldout = HeldOutCallback(heldout_scorer(val, data_dir, load_processor(init_dir), cfg.eval_batch_size, limits),
                               cfg.sft_eval_every)
-    sft_dir = run_sft(_sft_config(cfg, out / "sft", init_dir, train_file, cfg.sft_steps, cfg.sft_learning_rate,
-                                  "cosine_with_min_lr", cfg.sft_warmup_steps, 10 if cfg.fast else 50),
-                      callbacks=[heldout])
+    sft_dir = run_sft(sft_config(cfg), callbacks=[heldout])
     results["training"]["sft"] = _train_info(sft_dir, cfg.sft_steps, cfg.sft_batch_size, "sft")
     timings["sft"] = time.time() - t
 
     t = stage(5, "evaluate SFT")
-    results["sft"] = _evaluate(sft_dir, test, data_dir, out, "sft", cfg)
+    results["sft"] = _evaluate(test, data_dir, "sft", cfg)
     timings["eval_sft"] = time.time() - t
 
-    t = stage(6, f"GRPO from SFT ({cfg.grpo_steps} steps; rewards {' + '.join(REWARDS)})")
-    grpo_dir = run_grpo(RadGRPOConfig(
-        output_dir=str(out / "grpo"), model_name_or_path=str(sft_dir), train_file=str(train_file),
-        reward_funcs=list(REWARDS), max_steps=cfg.grpo_steps, learning_rate=cfg.grpo_learning_rate,
-        lr_scheduler_type="constant", beta=cfg.grpo_beta, epsilon=0.2, epsilon_high=0.28, delta=3.0,
-        use_bias_correction_kl=False, num_generations=cfg.grpo_num_generations,
-        per_device_train_batch_size=cfg.grpo_batch_size, max_completion_length=max(MAX_NEW_TOKENS.values()),
-        temperature=cfg.grpo_temperature, top_p=1.0, weight_decay=0.0, max_grad_norm=1.0,
-        gradient_checkpointing=False, logging_steps=1 if cfg.fast else 5, save_strategy="no", report_to="none",
-        seed=cfg.seed, disable_tqdm=False, time_limit_s=cfg.time_limit_s))
+    rewards = list(stage_config("grpo")["reward_funcs"])
+    t = stage(6, f"GRPO from SFT ({cfg.grpo_steps} steps; rewards {' + '.join(rewards)})")
+    grpo_dir = run_grpo(grpo_config(cfg))
     results["training"]["grpo"] = _train_info(grpo_dir, cfg.grpo_steps,
                                               cfg.grpo_batch_size // cfg.grpo_num_generations, "grpo")
     timings["grpo"] = time.time() - t
 
     t = stage(7, "evaluate GRPO")
-    results["grpo"] = _evaluate(grpo_dir, test, data_dir, out, "grpo", cfg)
+    results["grpo"] = _evaluate(test, data_dir, "grpo", cfg)
     timings["eval_grpo"] = time.time() - t
 
     stages = [s for s in STAGES if s != "sft_control" or cfg.control]
     if cfg.control:
         t = stage(8, f"compute-matched control: SFT continued for {cfg.control_steps} steps "
                      f"({cfg.grpo_prompts} samples, as many as GRPO's prompts)")
-        ctrl_dir = run_sft(_sft_config(cfg, out / "sft_control", sft_dir, train_file, cfg.control_steps,
-                                       cfg.sft_learning_rate * 0.05, "constant", 0, 10))
+        ctrl_dir = run_sft(sft_config(cfg, control=True))
         results["training"]["sft_control"] = _train_info(ctrl_dir, cfg.control_steps, cfg.sft_batch_size,
                                                          "sft_control")
-        results["sft_control"] = _evaluate(ctrl_dir, test, data_dir, out, "sft_control", cfg)
+        results["sft_control"] = _evaluate(test, data_dir, "sft_control", cfg)
         timings["sft_control"] = time.time() - t
 
     t = stage(n_stages, "paired tests and the report")
@@ -320,7 +417,7 @@ def run_demo(cfg: DemoConfig) -> dict:
                                                        n_resamples=cfg.n_resamples, n_permutations=cfg.n_resamples,
                                                        seed=cfg.seed)
                          for a, b in COMPARISONS if a in rows and b in rows}
-    notes = _notes(results, cfg)
+    notes = _notes(results, cfg, rewards)
     logs = {name: json.loads((out / name / "log_history.json").read_text())
             for name in ("sft", "grpo", "sft_control") if (out / name / "log_history.json").exists()}
     write_report_from_dirs(out / "report.html", {s: out / f"eval_{s}" for s in stages}, records=test,

@@ -133,7 +133,7 @@ def filter_reports_main(argv: list[str]) -> int:
     """``radgrpo data filter-reports``: 0 when every report was filtered, 1 when some requests failed (rerun),
     2 on bad flags."""
     from radgrpo.data.llm import filter_reports
-    from radgrpo.data.sources._common import DropCounter
+    from radgrpo.data.sources.common import DropCounter
 
     prog = "radgrpo data filter-reports"
     cfg = parse_config(FilterReportsConfig, argv, prog=prog)  # bad flags: ConfigError, printed by radgrpo.cli.main
@@ -173,7 +173,7 @@ def conversations_main(argv: list[str]) -> int:
     """``radgrpo data conversations``: 0 when every conversation was written, 1 when some failed (rerun), 2 on bad
     flags."""
     from radgrpo.data.llm import generate_conversations
-    from radgrpo.data.sources._common import DropCounter
+    from radgrpo.data.sources.common import DropCounter
     from radgrpo.data.sources.mimic_cxr import iter_rows
 
     prog = "radgrpo data conversations"

@@ -2,17 +2,21 @@
 
 Each subcommand lives in its own module and takes its own flags (dataclass config = YAML keys = flags); this module
 only dispatches, importing the heavy stacks (torch, transformers, TRL) lazily so ``radgrpo --help`` is instant.
+User errors (unknown command or flag, bad value, missing file or scoring model) print one line,
+``radgrpo <command>: <message>``, and exit 2 (:func:`user_error_message`); bugs keep their traceback.
 
 Example:
     $ radgrpo demo --out demo_out
     $ radgrpo data synth --out data/synth --n_train 2000
-    $ radgrpo sft --config configs/sft/demo.yaml
+    $ radgrpo sft --config sft/demo_cpu --model_name_or_path M --train_file T --output_dir O
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from typing import Any
 
 # command words -> (module, function, one-line help). Functions take argv (list[str]) and return an exit code.
 COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
@@ -30,6 +34,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("models", "build-tiny"): ("radgrpo.cli.models", "build_tiny_main", "build and save a tiny Qwen3-VL"),
     ("models", "download"): ("radgrpo.cli.models", "download_main", "download scoring models (needs internet)"),
     ("rewards", "list"): ("radgrpo.cli.rewards", "list_main", "list the registered reward names"),
+    ("configs",): ("radgrpo.cli.configs", "main", "shipped configs: `configs list`, `configs cp NAME DEST`"),
 }
 
 
@@ -40,8 +45,133 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+# project exceptions that mean "the input or the setup is wrong", not "radgrpo has a bug": (module, class). They are
+# looked up in sys.modules, so classifying an error imports nothing (an exception's module is always loaded).
+USER_ERRORS: tuple[tuple[str, str], ...] = (
+    ("radgrpo.config", "ConfigError"),
+    ("radgrpo.metrics.loaders", "ModelNotFoundError"),
+    ("radgrpo.metrics.text.chexbert_model", "CheXbertCheckpointError"),
+    ("radgrpo.data.dicom", "DicomError"),
+)
+_PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def _groups() -> dict[str, list[str]]:
+    """First word -> second words of the two-word commands (``data`` -> ``synth``, ``build``, ...)."""
+    groups: dict[str, list[str]] = {}
+    for words in COMMANDS:
+        if len(words) == 2:
+            groups.setdefault(words[0], []).append(words[1])
+    return groups
+
+
+def _unknown_command(argv: list[str]) -> int:
+    """Print the one-line answer to ``argv`` naming no command (nearest command suggested); the exit code."""
+    from radgrpo.config import closest
+
+    groups = _groups()
+    second = argv[1] if len(argv) > 1 and not argv[1].startswith("-") else None
+    hint = "(radgrpo --help lists commands)"
+    if argv[0] in groups:
+        subs = groups[argv[0]]
+        if second is None:
+            if argv[1:2] in (["-h"], ["--help"]):
+                print(f"usage: radgrpo {argv[0]} <subcommand> [flags]   (radgrpo {argv[0]} <subcommand> --help)\n")
+                for sub in subs:
+                    print(f"  {sub:<20} {COMMANDS[(argv[0], sub)][2]}")
+                return 0
+            print(f"radgrpo {argv[0]}: missing subcommand, one of: {', '.join(subs)} "
+                  f"(radgrpo {argv[0]} <subcommand> --help for its flags)", file=sys.stderr)
+            return 2
+        typed = f"{argv[0]} {second}"
+        near = closest(second, subs)
+        guess = f"{argv[0]} {near}" if near else None
+    elif second is not None and any(second in subs for subs in groups.values()):
+        typed = f"{argv[0]} {second}"  # a mistyped group word: ``modles download``
+        guess = closest(typed, [" ".join(w) for w in COMMANDS if len(w) == 2])
+    else:
+        typed = argv[0]
+        guess = closest(typed, [w[0] for w in COMMANDS if len(w) == 1] + list(groups))
+    did_you_mean = f"; did you mean {guess!r}?" if guess else ""
+    print(f"radgrpo: unknown command {typed!r}{did_you_mean} {hint}", file=sys.stderr)
+    return 2
+
+
+def _paths_given(argv: list[str]) -> list[str]:
+    """Every word of ``argv`` that is not a flag, plus the string values of its ``--config`` YAML (paths the user
+    named, directly or in the config)."""
+    words = [a.split("=", 1)[1] if a.startswith("-") else a for a in argv if not a.startswith("-") or "=" in a]
+    cfg = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"), None)
+    cfg = cfg or next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+    if cfg:
+        from radgrpo.config import load_yaml
+
+        def strings(v: Any) -> list[str]:
+            if isinstance(v, dict):
+                return [s for x in v.values() for s in strings(x)]
+            if isinstance(v, list):
+                return [s for x in v for s in strings(x)]
+            return [v] if isinstance(v, str) else []
+
+        try:
+            from radgrpo.configs import resolve_config  # a file or a shipped config name
+
+            words += strings(load_yaml(resolve_config(cfg)))
+        except Exception:  # noqa: BLE001 - an unreadable config names no further paths
+            pass
+    return words
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    """Whether ``path`` is one of ``roots`` or inside one of them."""
+    p = os.path.abspath(path)
+    return any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in map(os.path.abspath, roots))
+
+
+def _raised_by_radgrpo(e: BaseException) -> bool:
+    """Whether the innermost frame that raised ``e`` is radgrpo code (a message written for the user)."""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith("radgrpo.")
+
+
+def one_line(message: str) -> str:
+    r"""A (possibly multi-line) message as one line, its lines joined with ``"; "``.
+
+    >>> one_line("model 'x' is not available offline.\n  files needed: config.json")
+    "model 'x' is not available offline; files needed: config.json"
+    """
+    parts = [line.strip() for line in message.splitlines() if line.strip()]
+    return "; ".join([p.rstrip(".") for p in parts[:-1]] + parts[-1:])
+
+
+def user_error_message(e: BaseException, argv: list[str]) -> str | None:
+    """The message to print for a user error, None for anything else (a bug, which keeps its traceback).
+
+    User errors: the classes in :data:`USER_ERRORS` (``ConfigError``: flags and configs; a missing scoring model;
+    a bad CheXbert checkpoint; an unreadable DICOM); missing/unreadable files that are paths the user gave
+    (``argv`` words or ``--config`` values); and ``OSError`` s radgrpo raised with its own message (a missing
+    ``--train_file``, a model folder that cannot be loaded).
+    """
+    for module, name in USER_ERRORS:
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and isinstance(e, cls):
+            return str(e)
+    if isinstance(e, _PATH_ERRORS) and e.filename is not None:
+        if _under(str(e.filename), _paths_given(argv)):
+            return f"{(e.strerror or type(e).__name__).lower()}: {e.filename}"
+    elif isinstance(e, OSError) and e.filename is None and _raised_by_radgrpo(e):
+        return str(e)  # radgrpo's own message: "--train_file x does not exist", "cannot load the model from ..."
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``radgrpo`` console script."""
+    """Entry point of the ``radgrpo`` console script.
+
+    Every user error (unknown command or flag, bad value, missing file or model) is one line on stderr,
+    ``radgrpo <command>: <message>``, and exit code 2; unexpected exceptions keep their traceback.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
@@ -56,15 +186,15 @@ def main(argv: list[str] | None = None) -> int:
         if key in COMMANDS:
             module, func, _ = COMMANDS[key]
             fn = getattr(importlib.import_module(module), func)
-            from radgrpo.config import ConfigError
-
             try:
                 return int(fn(argv[n:]) or 0)
-            except ConfigError as e:  # a bad flag or config value: one line, no traceback
-                print(f"radgrpo {' '.join(key)}: {e}", file=sys.stderr)
+            except Exception as e:
+                message = user_error_message(e, argv[n:])
+                if message is None:
+                    raise
+                print(f"radgrpo {' '.join(key)}: {one_line(message)}", file=sys.stderr)
                 return 2
-    print(f"radgrpo: unknown command {' '.join(argv[:2])!r}\n\n{_usage()}", file=sys.stderr)
-    return 2
+    return _unknown_command(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

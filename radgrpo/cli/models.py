@@ -7,7 +7,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 
 
@@ -49,11 +48,11 @@ def build_tiny_main(argv: list[str] | None = None) -> int:
 
 def download_main(argv: list[str] | None = None) -> int:
     """Download scoring models by name into radgrpo's model folder (needs internet; never used in tests)."""
+    from radgrpo.config import ConfigError, FlagParser, closest
     from radgrpo.metrics.loaders import all_model_specs, download_model, models_dir
 
     specs = all_model_specs()
-    p = argparse.ArgumentParser(prog="radgrpo models download",
-                                description=f"known models: {', '.join(sorted(specs))}")
+    p = FlagParser(prog="radgrpo models download", description=f"known models: {', '.join(sorted(specs))}")
     p.add_argument("names", nargs="*", help="model names (default: list them)")
     p.add_argument("--dest", default=None, help=f"folder (default {models_dir()}/NAME)")
     a = p.parse_args(argv)
@@ -61,6 +60,11 @@ def download_main(argv: list[str] | None = None) -> int:
         for name, spec in sorted(specs.items()):
             print(f"{name:<28} {spec.hub_repo:<40} used by {', '.join(spec.used_by)}")
         return 0
+    unknown = [n for n in a.names if n not in specs]
+    if unknown:  # before any download starts
+        near = closest(unknown[0], specs)
+        raise ConfigError(f"unknown model {unknown[0]!r}" + (f"; did you mean {near!r}?" if near else "")
+                          + " (radgrpo models download lists the known models)")
     for name in a.names:
         print(download_model(name, a.dest))
     return 0

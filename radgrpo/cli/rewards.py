@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-import argparse
+from radgrpo.config import FlagParser
 
 
 def list_main(argv: list[str] | None = None) -> int:
@@ -20,8 +20,10 @@ def list_main(argv: list[str] | None = None) -> int:
         argv: command-line flags after ``radgrpo rewards list``.
     Returns:
         exit code 0.
+    Raises:
+        ConfigError: an unknown flag (printed in one line by ``radgrpo.cli.main``).
     """
-    p = argparse.ArgumentParser(prog="radgrpo rewards list", description="List the registered reward names.")
+    p = FlagParser(prog="radgrpo rewards list", description="List the registered reward names.")
     p.add_argument("--names", action="store_true", help="print only the names, one per line")
     args = p.parse_args(argv or [])
     from radgrpo.rewards.registry import REWARDS, list_rewards

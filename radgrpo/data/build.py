@@ -1,14 +1,15 @@
 """``build_dataset(DataConfig)``: dataset roots -> mixed, split, exported RadVLM instruction set + statistics.
 
-What it is: the one command behind ``radgrpo data build`` (issue 4, item 5). For each :class:`~radgrpo.data.mixture.Block`
-it streams the source's raw rows into ``shards/<block>.<split>.jsonl`` (records, written atomically; a shard whose
-sidecar ``.json`` matches the block's fingerprint is skipped on a re-run, so an interrupted build resumes), then
-interleaves the shards of each split with a seeded order into ``records/<split>.jsonl`` and exports them
-(``llava/<split>.json``, ``verl/{train,val}.parquet``, optionally TRL datasets dirs ``trl/{sft,grpo}/<split>``
-through :mod:`radgrpo.data.export.trl`). Statistics (records per
-source × task × split, dropped rows with reasons, repairs, patients found in several splits) are printed with rich and
-saved to ``stats.json``; the resolved config goes to ``config.yaml``. Memory stays bounded: records are streamed,
-only per-source lookup tables (CSV joins) are held.
+What it is: the one command behind ``radgrpo data build``. For each :class:`~radgrpo.data.mixture.Block` it streams
+the source's raw rows (``radgrpo.data.sources.<source>.iter_rows``), turns them into records
+(:func:`radgrpo.data.tasks.source_records.records_of_row`) and writes ``shards/<block>.<split>.jsonl`` (atomically; a
+shard whose sidecar ``.json`` matches the block's fingerprint is skipped on a re-run, so an interrupted build
+resumes), then interleaves the shards of each split with a seeded order into ``records/<split>.jsonl`` and exports
+them (``llava/<split>.json``, ``verl/{train,val}.parquet``, optionally TRL datasets dirs ``trl/{sft,grpo}/<split>``
+through :mod:`radgrpo.data.export.trl`). Statistics (records per source × task × split, dropped rows with reasons,
+repairs, patients found in several splits) are printed with rich and saved to ``stats.json``; the resolved config
+goes to ``config.yaml``. Memory stays bounded: records are streamed, only per-source lookup tables (CSV joins) are
+held.
 
 What it is not: an image converter beyond VinDr's DICOMs (``vindr_convert``), nor the LLM text steps
 (``radgrpo data filter-reports`` / ``radgrpo data conversations``, :mod:`radgrpo.cli.llm_steps`: run them first
@@ -36,7 +37,8 @@ from radgrpo.data.mixture import RADVLM_BLOCKS, Block, interleave, select_by_has
 from radgrpo.data.sources import (
     chest_imagenome, chexpert, chexpert_plus, mimic_cxr, ms_cxr, padchest_gr, vindr_cxr,
 )
-from radgrpo.data.sources._common import DropCounter, RawRow
+from radgrpo.data.sources.common import DropCounter, RawRow
+from radgrpo.data.tasks.source_records import records_of_row
 from radgrpo.records import Record
 
 SOURCES = ("mimic_cxr", "chexpert", "chexpert_plus", "chest_imagenome", "vindr_cxr", "ms_cxr", "padchest_gr")
@@ -221,15 +223,12 @@ def _row_key(source: str, row: RawRow) -> str:
 
 def _to_records(source: str, row: RawRow, tasks: tuple[str, ...], seed: int, repeat: int,
                 drops: DropCounter, cfg: DataConfig | None = None) -> list[Record]:
-    if source == "mimic_cxr" and "conversation" in tasks and cfg is not None:
+    options: dict[str, Any] = {}
+    if source == "mimic_cxr" and "conversation" in tasks and cfg is not None and cfg.mimic_cxr_root:
         # RadVLM's layout: conversations/{train,test}/standard/<dicom_id>.json
         conv = Path(cfg.mimic_cxr_root) / "conversations" / ("test" if row["split"] == "test" else "train")
-        return mimic_cxr.to_records(row, tasks, seed=seed, repeat=repeat, drops=drops,
-                                    conversation_dir=conv / "standard")
-    mod = {"mimic_cxr": mimic_cxr, "chexpert": chexpert, "chexpert_plus": chexpert_plus,
-           "chest_imagenome": chest_imagenome, "vindr_cxr": vindr_cxr, "ms_cxr": ms_cxr,
-           "padchest_gr": padchest_gr}[source]
-    return mod.to_records(row, tasks, seed=seed, repeat=repeat, drops=drops)
+        options["conversation_dir"] = conv / "standard"
+    return records_of_row(source, row, tasks, seed=seed, repeat=repeat, drops=drops, **options)
 
 
 def _fingerprint(cfg: DataConfig, block: Block) -> str:
@@ -357,7 +356,7 @@ def build_dataset(cfg: DataConfig) -> dict[str, Any]:
     shard_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out)
     blocks = cfg.resolved_blocks()
-    if cfg.vindr_convert:
+    if cfg.vindr_convert and cfg.vindr_cxr_root:  # validate_roots has checked the root is set
         for sp in sorted({s for b in blocks if b.source == "vindr_cxr" for s in b.splits}):
             d = DropCounter()
             vindr_cxr.convert_images(cfg.vindr_cxr_root, sp, d, mode=cfg.vindr_convert_mode,
@@ -410,8 +409,8 @@ def _export(cfg: DataConfig, out: Path, splits: list[str]) -> dict[str, Any]:
     if "verl" in cfg.exports and "train" in splits:
         from radgrpo.data.export.verl import write_verl
 
-        recs = (r for r in iter_jsonl(out / "records" / "train.jsonl") if r.task.value in cfg.verl_tasks)
-        done["verl"] = write_verl(recs, out / "verl", think_suffix=cfg.verl_think_suffix,
+        train = (r for r in iter_jsonl(out / "records" / "train.jsonl") if r.task.value in cfg.verl_tasks)
+        done["verl"] = write_verl(train, out / "verl", think_suffix=cfg.verl_think_suffix,
                                   reasoning=cfg.verl_reasoning)
     if "trl" in cfg.exports:
         from radgrpo.data.export.trl import records_to_grpo_dataset, records_to_sft_dataset, save_dataset

@@ -1,8 +1,8 @@
 """DICOM -> 8-bit greyscale image: modality LUT, VOI LUT / windowing, MONOCHROME1 inversion, any bit depth.
 
-What it is: the conversion step VinDr-CXR needs before training (data.md §2.5). Two modes:
+What it is: the conversion step VinDr-CXR needs before training (docs/data.md#vindr-cxr). Two modes:
 
-- ``"display"`` (default, our fix of RadVLM pitfall §9.4): rescale slope/intercept (modality LUT), then the VOI LUT
+- ``"display"`` (default, our fix of RadVLM's conversion): rescale slope/intercept (modality LUT), then the VOI LUT
   sequence if the file has one, else the first window centre/width (DICOM PS3.3 C.11.2.1.2 linear function), else
   min-max; MONOCHROME1 images are inverted so that air is dark; the result is scaled to uint8.
 - ``"radvlm"``: what ``dicom2jpg_vindrcxr.py`` does: the raw ``pixel_array``, min-max scaled to uint8 when it is not
@@ -163,7 +163,7 @@ def convert_dicom(src: str | os.PathLike, dst: str | os.PathLike, mode: str = "d
     img, info = read_dicom_array(src, mode=mode)
     pil = Image.fromarray(img, mode="L")
     if size:
-        pil = pil.resize((size, size), Image.BILINEAR)
+        pil = pil.resize((size, size), Image.Resampling.BILINEAR)
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(dst.name + ".tmp")

@@ -8,8 +8,9 @@ remove prior/comparison language; ``None`` when nothing is left; files ``<out>/s
 loader reads) and :func:`generate_conversations` (a JSON list of human/gpt turns per image, ``<out>/<key>.json``).
 What it is not: a teacher for cold-start "thinking" data, nor a model server.
 
-Fix of RadVLM pitfall §9.8: the candidate list is every study with text, not only those already filtered; finished
-outputs are skipped (resume), failed ones are counted with reasons and retried on the next run.
+Fix of a RadVLM pitfall (its filter saw only already filtered studies): the candidate list is every study with text,
+not only those already filtered; finished outputs are skipped (resume), failed ones are counted with reasons and
+retried on the next run.
 
 Example:
     >>> filter_messages("Heart size normal. Unchanged effusion since prior.")[1]["content"].startswith("Report:")
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.chat_client import ChatClient, ChatError
-from radgrpo.data.sources._common import DropCounter
+from radgrpo.data.sources.common import DropCounter
 
 FILTER_SYSTEM_PROMPT = (
     "You edit chest X-ray radiology reports. Return only the findings that describe the current image, as plain "

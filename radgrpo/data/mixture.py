@@ -1,6 +1,6 @@
 """Deterministic mixing: per-block sampling caps, repetition, patient-level splits, a seeded shard interleave.
 
-What it is: the pieces ``build_dataset`` uses to reproduce RadVLM's mix (paper.md §2.1, data.md §5) without holding
+What it is: the pieces ``build_dataset`` uses to reproduce RadVLM's mix (docs/data.md#instruction-mix) without holding
 the dataset in memory: :class:`Block` (one id prefix: a source, its tasks, a repetition factor and an optional
 ``num_samples`` cap), :func:`select_by_hash` (a seeded, order-independent choice of ``k`` keys), :func:`assign_split`
 (hash-based patient-level split for sources without an official one), :func:`interleave` (streams several shards into
@@ -22,8 +22,11 @@ import heapq
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from radgrpo.records import Record
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,7 +110,7 @@ def assign_split(patient_id: str, fractions: dict[str, float], seed: int = 0) ->
     return next(reversed(fractions))
 
 
-def interleave(streams: list[Iterator[Record]], sizes: list[int], seed: int) -> Iterator[Record]:
+def interleave(streams: list[Iterator[T]], sizes: list[int], seed: int) -> Iterator[T]:
     """Merge streams into one seeded random order, drawing each next item with probability ∝ items left.
 
     Every interleaving is equally likely; each stream's own order is kept; memory is O(number of streams).
@@ -162,7 +165,8 @@ def patients_in_several_splits(records: Iterable[Record]) -> dict[str, list[str]
     return {k: sorted(v) for k, v in seen.items() if len(v) > 1}
 
 
-#: RadVLM's SFT mix (data.md §5): id prefix, source, tasks, repeats, num_samples. Conversations are opt-in.
+#: RadVLM's SFT mix (docs/data.md#instruction-mix): id prefix, source, tasks, repeats, num_samples. Conversations
+#: are opt-in.
 RADVLM_BLOCKS: tuple[Block, ...] = (
     Block("vindr-cxr-train", "vindr_cxr", ["detection"], repeats=2),
     Block("vindr-cxr-mono-train", "vindr_cxr", ["abnormality_grounding"], repeats=3),

@@ -1,6 +1,6 @@
 """Weighted Box Fusion (Solovyev et al., 2021) for one label: our own implementation.
 
-What it is: the fusion RadVLM applies to VinDr-CXR's multi-reader boxes (data.md §2.5, paper.md §2.1): per (image,
+What it is: the fusion RadVLM applies to VinDr-CXR's multi-reader boxes (docs/data.md#vindr-cxr): per (image,
 class) all radiologists' boxes, normalised to [0,1], form one "model" list with score 1.0; boxes are clustered
 greedily against the running fused box of each cluster (a box joins the best-overlapping cluster when
 IoU > ``iou_thr``, else it opens a new cluster); a cluster's box is the score-weighted mean of its members
@@ -101,7 +101,8 @@ def weighted_boxes_fusion(boxes: Sequence[Sequence[float]], scores: Sequence[flo
         members[best].append(int(i))
         w = np.asarray([kept_s[j] for j in members[best]], dtype=float)
         coords = np.asarray([kept_b[j] for j in members[best]], dtype=float)
-        fused[best] = tuple(float(v) for v in (w[:, None] * coords).sum(0) / w.sum())  # type: ignore[assignment]
+        mean = (w[:, None] * coords).sum(0) / w.sum()
+        fused[best] = (float(mean[0]), float(mean[1]), float(mean[2]), float(mean[3]))
     # conf_type "avg" with a single model: mean member score rescaled by min(1, n) / 1 = mean score.
     out_scores = np.asarray([float(np.mean([kept_s[j] for j in m])) for m in members])
     final = np.argsort(out_scores)[::-1]
@@ -123,5 +124,5 @@ def fuse_reader_boxes(boxes: Sequence[Sequence[float]], iou_thr: float = 0.1, nd
         >>> fuse_reader_boxes([(0.2, 0.2, 0.4, 0.4), (0.22, 0.24, 0.42, 0.44), (0.2, 0.2, 0.41, 0.41)])
         [(0.207, 0.213, 0.41, 0.417)]
     """
-    return [tuple(round(v, ndigits) for v in b)  # type: ignore[misc]
+    return [(round(b[0], ndigits), round(b[1], ndigits), round(b[2], ndigits), round(b[3], ndigits))
             for b, _, _ in weighted_boxes_fusion(boxes, None, iou_thr=iou_thr, skip_box_thr=0.0)]

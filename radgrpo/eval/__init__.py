@@ -1,6 +1,6 @@
-"""radgrpo.eval: evaluation of a model on test records (paper.md §7).
+"""radgrpo.eval: evaluation of a model on test records (docs/evaluation.md).
 
-Stages (STYLE.md data flow): ``generate`` (records -> ``Prediction`` -> predictions.jsonl, greedy, batched,
+Stages: ``generate`` (records -> ``Prediction`` -> predictions.jsonl, greedy, batched,
 resumable) -> ``score`` (per-sample metrics -> scores.jsonl) -> ``summarize`` (bootstrap-CI ``MetricResult`` per
 metric, overall / per task / per target -> results.json) -> ``report`` (report.html). ``pipeline.evaluate`` runs them
 all for one loaded model. Evaluation never imports ``radgrpo.rewards`` or ``radgrpo.train``.

@@ -1,14 +1,15 @@
 """Greedy, batched, resumable generation on test records: records -> ``Prediction`` -> ``predictions.jsonl``.
 
-This is the "rollout / prediction" stage of STYLE.md's data flow for evaluation. It is not training-time sampling
+This is the "rollout / prediction" stage of evaluation (``docs/evaluation.md``). It is not training-time sampling
 (TRL does that) and it does not score anything (``radgrpo.eval.score`` does).
 
-Protocol (paper.md §7 "Inference"): temperature 0 (``do_sample=False``), one user turn with the image placeholder and
-the question, exactly the message structure used for SFT/GRPO (``[{"type": "image"}, {"type": "text", "text": q}]``),
-left padding for batched decoding. Thinking mode appends ``" /think"`` to the question (paper.md §4.3/§6) and the
-scored answer is the text after the LAST ``</think>`` (paper.md §7); a thinking output without ``</think>`` gets an
-empty answer. Unlike the paper we do not regenerate such samples up to 64 times: greedy decoding would repeat the
-same output, and the failure is counted instead (``Prediction.finished`` / ``think_closed``).
+Protocol (``docs/evaluation.md``): temperature 0 (``do_sample=False``), one user turn with the image placeholder and
+the question, built by :func:`radgrpo.data.prompts.prompt_messages`, the builder the SFT/GRPO rows use
+(``[{"type": "image"}, {"type": "text", "text": q}]``), left padding for batched decoding. Thinking mode appends
+:data:`radgrpo.data.prompts.THINK_SUFFIX` (``" /think"``) to the question and the scored answer is the text after the
+LAST ``</think>``; a thinking output without ``</think>`` gets an empty answer. Unlike the paper we do not regenerate
+such samples up to 64 times: greedy decoding would repeat the same output, and the failure is counted instead
+(``Prediction.finished`` / ``think_closed``).
 
 Example:
     >>> p = Prediction(id="a", task="report_generation", prompt="Write a report.", completion="No effusion.",
@@ -32,13 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radgrpo.records import Record, Task
+from radgrpo.data.prompts import prompt_messages, prompt_text
+from radgrpo.records import Record, Task, renamed_prediction_ids
 
 logger = logging.getLogger(__name__)
 
 #: Default generation lengths per task (new tokens, non-thinking). The paper uses 1024 for every non-thinking
-#: model (paper.md §7); grounding and classification answers are one sentence, so shorter limits lose nothing and
-#: make evaluation of small models much faster. Override with ``max_new_tokens``.
+#: model (``docs/evaluation.md``); grounding and classification answers are one sentence, so shorter limits lose
+#: nothing and make evaluation of small models much faster. Override with ``max_new_tokens``.
 DEFAULT_MAX_NEW_TOKENS: dict[str, int] = {
     Task.REPORT_GENERATION.value: 512,
     Task.CLASSIFICATION.value: 128,
@@ -48,11 +50,10 @@ DEFAULT_MAX_NEW_TOKENS: dict[str, int] = {
     Task.DETECTION.value: 256,
     Task.CONVERSATION.value: 512,
 }
-#: Thinking runs get the paper's 4096 new tokens for every task (paper.md §7).
+#: Thinking runs get the paper's 4096 new tokens for every task.
 DEFAULT_MAX_NEW_TOKENS_THINKING = 4096
-#: Answers are truncated to this many characters before scoring (paper.md §7).
+#: Answers are truncated to this many characters before scoring.
 MAX_ANSWER_CHARS = 4000
-THINK_SUFFIX = " /think"
 
 _THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
 
@@ -109,7 +110,7 @@ def split_answer(completion: str, thinking: bool) -> tuple[str, bool]:
 
     Args:
         completion: decoded model output.
-        thinking: True in thinking mode: the answer is the text after the LAST ``</think>`` (paper.md §7); when the
+        thinking: True in thinking mode: the answer is the text after the LAST ``</think>``; when the
             tag is missing the answer is ``""`` and the flag is False.
     Returns:
         ``(answer, think_closed)``; the answer is stripped and cut to :data:`MAX_ANSWER_CHARS` characters.
@@ -140,22 +141,6 @@ def default_max_new_tokens(task: str | Task, thinking: bool = False) -> int:
     if thinking:
         return DEFAULT_MAX_NEW_TOKENS_THINKING
     return DEFAULT_MAX_NEW_TOKENS[Task(task).value]
-
-
-def build_messages(question: str) -> list[dict[str, Any]]:
-    """The chat messages of one test prompt: one user turn with the image placeholder, then the question.
-
-    Args:
-        question: the user instruction (no ``<image>`` token).
-    Returns:
-        ``[{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]``, the structure
-        that TRL training rows use (``radgrpo.data.export.trl``).
-
-    Example:
-        >>> build_messages("Where is the nodule?")[0]["content"][1]
-        {'type': 'text', 'text': 'Where is the nodule?'}
-    """
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
 
 
 def read_predictions(path: str | os.PathLike) -> tuple[list[Prediction], int]:
@@ -233,7 +218,7 @@ def _generate_batch(model: Any, processor: Any, records: Sequence[Record], base_
     import torch
 
     tok = getattr(processor, "tokenizer", processor)
-    texts = [processor.apply_chat_template(build_messages(p), tokenize=False, add_generation_prompt=True)
+    texts = [processor.apply_chat_template(prompt_messages(p), tokenize=False, add_generation_prompt=True)
              for p in prompts]
     images = [_load_image(r, base_dir) for r in records]
     inputs = processor(text=texts, images=images, return_tensors="pt", padding=True)
@@ -323,10 +308,16 @@ def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
     done: dict[str, Prediction] = {}
     if out_path is not None and Path(out_path).is_file():
         old, bad = read_predictions(out_path)
+        renamed = renamed_prediction_ids([p.id for p in old], ids)  # ids of an older record-id scheme
+        for p in old:
+            p.id = renamed.get(p.id, p.id)
         done = {p.id: p for p in old}
-        if bad:
-            logger.warning("%s: dropped %d malformed line(s); those records are generated again", out_path, bad)
-            write_predictions(old, out_path)  # rewrite without the broken line before appending
+        if renamed:
+            logger.warning("%s: %d prediction id(s) renamed to the current record-id scheme", out_path, len(renamed))
+        if bad or renamed:
+            if bad:
+                logger.warning("%s: dropped %d malformed line(s); those records are generated again", out_path, bad)
+            write_predictions(old, out_path)  # rewrite (no broken line, current ids) before appending
         logger.info("resuming: %d prediction(s) already in %s", len(done), out_path)
     _check_resumable(done, records, max_new_tokens, thinking, out_path)
     todo = [r for r in records if r.id not in done]
@@ -349,7 +340,7 @@ def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
     try:
         for task, batch in batches:
             limit = _limit(task, max_new_tokens, thinking)
-            prompts = [r.question + (THINK_SUFFIX if thinking else "") for r in batch]
+            prompts = [prompt_text(r, thinking=thinking) for r in batch]
             t0 = time.perf_counter()
             outs = _generate_batch(model, processor, batch, base_dir, prompts, limit, eos)
             per = (time.perf_counter() - t0) / len(batch)

@@ -2,7 +2,8 @@
 
 ``evaluate`` takes an already loaded model and processor, so a caller that evaluates several checkpoints (the demo:
 untrained / SFT / GRPO) loads code once and calls it per model. Model loading from a name or folder, YAML/flag
-parsing and console output live in ``radgrpo.cli.evaluate``. Output folder layout (STYLE.md data-flow names)::
+parsing and console output live in ``radgrpo.cli.evaluate``; the settings are one :class:`EvalConfig`
+(``radgrpo.eval.config``). Output folder layout (docs/evaluation.md)::
 
     out_dir/predictions.jsonl   one Prediction per test record (resumable)
     out_dir/scores.jsonl        per-sample metric values
@@ -22,9 +23,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from radgrpo.eval.config import EvalConfig
 from radgrpo.eval.generate import Prediction, generate_predictions, write_predictions
 from radgrpo.eval.report.html import write_report
-from radgrpo.eval.score import REPORT_METRICS, check_metrics, score_predictions, write_scores
+from radgrpo.eval.score import check_metrics, load_metric_functions, score_predictions, write_scores
 from radgrpo.eval.summarize import flatten_results, summarize, write_results
 from radgrpo.records import Record, Task
 
@@ -69,116 +71,103 @@ def select_records(records: Sequence[Record], *, tasks: Iterable[str] | None = N
     return out
 
 
-def evaluate(model: Any, processor: Any, records: Sequence[Record], base_dir: str | os.PathLike | None,
-             out_dir: str | os.PathLike, *, batch_size: int = 16,
-             max_new_tokens: int | dict[str, int] | None = None, thinking: bool = False,
-             metrics: Iterable[str] | None = None, n_resamples: int = 2000, seed: int = 0,
-             run_name: str = "model", title: str | None = None, notes: str | None = None,
-             write_html: bool = True, progress: bool = True, meta: dict[str, Any] | None = None,
-             metric_options: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Evaluate one model on test records and write its output folder.
+def evaluate(model: Any, processor: Any, records: Sequence[Record], config: EvalConfig, *,
+             base_dir: str | os.PathLike | None = None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate one model on test records and write its output folder ``config.out``.
 
     Args:
         model: a loaded HF image-text-to-text model (e.g. Qwen3-VL), put in eval mode here.
         processor: its processor.
         records: the test records (already filtered; see :func:`select_records`).
-        base_dir: folder that relative image paths are relative to.
-        out_dir: output folder (created); an existing ``predictions.jsonl`` there is resumed.
-        batch_size: generation batch size.
-        max_new_tokens: one limit, a per-task dict, or None for the per-task defaults.
-        thinking: thinking-mode prompts and answer extraction (paper.md §7).
-        metrics: metric names (``radgrpo.eval.score.available_metrics``), None for the defaults.
-        n_resamples: bootstrap resamples.
-        seed: bootstrap seed (and torch seed, although greedy decoding does not sample).
-        run_name: column name of this run in its report.
-        title: report title (default: ``"radgrpo eval: <run_name>"``).
-        notes: a paragraph shown in the report.
-        write_html: also write ``report.html``.
-        progress: show progress bars.
-        meta: extra run information stored in ``results.json`` (``detail.meta``) and predictions.
-        metric_options: metric name -> extra keyword arguments of its scoring function (GREEN's backend...).
+        config: the run's settings: ``out``, ``batch_size``, new-token limits (:meth:`EvalConfig.generation_limits`),
+            ``thinking``, ``metrics``, ``n_resamples``, ``seed`` (bootstrap seed, and torch seed although greedy
+            decoding does not sample), ``run_name``/``title``/``notes``/``html`` of the report, ``progress`` and the
+            metrics' options (GREEN's judge). An existing ``predictions.jsonl`` in ``config.out`` is resumed.
+        base_dir: folder that relative image paths are relative to (default: ``config.test_file``'s folder when it
+            is set, else the current directory).
+        meta: extra run information stored in ``results.json`` (``detail.meta``) and predictions (load timings...).
     Returns:
         the flat results dict written to ``results.json`` (``{"map_50": ..., "bleu4": ..., "n": ..., "ci": {...},
         "per_task": ..., "per_target": ..., "diagnostics": ..., "detail": {...}}``), with the generation timing in
         ``detail.meta``.
 
     Example:
-        >>> res = evaluate(model, processor, records, "data/test", "runs/eval_sft")  # doctest: +SKIP
-        >>> res["map_50"], res["ci"]["map_50"]  # doctest: +SKIP
+        >>> cfg = EvalConfig(out="runs/eval_sft", metrics=["soft_f1", "bleu4"], run_name="sft")
+        >>> res = evaluate(model, processor, records, cfg, base_dir="data/test")  # doctest: +SKIP
+        >>> res["soft_f1"], res["ci"]["soft_f1"]  # doctest: +SKIP
     """
     import torch
 
     if not records:
         raise ValueError("no test records to evaluate")
-    names = check_metrics(metrics)  # fail before spending time on generation
+    names = check_metrics(config.metrics)  # fail before spending time on generation
     if any(r.task is Task.REPORT_GENERATION for r in records):
-        for name in names:
-            if name in REPORT_METRICS:
-                REPORT_METRICS[name].load()  # a metric without an implementation stops the run here
-    out = Path(out_dir)
+        load_metric_functions(names)  # a report metric without an implementation stops the run here
+    if base_dir is None and config.test_file:
+        base_dir = Path(config.test_file).parent
+    out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
+    torch.manual_seed(config.seed)
     model.eval()
     t0 = time.perf_counter()
-    preds = generate_predictions(model, processor, records, base_dir, batch_size=batch_size,
-                                 max_new_tokens=max_new_tokens, thinking=thinking,
-                                 out_path=out / "predictions.jsonl", progress=progress, meta=meta)
+    preds = generate_predictions(model, processor, records, base_dir, batch_size=config.batch_size,
+                                 max_new_tokens=config.generation_limits(), thinking=config.thinking,
+                                 out_path=out / "predictions.jsonl", progress=config.progress, meta=meta)
     gen_s = time.perf_counter() - t0
-    run_meta = {**(meta or {}), "run_name": run_name, "n_records": len(records), "thinking": thinking,
-                "batch_size": batch_size, "generate_seconds": round(gen_s, 3)}
-    return evaluate_predictions(preds, records, out, metrics=names, n_resamples=n_resamples, seed=seed,
-                                run_name=run_name, title=title, notes=notes, write_html=write_html,
-                                base_dir=base_dir, meta=run_meta, metric_options=metric_options)
+    run_meta = {**(meta or {}), "run_name": config.display_name(), "n_records": len(records),
+                "thinking": config.thinking, "batch_size": config.batch_size, "generate_seconds": round(gen_s, 3)}
+    return evaluate_predictions(preds, records, config, base_dir=base_dir, meta=run_meta)
 
 
-def evaluate_predictions(predictions: Sequence[Prediction], records: Sequence[Record],
-                         out_dir: str | os.PathLike, *, metrics: Iterable[str] | None = None,
-                         n_resamples: int = 2000, seed: int = 0, run_name: str = "model", title: str | None = None,
-                         notes: str | None = None, write_html: bool = False,
-                         base_dir: str | os.PathLike | None = None, meta: dict[str, Any] | None = None,
-                         metric_options: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Score given predictions and write ``scores.jsonl`` + ``results.json`` (and ``predictions.jsonl``).
+def evaluate_predictions(predictions: Sequence[Prediction], records: Sequence[Record], config: EvalConfig, *,
+                         base_dir: str | os.PathLike | None = None,
+                         meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Score given predictions and write ``scores.jsonl`` + ``results.json`` (and ``predictions.jsonl``) to
+    ``config.out``.
 
     The second half of :func:`evaluate`, usable on its own for predictors that are not models (the baselines of
-    :mod:`radgrpo.eval.baselines`) or for predictions made elsewhere.
+    :mod:`radgrpo.eval.baselines`) or for predictions made elsewhere. Of ``config`` it reads ``out``, ``metrics``,
+    ``n_resamples``, ``seed``, ``run_name``, ``title``, ``notes``, ``html`` and the metrics' options.
 
     Args:
         predictions: one :class:`Prediction` per scored record (ids must be among ``records``).
         records: the test records.
-        out_dir: output folder (created).
-        metrics: metric names, None for the defaults.
-        n_resamples: bootstrap resamples.
-        seed: bootstrap seed.
-        run_name: column name of this run in its report.
-        title: report title.
-        notes: a paragraph shown in the report.
-        write_html: also write ``report.html``.
+        config: the run's settings (:class:`EvalConfig`).
         base_dir: folder of the records' images (for the report's pictures).
         meta: extra run information stored in ``results.json`` (``detail.meta``).
-        metric_options: metric name -> extra keyword arguments of its scoring function.
     Returns:
         the flat results dict written to ``results.json``.
+
+    Example:
+        >>> import tempfile
+        >>> rec = Record("r1", "x.png", "report_generation", "Write the report.", "No pleural effusion.",
+        ...              reference_report="No pleural effusion.")
+        >>> cfg = EvalConfig(out=tempfile.mkdtemp(), metrics=["rougeL"], n_resamples=10, html=False)
+        >>> pred = Prediction("r1", "report_generation", rec.question, rec.answer, rec.answer, 5, True)
+        >>> evaluate_predictions([pred], [rec], cfg)["rougeL"]
+        1.0
     """
-    names = check_metrics(metrics)
-    out = Path(out_dir)
+    names = check_metrics(config.metrics)
+    out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     preds = list(predictions)
     pred_path = out / "predictions.jsonl"
     if not pred_path.exists():
         write_predictions(preds, pred_path)
+    run_name = config.display_name()
     t1 = time.perf_counter()
-    rows = score_predictions(preds, records, names, metric_options=metric_options)
+    rows = score_predictions(preds, records, names, metric_options=config.metric_options())
     write_scores(rows, out / "scores.jsonl")
     score_s = time.perf_counter() - t1
     run_meta = {"run_name": run_name, "n_records": len(records), **(meta or {}), "metrics": names,
-                "n_resamples": n_resamples, "seed": seed, "score_seconds": round(score_s, 3)}
-    run = summarize(rows, n_resamples=n_resamples, seed=seed, meta=run_meta)
+                "n_resamples": config.n_resamples, "seed": config.seed, "score_seconds": round(score_s, 3)}
+    run = summarize(rows, n_resamples=config.n_resamples, seed=config.seed, meta=run_meta)
     data = write_results(run, out / "results.json")
-    if write_html:
+    if config.html:
         write_report(out / "report.html", {run_name: run}, predictions={run_name: preds}, records=records,
-                     base_dir=base_dir, scores={run_name: rows}, title=title or f"radgrpo eval: {run_name}",
-                     notes=notes)
+                     base_dir=base_dir, scores={run_name: rows}, title=config.title or f"radgrpo eval: {run_name}",
+                     notes=config.notes or None)
     return data
 
 
-__all__ = ["evaluate", "flatten_results", "select_records"]
+__all__ = ["EvalConfig", "evaluate", "evaluate_predictions", "flatten_results", "select_records"]

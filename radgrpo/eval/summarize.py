@@ -1,10 +1,10 @@
 """Aggregate per-sample scores into metric results with bootstrap CIs: ``scores.jsonl`` -> ``results.json``.
 
-Every corpus number here is a mean of per-sample scores, so a percentile bootstrap over samples (2,000 resamples,
-numpy ``default_rng(0)``, 95 %; paper.md §7 "Bootstrap", via ``radgrpo.metrics.bootstrap``) gives its CI. Results
-come overall, per task and, for grounding, per target (finding / region / phrase): learnability.md ("Reporting")
-shows that overall mAP can flatter a model that only learned the mean cardiomegaly box, so per-finding AP is always
-reported next to it.
+A ``mean`` metric of the metric table (``radgrpo.metrics.registry``) is the mean of its per-sample scores, so a
+percentile bootstrap over samples (2,000 resamples, numpy ``default_rng(0)``, 95 %, via ``radgrpo.metrics.bootstrap``)
+gives its CI; the table also gives the ``results.json`` names and the direction of every metric. Results come
+overall, per task and, for grounding, per target (finding / region / phrase): overall mAP can flatter a model that
+only learned the mean cardiomegaly box, so per-finding AP is always reported next to it (docs/evaluation.md).
 
 Names in ``results.json`` (the score key on the right when it differs):
 ``map_50`` (mean ``ap_50``), ``soft_f1``, ``soft_f1_dice``, ``matched_iou``, ``format_valid_rate`` (mean
@@ -34,20 +34,20 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from radgrpo.eval.score import RULE_FINDING_KEYS
 from radgrpo.metrics.bootstrap import MetricResult, bootstrap_ci
+from radgrpo.metrics.registry import label_row_fields, lower_is_better, result_names
 
-#: score key in scores.jsonl -> metric name in results.json
-RESULT_NAMES: dict[str, str] = {"ap_50": "map_50", "parseable": "format_valid_rate"}
-#: metrics where lower is better; every other summarised metric is higher-is-better
-LOWER_IS_BETTER: frozenset[str] = frozenset({"radcliq"})
-#: row keys that are bookkeeping, not metrics
+#: score key in scores.jsonl -> metric name in results.json (the metric table's, plus the format rate)
+RESULT_NAMES: dict[str, str] = {**result_names(), "parseable": "format_valid_rate"}
+#: metrics where lower is better (from the metric table); every other summarised metric is higher-is-better
+LOWER_IS_BETTER: frozenset[str] = lower_is_better()
+#: row keys that are bookkeeping, not metrics (incl. the label metrics' per-report fields)
 _NOT_METRICS = frozenset({"id", "task", "target", "n_tokens", "finished", "think_closed", "n_pred_boxes",
-                          "n_ref_boxes", "chexbert_ref_labels", "chexbert_hyp_labels", *RULE_FINDING_KEYS})
+                          "n_ref_boxes", *label_row_fields()})
 #: corpus CheXbert F1 result-name prefix -> uncertainty policy (f1chexbert's "uncertain = positive" is the paper's)
 CHEXBERT_POLICIES: dict[str, str] = {"chexbert": "positive", "chexbert_uneg": "negative"}
 #: metrics shown per target (grounding)
@@ -110,10 +110,11 @@ def _metric_result_from_dict(d: dict[str, Any]) -> MetricResult:
 
 
 def _metric_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
+    not_metrics = _NOT_METRICS | set(label_row_fields())  # the table as it is now (entries may be registered later)
     keys: dict[str, None] = {}
     for r in rows:
         for k, v in r.items():
-            if k not in _NOT_METRICS and isinstance(v, (bool, int, float)) and v is not None:
+            if k not in not_metrics and isinstance(v, (bool, int, float)) and v is not None:
                 keys.setdefault(k, None)
     return list(keys)
 
@@ -141,16 +142,18 @@ def summarize_rows(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, s
         (0.3, 2, 1)
     """
     out: dict[str, MetricResult] = {}
+    renames, lower = {**RESULT_NAMES, **result_names()}, LOWER_IS_BETTER | lower_is_better()
     for key in _metric_keys(rows):
-        name = RESULT_NAMES.get(key, key)
+        name = renames.get(key, key)
         if only is not None and name not in only:
             continue
         vals = np.array([float(r[key]) for r in rows if r.get(key) is not None], dtype=float)
         if vals.size == 0:
             continue
-        value, lo, hi = bootstrap_ci(vals, n_resamples=n_resamples, seed=seed, confidence=confidence)
+        value, lo, hi = bootstrap_ci(cast(Sequence[float], vals), n_resamples=n_resamples, seed=seed,
+                                     confidence=confidence)
         out[name] = MetricResult(name=name, value=float(value), ci_low=float(lo), ci_high=float(hi), n=int(vals.size),
-                                 higher_is_better=name not in LOWER_IS_BETTER)
+                                 higher_is_better=name not in lower)
     out.update(_chexbert_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
     out.update(_rule_finding_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
     return out
@@ -301,7 +304,7 @@ def summarize(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, seed: 
     """
     if not rows:
         raise ValueError("no score rows to summarise")
-    kw = dict(n_resamples=n_resamples, seed=seed, confidence=confidence)
+    kw: dict[str, Any] = dict(n_resamples=n_resamples, seed=seed, confidence=confidence)
     tasks: dict[str, list[dict[str, Any]]] = {}
     targets: dict[str, list[dict[str, Any]]] = {}
     for r in rows:

@@ -1,6 +1,7 @@
 """Bootstrap confidence intervals of per-sample scores, and the ``MetricResult`` record of ``results.json``.
 
-Percentile bootstrap as the paper's evaluation scripts do it (paper.md §7, ``scripts/evaluation/bootstrap.py``):
+Percentile bootstrap as the paper's evaluation scripts do it (``scripts/evaluation/bootstrap.py``; see
+docs/metrics.md#bootstrap-confidence-intervals):
 resample the per-sample values with replacement ``n_resamples`` times with ``numpy.random.default_rng(seed)``,
 re-aggregate, and take the 2.5 / 97.5 percentiles for a 95 % interval.
 

@@ -1,46 +1,47 @@
-"""Metric registry: name -> :class:`MetricSpec` (per-sample score function, aggregate, direction).
+"""The metric table: every metric radgrpo computes, by name. Evaluation, rewards and ``radgrpo eval --metrics`` read it.
 
-One uniform calling convention for every registered metric: ``spec.score_fn(predictions, references)`` returns one
-float per sample, and ``spec.aggregate_fn(values)`` reduces per-sample values to the reported number (the mean for
-all metrics registered here, so that bootstrap CIs resample the same per-sample values). For grounding metrics the
-inputs are lists of box lists (normalised [0,1] xyxy); for report metrics they are strings. Note the argument order
-(predictions first), which differs from ``radgrpo.metrics.text``'s ``(refs, hyps)``.
+One :class:`MetricSpec` per name (the ``--metrics`` name, the score key in ``scores.jsonl``) says:
 
-Registered here: ``soft_f1``, ``soft_f1_dice``, ``map_50``, ``matched_iou`` (grounding) and ``bleu4``, ``rougeL``,
-``gleu`` (report). ``bleu4`` here is the MEAN of per-pair coco-caption BLEU-4, not RadEval's corpus BLEU
-(``radgrpo.metrics.text.bleu.corpus_bleu``). Model-backed metrics register themselves later with
-:func:`register_metric` (their ``score_fn`` must import torch/transformers lazily). Not the reward registry
-(``radgrpo.rewards.registry``).
+- the function, as ``"module:function"`` plus fixed keyword arguments; it is imported on first use, so importing this
+  module costs no torch and no model code;
+- the ARGUMENT ORDER, the same for every entry: REFERENCES FIRST, ``fn(references, predictions, **kwargs)`` -> one
+  value per pair (the order of ``radgrpo.metrics.text``). ``grounding``: references are box lists (normalised [0,1]
+  xyxy), predictions answer strings (parsed by the metric's own box parser) or box lists, values floats in [0, 1].
+  ``report``: report strings, values floats (NaN: the pair could not be scored, e.g. an unparseable GREEN
+  judgement). ``label``: report strings, values dicts of per-report row fields (label vectors, finding lists and
+  counts, :mod:`radgrpo.metrics.report_labels`);
+- the aggregation: ``mean`` (the reported number is the mean of the per-sample values; bootstrap over samples) or
+  ``corpus`` (a corpus statistic, micro/macro F1 over all reports, computed by ``radgrpo.eval.summarize`` from the
+  row fields; bootstrap over reports);
+- the direction, the names it gets in ``results.json`` (``ap_50``'s mean is ``map_50``), and
+- the scoring models it needs: names of ``radgrpo.metrics.loaders.MODEL_SPECS``; a missing one raises
+  ``ModelNotFoundError`` naming the files and the ``radgrpo models download NAME`` command
+  (:meth:`MetricSpec.require_models`).
+
+Not the reward table (``radgrpo.rewards.registry``); rewards that wrap a metric (``bleu4``, ``gleu``) take the
+function from here. Definitions of every metric: docs/metrics.md.
 
 Example:
     >>> spec = get_metric("soft_f1")
-    >>> [round(v, 4) for v in spec.score_fn([[(0.35, 0.51, 0.75, 0.64)]], [[(0.38, 0.47, 0.76, 0.62)]])]
+    >>> [round(v, 4) for v in spec.score([[(0.38, 0.47, 0.76, 0.62)]], ["[0.35, 0.51, 0.75, 0.64]"])]
     [0.7468]
-    >>> spec.higher_is_better, spec.kind
-    (True, 'grounding')
+    >>> spec.kind, spec.aggregation, get_metric("ap_50").results, get_metric("radcliq").higher_is_better
+    ('grounding', 'mean', ('map_50',), False)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import importlib
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-import numpy as np
+from radgrpo.metrics.report_labels import CHEXBERT_KEYS, RULE_FINDING_KEYS
 
-from radgrpo.metrics.grounding import matched_mean_iou, radvlm_ap, soft_f1
-
-KINDS = ("grounding", "report")
-
-
-def mean_aggregate(values: Sequence[float]) -> float:
-    """Mean of per-sample values; NaN for an empty list.
-
-    Example:
-        >>> mean_aggregate([1.0, 0.0])
-        0.5
-    """
-    return float(np.mean(values)) if len(values) else float("nan")
+KINDS: tuple[str, ...] = ("grounding", "report", "label")
+AGGREGATIONS: tuple[str, ...] = ("mean", "corpus")
 
 
 @dataclass(frozen=True)
@@ -48,105 +49,131 @@ class MetricSpec:
     """How to compute and report one metric.
 
     Args:
-        name: registry name (the key in ``scores.jsonl`` / ``results.json``).
-        score_fn: ``fn(predictions, references) -> sequence of float`` (one per sample).
-        aggregate_fn: ``fn(values) -> float``.
+        name: the ``--metrics`` name and the score key in ``scores.jsonl``.
+        kind: ``"grounding"`` (boxes), ``"report"`` (per-pair text score) or ``"label"`` (per-report labels for a
+            corpus statistic).
+        target: ``"package.module:function"``, a function ``fn(references, predictions, **kwargs)`` returning one
+            value per pair (floats; dicts of row fields for ``label``).
+        description: one line on what exactly is computed (shown in errors and ``--metrics`` help).
+        kwargs: fixed keyword arguments of the function (e.g. ``n=4`` for BLEU-4).
+        aggregation: ``"mean"`` or ``"corpus"``.
         higher_is_better: direction.
-        kind: ``"grounding"`` (box lists) or ``"report"`` (strings).
-        description: one line on what exactly is computed.
+        models: scoring-model names the loaders resolve (``radgrpo.metrics.loaders.MODEL_SPECS``).
+        results: names in ``results.json`` (default: ``(name,)``; corpus metrics list every name they produce).
+        row_fields: the row keys a ``label`` metric writes (bookkeeping, not means).
+        default: computed when no ``--metrics`` are given.
+
+    Example:
+        >>> MetricSpec("x", "report", "radgrpo.metrics.text.bleu:score_bleu", "BLEU-2", (("n", 2),)).results
+        ('x',)
     """
 
     name: str
-    score_fn: Callable[[Sequence[Any], Sequence[Any]], Sequence[float]]
-    aggregate_fn: Callable[[Sequence[float]], float] = mean_aggregate
+    kind: str
+    target: str
+    description: str
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    aggregation: str = "mean"
     higher_is_better: bool = True
-    kind: str = "report"
-    description: str = ""
+    models: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
+    row_fields: tuple[str, ...] = ()
+    default: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"metric kind must be one of {list(KINDS)}, got {self.kind!r}")
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"metric aggregation must be one of {list(AGGREGATIONS)}, got {self.aggregation!r}")
+        if self.target.count(":") != 1 or not all(self.target.split(":")):
+            raise ValueError(f"metric target must be 'module:function', got {self.target!r}")
+        if not self.results:
+            object.__setattr__(self, "results", (self.name,))
+
+    def load(self) -> Callable[..., Sequence[Any]]:
+        """Import the function; a missing implementation raises ``ValueError`` naming the module.
+
+        Example:
+            >>> MetricSpec("x", "report", "radgrpo.metrics.text.nope:score_x", "a test metric").load()
+            Traceback (most recent call last):
+            ...
+            ValueError: metric 'x' (a test metric) is not available in this radgrpo: radgrpo.metrics.text.nope.score_x could not be imported (No module named 'radgrpo.metrics.text.nope'). Remove it from --metrics or install/implement it.
+        """
+        module, function = self.target.split(":")
+        try:
+            return getattr(importlib.import_module(module), function)
+        except (ImportError, AttributeError) as e:
+            raise ValueError(f"metric {self.name!r} ({self.description}) is not available in this radgrpo: "
+                             f"{module}.{function} could not be imported ({e}). Remove it from --metrics or "
+                             f"install/implement it.") from e
+
+    def function(self) -> Callable[..., Sequence[Any]]:
+        """The function with the fixed keyword arguments bound: ``fn(references, predictions)`` (picklable).
+
+        Example:
+            >>> get_metric("bleu4").function()(["a b c d"], ["a b c d"]).round(6).tolist()
+            [1.0]
+        """
+        fn = self.load()
+        return partial(fn, **dict(self.kwargs)) if self.kwargs else fn
+
+    def score(self, refs: Sequence[Any], preds: Sequence[Any], **options: Any) -> list[Any]:
+        """Score aligned reference/prediction lists.
+
+        Args:
+            refs: references (box lists for ``grounding``, report strings otherwise).
+            preds: predictions aligned with ``refs``.
+            **options: extra keyword arguments of the function (e.g. GREEN's ``backend``, ``base_url``).
+        Returns:
+            one value per pair: a float, or ``None`` where the function returned NaN (such pairs are left out of the
+            mean and counted, never scored 0); for ``label`` metrics a dict of row fields.
+        Raises:
+            ValueError: the implementation is missing. RuntimeError: the function returned a wrong number of values.
+
+        Example:
+            >>> get_metric("rougeL").score(["no effusion"], ["no effusion"])
+            [1.0]
+        """
+        fn = self.load()
+        raw = list(fn(list(refs), list(preds), **{**dict(self.kwargs), **options}))
+        if len(raw) != len(refs):
+            raise RuntimeError(f"{self.name}: {self.target} returned {len(raw)} values for {len(refs)} pairs")
+        if self.kind == "label":
+            return [dict(v) for v in raw]
+        return [None if math.isnan(v) else v for v in (float(x) for x in raw)]
+
+    def missing_models(self) -> list[str]:
+        """The names in :attr:`models` that do not resolve locally (explicit folder, radgrpo's model folder, HF cache).
+
+        Example:
+            >>> get_metric("bleu4").missing_models()
+            []
+        """
+        from radgrpo.metrics.loaders import ModelNotFoundError, all_model_specs, resolve_model
+
+        all_model_specs()
+        missing = []
+        for name in self.models:
+            try:
+                resolve_model(name)
+            except ModelNotFoundError:
+                missing.append(name)
+        return missing
+
+    def require_models(self) -> None:
+        """Resolve every model; the first missing one raises ``ModelNotFoundError`` saying what to download.
+
+        Example:
+            >>> get_metric("soft_f1").require_models()  # no model needed
+        """
+        from radgrpo.metrics.loaders import all_model_specs, resolve_model
+
+        all_model_specs()
+        for name in self.models:
+            resolve_model(name)
 
 
-def _per_sample(fn: Callable[..., float], preds: Sequence[Any], refs: Sequence[Any], **kw: Any) -> list[float]:
-    if len(preds) != len(refs):
-        raise ValueError(f"{len(preds)} predictions vs {len(refs)} references")
-    return [float(fn(p, r, **kw)) for p, r in zip(preds, refs)]
-
-
-def score_soft_f1(preds: Sequence[Any], refs: Sequence[Any]) -> list[float]:
-    """Per-sample soft-F1 (``paper_code``) of box lists.
-
-    Example:
-        >>> score_soft_f1([[(0, 0, 1, 1)]], [[(0, 0, 1, 1)]])[0] > 0.999
-        True
-    """
-    return _per_sample(soft_f1, preds, refs)
-
-
-def score_soft_f1_dice(preds: Sequence[Any], refs: Sequence[Any]) -> list[float]:
-    """Per-sample Dice-like soft-F1 2ΣIoU/(|P|+|G|).
-
-    Example:
-        >>> score_soft_f1_dice([[(0, 0, 1, 1), (2, 2, 3, 3)]], [[(0, 0, 1, 1)]])
-        [0.6666666666666666]
-    """
-    return _per_sample(soft_f1, preds, refs, variant="dice")
-
-
-def score_ap50(preds: Sequence[Any], refs: Sequence[Any]) -> list[float]:
-    """Per-sample RadVLM AP at IoU 0.5 (boxes in output order); their mean is the paper's mAP@0.5.
-
-    Example:
-        >>> score_ap50([[(0, 0, 1, 1)], []], [[(0, 0, 1, 1)], [(0, 0, 1, 1)]])
-        [1.0, 0.0]
-    """
-    return _per_sample(radvlm_ap, preds, refs, iou_threshold=0.5)
-
-
-def score_matched_iou(preds: Sequence[Any], refs: Sequence[Any]) -> list[float]:
-    """Per-sample mean IoU of Hungarian-matched pairs.
-
-    Example:
-        >>> score_matched_iou([[(0, 0, 1, 1)]], [[(0, 0, 0.5, 1)]])
-        [0.5]
-    """
-    return _per_sample(matched_mean_iou, preds, refs)
-
-
-def score_bleu4(preds: Sequence[str], refs: Sequence[str]) -> list[float]:
-    """Per-pair coco-caption BLEU-4.
-
-    Example:
-        >>> refs = ["no acute cardiopulmonary process", "a b c d"]
-        >>> [round(v, 6) for v in score_bleu4(["no acute cardiopulmonary process", "x y z w"], refs)]
-        [1.0, 0.0]
-    """
-    from radgrpo.metrics.text.bleu import score_bleu
-
-    return [float(v) for v in score_bleu(list(refs), list(preds), n=4)]
-
-
-def score_rouge_l_f(preds: Sequence[str], refs: Sequence[str]) -> list[float]:
-    """Per-pair ROUGE-L F (rouge-score, stemmed).
-
-    Example:
-        >>> score_rouge_l_f(["no effusion"], ["no effusion"])
-        [1.0]
-    """
-    from radgrpo.metrics.text.rouge import score_rouge_l
-
-    return [float(v) for v in score_rouge_l(list(refs), list(preds))]
-
-
-def score_gleu_pairs(preds: Sequence[str], refs: Sequence[str]) -> list[float]:
-    """Per-pair Google-BLEU (13a tokens).
-
-    Example:
-        >>> score_gleu_pairs(["no effusion ."], ["no effusion."])
-        [1.0]
-    """
-    from radgrpo.metrics.text.gleu import score_gleu
-
-    return [float(v) for v in score_gleu(list(refs), list(preds))]
-
-
+#: the table, in ``--metrics`` help order
 METRICS: dict[str, MetricSpec] = {}
 
 
@@ -154,13 +181,11 @@ def register_metric(spec: MetricSpec, overwrite: bool = False) -> MetricSpec:
     """Add ``spec`` under ``spec.name``; re-registering a name needs ``overwrite=True``.
 
     Example:
-        >>> register_metric(MetricSpec("bleu4", score_bleu4))
+        >>> register_metric(MetricSpec("bleu4", "report", "radgrpo.metrics.text.bleu:score_bleu", "again"))
         Traceback (most recent call last):
         ...
         ValueError: metric 'bleu4' is already registered (pass overwrite=True to replace it)
     """
-    if spec.kind not in KINDS:
-        raise ValueError(f"metric kind must be one of {list(KINDS)}, got {spec.kind!r}")
     if spec.name in METRICS and not overwrite:
         raise ValueError(f"metric {spec.name!r} is already registered (pass overwrite=True to replace it)")
     METRICS[spec.name] = spec
@@ -171,8 +196,10 @@ def get_metric(name: str) -> MetricSpec:
     """The spec registered under ``name``; an unknown name raises ``KeyError`` listing the valid ones.
 
     Example:
-        >>> get_metric("map_50").description.split(":")[0]
-        "RadVLM's per-sample AP at IoU 0.5"
+        >>> get_metric("map_50")
+        Traceback (most recent call last):
+        ...
+        KeyError: "unknown metric 'map_50'; registered metrics: soft_f1, soft_f1_dice, ap_50, matched_iou, bleu4, rougeL, gleu, bertscore, radgraph, radcliq, green, chexbert, rule_finding_f1"
     """
     try:
         return METRICS[name]
@@ -181,29 +208,123 @@ def get_metric(name: str) -> MetricSpec:
 
 
 def list_metrics(kind: str | None = None) -> list[str]:
-    """Sorted registered names, optionally of one kind.
+    """Registered names in table order, optionally of one kind.
 
     Example:
         >>> list_metrics("grounding")
-        ['map_50', 'matched_iou', 'soft_f1', 'soft_f1_dice']
+        ['soft_f1', 'soft_f1_dice', 'ap_50', 'matched_iou']
     """
-    return sorted(n for n, s in METRICS.items() if kind is None or s.kind == kind)
+    return [n for n, s in METRICS.items() if kind is None or s.kind == kind]
+
+
+def check_metrics(metrics: Iterable[str] | None) -> list[str]:
+    """Validate metric names; unknown names raise ``ValueError`` listing the valid ones.
+
+    Args:
+        metrics: names, or None for :data:`DEFAULT_METRICS`.
+    Returns:
+        the list of names, in the given order without duplicates.
+
+    Example:
+        >>> check_metrics(["bleu4", "bleu4", "soft_f1"])
+        ['bleu4', 'soft_f1']
+    """
+    names = list(DEFAULT_METRICS if metrics is None else dict.fromkeys(metrics))
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; valid: {list_metrics()}")
+    return names
+
+
+def result_names() -> dict[str, str]:
+    """Score key -> ``results.json`` name, for the ``mean`` metrics whose two names differ.
+
+    Example:
+        >>> result_names()
+        {'ap_50': 'map_50'}
+    """
+    return {s.name: s.results[0] for s in METRICS.values() if s.aggregation == "mean" and s.results[0] != s.name}
+
+
+def lower_is_better() -> frozenset[str]:
+    """``results.json`` names of the metrics where lower is better.
+
+    Example:
+        >>> sorted(lower_is_better())
+        ['radcliq']
+    """
+    return frozenset(r for s in METRICS.values() if not s.higher_is_better for r in s.results)
+
+
+def label_row_fields() -> tuple[str, ...]:
+    """Every row key the ``label`` metrics write (bookkeeping for the corpus statistics, not means).
+
+    Example:
+        >>> label_row_fields()[:2]
+        ('chexbert_ref_labels', 'chexbert_hyp_labels')
+    """
+    return tuple(k for s in METRICS.values() for k in s.row_fields)
+
+
+def metrics_help() -> str:
+    """The ``radgrpo eval --metrics`` help text: every name by kind, the defaults and the models each needs.
+
+    Example:
+        >>> text = metrics_help()
+        >>> all(name in text.split() for name in list_metrics())
+        True
+    """
+    groups = (("grounding", "grounding, per-sample means"), ("report", "reports, per-sample means"),
+              ("label", "reports, corpus F1s"))
+    parts = [f"{' '.join(list_metrics(kind))} ({what})" for kind, what in groups if list_metrics(kind)]
+    models = "; ".join(f"{n} needs {' + '.join(s.models)}" for n, s in METRICS.items() if s.models)
+    return (f"metric names: {'; '.join(parts)}. Default: {' '.join(DEFAULT_METRICS)}. Model-backed metrics need "
+            f"their weights ({models}; fetch them with `radgrpo models download NAME`)")
 
 
 for _spec in (
-    MetricSpec("soft_f1", score_soft_f1, kind="grounding",
-               description="IoU-weighted soft-F1 with Hungarian matching, the released reward's formula"),
-    MetricSpec("soft_f1_dice", score_soft_f1_dice, kind="grounding",
-               description="Dice-like soft-F1 2*sum(IoU)/(|P|+|G|), the paper's Fig. 1 value"),
-    MetricSpec("map_50", score_ap50, kind="grounding",
-               description="RadVLM's per-sample AP at IoU 0.5: output-order greedy matching, VOC all-point AP"),
-    MetricSpec("matched_iou", score_matched_iou, kind="grounding",
-               description="mean IoU of Hungarian-matched box pairs"),
-    MetricSpec("bleu4", score_bleu4, kind="report",
-               description="mean of per-pair coco-caption BLEU-4 (whitespace tokens, closest ref length)"),
-    MetricSpec("rougeL", score_rouge_l_f, kind="report",
-               description="rouge-score ROUGE-L F1 with Porter stemming"),
-    MetricSpec("gleu", score_gleu_pairs, kind="report",
-               description="Google-BLEU per pair (HF google_bleu, 13a tokens)"),
+    MetricSpec("soft_f1", "grounding", "radgrpo.metrics.grounding.answers:score_soft_f1",
+               "IoU-weighted soft-F1 with Hungarian matching, the released reward's formula (reward box parser)",
+               default=True),
+    MetricSpec("soft_f1_dice", "grounding", "radgrpo.metrics.grounding.answers:score_soft_f1_dice",
+               "Dice-like soft-F1 2*sum(IoU)/(|P|+|G|)", default=True),
+    MetricSpec("ap_50", "grounding", "radgrpo.metrics.grounding.answers:score_ap50",
+               "RadVLM's per-sample AP at IoU 0.5 (output-order greedy matching, RadVLM's evaluation parser); "
+               "its mean is mAP@0.5", results=("map_50",), default=True),
+    MetricSpec("matched_iou", "grounding", "radgrpo.metrics.grounding.answers:score_matched_iou",
+               "mean IoU of the Hungarian-matched box pairs", default=True),
+    MetricSpec("bleu4", "report", "radgrpo.metrics.text.bleu:score_bleu",
+               "coco-caption BLEU-4 per pair (whitespace tokens, closest reference length)", (("n", 4),),
+               default=True),
+    MetricSpec("rougeL", "report", "radgrpo.metrics.text.rouge:score_rouge_l",
+               "rouge-score ROUGE-L F1 with Porter stemming", default=True),
+    MetricSpec("gleu", "report", "radgrpo.metrics.text.gleu:score_gleu",
+               "Google-BLEU per pair (HF google_bleu, 13a tokens; the GLEU ablation reward)"),
+    MetricSpec("bertscore", "report", "radgrpo.metrics.text.bertscore:score_bertscore_named",
+               "BERTScore F1, distilbert-base-uncased layer 5, baseline-rescaled", (("name", "bertscore"),),
+               models=("distilbert-base-uncased",)),
+    MetricSpec("radgraph", "report", "radgrpo.metrics.text.radgraph:score_radgraph",
+               "RadGraph-F1 (radgraph-xl, complete level)", models=("radgraph-xl", "radgraph-xl-backbone")),
+    MetricSpec("radcliq", "report", "radgrpo.metrics.text.radcliq:score_radcliq",
+               "RadCliQ, radcliq_paper configuration (lower is better)", higher_is_better=False,
+               models=("radgraph-xl", "radgraph-xl-backbone", "distilroberta-base", "chexbert", "bert-base-uncased")),
+    MetricSpec("green", "report", "radgrpo.metrics.text.green:score_green",
+               "GREEN (LLM judge, StanfordAIMI/GREEN-radllama2-7b or an OpenAI-compatible endpoint; unparseable "
+               "judge outputs are None, counted in diagnostics, never scored)", models=("GREEN-radllama2-7b",)),
+    MetricSpec("chexbert", "label", "radgrpo.metrics.report_labels:chexbert_rows",
+               "CheXbert F1 micro/macro over 14 and 5 labels (f1chexbert; uncertain=positive, and uncertain=negative "
+               "as chexbert_uneg_*)", aggregation="corpus", models=("chexbert", "bert-base-uncased"),
+               results=tuple(f"{p}_{k}" for p in ("chexbert", "chexbert_uneg")
+                             for k in ("micro_14", "macro_14", "micro_5", "macro_5")),
+               row_fields=CHEXBERT_KEYS),
+    MetricSpec("rule_finding_f1", "label", "radgrpo.metrics.report_labels:rule_finding_rows",
+               "positive-finding micro-F1 over FINDING_LABELS read by the rule_chexpert labeller (synthetic "
+               "reports; not CheXbert); also side-aware as rule_finding_f1_side and per finding as "
+               "rule_finding_f1/<Label>", aggregation="corpus",
+               results=("rule_finding_f1", "rule_finding_f1_side", "rule_finding_f1/<Label>"),
+               row_fields=RULE_FINDING_KEYS),
 ):
     register_metric(_spec)
+
+#: computed when no metric names are given (grounding ones on grounding rows, report ones on report rows)
+DEFAULT_METRICS: tuple[str, ...] = tuple(n for n, s in METRICS.items() if s.default)

@@ -2,8 +2,9 @@
 
 One code path for the embedded tiny model (``radgrpo.models.tiny``) and real checkpoints such as
 ``Qwen/Qwen3-VL-8B-Instruct`` on users' machines. Without torchvision, transformers cannot build the video processor,
-so the processor falls back to an image-only subclass (feasibility.md pitfalls 1–2). Processors come back with left
-padding for batched generation. Image resolution is set by ``min_pixels``/``max_pixels`` (the paper: 1024/451584).
+so the processor falls back to an image-only subclass (:func:`radgrpo.models.processor.image_only_processor`).
+Processors come back with left padding for batched generation. Image resolution is set by
+``min_pixels``/``max_pixels`` (the paper: 1024/451584).
 
 Example:
     >>> resolve_dtype("bfloat16")
@@ -56,7 +57,7 @@ def load_model(name_or_path: str | os.PathLike, *, dtype: Any = None, device: st
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     try:
-        model = AutoModelForImageTextToText.from_pretrained(str(name_or_path), **kwargs)
+        model: Any = AutoModelForImageTextToText.from_pretrained(str(name_or_path), **kwargs)
     except (OSError, ValueError) as e:
         raise _load_error(str(name_or_path), "model", e) from e
     if device is not None:
@@ -76,7 +77,7 @@ def load_processor(name_or_path: str | os.PathLike, *, min_pixels: int | None = 
     """
     from transformers import AutoProcessor
 
-    from radgrpo.models.tiny import _image_only, has_torchvision
+    from radgrpo.models.processor import has_torchvision, image_only_processor
 
     name = str(name_or_path)
     try:
@@ -93,7 +94,7 @@ def load_processor(name_or_path: str | os.PathLike, *, min_pixels: int | None = 
             if cls_name is None:
                 proc = AutoProcessor.from_pretrained(name)
             else:
-                proc = _image_only(getattr(transformers, cls_name)).from_pretrained(name)
+                proc = image_only_processor(getattr(transformers, cls_name)).from_pretrained(name)
     except (OSError, ValueError) as e:
         raise _load_error(name, "processor", e) from e
     ip = proc.image_processor

@@ -6,7 +6,7 @@ so box coordinates are learnable), the Qwen3-VL chat template that TRL ships, an
 merge 2: one visual token per 32×32 px). Nothing is downloaded. The saved folder loads with ``from_pretrained`` and
 through :func:`radgrpo.models.qwen3_vl.load_model_and_processor`, with or without torchvision.
 
-Defaults follow learnability.md "config A" (0.7 M parameters; 64 visual tokens for a 256² image), measured to learn
+Defaults are the size we call "config A" (0.7 M parameters; 64 visual tokens for a 256² image), measured to learn
 synthetic grounding on 2 CPU cores in minutes. Not a pretrained model: it knows nothing until trained.
 
 Example:
@@ -22,6 +22,9 @@ import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from radgrpo.models.processor import add_video_processor_block, has_torchvision, image_only_processor
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
                   "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
@@ -41,7 +44,7 @@ _BASE_CORPUS = [
 
 @dataclass
 class TinyModelConfig:
-    """Sizes of the tiny Qwen3-VL (learnability.md config A by default)."""
+    """Sizes of the tiny Qwen3-VL ("config A" by default; docs/training.md#the-demo)."""
 
     vocab_size: int = field(default=384, metadata={"help": "BPE merges budget (specials added on top)"})
     text_hidden_size: int = field(default=128, metadata={"help": "text hidden size"})
@@ -71,27 +74,7 @@ class TinyModelConfig:
             raise ValueError("--vision_depth must be >= 2 (one deepstack layer below the last block)")
 
 
-def _image_only(base: type) -> type:
-    """A processor subclass that takes no video processor (transformers needs torchvision for one)."""
-
-    class ImageOnly(base):  # type: ignore[misc, valid-type]
-        def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
-            base.__init__(self, image_processor, tokenizer, None, chat_template=chat_template, **kwargs)
-
-    ImageOnly.__name__ = ImageOnly.__qualname__ = base.__name__  # processor_config.json keeps "Qwen3VLProcessor"
-    return ImageOnly
-
-
-def has_torchvision() -> bool:
-    """Whether torchvision imports (selects the fast image/video processor classes)."""
-    try:
-        import torchvision  # noqa: F401
-    except Exception:  # noqa: BLE001 - a broken torchvision counts as absent
-        return False
-    return True
-
-
-def build_tokenizer(corpus: Iterable[str], vocab_size: int = 384):
+def build_tokenizer(corpus: Iterable[str], vocab_size: int = 384) -> Any:
     """Train a byte-level BPE on ``corpus`` and wrap it as a Qwen2 tokenizer with Qwen3-VL's specials and template."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import Qwen2Tokenizer
@@ -107,21 +90,24 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 384):
                                   special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
     bpe.train_from_iterator(list(_BASE_CORPUS) + list(corpus), trainer)
-    merges = [tuple(m) for m in json.loads(bpe.to_str())["model"]["merges"]]
-    tok = Qwen2Tokenizer(vocab=bpe.get_vocab(), merges=merges, unk_token=None, bos_token=None, eos_token="<|im_end|>",
-                         pad_token="<|endoftext|>", additional_special_tokens=SPECIAL_TOKENS[1:])
+    # merges as (left, right) pairs and unk_token=None: both accepted at runtime, narrower in the type stubs
+    merges: Any = [tuple(m) for m in json.loads(bpe.to_str())["model"]["merges"]]
+    no_unk: Any = None
+    tok = Qwen2Tokenizer(vocab=bpe.get_vocab(), merges=merges, unk_token=no_unk, bos_token=None,
+                         eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                         additional_special_tokens=SPECIAL_TOKENS[1:])
     tok.add_tokens(EXTRA_TOKENS)
     tok.chat_template = qwen3_vl_chat_template  # verbatim: TRL recognises it for assistant-only loss
     return tok
 
 
-def build_processor(tokenizer, image_size: int = 256):
+def build_processor(tokenizer: Any, image_size: int = 256) -> Any:
     """Qwen3-VL processor (patch 16, merge 2, mean/std 0.5) with min = max pixels = ``image_size``²."""
     from transformers import Qwen3VLProcessor
 
     pixels = image_size * image_size
-    kw = dict(patch_size=16, merge_size=2, temporal_patch_size=2, image_mean=[0.5] * 3, image_std=[0.5] * 3,
-              size={"shortest_edge": pixels, "longest_edge": pixels})
+    kw: dict[str, Any] = dict(patch_size=16, merge_size=2, temporal_patch_size=2, image_mean=[0.5] * 3,
+                              image_std=[0.5] * 3, size={"shortest_edge": pixels, "longest_edge": pixels})
     if has_torchvision():
         from transformers import Qwen2VLImageProcessor
         from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
@@ -132,8 +118,8 @@ def build_processor(tokenizer, image_size: int = 256):
                                 chat_template=tokenizer.chat_template)
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    return _image_only(Qwen3VLProcessor)(image_processor=Qwen2VLImageProcessorPil(**kw), tokenizer=tokenizer,
-                                         chat_template=tokenizer.chat_template)
+    return image_only_processor(Qwen3VLProcessor)(image_processor=Qwen2VLImageProcessorPil(**kw),
+                                                  tokenizer=tokenizer, chat_template=tokenizer.chat_template)
 
 
 def build_tiny_model(out_dir: str | os.PathLike, corpus: Iterable[str] = (),
@@ -180,21 +166,11 @@ def build_tiny_model(out_dir: str | os.PathLike, corpus: Iterable[str] = (),
                                                pad_token_id=ids["<|endoftext|>"], do_sample=True, temperature=1.0)
     model.save_pretrained(out)
     proc.save_pretrained(out)
-    _add_video_processor_block(out)
+    add_video_processor_block(out)
     (out / "radgrpo_tiny.json").write_text(json.dumps(asdict(cfg), indent=2))
     return out
 
 
-def _add_video_processor_block(folder: Path) -> None:
-    """Make a processor saved without torchvision loadable by AutoProcessor where torchvision exists (pitfall 2)."""
-    path = folder / "processor_config.json"
-    pc = json.loads(path.read_text()) if path.exists() else {}
-    pc.setdefault("video_processor", {"video_processor_type": "Qwen3VLVideoProcessor", "patch_size": 16,
-                                      "merge_size": 2, "temporal_patch_size": 2, "image_mean": [0.5] * 3,
-                                      "image_std": [0.5] * 3})
-    path.write_text(json.dumps(pc, indent=2))
-
-
-def count_parameters(model) -> int:
+def count_parameters(model: Any) -> int:
     """Number of parameters (tied embeddings counted once)."""
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

@@ -9,8 +9,9 @@ contract, :class:`~radgrpo.rewards.base.Reward`), ``grounding`` (soft-F1), ``rep
 The default-configured rewards are also importable by name (loaded on first access; model-backed ones load their
 scoring models only when first called):
 
-- ``grounding_soft_f1_reward(completions, reference_boxes, **kw)``: IoU soft-F1, the released reward (paper §5.3);
-- ``radcliq_reward(completions, reference_report, **kw)``: −RadCliQ with the paper's rules (§5.1);
+- ``grounding_soft_f1_reward(completions, reference_boxes, **kw)``: IoU soft-F1, the released reward
+  (docs/rewards.md#grounding_soft_f1);
+- ``radcliq_reward(completions, reference_report, **kw)``: −RadCliQ with the paper's rules (docs/rewards.md#radcliq);
 - ``bertscore_reward``, ``radgraph_reward`` (complete level), ``gleu_reward``, ``bleu4_reward``, ``think_format_reward``.
 
 Example:

@@ -1,7 +1,7 @@
 """Shared plumbing of radgrpo rewards: TRL's reward-function contract, answer extraction, failure accounting.
 
 A reward is a callable ``fn(completions, **columns) -> list[float | None]`` (TRL ``GRPOTrainer`` contract,
-anchors_rl.md §2): completions are strings or conversational ``[{"role": "assistant", "content": ...}]`` lists, and
+docs/rewards.md): completions are strings or conversational ``[{"role": "assistant", "content": ...}]`` lists, and
 dataset columns arrive as keyword lists with one value per completion (plus TRL's ``trainer_state``, ``log_metric``
 and ``log_extra``). ``None`` means "this reward does not apply to this sample" (e.g. a grounding reward on a report
 prompt, so one GRPO batch can mix tasks) or "scoring failed": TRL excludes ``None`` for that sample. A failure is
@@ -10,7 +10,8 @@ a score silently. What it is not: a metric (the scores come from ``radgrpo.metri
 
 Subclasses of :class:`Reward` implement ``score_one(text, row) -> RewardBreakdown | float``, or override
 ``score_batch`` to batch a model-backed scorer (a batch that raises is retried sample by sample, so one bad sample
-costs only itself).
+costs only itself). Every report reward subclasses :class:`ReportReward`, which holds the answer extraction, the
+reference check and the batch loop, and implements only ``score_pairs(refs, answers)``.
 
 Example:
     >>> completion_text([{"role": "assistant", "content": "[0.1, 0.2, 0.3, 0.4]"}])
@@ -258,6 +259,81 @@ class Reward:
         bds = self.breakdowns(completions, **kwargs)
         log_breakdowns(self.__name__, bds, kwargs.get("log_metric"), kwargs.get("log_extra"))
         return [b.total for b in bds]
+
+
+class ReportReward(Reward):
+    """Base of every report reward: the answer (``</think>`` rule), the reference check and one scoring call per batch.
+
+    Subclasses implement only :meth:`score_pairs` on the (reference, answer) pairs that have an answer. The answer
+    is the stripped completion, or for thinking samples (``thinking`` column true, or ``thinking=True``) the stripped
+    text after the LAST ``</think>`` (``rfind``, the paper's report reward client); a thinking sample without the tag
+    gets ``missing_think_score`` and logs ``answer_found`` = 0. Samples of non-report tasks get ``None``; a report
+    sample with an empty or missing ``reference_report`` fails (``None``, counted and logged).
+
+    Args:
+        name: ``__name__`` (TRL logs ``rewards/<name>/mean``).
+        thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column (absent -> off).
+        missing_think_score: reward of a thinking sample without ``</think>``.
+
+    Example:
+        >>> class Length(ReportReward):
+        ...     def score_pairs(self, refs, answers):
+        ...         return [float(len(a)) for a in answers]
+        >>> Length("length", thinking=True)(["<think>x</think> abc", "abc"], reference_report=["r", "r"])
+        [3.0, 0.0]
+    """
+
+    required_columns = ("reference_report",)
+
+    def __init__(self, name: str, thinking: bool | None = None, missing_think_score: float = 0.0) -> None:
+        super().__init__(name, tasks=REPORT_TASKS)
+        self.thinking = thinking
+        self.missing_think_score = float(missing_think_score)
+
+    def score_pairs(self, refs: list[str], answers: list[str]) -> Sequence[RewardBreakdown | float]:
+        """Rewards of (reference, answer) pairs, one per pair (subclasses implement this)."""
+        raise NotImplementedError
+
+    def _answer(self, text: str, row: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
+        thinking = bool(row.get("thinking")) if self.thinking is None else self.thinking
+        if not thinking:
+            return text.strip(), {}
+        answer, found = split_thinking(text, which="last")
+        return (answer if found else None), {"answer_found": float(found)}
+
+    @staticmethod
+    def _reference(row: dict[str, Any]) -> str:
+        ref = row.get("reference_report")
+        if not isinstance(ref, str) or not ref.strip():
+            raise ValueError(f"report sample without a reference_report (got {ref!r})")
+        return ref
+
+    def score_batch(self, texts: list[str], rows: list[dict[str, Any]]) -> list[RewardBreakdown | float]:
+        """Score all applicable samples with one :meth:`score_pairs` call.
+
+        Args:
+            texts: completion texts.
+            rows: their columns (``reference_report``, optional ``thinking``).
+        Returns:
+            one breakdown per sample; the answer's components (``answer_found``) are added to each.
+        Raises:
+            ValueError: a report sample without a reference (the batch is retried per sample, so only it fails).
+        """
+        refs = [self._reference(r) for r in rows]
+        answers = [self._answer(t, r) for t, r in zip(texts, rows)]
+        out: list[RewardBreakdown | float] = [RewardBreakdown(self.missing_think_score, comps) for _, comps in answers]
+        todo = [i for i, (a, _) in enumerate(answers) if a is not None]
+        if todo:
+            scored = self.score_pairs([refs[i] for i in todo], [answers[i][0] or "" for i in todo])
+            if len(scored) != len(todo):
+                raise RuntimeError(f"{self.__name__}: {len(scored)} scores for {len(todo)} pairs")
+            for i, s in zip(todo, scored):
+                if isinstance(s, RewardBreakdown):
+                    s.components.update(answers[i][1])
+                    out[i] = s
+                else:
+                    out[i] = RewardBreakdown(float(s), answers[i][1])
+        return out
 
 
 def _as_breakdown(res: RewardBreakdown | float) -> RewardBreakdown:

@@ -1,4 +1,4 @@
-"""Model-backed report rewards with the paper's rules: −RadCliQ, BERTScore, RadGraph F1 (paper.md §5.1–5.2, §5.4).
+"""Model-backed report rewards with the paper's rules: −RadCliQ, BERTScore, RadGraph F1 (docs/rewards.md).
 
 What it is: TRL-signature rewards (``fn(completions, **columns) -> list[float | None]``, see ``rewards/base.py``)
 that score the completion against the ``reference_report`` column with the batched scorers of
@@ -33,17 +33,17 @@ from typing import Any
 
 import numpy as np
 
-from radgrpo.rewards.base import REPORT_TASKS, Reward, split_thinking
+from radgrpo.rewards.base import ReportReward
 from radgrpo.rewards.composite import RewardBreakdown
 
-#: the paper's report-reward text rules (paper.md §5.4)
+#: the paper's report-reward text rules (docs/rewards.md)
 MAX_CHARS = 2048
 SHORT_CHARS = 5
 RADGRAPH_LEVELS = ("simple", "partial", "complete", "radcliq")
 
 
-class ClinicalReportReward(Reward):
-    """Base of the model-backed report rewards: answer extraction, the short/``</think>`` rules, lazy scorer.
+class ClinicalReportReward(ReportReward):
+    """A model-backed :class:`~radgrpo.rewards.base.ReportReward`: the scorer is built on first use, not pickled.
 
     Args:
         name: ``__name__`` (TRL logs ``rewards/<name>/mean``).
@@ -52,12 +52,8 @@ class ClinicalReportReward(Reward):
         scorer: an already built scorer (tests, benchmarks); default: built by :meth:`build_scorer` on first use.
     """
 
-    required_columns = ("reference_report",)
-
     def __init__(self, name: str, thinking: bool | None, missing_think_score: float, scorer: Any = None) -> None:
-        super().__init__(name, tasks=REPORT_TASKS)
-        self.thinking = thinking
-        self.missing_think_score = float(missing_think_score)
+        super().__init__(name, thinking=thinking, missing_think_score=missing_think_score)
         self._scorer = scorer
 
     def __getstate__(self) -> dict[str, Any]:
@@ -75,46 +71,6 @@ class ClinicalReportReward(Reward):
     def build_scorer(self) -> Any:
         """Load the metric's scorer (subclasses)."""
         raise NotImplementedError
-
-    def score_pairs(self, refs: list[str], answers: list[str]) -> list[RewardBreakdown]:
-        """Rewards of (reference, answer) pairs that passed the ``</think>`` rule (subclasses)."""
-        raise NotImplementedError
-
-    def _answer(self, text: str, row: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
-        thinking = bool(row.get("thinking")) if self.thinking is None else self.thinking
-        if not thinking:
-            return text.strip(), {}
-        answer, found = split_thinking(text, which="last")
-        return (answer if found else None), {"answer_found": float(found)}
-
-    def score_batch(self, texts: list[str], rows: list[dict[str, Any]]) -> list[RewardBreakdown]:
-        """Score all applicable samples with one scorer call.
-
-        Args:
-            texts: completion texts.
-            rows: their columns (``reference_report``, optional ``thinking``).
-        Returns:
-            one breakdown per sample.
-        Raises:
-            ValueError: a report sample without a reference (the sample fails and is counted).
-        """
-        refs = []
-        for r in rows:
-            ref = r.get("reference_report")
-            if not isinstance(ref, str) or not ref.strip():
-                raise ValueError(f"report sample without a reference_report (got {ref!r})")
-            refs.append(ref)
-        answers = [self._answer(t, r) for t, r in zip(texts, rows)]
-        out = [RewardBreakdown(self.missing_think_score, comps) for _, comps in answers]
-        todo = [i for i, (a, _) in enumerate(answers) if a is not None]
-        if todo:
-            scored = self.score_pairs([refs[i] for i in todo], [answers[i][0] for i in todo])  # type: ignore[misc]
-            if len(scored) != len(todo):
-                raise RuntimeError(f"{self.__name__}: {len(scored)} scores for {len(todo)} pairs")
-            for i, b in zip(todo, scored):
-                b.components.update(answers[i][1])
-                out[i] = b
-        return out
 
 
 def _paper_text(text: str) -> str:
@@ -270,7 +226,7 @@ def make_radcliq_reward(config: str = "radcliq_paper", thinking: bool | None = N
 def make_bertscore_reward(config: str = "bertscore", thinking: bool | None = None, name: str = "bertscore",
                           model_dir: str | os.PathLike | None = None, device: str | None = None,
                           scorer: Any = None) -> BERTScoreReward:
-    """BERTScore reward (registry name ``bertscore``; the paper's ablation, §5.2).
+    """BERTScore reward (registry name ``bertscore``; the paper's ablation; docs/rewards.md#bertscore).
 
     Example:
         >>> make_bertscore_reward()(["<think>x</think>"], reference_report=["No acute process."], thinking=[True])

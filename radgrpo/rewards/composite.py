@@ -6,7 +6,8 @@ added to the reward. :func:`log_breakdowns` sends them to TRL's ``log_metric(nam
 ``log_extra(column, values)`` (one completions-table column per component) when the trainer passes those kwargs.
 :class:`CompositeReward` sums weighted rewards into one callable, for trainers that take a single reward function
 (verl's ``compute_score``, the reward server); with TRL, passing the rewards separately plus ``reward_weights`` is
-equivalent. What it is not: a reward itself (torchtune's ``RewardOutput`` idea; STYLE.md layout).
+equivalent (docs/rewards.md#task-routing-and-failures). What it is not: a reward itself (torchtune's
+``RewardOutput`` idea).
 
 Example:
     >>> b = RewardBreakdown(0.75, {"n_pred_boxes": 2.0})
@@ -172,7 +173,7 @@ class CompositeReward:
             for n, w, b in scored:
                 comps[n] = w * b.total  # type: ignore[operator]
                 comps.update({f"{n}/{k}": v for k, v in b.components.items()})
-            out.append(RewardBreakdown(sum(w * b.total for _, w, b in scored), comps))  # type: ignore[misc]
+            out.append(RewardBreakdown(sum(w * float(b.total or 0.0) for _, w, b in scored), comps))  # all ok
         return out
 
     def __call__(self, completions: list[Any], **kwargs: Any) -> list[float | None]:

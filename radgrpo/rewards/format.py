@@ -1,8 +1,8 @@
 """Thinking-format reward: exactly one well-formed ``<think>…</think>`` block followed by a non-empty answer.
 
-The paper has no separate format reward (its task rewards penalise a missing ``</think>`` with 0 or −3, paper.md
-§5.4); this is an optional shaping term for the cold-start or ablations, named for what it checks. It applies to
-thinking samples only: the ``thinking`` column (absent -> every sample is treated as thinking); other samples get
+The paper has no separate format reward (its task rewards penalise a missing ``</think>`` with 0 or −3,
+docs/rewards.md#thinking-format-rule); this is an optional shaping term for the cold-start or ablations, named for
+what it checks. It applies to thinking samples only: the ``thinking`` column (absent -> every sample is treated as thinking); other samples get
 ``None``. Tags are matched exactly (lowercase), and the completion must start with ``<think>`` (leading whitespace
 allowed).
 

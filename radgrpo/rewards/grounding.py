@@ -1,4 +1,4 @@
-"""Grounding reward: IoU soft-F1 with Hungarian matching (paper.md §5.3), on ``radgrpo.metrics.grounding``.
+"""Grounding reward: IoU soft-F1 with Hungarian matching on ``radgrpo.metrics.grounding`` (docs/rewards.md).
 
 The answer is the whole stripped completion, or, for thinking samples (``thinking`` column true), the text after the
 FIRST ``</think>`` (regex ``</think>\\s*(.*)\\Z``, case-insensitive, DOTALL); a missing tag or an empty answer scores

@@ -23,14 +23,14 @@ from typing import Any
 # name -> ("module:attribute", one-line description)
 REWARDS: dict[str, tuple[str, str]] = {
     "grounding_soft_f1": ("radgrpo.rewards.grounding:make_grounding_soft_f1_reward",
-                          "IoU soft-F1 with Hungarian matching, released-code variant (paper §5.3); "
+                          "IoU soft-F1 with Hungarian matching, released-code variant (the paper's reward); "
                           "options variant=paper_code|dice, min_iou, thinking"),
     "grounding_soft_f1_dice": ("radgrpo.rewards.grounding:make_grounding_soft_f1_dice_reward",
                                "IoU soft-F1, Dice variant 2*sum(IoU)/(|P|+|G|) (paper Fig. 1)"),
     "bleu4": ("radgrpo.rewards.report:make_bleu4_reward",
               "coco-caption BLEU-4 vs reference_report (offline lexical reward)"),
     "gleu": ("radgrpo.rewards.report:make_gleu_reward",
-             "Google-BLEU vs reference_report (the paper's GLEU ablation reward, §5.2)"),
+             "Google-BLEU vs reference_report (the paper's GLEU ablation reward)"),
     "rule_finding_errors": ("radgrpo.rewards.report:make_rule_finding_errors_reward",
                             "minus (missed + 0.7 x falsely named findings) per report, read by the rule_chexpert "
                             "labeller (synthetic/offline report reward; not CheXbert); options false_positive_cost, "
@@ -44,7 +44,7 @@ REWARDS: dict[str, tuple[str, str]] = {
                 "-RadCliQ, the paper's report reward (radcliq_paper rules: 2048 chars, lowercase, <=5 chars or no "
                 "</think> -> -3); options config=radcliq_paper|radcliq_v1, thinking, model_dirs, device, dtype"),
     "bertscore": ("radgrpo.rewards.clinical:make_bertscore_reward",
-                  "BERTScore F1 (distilbert-base-uncased L5 rescaled; paper ablation §5.2); options config, model_dir"),
+                  "BERTScore F1 (distilbert-base-uncased L5 rescaled; paper ablation); options config, model_dir"),
     "radgraph_f1": ("radgrpo.rewards.clinical:make_radgraph_reward",
                     "RadGraph F1 (radgraph-xl; paper ablation uses level=complete); options level, model, model_dir"),
 }

@@ -74,9 +74,9 @@ def finish(trainer: Any, processor: Any, cfg: Any) -> Path:
     processor.save_pretrained(out)
     pc = out / "processor_config.json"
     if pc.exists():  # keep the folder loadable by AutoProcessor where torchvision exists
-        from radgrpo.models.tiny import _add_video_processor_block
+        from radgrpo.models.processor import add_video_processor_block
 
-        _add_video_processor_block(out)
+        add_video_processor_block(out)
     save_config(cfg, out)
     (out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     return out

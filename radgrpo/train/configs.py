@@ -1,10 +1,11 @@
 """Training configs: TRL's ``SFTConfig``/``GRPOConfig`` plus radgrpo's fields; YAML keys = fields = CLI flags.
 
-Parsed by ``trl.TrlParser`` (``--config file.yaml`` first, flags override). On a machine without CUDA the configs
-switch to CPU (``use_cpu=True``, ``bf16=False``) so the same YAML runs in tests and on a cluster. Every run writes
-its resolved config to ``output_dir/config.yaml``.
+Parsed by ``trl.TrlParser`` (``--config`` file or shipped name such as ``sft/demo_cpu`` first, flags override). On
+a machine without CUDA the configs switch to CPU (``use_cpu=True``, ``bf16=False``) so the same YAML runs in tests
+and on a cluster. Every run writes its resolved config to ``output_dir/config.yaml``.
 
-Paper presets live in ``configs/grpo/paper_*.yaml`` (paper.md §4; anchors_rl.md §5.5 for the verl -> TRL mapping).
+Presets ship in the package: ``sft/demo_cpu``, ``sft/paper``, ``grpo/demo_cpu``, ``grpo/paper_report``,
+``grpo/paper_grounding`` (``radgrpo configs list``; the verl -> TRL mapping: docs/method.md#verl-to-trl-mapping).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""GRPO on TRL's ``GRPOTrainer`` with radgrpo rewards chosen by name (paper.md §4–5).
+"""GRPO on TRL's ``GRPOTrainer`` with radgrpo rewards chosen by name (docs/method.md#grpo).
 
-The paper's settings are presets (``configs/grpo/paper_report.yaml``, ``paper_grounding.yaml``); the verl -> TRL
-mapping and its traps are in ``radgrpo.train.verl``. Rewards come from ``radgrpo.rewards.registry``; a reward
-returns ``None`` for samples it does not apply to (mixed report + grounding batches work).
+The paper's settings are shipped presets (``grpo/paper_report``, ``grpo/paper_grounding``: ``radgrpo configs list``);
+the verl -> TRL mapping and its traps are in ``radgrpo.train.verl``. Rewards come from ``radgrpo.rewards.registry``;
+a reward returns ``None`` for samples it does not apply to (mixed report + grounding batches work).
 
 Example:
-    $ radgrpo grpo --config configs/grpo/paper_grounding.yaml --model_name_or_path sft_out --train_file train.jsonl
+    $ radgrpo grpo --config grpo/paper_grounding --model_name_or_path sft_out --train_file train.jsonl
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
     dataset = records_to_grpo_dataset(records, base, thinking=cfg.thinking)
     processor = load_processor_for(cfg)
     processor.tokenizer.padding_side = "left"
+    if cfg.model_name_or_path is None or cfg.output_dir is None:  # RadGRPOConfig requires both; this narrows the types
+        raise ValueError("run_grpo needs cfg.model_name_or_path and cfg.output_dir")
     model = load_model(cfg.model_name_or_path)
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=cfg, train_dataset=dataset,
                           processing_class=processor, peft_config=peft_config_for(cfg),

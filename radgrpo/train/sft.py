@@ -1,10 +1,10 @@
-"""Supervised fine-tuning on TRL's ``SFTTrainer`` (paper.md §2; cold-start thinking SFT uses the same path).
+"""Supervised fine-tuning on TRL's ``SFTTrainer`` (docs/method.md#sft; cold-start thinking SFT uses the same path).
 
-Assistant-only loss on the answer tokens, no truncation of VLM rows (feasibility.md pitfall 6), full fine-tuning or
-LoRA, resume from the newest checkpoint in ``output_dir``, and an opt-in wall-clock guard; length is set in steps.
+Assistant-only loss on the answer tokens, no truncation of VLM rows (docs/training.md#what-sft-does), full fine-tuning
+or LoRA, resume from the newest checkpoint in ``output_dir``, and an opt-in wall-clock guard; length is set in steps.
 
 Example:
-    $ radgrpo sft --config configs/sft/demo_cpu.yaml --model_name_or_path tiny --train_file data/train.jsonl
+    $ radgrpo sft --config sft/demo_cpu --model_name_or_path tiny --train_file data/train.jsonl
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
     records, base = load_train_records(cfg)
     dataset = records_to_sft_dataset(records, base, thinking=cfg.thinking)
     processor = load_processor_for(cfg)
+    if cfg.model_name_or_path is None or cfg.output_dir is None:  # RadSFTConfig requires both; this narrows the types
+        raise ValueError("run_sft needs cfg.model_name_or_path and cfg.output_dir")
     model = load_model(cfg.model_name_or_path)
     trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=processor,
                          peft_config=peft_config_for(cfg), callbacks=callbacks_for(cfg) + list(callbacks or []))

@@ -1,8 +1,9 @@
 """The paper's verl GRPO settings mapped onto TRL's ``GRPOConfig``, with the traps made explicit.
 
-paper.md §4.1 ran verl 0.5 with ``rollout.n=8, train_batch_size=512, ppo_mini_batch_size=128`` (4 optimizer updates
-per rollout batch), micro-batch 4/GPU on 32 GPUs, lr 1e-6 constant, ``use_kl_loss`` with ``low_var_kl`` (k3) 0.01,
-clip 0.20/0.28, dual-clip 3, ``token-mean`` aggregation, temperature 1. In TRL (anchors_rl.md §5.5):
+The paper's report runs used verl 0.5 with ``rollout.n=8, train_batch_size=512, ppo_mini_batch_size=128`` (4
+optimizer updates per rollout batch), micro-batch 4/GPU on 32 GPUs, lr 1e-6 constant, ``use_kl_loss`` with
+``low_var_kl`` (k3) 0.01, clip 0.20/0.28, dual-clip 3, ``token-mean`` aggregation, temperature 1. In TRL
+(docs/method.md#verl-to-trl-mapping):
 
 - ``per_device_train_batch_size`` counts completions; GA is chosen so one optimizer step sees a verl mini-batch;
 - ``steps_per_generation`` counts *micro-steps*: 4 optimizer updates per generation need ``4 × GA``;
@@ -54,12 +55,14 @@ def verl_to_trl(verl: dict[str, Any], n_gpus: int, verl_version: str = "0.5") ->
         verl_version: ``"0.5"`` maps ``token-mean`` to ``bnpo`` (the paper's); later versions to ``dapo``.
     Returns:
         dict of GRPOConfig fields.
+    Raises:
+        KeyError: ``data.train_batch_size`` or ``actor_rollout_ref.actor.ppo_mini_batch_size`` is missing (no default).
+        ValueError: the batch sizes do not divide, or the loss/KL mode has no TRL equivalent.
     """
-    g = lambda k, d=None: verl.get(k, d)  # noqa: E731
-    n = int(g("actor_rollout_ref.rollout.n", 1))
-    mini_prompts = int(g("actor_rollout_ref.actor.ppo_mini_batch_size"))
-    batch_prompts = int(g("data.train_batch_size"))
-    micro = int(g("actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu", 1))
+    n = int(verl.get("actor_rollout_ref.rollout.n", 1))
+    mini_prompts = int(verl["actor_rollout_ref.actor.ppo_mini_batch_size"])
+    batch_prompts = int(verl["data.train_batch_size"])
+    micro = int(verl.get("actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu", 1))
     if batch_prompts % mini_prompts:
         raise ValueError("data.train_batch_size must be a multiple of ppo_mini_batch_size")
     completions_per_update = mini_prompts * n
@@ -68,14 +71,14 @@ def verl_to_trl(verl: dict[str, Any], n_gpus: int, verl_version: str = "0.5") ->
                          f"of {micro} on {n_gpus} ranks")
     ga = completions_per_update // (micro * n_gpus)
     updates = batch_prompts // mini_prompts
-    agg = g("actor_rollout_ref.actor.loss_agg_mode", "token-mean")
+    agg = verl.get("actor_rollout_ref.actor.loss_agg_mode", "token-mean")
     loss_type = _AGG.get(agg)
     if loss_type is None:
         raise ValueError(f"unsupported loss_agg_mode {agg!r}; known: {sorted(_AGG)}")
     if agg == "token-mean" and verl_version != "0.5":
         loss_type = "dapo"
-    use_kl = bool(g("actor_rollout_ref.actor.use_kl_loss", False))
-    kl_type = g("actor_rollout_ref.actor.kl_loss_type", "low_var_kl")
+    use_kl = bool(verl.get("actor_rollout_ref.actor.use_kl_loss", False))
+    kl_type = verl.get("actor_rollout_ref.actor.kl_loss_type", "low_var_kl")
     if use_kl and kl_type not in ("low_var_kl", "k3"):
         raise ValueError(f"TRL's KL term is k3; verl kl_loss_type {kl_type!r} has no TRL equivalent")
     return {
@@ -84,20 +87,20 @@ def verl_to_trl(verl: dict[str, Any], n_gpus: int, verl_version: str = "0.5") ->
         "gradient_accumulation_steps": ga,
         "steps_per_generation": updates * ga,
         "num_iterations": 1,
-        "learning_rate": float(g("actor_rollout_ref.actor.optim.lr", 1e-6)),
+        "learning_rate": float(verl.get("actor_rollout_ref.actor.optim.lr", 1e-6)),
         "lr_scheduler_type": "constant",
         "warmup_steps": 0,
         "weight_decay": 0.01,
         "max_grad_norm": 1.0,
-        "beta": float(g("actor_rollout_ref.actor.kl_loss_coef", 0.0)) if use_kl else 0.0,
+        "beta": float(verl.get("actor_rollout_ref.actor.kl_loss_coef", 0.0)) if use_kl else 0.0,
         "use_bias_correction_kl": False,
-        "epsilon": float(g("actor_rollout_ref.actor.clip_ratio_low", 0.2)),
-        "epsilon_high": float(g("actor_rollout_ref.actor.clip_ratio_high", 0.2)),
-        "delta": float(g("actor_rollout_ref.actor.clip_ratio_c", 3.0)),
+        "epsilon": float(verl.get("actor_rollout_ref.actor.clip_ratio_low", 0.2)),
+        "epsilon_high": float(verl.get("actor_rollout_ref.actor.clip_ratio_high", 0.2)),
+        "delta": float(verl.get("actor_rollout_ref.actor.clip_ratio_c", 3.0)),
         "loss_type": loss_type,
         "scale_rewards": "group",
-        "temperature": float(g("actor_rollout_ref.rollout.temperature", 1.0)),
-        "top_p": float(g("actor_rollout_ref.rollout.top_p", 1.0)),
-        "max_completion_length": int(g("data.max_response_length", 1024)),
+        "temperature": float(verl.get("actor_rollout_ref.rollout.temperature", 1.0)),
+        "top_p": float(verl.get("actor_rollout_ref.rollout.top_p", 1.0)),
+        "max_completion_length": int(verl.get("data.max_response_length", 1024)),
         "vllm_importance_sampling_correction": False,
     }

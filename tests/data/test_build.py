@@ -145,7 +145,7 @@ def test_mimic_conversation_block_reads_radvlm_files(roots, tmp_path):
     drops = stats["blocks"]["conv-train"]["drops"]["counts"]
     assert drops["missing_conversation"] == len(train) - 1  # every other train frontal image is counted
     rec = read_jsonl(tmp_path / "c" / "records" / "train.jsonl")[0]
-    assert rec.question == "Is the heart enlarged?" and len(rec.conversation) == 4
+    assert rec.question == "Is the heart enlarged?" and rec.conversation is not None and len(rec.conversation) == 4
     item = json.loads((tmp_path / "c" / "llava" / "train.json").read_text())[0]
     assert [t["value"] for t in item["conversations"]] == ["<image>\nIs the heart enlarged?", "Mildly.",
                                                            "Any effusion?", "No."]

@@ -1,4 +1,4 @@
-"""Export round-trips: LLaVA/sharegpt JSON (data.md §6.1) and verl parquet with mimic_mm.py's columns (§6.2).
+"""Export round-trips: LLaVA/sharegpt JSON and verl parquet with mimic_mm.py's columns (docs/data.md#export-formats).
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/data/test_export_llava_verl.py
 """

@@ -21,7 +21,7 @@ from source_layouts import write_chexpert_plus, write_mimic  # noqa: E402
 
 from radgrpo.cli.main import main  # noqa: E402
 from radgrpo.data.sources import chexpert_plus, mimic_cxr  # noqa: E402
-from radgrpo.data.sources._common import DropCounter  # noqa: E402
+from radgrpo.data.sources.common import DropCounter  # noqa: E402
 
 
 @pytest.fixture()

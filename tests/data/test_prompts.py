@@ -1,5 +1,6 @@
-"""RadVLM prompt pools and answer strings (radgrpo.data.prompts): pool sizes, verbatim strings from data.md §4 and
-paper.md §6, casing and article rules, exact answer strings that parse back to 2-decimal boxes, the thinking suffix.
+"""RadVLM prompt pools and answer strings (radgrpo.data.prompts): pool sizes, verbatim strings of RadVLM's
+``create_instructions.py`` (docs/method.md#prompts), casing and article rules, exact answer strings that parse back
+to 2-decimal boxes, the thinking suffix.
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/data/test_prompts.py
 """
@@ -15,7 +16,7 @@ from radgrpo.boxes import parse_boxes
 from radgrpo.data import prompts as P
 
 # sha256 of all pools joined by "\n" in POOLS order. Derived on 2026-11-24 after checking every pool string for string
-# equality against data.md §4 and paper.md §6 (parsed from the " | "-separated lists); any edit to a template breaks it.
+# equality against RadVLM's ``create_instructions.py`` pools; any edit to a template breaks it.
 POOLS_SHA256 = "b2258d5f904ef96b6e020b91167c181d43712fb7c1260f5cfd4182b3335e5fa4"
 
 

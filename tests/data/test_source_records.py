@@ -1,5 +1,5 @@
 """Records from real-layout fixtures: RadVLM template strings, box strings that parse back to the reference boxes,
-per-item determinism, and the verbatim template pools (counts and spot checks against data.md §4).
+per-item determinism, and the verbatim template pools (counts and spot checks; docs/method.md#prompts).
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/data/test_source_records.py
 """
@@ -10,6 +10,8 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
 from grounding_layouts import write_chest_imagenome, write_padchest_gr, write_vindr  # noqa: E402
@@ -17,8 +19,9 @@ from source_layouts import write_chexpert, write_mimic  # noqa: E402
 
 from radgrpo.boxes import parse_boxes  # noqa: E402
 from radgrpo.data.sources import chest_imagenome, chexpert, mimic_cxr, padchest_gr, vindr_cxr  # noqa: E402
-from radgrpo.data.sources._common import DropCounter  # noqa: E402
-from radgrpo.data.tasks import radvlm_templates as T  # noqa: E402
+from radgrpo.data.sources.common import DropCounter  # noqa: E402
+from radgrpo.data import prompts as T  # noqa: E402
+from radgrpo.data.tasks import source_records as sr  # noqa: E402
 from radgrpo.records import Task  # noqa: E402
 
 
@@ -50,7 +53,7 @@ def test_detection_answer_exact_string():
 def test_mimic_records_and_determinism(tmp_path):
     write_mimic(tmp_path)
     rows = list(mimic_cxr.iter_rows(tmp_path, DropCounter(), require_report=True))
-    recs = [r for row in rows for r in mimic_cxr.to_records(row, ("report_generation", "classification"))]
+    recs = [r for row in rows for r in sr.mimic_cxr_records(row, ("report_generation", "classification"))]
     assert len(recs) == 2 * len(rows)
     for rep, cls in zip(recs[::2], recs[1::2]):
         assert rep.task is Task.REPORT_GENERATION and rep.answer == rep.reference_report
@@ -60,14 +63,16 @@ def test_mimic_records_and_determinism(tmp_path):
             assert cls.answer.endswith(T_join(positives) + ".")
         else:
             assert cls.answer in T.CLASSIFICATION_NONE
-    again = [r for row in reversed(rows) for r in mimic_cxr.to_records(row, ("report_generation", "classification"))]
+    again = [r for row in reversed(rows) for r in sr.records_of_row("mimic_cxr", row,
+                                                               ("report_generation", "classification"))]
     assert sorted((r.id, r.question, r.answer) for r in again) == sorted((r.id, r.question, r.answer) for r in recs)
-    r1 = mimic_cxr.to_records(rows[0], ("report_generation",), repeat=1)[0]
-    assert r1.id.endswith("#r1") and r1.id != recs[0].id
+    r1 = sr.mimic_cxr_records(rows[0], ("report_generation",), repeat=1)[0]
+    assert r1.id == recs[0].id + "#1"  # the one id scheme: "<source>/<task>/<key>" + "#<k>" for the k-th repeat
+    assert recs[0].id == f"mimic_cxr/report_generation/{rows[0]['dicom_id']}"
 
 
 def T_sorted13():
-    from radgrpo.data.sources._common import RADVLM_PATHOLOGIES
+    from radgrpo.data.sources.common import RADVLM_PATHOLOGIES
     return RADVLM_PATHOLOGIES
 
 
@@ -78,7 +83,7 @@ def T_join(items):
 
 def test_chexpert_records(tmp_path):
     write_chexpert(tmp_path)
-    recs = [r for row in chexpert.iter_rows(tmp_path, DropCounter()) for r in chexpert.to_records(row)]
+    recs = [r for row in chexpert.iter_rows(tmp_path, DropCounter()) for r in sr.chexpert_records(row)]
     nf = next(r for r in recs if "patient00001" in r.id)
     assert "edema" not in nf.answer and "support devices" in nf.answer  # No Finding zeroes all but devices
 
@@ -90,13 +95,13 @@ def test_grounding_records_parse_back(tmp_path):
     write_padchest_gr(tmp_path / "pc")
     recs = []
     for row in chest_imagenome.iter_rows(tmp_path / "ci", tmp_path / "mimic", DropCounter()):
-        recs += chest_imagenome.to_records(row, seed=4)
+        recs += sr.chest_imagenome_records(row, seed=4)
         assert (row["regions"] and recs[-1].target in dict(row["regions"]))
     vindr_rows = list(vindr_cxr.iter_rows(tmp_path / "vindr", DropCounter()))
     for row in vindr_rows:
-        recs += vindr_cxr.to_records(row)
+        recs += sr.vindr_cxr_records(row)
     for row in padchest_gr.iter_rows(tmp_path / "pc", DropCounter()):
-        recs += padchest_gr.to_records(row)
+        recs += sr.padchest_gr_records(row)
     assert {r.task for r in recs} == {Task.ANATOMICAL_GROUNDING, Task.ABNORMALITY_GROUNDING, Task.DETECTION,
                                       Task.PHRASE_GROUNDING}
     for r in recs:
@@ -106,7 +111,40 @@ def test_grounding_records_parse_back(tmp_path):
     assert len(normal) == 1 and normal[0].answer in T.NO_LESION_ANSWERS
     # a repeat may draw another region, but the same (seed, image, repeat) always draws the same one
     row = next(chest_imagenome.iter_rows(tmp_path / "ci", tmp_path / "mimic", DropCounter()))
-    picks = {chest_imagenome.to_records(row, seed=0, repeat=k)[0].target for k in range(20)}
+    picks = {sr.chest_imagenome_records(row, seed=0, repeat=k)[0].target for k in range(20)}
     assert len(picks) > 1
-    assert chest_imagenome.to_records(row, seed=0, repeat=3)[0].target == \
-        chest_imagenome.to_records(row, seed=0, repeat=3)[0].target
+    assert sr.chest_imagenome_records(row, seed=0, repeat=3)[0].target == \
+        sr.chest_imagenome_records(row, seed=0, repeat=3)[0].target
+
+
+def test_one_record_id_scheme_for_every_source(tmp_path):
+    mimic = write_mimic(tmp_path / "mimic", awkward=False)
+    write_chest_imagenome(tmp_path / "ci", mimic["frontal_meta"])
+    write_vindr(tmp_path / "vindr")
+    write_padchest_gr(tmp_path / "pc")
+    rows = {"chest_imagenome": list(chest_imagenome.iter_rows(tmp_path / "ci", tmp_path / "mimic", DropCounter())),
+            "vindr_cxr": list(vindr_cxr.iter_rows(tmp_path / "vindr", DropCounter())),
+            "padchest_gr": list(padchest_gr.iter_rows(tmp_path / "pc", DropCounter()))}
+    tasks = {"chest_imagenome": ("anatomical_grounding",), "vindr_cxr": ("abnormality_grounding", "detection"),
+             "padchest_gr": ("phrase_grounding",)}
+    for source, rs in rows.items():
+        first = [r for row in rs for r in sr.records_of_row(source, row, tasks[source])]
+        second = [r for row in rs for r in sr.records_of_row(source, row, tasks[source], repeat=2)]
+        assert first and len({r.id for r in first}) == len(first)
+        assert [r.id + "#2" for r in first] == [r.id for r in second]
+        assert all(r.id.count("#") == 0 and r.id.startswith(f"{source}/{r.task.value}/") for r in first)
+    pc = rows["padchest_gr"][0]
+    sentences = [j for j, fd in enumerate(pc["findings"]) if fd["boxes"]]
+    assert [r.id for r in sr.padchest_gr_records(pc)] == \
+        [f"padchest_gr/phrase_grounding/{pc['image_id']}/{j}" for j in sentences]  # sentence j: "<image>/<j>"
+    # the RNG of a record is a function of (seed, source, task, key, repeat): same inputs, same strings
+    a, b = sr.padchest_gr_records(pc, seed=3, repeat=1), sr.padchest_gr_records(pc, seed=3, repeat=1)
+    assert [(r.question, r.answer) for r in a] == [(r.question, r.answer) for r in b]
+
+
+def test_records_of_row_rejects_unknown_sources_and_tasks():
+    with pytest.raises(ValueError, match="unknown source 'nih'"):
+        sr.records_of_row("nih", {}, ())
+    row = {"path": "p", "image": "/x.jpg", "split": "train", "patient_id": "p", "view": "AP", "labels": {}}
+    with pytest.raises(ValueError, match="chexpert: unsupported task 'detection'; valid: classification"):
+        sr.records_of_row("chexpert", row, ("detection",))

@@ -21,7 +21,7 @@ from source_layouts import write_chexpert, write_chexpert_plus, write_mimic  # n
 from radgrpo.data.sources import (  # noqa: E402
     chest_imagenome, chexpert, chexpert_plus, mimic_cxr, ms_cxr, padchest_gr, vindr_cxr,
 )
-from radgrpo.data.sources._common import DropCounter  # noqa: E402
+from radgrpo.data.sources.common import DropCounter  # noqa: E402
 
 
 def _close(a, b, nd=2):

@@ -3,6 +3,7 @@
 import pytest
 
 from radgrpo.eval.baselines import baseline_predictions, best_constant_report, mean_box_prior
+from radgrpo.eval.config import EvalConfig
 from radgrpo.eval.pipeline import evaluate_predictions
 from radgrpo.records import Record
 
@@ -46,8 +47,9 @@ def test_baseline_scores_through_the_evaluation(tmp_path):
     preds, info = baseline_predictions(TRAIN, TEST)
     assert info["constant_report"] == CARDIO and [p.answer for p in preds[:4]] == [CARDIO] * 4
     assert preds[4].answer == "[0.35, 0.5, 0.75, 0.85]" and preds[5].answer == ""  # nodule never seen in training
-    res = evaluate_predictions(preds, TEST, tmp_path, metrics=["soft_f1", "ap_50", "rule_finding_f1"],
-                               n_resamples=200)
+    config = EvalConfig(out=str(tmp_path), metrics=["soft_f1", "ap_50", "rule_finding_f1"], n_resamples=200,
+                        html=False)
+    res = evaluate_predictions(preds, TEST, config)
     assert res["rule_finding_f1"] == pytest.approx(4 / 7)
     assert res["soft_f1"] == pytest.approx(0.5)  # exact box on h1 (1.0), no box on h2 (0.0)
     assert res["map_50"] == pytest.approx(0.5)

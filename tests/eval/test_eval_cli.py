@@ -8,8 +8,9 @@ import json
 import pytest
 import yaml
 
-from radgrpo.cli.evaluate import EvalConfig
+from radgrpo.cli.evaluate import run_eval
 from radgrpo.cli.main import main as radgrpo_main
+from radgrpo.eval.config import EvalConfig
 from radgrpo.eval.pipeline import evaluate, select_records
 from radgrpo.eval.report.html import load_run_dir, write_report_from_dirs
 from radgrpo.eval.score import score_predictions
@@ -54,7 +55,10 @@ def test_cli_filters_and_config_errors(tiny_model_dir, eval_data, tmp_path):
     with pytest.raises(ValueError, match=r"unknown metric\(s\) \['map'\]"):
         EvalConfig(model="m", test_file="t.jsonl", metrics=["map"])
     with pytest.raises(ValueError, match="--model is required"):
-        EvalConfig(test_file="t.jsonl")
+        run_eval(EvalConfig(test_file="t.jsonl"))  # the library config needs no model; the command does
+    assert radgrpo_main(["eval", "--model", str(tiny_model_dir), "--out", str(out)]) == 2  # no --test_file
+    with pytest.raises(ValueError, match=r"max_new_tokens_per_task: bad entries \{'report': 5\}"):
+        EvalConfig(max_new_tokens_per_task={"report": 5})
     with pytest.raises(ValueError, match=r"unknown task\(s\) \['report'\]"):
         select_records([], tasks=["report"])
 
@@ -68,8 +72,9 @@ def test_library_evaluate_twice_and_compare(varied_model, tiny_model_dir, eval_d
     dirs = {"untrained": tmp_path / "untrained", "varied": tmp_path / "varied"}
     results = {}
     for name, (model, processor) in {"untrained": untrained, "varied": varied_model}.items():
-        results[name] = evaluate(model, processor, records, base, dirs[name], batch_size=4, max_new_tokens=3,
-                                 n_resamples=100, run_name=name, progress=False, write_html=False)
+        config = EvalConfig(out=str(dirs[name]), batch_size=4, max_new_tokens=3, n_resamples=100, run_name=name,
+                            progress=False, html=False)
+        results[name] = evaluate(model, processor, records, config, base_dir=base)
         assert results[name]["detail"]["meta"]["run_name"] == name
         assert results[name]["detail"]["meta"]["generate_seconds"] > 0
     path = write_report_from_dirs(tmp_path / "compare.html", dirs, records=records, base_dir=base, title="cmp")
@@ -81,15 +86,15 @@ def test_library_evaluate_twice_and_compare(varied_model, tiny_model_dir, eval_d
 
 @pytest.mark.parametrize("name", ["demo_cpu", "paper_grounding", "paper_report"])
 def test_shipped_configs_parse(name):
-    from pathlib import Path
-
     from radgrpo.config import parse_config
+    from radgrpo.configs import config_path
 
-    path = Path(__file__).resolve().parents[2] / "configs" / "eval" / f"{name}.yaml"
-    cfg = parse_config(EvalConfig, ["--config", str(path)])
+    cfg = parse_config(EvalConfig, ["--config", f"eval/{name}"])  # a shipped name, as `radgrpo eval --config` takes
+    assert cfg == parse_config(EvalConfig, ["--config", str(config_path(f"eval/{name}"))])
     assert cfg.n_resamples == 2000 and cfg.seed == 0 and cfg.thinking is False
     if name.startswith("paper"):
-        assert (cfg.max_new_tokens, cfg.min_pixels, cfg.max_pixels) == (1024, 1024, 451584)  # paper.md §7
+        # the paper's protocol (docs/evaluation.md#command)
+        assert (cfg.max_new_tokens, cfg.min_pixels, cfg.max_pixels) == (1024, 1024, 451584)
 
 
 def test_metrics_help_lists_every_available_metric():

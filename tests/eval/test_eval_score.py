@@ -6,11 +6,11 @@ Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/eval/test_eval_score.py
 import pytest
 
 from radgrpo.eval.generate import Prediction
-from radgrpo.eval.score import (REPORT_METRICS, ReportMetric, available_metrics, read_scores, score_grounding,
-                                score_predictions, write_scores)
+from radgrpo.eval.score import available_metrics, read_scores, score_grounding, score_predictions, write_scores
+from radgrpo.metrics.registry import MetricSpec, get_metric
 from radgrpo.records import Record
 
-GT = (0.38, 0.47, 0.76, 0.62)  # paper.md §5.3 Fig. 1
+GT = (0.38, 0.47, 0.76, 0.62)  # the paper's Fig. 1 (docs/metrics.md#soft-f1)
 # IoU with [0.35, 0.51, 0.75, 0.64]: intersection (0.75-0.38)*(0.62-0.51) = 0.37*0.11 = 0.0407;
 # areas 0.38*0.15 = 0.057 and 0.40*0.13 = 0.052; union 0.057 + 0.052 - 0.0407 = 0.0683
 IOU = 0.0407 / 0.0683  # 0.59590...
@@ -19,7 +19,7 @@ FAR = "[0.84, 0.34, 0.91, 0.50]"  # no overlap with GT
 
 
 def _f1(tp, n_pred, n_gt):
-    """The released reward's formula (paper.md §5.3), written out for the expected values."""
+    """The released reward's formula (docs/metrics.md#soft-f1), written out for the expected values."""
     n_valid = 1 if tp > 0 else 0
     p = tp / (tp + (n_pred - n_valid) + 1e-8)
     r = tp / (n_gt + 1e-8)
@@ -61,7 +61,8 @@ def test_reward_parser_vs_radvlm_eval_parser():
     s = score_grounding("[-0.05, 0.2, 0.5, 0.6]", [(0.0, 0.2, 0.5, 0.6)])
     assert s["soft_f1"] == pytest.approx(2 * (10 / 11) / (1 + 10 / 11), abs=1e-6)  # reward parser accepts it
     assert s["parseable"] is True
-    assert s["ap_50"] == 0.0  # RadVLM's evaluation regex has no minus sign, so the box is not seen (paper.md §7)
+    # RadVLM's evaluation regex has no minus sign, so the box is not seen (docs/metrics.md#map50)
+    assert s["ap_50"] == 0.0
 
 
 def _rec(i, task, **kw):
@@ -117,11 +118,11 @@ def test_metric_selection():
     with pytest.raises(ValueError, match=r"unknown metric\(s\) \['map'\]; valid: .*'soft_f1'"):
         score_predictions(preds, RECORDS, metrics=["map"])
     assert {"soft_f1", "ap_50", "bleu4", "rougeL", "bertscore", "radcliq"} <= set(available_metrics())
-    assert REPORT_METRICS["radcliq"].higher_is_better is False
+    assert get_metric("radcliq").higher_is_better is False
 
 
 def test_missing_metric_implementation_is_a_clear_error():
-    m = ReportMetric("fancy", "radgrpo.metrics.text.does_not_exist", "score_fancy", note="a test metric")
+    m = MetricSpec("fancy", "report", "radgrpo.metrics.text.does_not_exist:score_fancy", "a test metric")
     with pytest.raises(ValueError, match=r"'fancy' \(a test metric\) is not available.*does_not_exist"):
         m.score(["a"], ["b"])
 

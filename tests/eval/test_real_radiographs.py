@@ -14,13 +14,15 @@ from radgrpo.records import Record
 
 
 def test_nih_radiographs_processor_generation_scores_and_report(nih_pngs, tiny_model_dir, tmp_path):
+    from radgrpo.eval.config import EvalConfig
     from radgrpo.eval.pipeline import evaluate
     from radgrpo.models.qwen3_vl import load_model, load_processor
 
     with Image.open(nih_pngs[0]) as im:
         assert im.mode == "L" and im.size == (512, 512)  # what the NOTICE promises
         rgb = im.convert("RGB")
-    proc = load_processor(tiny_model_dir, min_pixels=1024, max_pixels=451584)  # paper.md §4.1
+    # the paper's pixel bounds (docs/method.md#grpo-settings)
+    proc = load_processor(tiny_model_dir, min_pixels=1024, max_pixels=451584)
     feats = proc.image_processor(images=[rgb], return_tensors="pt")
     # 512 is a multiple of patch 16 x merge 2, and 512² lies within [1024, 451584]: no resize, 32 x 32 patches,
     # 16 x 16 = 256 visual tokens after the 2 x 2 merge
@@ -37,8 +39,8 @@ def test_nih_radiographs_processor_generation_scores_and_report(nih_pngs, tiny_m
                    source="nih-cxr14",
                    reference_report="The lungs are clear. No pleural effusion.")]
     out = tmp_path / "eval"
-    res = evaluate(load_model(tiny_model_dir), proc, recs, None, out, batch_size=2, max_new_tokens=12,
-                   n_resamples=50, progress=False)
+    config = EvalConfig(out=str(out), batch_size=2, max_new_tokens=12, n_resamples=50, progress=False)
+    res = evaluate(load_model(tiny_model_dir), proc, recs, config)  # absolute image paths: no base_dir
     assert res["n"] == 2 and res["n_by_metric"]["soft_f1"] == 1 and res["n_by_metric"]["bleu4"] == 1
     preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert {p["id"] for p in preds} == {"nih-cardiomegaly", "nih-normal"}

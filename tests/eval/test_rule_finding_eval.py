@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from radgrpo.eval.generate import Prediction
-from radgrpo.eval.score import LABEL_METRICS, available_metrics, check_metrics, score_predictions
+from radgrpo.eval.score import available_metrics, check_metrics, score_predictions
 from radgrpo.eval.summarize import flatten_results, read_results, summarize, write_results
 from radgrpo.metrics.bootstrap import bootstrap_weighted_ci
+from radgrpo.metrics.registry import get_metric
 from radgrpo.records import Record
 
 # (reference, prediction); hand counts (tp, fp, fn) plain / side-aware in the comments
@@ -46,7 +47,9 @@ def _inputs(with_grounding=True):
 
 def test_metric_is_registered_with_its_note():
     assert "rule_finding_f1" in available_metrics()
-    assert "not CheXbert" in LABEL_METRICS["rule_finding_f1"] and "FINDING_LABELS" in LABEL_METRICS["rule_finding_f1"]
+    spec = get_metric("rule_finding_f1")
+    assert "not CheXbert" in spec.description and "FINDING_LABELS" in spec.description
+    assert (spec.kind, spec.aggregation, spec.models) == ("label", "corpus", ())
     assert check_metrics(["rule_finding_f1", "bleu4"]) == ["rule_finding_f1", "bleu4"]
     with pytest.raises(ValueError, match=r"valid: .*'chexbert', 'rule_finding_f1'\]"):
         check_metrics(["rule_finding"])

@@ -1,4 +1,4 @@
-"""Percentile bootstrap CI and MetricResult (paper.md §7 "Bootstrap").
+"""Percentile bootstrap CI and MetricResult (docs/metrics.md#bootstrap-confidence-intervals).
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/metrics/test_bootstrap.py
 """

@@ -41,7 +41,7 @@ def _row(**values):
     return row
 
 
-# Label matrices of f1chexbert 0.0.2's own test (tests/f1chexbert_test.py; anchors_metrics.md §1.4). The test ships
+# Label matrices of f1chexbert 0.0.2's own test (tests/f1chexbert_test.py; docs/metrics.md#chexbert-f1). The test ships
 # only the expected classification reports; these matrices are consistent with every number in them (per-label
 # support/precision/recall, micro, macro, weighted, samples, the 5-label exact match), one row per report.
 F1CHEXBERT_REFS = [

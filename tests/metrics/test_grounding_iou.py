@@ -1,4 +1,4 @@
-"""IoU, IoU matrix and Hungarian matching against hand-computed values (paper.md §5.3).
+"""IoU, IoU matrix and Hungarian matching against hand-computed values (docs/metrics.md#iou).
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/metrics/test_grounding_iou.py
 """

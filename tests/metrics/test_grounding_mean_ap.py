@@ -1,4 +1,4 @@
-"""RadVLM per-sample AP / mAP@0.5 and avg_iou: the RadVLM test vectors (anchors_metrics.md §4), hand-computed VOC
+"""RadVLM per-sample AP / mAP@0.5 and avg_iou: the RadVLM test vectors (docs/metrics.md#map50), hand-computed VOC
 values, and a cross-check of the matching against pycocotools.
 
 What coincides with pycocotools (COCOeval, one image, one category, detection scores decreasing in output order):

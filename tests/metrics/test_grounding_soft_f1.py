@@ -1,4 +1,5 @@
-"""Soft-F1 (both variants) and matched IoU against hand-computed values (paper.md §5.3 worked example, Fig. 1).
+"""Soft-F1 (both variants) and matched IoU against hand-computed values (the worked example of
+docs/metrics.md#soft-f1, the paper's Fig. 1).
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/metrics/test_grounding_soft_f1.py
 """
@@ -14,7 +15,7 @@ IOU = 0.0407 / 0.0683
 
 
 def test_paper_worked_example_both_variants():
-    # paper_code: P = IoU/(IoU + 0), R = IoU -> F1 = 2 IoU / (1 + IoU) = 0.747 (paper.md §5.3)
+    # paper_code: P = IoU/(IoU + 0), R = IoU -> F1 = 2 IoU / (1 + IoU) = 0.747 (docs/metrics.md#soft-f1)
     assert soft_f1([GOOD], GT) == pytest.approx(2 * IOU / (1 + IOU), abs=1e-7)
     assert round(soft_f1([GOOD], GT), 3) == 0.747
     # dice: 2 IoU / 2 = IoU ≈ 0.6, the value in the paper's Fig. 1

@@ -1,6 +1,6 @@
 """Lexical report metrics: coco-caption BLEU, Google-BLEU (GLEU), ROUGE-L F.
 
-Peer values from RadEval's test suite (anchors_metrics.md §1.4: ``tests/fixtures/expected_scores_cpu.json`` and
+Peer values from RadEval's test suite (``tests/fixtures/expected_scores_cpu.json`` and
 ``test_basics.py``), cross-checks against rouge-score and nltk where the definitions coincide, HF ``evaluate``
 google_bleu's documented examples, and hand-computed values where they differ (sacrebleu BLEU).
 

@@ -15,7 +15,7 @@ from radgrpo.rewards.grounding import (GroundingSoftF1Reward, grounding_soft_f1_
 
 GT = [[0.38, 0.47, 0.76, 0.62]]
 ANS = "Cardiomegaly at [0.35, 0.51, 0.75, 0.64]"
-PAPER = 2 * 0.5959004392 / 1.5959004392  # 0.7468, paper.md §5.3
+PAPER = 2 * 0.5959004392 / 1.5959004392  # 0.7468, docs/metrics.md#soft-f1
 
 
 def conv(text):

@@ -1,4 +1,4 @@
-"""GRPO arithmetic against the worked numbers of anchors_rl.md §5, through TRL's own code, and the verl -> TRL mapping.
+"""GRPO arithmetic against hand-worked numbers, through TRL's own code, and the verl -> TRL mapping (docs/method.md).
 
 What is TRL's code here: ``GRPOTrainer._compute_loss`` (clipped surrogate, ``delta`` dual clip, k3 KL, ``bnpo``
 aggregation) driven with crafted per-token log-probabilities (we replace only the model forward that produces them),
@@ -53,7 +53,7 @@ def _loss(trainer, logp, old, adv, ref=None, beta=0.0):
 def test_clipped_surrogate_worked_examples(trainer):
     import math
 
-    # rho = exp(logp - old); anchors_rl §5.2: (1.5,+1)->-1.28, (1.5,-1)->+1.5, (0.5,+1)->-0.5, (0.5,-1)->+0.8
+    # rho = exp(logp - old); worked by hand: (1.5,+1)->-1.28, (1.5,-1)->+1.5, (0.5,+1)->-0.5, (0.5,-1)->+0.8
     old = [0.0, 0.0, 0.0, 0.0]
     logp = [math.log(1.5), math.log(1.5), math.log(0.5), math.log(0.5)]
     per_token = [-1.28, 1.5, -0.5, 0.8]
@@ -103,7 +103,7 @@ def test_paper_presets_parse_and_agree_with_the_mapping(tmp_path):
 
     from trl import TrlParser
 
-    root = Path(__file__).resolve().parents[2] / "configs"
+    root = Path(__file__).resolve().parents[2] / "radgrpo" / "configs"
     kw = verl_to_trl(PAPER_REPORT_VERL, n_gpus=32)
     for name in ("paper_report", "paper_grounding", "demo_cpu"):
         raw = yaml.safe_load((root / "grpo" / f"{name}.yaml").read_text())

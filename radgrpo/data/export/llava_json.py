@@ -1,4 +1,4 @@
-"""LLaVA / ShareGPT JSON export, exactly as RadVLM's ``create_json_cell_llava`` writes it (data.md §6.1).
+"""LLaVA / ShareGPT JSON export, exactly as RadVLM's ``create_json_cell_llava`` writes it (``docs/data.md``).
 
 What it is: ``Record`` -> ``{"image": "/abs/path", "conversations": [{"from": "human", "value": "<image>\\n" + q},
 {"from": "gpt", "value": a}, ...], "id": "<id_prefix>_<index>", "labels": [...]}``, streamed into one JSON list
@@ -22,9 +22,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from radgrpo.data.prompts import IMAGE_TOKEN, inline_image_text
 from radgrpo.records import Record
-
-IMAGE_TOKEN = "<image>"
 
 #: LLaMA-Factory ``dataset_info.json`` entry for these files (authors' fork convention).
 LLAMA_FACTORY_INFO = {"formatting": "sharegpt", "columns": {"messages": "conversations", "images": "image"},
@@ -54,7 +53,7 @@ def record_to_llava(record: Record, item_id: str | None = None, base: str | os.P
             raise ValueError(f"record {record.id!r}: turn {i} has role {t['role']!r}; expected user/assistant")
         value = t["content"]
         if i == 0:
-            value = f"{IMAGE_TOKEN}\n{value}"
+            value = inline_image_text(value)
         conv.append({"from": frm, "value": value})
     image = record.image_path(base)
     item: dict[str, Any] = {"image": str(image.resolve() if not image.is_absolute() else image),

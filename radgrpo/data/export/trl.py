@@ -4,8 +4,10 @@ SFT rows: ``messages`` (user turn = ``[{"type": "image"}, {"type": "text", "text
 the answer; multi-turn ``conversation`` records keep every turn, the image only in the first) and ``images`` (a list
 with one image, decoded lazily by ``datasets.Image``). GRPO rows: ``prompt`` (the user turn only) and ``images`` plus
 the reward columns every radgrpo reward reads: ``reference_report`` (str or None), ``reference_boxes`` (list of
-[x1, y1, x2, y2] normalised), ``task`` (str), ``thinking`` (bool), ``target``. Thinking prompts end with
-``" /think"`` (paper.md §4.3). Image paths are resolved against ``base_dir`` (the records file's folder).
+[x1, y1, x2, y2] normalised), ``task`` (str), ``thinking`` (bool), ``target``. The user turns come from
+:mod:`radgrpo.data.prompts` (:func:`~radgrpo.data.prompts.user_message`, :func:`~radgrpo.data.prompts.prompt_messages`),
+the builder evaluation uses too; thinking prompts end with :data:`~radgrpo.data.prompts.THINK_SUFFIX` (``" /think"``).
+Image paths are resolved against ``base_dir`` (the records file's folder).
 
 Example:
     >>> from radgrpo.records import Record
@@ -22,15 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from radgrpo.data.prompts import prompt_messages, user_message
 from radgrpo.records import Record
-
-THINK_SUFFIX = " /think"
-
-
-def _user(text: str, with_image: bool = True) -> dict[str, Any]:
-    content: list[dict[str, Any]] = [{"type": "image"}] if with_image else []
-    content.append({"type": "text", "text": text})
-    return {"role": "user", "content": content}
 
 
 def _assistant(text: str) -> dict[str, Any]:
@@ -45,32 +40,32 @@ def sft_messages(record: Record, thinking: bool = False) -> list[dict[str, Any]]
         thinking: append ``" /think"`` to the first user turn.
     Returns:
         TRL conversational messages, e.g. ``[{"role": "user", "content": [{"type": "image"}, {"type": "text",
-        "text": question}]}, {"role": "assistant", "content": [{"type": "text", "text": answer}]}]``.
+        "text": question}]}, {"role": "assistant", "content": [{"type": "text", "text": answer}]}]``; the first
+        user turn equals :func:`grpo_prompt`'s.
     """
-    suffix = THINK_SUFFIX if thinking else ""
     if record.conversation:
         msgs, first = [], True
         for turn in record.conversation:
             if turn["role"] == "user":
-                msgs.append(_user(turn["content"] + (suffix if first else ""), with_image=first))
+                msgs.append(user_message(turn["content"], thinking=thinking and first, with_image=first))
                 first = False
             else:
                 msgs.append(_assistant(turn["content"]))
         return msgs
-    return [_user(record.question + suffix), _assistant(record.answer)]
+    return [*prompt_messages(record, thinking=thinking), _assistant(record.answer)]
 
 
 def grpo_prompt(record: Record, thinking: bool = False) -> list[dict[str, Any]]:
-    """The prompt GRPO samples completions for: the first user turn (paper: only the first Q/A pair is used).
+    """The prompt GRPO samples completions for: the first user turn only (:func:`radgrpo.data.prompts.prompt_messages`,
+    the prompt evaluation sends too).
 
     Args:
         record: a record.
-        thinking: append ``" /think"`` to the question (paper.md §4.3).
+        thinking: append ``" /think"`` to the question.
     Returns:
         a one-message conversational prompt with the image placeholder first.
     """
-    question = record.conversation[0]["content"] if record.conversation else record.question
-    return [_user(question + (THINK_SUFFIX if thinking else ""))]
+    return prompt_messages(record, thinking=thinking)
 
 
 def _image_path(record: Record, base_dir: str | os.PathLike | None) -> str:

@@ -1,12 +1,14 @@
 """verl parquet export with exactly the columns of the paper's ``verl/examples/data_preprocess/mimic_mm.py``.
 
-What it is (data.md §6.2, paper.md §4.3): rows ``{data_source, prompt, images, ability, reward_model, extra_info}``
+What it is (``docs/data.md``): rows ``{data_source, prompt, images, ability, reward_model, extra_info}``
 with ``prompt = [{"role": "user", "content": "<image>\\n" + q (+ " /think")}]``, ``images = [{"image":
 "file://<abs path>", "min_pixels": 1024, "max_pixels": 451584}]``, ``ability = "radiology"``, ``reward_model =
 {"style": "rule", "ground_truth": answer}`` and ``extra_info = {"id", "split", "index"}`` (grounding rows add
-``"thinking"``). Like ``mimic_mm.py``, the rows are shuffled with ``datasets``' permutation for seed 42
-(``numpy.random.default_rng(42).permutation(N)``), train = the first ``int(0.99 N)`` and val = the next 128. Only the
-first question/answer pair is used; conversation records are skipped (counted). What it is not: verl's own loader.
+``"thinking"``); the prompt text is :func:`radgrpo.data.prompts.inline_image_text`, the same question and suffix
+the TRL rows and evaluation send. Like ``mimic_mm.py``, the rows are shuffled with ``datasets``' permutation for seed
+42 (``numpy.random.default_rng(42).permutation(N)``), train = the first ``int(0.99 N)`` and val = the next 128. Only
+the first question/answer pair is used; conversation records are skipped (counted). What it is not: verl's own
+loader.
 
 Example:
     >>> from radgrpo.records import Record
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from radgrpo.data.prompts import inline_image_text
 from radgrpo.records import Record, Task
 
 #: The parquet columns of ``mimic_mm.py``, in order.
@@ -55,7 +58,7 @@ def record_to_verl_row(record: Record, item_id: str, index: int, split: str, rea
         extra["thinking"] = think_suffix
     return {
         "data_source": "mimic_grpo_reasoning" if reasoning else "mimic_grpo",
-        "prompt": [{"role": "user", "content": f"<image>\n{record.question}" + (" /think" if think_suffix else "")}],
+        "prompt": [{"role": "user", "content": inline_image_text(record, thinking=think_suffix)}],
         "images": [{"image": f"file://{image}", "min_pixels": MIN_PIXELS, "max_pixels": MAX_PIXELS}],
         "ability": "radiology",
         "reward_model": {"style": "rule", "ground_truth": record.answer},

@@ -1,12 +1,13 @@
-"""Chest ImaGenome (silver) source: anatomical region boxes on MIMIC-CXR frontal images (data.md §2.4).
+"""Chest ImaGenome (silver) source: anatomical region boxes on MIMIC-CXR frontal images (docs/data.md#chest-imagenome).
 
 What it is: a reader of ``silver_dataset/splits/{train,valid,test}.csv`` and
 ``silver_dataset/scene_graph/<dicom_id>_SceneGraph.json`` that yields one raw row per image with all its region boxes,
-normalised by the MIMIC-CXR-JPG ``Columns``/``Rows`` (the original pixel frame of ``original_x1 ...``), and turns a
-row into an anatomical-grounding record for one region. What it is not: a reader of the scene graphs' attributes or
+normalised by the MIMIC-CXR-JPG ``Columns``/``Rows`` (the original pixel frame of ``original_x1 ...``), the input of
+anatomical-grounding records. What it is not: a record builder (one region per record is drawn by
+:func:`radgrpo.data.tasks.source_records.chest_imagenome_records`), a reader of the scene graphs' attributes or
 relations, nor of the gold dataset.
 
-RadVLM semantics (``Chest_ImaGenome_Dataset``) with its pitfalls fixed (data.md §9.2, §9.3): the box is
+RadVLM semantics (``Chest_ImaGenome_Dataset``) with its pitfalls fixed (docs/data.md#deterministic-seeding): the box is
 ``[original_x1/Columns, original_y1/Rows, original_x2/Columns, original_y2/Rows]``; boxes outside the image are
 clipped (counted as the note ``box_clipped``), boxes without area dropped (``degenerate_box``); the region is drawn
 from **all** objects of the graph, but seeded per (seed, dicom_id, repeat) instead of at every ``__getitem__``; split
@@ -31,8 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.data.sources import mimic_cxr
-from radgrpo.data.sources._common import FRONTAL_VIEWS, DropCounter, RawRow, iter_csv, normalise_box
-from radgrpo.records import Record, Task
+from radgrpo.data.sources.common import FRONTAL_VIEWS, DropCounter, RawRow, iter_csv, normalise_box
 
 SOURCE = "chest_imagenome"
 SPLIT_FILES = {"train": "train.csv", "valid": "valid.csv", "test": "test.csv"}
@@ -135,38 +135,3 @@ def iter_rows(root: str | os.PathLike, mimic_root: str | os.PathLike, drops: Dro
             yield {"dicom_id": dicom_id, "subject_id": subject_id, "study_id": study_id,
                    "split": SPLIT_NAMES[name], "image": str(image), "rows": rows, "columns": cols,
                    "regions": regions}
-
-
-def to_records(row: RawRow, tasks: tuple[str, ...] = ("anatomical_grounding",), seed: int = 0, repeat: int = 0,
-               drops: DropCounter | None = None) -> list[Record]:
-    """One anatomical-grounding record for a region drawn with a per-(seed, image, repeat) RNG.
-
-    Args:
-        row: a raw row from :func:`iter_rows`.
-        tasks: only ``"anatomical_grounding"``.
-        seed: seed of the region and template choice.
-        repeat: repetition index (a repeat may pick another region, as in RadVLM).
-        drops: unused (uniform signature).
-
-    Returns:
-        One record per task; ``target`` = the region name, ``reference_boxes`` = its box.
-
-    Example:
-        >>> row = {"dicom_id": "d", "subject_id": "10000001", "study_id": "50000001", "split": "train",
-        ...        "image": "/x.jpg", "rows": 10, "columns": 10, "regions": [("trachea", (0.4, 0.0, 0.6, 0.3))]}
-        >>> r = to_records(row)[0]; (r.target, r.reference_boxes)
-        ('trachea', [(0.4, 0.0, 0.6, 0.3)])
-    """
-    from radgrpo.data.tasks import source_records as sr
-
-    out = []
-    for task in tasks:
-        if task != Task.ANATOMICAL_GROUNDING.value:
-            raise ValueError(f"{SOURCE}: unsupported task {task!r}; valid: anatomical_grounding")
-        rng = sr.rng_for(seed, SOURCE, task, row["dicom_id"], repeat)
-        name, box = row["regions"][rng.randrange(len(row["regions"]))]
-        out.append(sr.grounding_record(sr.record_id(SOURCE, task, row["dicom_id"], repeat), Task(task), name,
-                                       [box], rng, image=row["image"], source=SOURCE, split=row["split"],
-                                       patient_id=row["subject_id"],
-                                       meta={"dicom_id": row["dicom_id"], "study_id": row["study_id"]}))
-    return out

@@ -1,13 +1,16 @@
-"""CheXpert source: frontal images with their 14 CheXpert labels, for abnormality classification (data.md §2.2).
+"""CheXpert source: frontal images with their 14 CheXpert labels, for classification (docs/data.md#chexpert).
 
 What it is: a streaming reader of Stanford's ``train.csv`` / ``valid.csv`` / ``test.csv`` (columns ``Path, Sex, Age,
-Frontal/Lateral, AP/PA`` + 14 labels; test.csv has no Sex/Age) that yields one raw row per frontal image and turns it
-into classification records. What it is not: CheXpert-Plus (reports; :mod:`radgrpo.data.sources.chexpert_plus`).
+Frontal/Lateral, AP/PA`` + 14 labels; test.csv has no Sex/Age) that yields one raw row per frontal image, the input
+of classification records. What it is not: a record builder
+(:func:`radgrpo.data.tasks.source_records.chexpert_records`) nor CheXpert-Plus (reports;
+:mod:`radgrpo.data.sources.chexpert_plus`).
 
 RadVLM semantics kept (``CheXpert_Dataset_MM``): the ``CheXpert-v1.0[-small]/`` prefix of ``Path`` is stripped and the
 rest resolved against the root; frontal = ``Path`` ends in ``frontal.jpg``; when ``No Finding`` is 1 every pathology
-except Support Devices is set to 0; -1 -> 1 and blank -> 0 by default (documented options, data.md §9.1); the answer
-lists the positive labels among the 13 pathologies in sorted order. The patient id is the ``patientNNNNN`` folder.
+except Support Devices is set to 0; -1 -> 1 and blank -> 0 by default (documented options, docs/data.md#labels);
+the answer lists the positive labels among the 13 pathologies in sorted order. The patient id is the
+``patientNNNNN`` folder.
 
 Access: Stanford AIMI research-use agreement (https://stanfordaimi.azurewebsites.net/datasets/8cbd9ed4-2eb9-4565-affc-
 111cf4f7ebe2). Licence: Stanford University School of Medicine CheXpert Dataset Research Use Agreement (non-
@@ -25,10 +28,8 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from radgrpo.data.sources._common import CHEXPERT_CSV_LABELS, DropCounter, RawRow, iter_csv, label_value
-from radgrpo.records import Record, Task
+from radgrpo.data.sources.common import CHEXPERT_CSV_LABELS, DropCounter, RawRow, iter_csv, label_value
 
 SOURCE = "chexpert"
 SPLIT_FILES = {"train": "train.csv", "valid": "valid.csv", "test": "test.csv"}
@@ -101,36 +102,3 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
             yield {"path": rel, "image": str(image), "split": SPLIT_NAMES[name],
                    "patient_id": m.group(1) if m else rel.split("/")[0], "view": r.get("AP/PA", ""),
                    "sex": r.get("Sex", ""), "age": r.get("Age", ""), "labels": apply_no_finding(labels)}
-
-
-def to_records(row: RawRow, tasks: tuple[str, ...] = ("classification",), seed: int = 0, repeat: int = 0,
-               drops: DropCounter | None = None) -> list[Record]:
-    """Classification record of one CheXpert image.
-
-    Args:
-        row: a raw row from :func:`iter_rows`.
-        tasks: only ``"classification"`` is available for CheXpert.
-        seed: template seed (the choice depends on seed, source, task, path and repeat only).
-        repeat: repetition index.
-        drops: unused (kept for a uniform signature).
-
-    Returns:
-        One record per task.
-
-    Example:
-        >>> row = {"path": "train/patient1/study1/view1_frontal.jpg", "image": "/x.jpg", "split": "train",
-        ...        "patient_id": "patient1", "view": "AP", "sex": "F", "age": "70", "labels": {"Edema": 1}}
-        >>> to_records(row)[0].labels
-        {'Edema': 1}
-    """
-    from radgrpo.data.tasks import source_records as sr
-
-    out = []
-    for task in tasks:
-        if task != Task.CLASSIFICATION.value:
-            raise ValueError(f"{SOURCE}: unsupported task {task!r}; valid: classification")
-        common: dict[str, Any] = dict(image=row["image"], source=SOURCE, split=row["split"],
-                                      patient_id=row["patient_id"], meta={"path": row["path"], "view": row["view"]})
-        out.append(sr.classification_record(sr.record_id(SOURCE, task, row["path"], repeat), row["labels"],
-                                            sr.rng_for(seed, SOURCE, task, row["path"], repeat), **common))
-    return out

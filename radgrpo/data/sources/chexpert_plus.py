@@ -1,16 +1,18 @@
-"""CheXpert-Plus source: frontal CheXpert images with report text and CheXbert labels (data.md §2.3).
+"""CheXpert-Plus source: frontal CheXpert images with report text and CheXbert labels (docs/data.md#chexpert-plus).
 
 What it is: a streaming reader of ``df_chexpert_plus_240401.csv`` (columns ``path_to_image, frontal_lateral, ap_pa,
 deid_patient_id, split, section_findings, section_impression, section_end_of_impression, ...``; report cells span
 lines inside quotes) plus the JSON-lines ``chexbert_labels/report_fixed.json`` (``{"path_to_image": ..., <14 labels>}``)
 and, when present, RadVLM's GPT-filtered findings ``filtered_reports/<split>_<patient>_<study>.txt``; it yields
-report-generation records. What it is not: the CheXpert classification set (:mod:`radgrpo.data.sources.chexpert`).
+one raw row per frontal image, the input of report-generation records. What it is not: a record builder
+(:func:`radgrpo.data.tasks.source_records.chexpert_plus_records`) nor the CheXpert classification set
+(:mod:`radgrpo.data.sources.chexpert`).
 
 RadVLM semantics (``CheXpertPlus_Dataset``): frontal images only; train = ``split == "train"``, RadVLM's test =
 ``split == "valid"`` (our split name ``validate``); text = the filtered file, else ``section_findings +
 section_impression + section_end_of_impression`` with newlines removed; labels = keys with value 1.0 in
 ``report_fixed.json`` (uncertainty policy as for CheXpert). RadVLM also ``.capitalize()``s the raw text, which
-lowercases every letter after the first (pitfall §9.6): off by default here, ``capitalize=True`` reproduces it.
+lowercases every letter after the first: off by default here, ``capitalize=True`` reproduces it.
 
 Access: Stanford AIMI research-use agreement (https://stanfordaimi.azurewebsites.net/datasets/5158c524-d3ab-4e02-96e9-
 6ee9efc110a1). Licence: Stanford University Dataset Research Use Agreement. Citation: Chambon P. et al., "CheXpert Plus:
@@ -28,12 +30,10 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from radgrpo.data.sources._common import (
+from radgrpo.data.sources.common import (
     CHEXPERT_CSV_LABELS, DropCounter, RawRow, clean_text, iter_csv, label_value,
 )
-from radgrpo.records import Record, Task
 
 SOURCE = "chexpert_plus"
 CSV_NAME = "df_chexpert_plus_240401.csv"
@@ -142,39 +142,6 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
                "patient_id": r.get("deid_patient_id") or rel.split("/")[1], "view": r.get("ap_pa", ""),
                "report": text, "labels": dict(row_labels or {})}
 
-
-def to_records(row: RawRow, tasks: tuple[str, ...] = ("report_generation",), seed: int = 0, repeat: int = 0,
-               drops: DropCounter | None = None) -> list[Record]:
-    """Report-generation record of one CheXpert-Plus image.
-
-    Args:
-        row: a raw row from :func:`iter_rows`.
-        tasks: only ``"report_generation"``.
-        seed: template seed.
-        repeat: repetition index.
-        drops: unused (uniform signature).
-
-    Returns:
-        One record per task.
-
-    Example:
-        >>> row = {"path": "train/patient1/study1/view1_frontal.jpg", "image": "/x.jpg", "split": "train",
-        ...        "patient_id": "p1", "view": "AP", "report": "No effusion.", "labels": {}}
-        >>> to_records(row)[0].reference_report
-        'No effusion.'
-    """
-    from radgrpo.data.tasks import source_records as sr
-
-    out = []
-    for task in tasks:
-        if task != Task.REPORT_GENERATION.value:
-            raise ValueError(f"{SOURCE}: unsupported task {task!r}; valid: report_generation")
-        common: dict[str, Any] = dict(image=row["image"], source=SOURCE, split=row["split"],
-                                      patient_id=row["patient_id"], labels=row["labels"],
-                                      meta={"path": row["path"], "view": row["view"]})
-        out.append(sr.report_record(sr.record_id(SOURCE, task, row["path"], repeat), row["report"],
-                                    sr.rng_for(seed, SOURCE, task, row["path"], repeat), **common))
-    return out
 
 
 def iter_report_texts(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = ("train", "valid"),

@@ -1,17 +1,21 @@
-"""MIMIC-CXR-JPG source: frontal images with their study's CheXpert labels and findings text (data.md §2.1).
+"""MIMIC-CXR-JPG source: frontal images with their study's CheXpert labels and findings text.
+
+Layout and options: docs/data.md#mimic-cxr-jpg.
 
 What it is: a streaming reader of the PhysioNet layout (``mimic-cxr-2.0.0-{metadata,split,chexpert}.csv``,
 ``files/p1X/p1XXXXXXX/s5XXXXXXX/<dicom_id>.jpg``, report text from ``filtered_reports/*<study_id>.txt``, RadVLM's
 sectioned ``reports.csv`` or the raw MIMIC-CXR ``files/.../s<study_id>.txt`` reports) that yields one raw row per
-image and turns it into report-generation, classification and (when RadVLM's GPT conversations are present)
-conversation records. What it is not: the Chest ImaGenome or MS-CXR readers (their own modules reuse
-:func:`read_metadata`), nor an LLM report filter (``radgrpo.data.llm``).
+image, the input of report-generation, classification and (when RadVLM's GPT conversations are present, read by
+:func:`read_conversation`) conversation records. What it is not: a record builder
+(:func:`radgrpo.data.tasks.source_records.mimic_cxr_records`), the Chest ImaGenome or MS-CXR readers (their own
+modules reuse :func:`read_metadata`), nor an LLM report filter (``radgrpo.data.llm``).
 
 RadVLM semantics kept (``MIMIC_Dataset_MM``): joins on (dicom_id, subject_id, study_id); only ViewPosition PA/AP with
 ``only_frontal``; split names train / validate / test (the official split is by patient); with a filtered-reports dir
 only studies that have a file are kept, a file reading ``None`` means "no findings" and the study is skipped; the
 fallback text is the first non-empty of findings, impression, last_paragraph with newlines removed; labels
-``fillna(0)`` and -1 -> 1 by default (both options, data.md §9.1). Every frontal image of a study gets the same report.
+``fillna(0)`` and -1 -> 1 by default (both options, docs/data.md#labels). Every frontal image of a study gets the
+same report.
 
 Access: PhysioNet credentialed access (CITI training + signed DUA) to MIMIC-CXR-JPG 2.0.0/2.1.0
 (https://physionet.org/content/mimic-cxr-jpg/) and, for raw reports, MIMIC-CXR 2.0.0 (``mimic-cxr-reports.zip``).
@@ -31,12 +35,10 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from radgrpo.data.sources._common import (
+from radgrpo.data.sources.common import (
     CHEXPERT_CSV_LABELS, FRONTAL_VIEWS, DropCounter, RawRow, clean_text, iter_csv, label_value,
 )
-from radgrpo.records import Record, Task
 
 SOURCE = "mimic_cxr"
 METADATA_CSV = "mimic-cxr-2.0.0-metadata.csv"
@@ -273,58 +275,6 @@ def read_conversation(path: str | os.PathLike) -> list[dict[str, str]] | None:
     return out
 
 
-def to_records(row: RawRow, tasks: tuple[str, ...], seed: int = 0, repeat: int = 0,
-               conversation_dir: str | os.PathLike | None = None, drops: DropCounter | None = None) -> list[Record]:
-    """Records of one MIMIC image for the requested tasks.
-
-    Args:
-        row: a raw row from :func:`iter_rows`.
-        tasks: any of ``"report_generation"`` (needs a report), ``"classification"``, ``"conversation"`` (needs
-            ``conversation_dir/<dicom_id>.json``).
-        seed: template seed; the template choice depends only on (seed, source, task, dicom_id, repeat).
-        repeat: the repetition index (RadVLM re-draws templates per repeat).
-        conversation_dir: RadVLM's ``conversations/<split>/standard`` folder.
-        drops: counts records a task could not make (``no_report``, ``missing_conversation``).
-
-    Returns:
-        The records (possibly empty).
-
-    Example:
-        >>> row = {"dicom_id": "d1", "subject_id": "10000001", "study_id": "50000001", "view": "PA", "rows": 10,
-        ...        "columns": 10, "split": "train", "image": "/x.jpg", "labels": {"Edema": 1}, "report": "Edema."}
-        >>> [r.answer for r in to_records(row, ("report_generation",))]
-        ['Edema.']
-    """
-    from radgrpo.data.tasks import source_records as sr
-
-    drops = drops if drops is not None else DropCounter()
-    common: dict[str, Any] = dict(image=row["image"], source=SOURCE, split=row["split"],
-                                  patient_id=row["subject_id"], labels=row["labels"], reference_report=row["report"],
-                                  meta={"study_id": row["study_id"], "dicom_id": row["dicom_id"],
-                                        "view": row["view"]})
-    out: list[Record] = []
-    key = row["dicom_id"]
-    for task in tasks:
-        rng = sr.rng_for(seed, SOURCE, task, key, repeat)
-        rid = sr.record_id(SOURCE, task, key, repeat)
-        if task == Task.REPORT_GENERATION.value:
-            if not row["report"]:
-                drops.add("no_report", row["study_id"])
-                continue
-            out.append(sr.report_record(rid, row["report"], rng, **common))
-        elif task == Task.CLASSIFICATION.value:
-            out.append(sr.classification_record(rid, row["labels"], rng, **common))
-        elif task == Task.CONVERSATION.value:
-            turns = read_conversation(Path(conversation_dir) / f"{key}.json") if conversation_dir else None
-            if turns is None:
-                drops.add("missing_conversation", key)
-                continue
-            out.append(sr.conversation_record(rid, turns, **common))
-        else:
-            raise ValueError(f"{SOURCE}: unsupported task {task!r}; valid: report_generation, classification, "
-                             f"conversation")
-    return out
-
 
 def iter_report_texts(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = SPLITS,
                       only_frontal: bool = True) -> Iterator[tuple[str, str]]:
@@ -333,7 +283,7 @@ def iter_report_texts(root: str | os.PathLike, drops: DropCounter, *, splits: tu
     The text is the whole raw report (``files/p1X/p1XXXXXXX/s<study>.txt``, whitespace collapsed) so the filter sees
     the findings with their context; without it, RadVLM's ``reports.csv`` findings + impression. Studies with
     neither are counted as ``no_report``. The candidate list is built from the metadata, never from already
-    filtered files (fix of RadVLM pitfall data.md §9.8).
+    filtered files (a fix of RadVLM's filter step; docs/data.md#llm-text-steps).
 
     Example:
         >>> list(iter_report_texts("/nonexistent", DropCounter()))  # doctest: +IGNORE_EXCEPTION_DETAIL

@@ -1,13 +1,14 @@
-"""MS-CXR source: radiologist-drawn boxes for report phrases on MIMIC-CXR images (data.md §2.6).
+"""MS-CXR source: radiologist-drawn boxes for report phrases on MIMIC-CXR images (docs/data.md#ms-cxr).
 
 What it is: a reader of ``MS_CXR_Local_Alignment_v1.0.0.csv`` (v1.1.0 adds ``split``; columns ``dicom_id,
 category_name, label_text, path, x, y, w, h, image_width, image_height``, the box being top-left ``x, y`` plus ``w, h``
 in original pixels) that groups rows by (image, phrase), converts each box to normalised xyxy
-``[x/W, y/H, (x+w)/W, (y+h)/H]`` (clipped; degenerate dropped) and yields phrase-grounding records. It reads the CSV
-directly, so RadVLM's ``sentences_BBox_mscxr`` / ``sentences_and_BBox_mscxr`` naming mismatch (§9.5) cannot bite.
-What it is not: a reader of the COCO-style JSON that also ships.
+``[x/W, y/H, (x+w)/W, (y+h)/H]`` (clipped; degenerate dropped) and yields one raw row per group, the input of
+phrase-grounding records (:func:`radgrpo.data.tasks.source_records.ms_cxr_records`). It reads the CSV directly, so
+RadVLM's ``sentences_BBox_mscxr`` / ``sentences_and_BBox_mscxr`` naming mismatch cannot bite. What it is not:
+a reader of the COCO-style JSON that also ships.
 
-Split: the v1.1.0 ``split`` column when present (train / val / test -> train / validate / test; recommended, §9.5);
+Split: the v1.1.0 ``split`` column when present (train / val / test -> train / validate / test; recommended);
 otherwise the MIMIC-CXR official split of the image when ``mimic_root`` is given (RadVLM trains on MIMIC train+valid);
 otherwise ``train``. With ``mimic_root`` only frontal (PA/AP) images are kept, as RadVLM does.
 
@@ -27,8 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from radgrpo.data.sources import mimic_cxr
-from radgrpo.data.sources._common import FRONTAL_VIEWS, DropCounter, RawRow, iter_csv, normalise_box, parse_float
-from radgrpo.records import Record, Task
+from radgrpo.data.sources.common import FRONTAL_VIEWS, DropCounter, RawRow, iter_csv, normalise_box, parse_float
 
 SOURCE = "ms_cxr"
 CSV_NAMES = ("MS_CXR_Local_Alignment_v1.1.0.csv", "MS_CXR_Local_Alignment_v1.0.0.csv")
@@ -110,38 +110,3 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, mimic_root: str | 
         parts = g["path"].split("/")
         g["subject_id"] = m[0] if m else (parts[2][1:] if len(parts) > 2 else dicom_id)
         yield g
-
-
-def to_records(row: RawRow, tasks: tuple[str, ...] = ("phrase_grounding",), seed: int = 0, repeat: int = 0,
-               drops: DropCounter | None = None) -> list[Record]:
-    """Phrase-grounding record of one (image, phrase) group.
-
-    Args:
-        row: a raw row from :func:`iter_rows`.
-        tasks: only ``"phrase_grounding"``.
-        seed: template seed.
-        repeat: repetition index.
-        drops: unused (uniform signature).
-
-    Returns:
-        One record; ``target`` = the phrase, ``reference_boxes`` = all its boxes.
-
-    Example:
-        >>> row = {"dicom_id": "d", "phrase": "Left effusion", "category": "Pleural effusion", "split": "train",
-        ...        "boxes": [(0.6, 0.6, 0.9, 0.8)], "image": "/x.jpg", "path": "files/p10/p1/s5/d.jpg",
-        ...        "subject_id": "1"}
-        >>> to_records(row)[0].reference_boxes
-        [(0.6, 0.6, 0.9, 0.8)]
-    """
-    from radgrpo.data.tasks import source_records as sr
-
-    out = []
-    for task in tasks:
-        if task != Task.PHRASE_GROUNDING.value:
-            raise ValueError(f"{SOURCE}: unsupported task {task!r}; valid: phrase_grounding")
-        key = f"{row['dicom_id']}/{row['phrase']}"
-        out.append(sr.phrase_record(sr.record_id(SOURCE, task, key, repeat), row["phrase"], row["boxes"],
-                                    sr.rng_for(seed, SOURCE, task, key, repeat), image=row["image"], source=SOURCE,
-                                    split=row["split"], patient_id=row["subject_id"],
-                                    meta={"dicom_id": row["dicom_id"], "category": row["category"]}))
-    return out

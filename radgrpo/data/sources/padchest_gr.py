@@ -1,11 +1,12 @@
-"""PadChest-GR source: English report sentences with normalised boxes, AP/PA images only (data.md §2.7).
+"""PadChest-GR source: English report sentences with normalised boxes, AP/PA images only (docs/data.md#padchest-gr).
 
 What it is: a reader of ``grounded_reports_20240819.json`` (studies with ``ImageID`` and ``findings`` = ``{sentence_en,
 sentence_es, abnormal, boxes, extra_boxes, labels, locations, progression}``, boxes already in [0,1] xyxy),
 ``master_table.csv`` (``ImageID, StudyID, PatientID, split, PatientSex_DICOM, label_group ...``; one row per study and
-label) and the original PadChest CSV for ``Projection``; it yields one row per image with its grounded sentences and
-turns each sentence with non-empty ``boxes`` into a phrase-grounding record. What it is not: a reader of the Spanish
-``Report`` (stemmed tokens) nor of ``extra_boxes`` (ignored by RadVLM too).
+label) and the original PadChest CSV for ``Projection``; it yields one row per image with its grounded sentences, the
+input of one phrase-grounding record per sentence with boxes
+(:func:`radgrpo.data.tasks.source_records.padchest_gr_records`). What it is not: a reader of the Spanish ``Report``
+(stemmed tokens) nor of ``extra_boxes`` (ignored by RadVLM too).
 
 RadVLM semantics (``PadChest_grounding``): ImageIDs present in the master table's split and with ``Projection`` in
 {AP, PA} (so ``AP_horizontal`` supine images are dropped, counted as ``not_frontal``); phrase = ``sentence_en``; the
@@ -28,8 +29,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from radgrpo.data.sources._common import FRONTAL_VIEWS, DropCounter, RawRow, clip_norm_box, iter_csv
-from radgrpo.records import Record, Task
+from radgrpo.data.sources.common import FRONTAL_VIEWS, DropCounter, RawRow, clip_norm_box, iter_csv
 
 SOURCE = "padchest_gr"
 GROUNDED_JSON = "grounded_reports_20240819.json"
@@ -96,14 +96,14 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
         findings = []
         for j, fd in enumerate(st.get("findings") or []):
             if not isinstance(fd, dict) or not isinstance(fd.get("sentence_en"), str):
-                drops.add("bad_finding", f"{image_id}#{j}")
+                drops.add("bad_finding", f"{image_id}/{j}")
                 continue
             boxes = []
             for b in fd.get("boxes") or []:
                 if not isinstance(b, (list, tuple)):
-                    drops.add("bad_box_value", f"{image_id}#{j} {b!r}")
+                    drops.add("bad_box_value", f"{image_id}/{j} {b!r}")
                     continue
-                box = clip_norm_box(b, drops, f"{image_id}#{j}")
+                box = clip_norm_box(b, drops, f"{image_id}/{j}")
                 if box is not None:
                     boxes.append(box)
             findings.append({"phrase": fd["sentence_en"].strip(), "boxes": boxes,
@@ -111,42 +111,3 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
         yield {"image_id": image_id, "study_id": st.get("StudyID") or m.get("StudyID", ""),
                "patient_id": m.get("PatientID", ""), "split": split, "sex": m.get("PatientSex_DICOM", ""),
                "image": str(image), "findings": findings}
-
-
-def to_records(row: RawRow, tasks: tuple[str, ...] = ("phrase_grounding",), seed: int = 0, repeat: int = 0,
-               drops: DropCounter | None = None) -> list[Record]:
-    """Phrase-grounding records: one per sentence with non-empty boxes.
-
-    Args:
-        row: a raw row from :func:`iter_rows`.
-        tasks: only ``"phrase_grounding"``.
-        seed: template seed.
-        repeat: repetition index.
-        drops: unused (uniform signature).
-
-    Returns:
-        The records, in sentence order.
-
-    Example:
-        >>> row = {"image_id": "a.png", "study_id": "s", "patient_id": "p", "split": "train", "sex": "F",
-        ...        "image": "/a.png", "findings": [{"phrase": "Cardiomegaly.", "boxes": [(0.3, 0.4, 0.8, 0.7)],
-        ...        "abnormal": True}, {"phrase": "No effusion.", "boxes": [], "abnormal": False}]}
-        >>> [r.target for r in to_records(row)]
-        ['Cardiomegaly.']
-    """
-    from radgrpo.data.tasks import source_records as sr
-
-    out = []
-    for task in tasks:
-        if task != Task.PHRASE_GROUNDING.value:
-            raise ValueError(f"{SOURCE}: unsupported task {task!r}; valid: phrase_grounding")
-        for j, fd in enumerate(row["findings"]):
-            if not fd["boxes"]:
-                continue
-            key = f"{row['image_id']}#{j}"
-            out.append(sr.phrase_record(sr.record_id(SOURCE, task, key, repeat), fd["phrase"], fd["boxes"],
-                                        sr.rng_for(seed, SOURCE, task, key, repeat), image=row["image"],
-                                        source=SOURCE, split=row["split"], patient_id=row["patient_id"],
-                                        meta={"image_id": row["image_id"], "study_id": row["study_id"],
-                                              "sex": row["sex"]}))
-    return out

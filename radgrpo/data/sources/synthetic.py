@@ -1,6 +1,6 @@
 """Synthetic chest X-ray source: studies with consistent images, findings, boxes, reports and CheXpert labels.
 
-What it is: the data source of the demo and of many tests (data.md §8, learnability.md "Task design"). A study is a
+What it is: the data source of the demo and of many tests (docs/data.md#synthetic-generator). A study is a
 256² greyscale phantom (:mod:`radgrpo.data.sources.synthetic_draw`) with 0–2 findings among cardiomegaly, pleural
 effusion, consolidation, pneumothorax (the default, learnable set), nodule and atelectasis; each finding's boxes are
 computed from the pixels drawn for it. The findings text uses one canonical sentence order (heart, lungs, pleura),
@@ -9,7 +9,7 @@ a prior. Labels follow CheXpert (:data:`radgrpo.records.CHEXPERT_LABELS`); the r
 (:mod:`radgrpo.metrics.text.rule_labeler`) recovers them from the text. :func:`synthesize` writes PNGs and RadVLM-style
 instruction records (real template pools, :mod:`radgrpo.data.tasks.source_records`).
 
-What it is not: a realistic simulator, nor a fixture writer for the real on-disk layouts (data.md §8.4).
+What it is not: a realistic simulator, nor a fixture writer for the real on-disk layouts (``tests/data/fixtures``).
 
 Example:
     >>> cfg = SynthConfig(out="unused", image_size=64)
@@ -36,7 +36,7 @@ SOURCE = "synthetic"
 TEST_SEED_OFFSET = 10_000_000
 #: Study seeds of the validation split (held-out curves during training) start here.
 VAL_SEED_OFFSET = 20_000_000
-#: The default findings: high-contrast, large, learnable by a tiny model (learnability.md).
+#: The default findings: high-contrast, large, learnable by a tiny model.
 DEFAULT_FINDINGS: tuple[str, ...] = ("cardiomegaly", "pleural effusion", "consolidation", "pneumothorax")
 #: Tasks :func:`synthesize` can write.
 SUPPORTED_TASKS: tuple[str, ...] = STUDY_TASKS
@@ -176,7 +176,7 @@ def draw_study(seed: int, cfg: SynthConfig, *, drop: tuple[str, ...] = ()) -> Sy
     body = draw.body_mask(anat, cfg.image_size)
     regions = draw.region_boxes(anat, cfg.image_size, enlarged_heart=any(s.name == "cardiomegaly" for s in specs))
     return SynthStudy(seed=seed, image=image, findings=findings, report=report, labels=study_labels(findings),
-                      sentences=sentences, body_box=draw.mask_box(body), regions=regions)
+                      sentences=sentences, body_box=draw.drawn_box(body, "the body drew no pixels"), regions=regions)
 
 
 def study_labels(findings: list[SynthFinding]) -> dict[str, int]:
@@ -269,7 +269,8 @@ def round_boxes(boxes: list[Box], ndigits: int = 4) -> list[Box]:
         >>> round_boxes([(0.123456, 0.5, 0.77777, 0.9)])
         [(0.1235, 0.5, 0.7778, 0.9)]
     """
-    return [tuple(round(float(v), ndigits) for v in b) for b in boxes]  # type: ignore[misc]
+    return [(round(float(b[0]), ndigits), round(float(b[1]), ndigits), round(float(b[2]), ndigits),
+             round(float(b[3]), ndigits)) for b in boxes]
 
 
 def study_records(study: SynthStudy, sid: str, split: str, cfg: SynthConfig) -> list[Record]:
@@ -339,7 +340,7 @@ def synthesize(cfg: SynthConfig, progress: bool = True) -> dict[str, dict[str, i
         prog.start()
     try:
         for split, offset, n in splits:
-            bar = prog.add_task(f"synthetic {split}", total=n) if prog else None
+            bar = prog.add_task(f"synthetic {split}", total=n) if prog is not None else None
             records: list[Record] = []
             for i in range(n):
                 sid = f"{split}-{i:06d}"
@@ -348,7 +349,7 @@ def synthesize(cfg: SynthConfig, progress: bool = True) -> dict[str, dict[str, i
                 for r in study_records(study, sid, split, cfg):
                     counts[split][r.task.value] += 1
                     records.append(r)
-                if prog is not None and (i % 50 == 49 or i == n - 1):
+                if prog is not None and bar is not None and (i % 50 == 49 or i == n - 1):
                     prog.update(bar, completed=i + 1)
             write_jsonl(records, out / f"{split}.jsonl")
     finally:

@@ -1,7 +1,7 @@
 """Geometry of the synthetic chest phantom: jittered anatomy, pixel masks of its parts and anatomical region boxes.
 
-What it is: the anatomy half of the synthetic data source (data.md §8.1): :class:`Anatomy` (lungs, heart, body,
-mediastinum, trachea, clavicles in normalised image units), the boolean masks that
+What it is: the anatomy half of the synthetic data source (docs/data.md#synthetic-generator): :class:`Anatomy`
+(lungs, heart, body, mediastinum, trachea, clavicles in normalised image units), the boolean masks that
 :func:`radgrpo.data.sources.synthetic_draw.render` paints, and :func:`region_boxes`, the boxes of Chest
 ImaGenome-style anatomical regions computed FROM those masks (lungs, lung zones, apical zones, costophrenic angles,
 hemidiaphragms, cardiac silhouette, mediastinum, upper mediastinum, trachea, clavicles), which give anatomical grounding
@@ -128,6 +128,20 @@ def mask_box(mask: np.ndarray) -> Box | None:
         return None
     h, w = mask.shape
     return (float(cols[0] / w), float(rows[0] / h), float((cols[-1] + 1) / w), float((rows[-1] + 1) / h))
+
+
+def drawn_box(mask: np.ndarray, message: str) -> Box:
+    """:func:`mask_box` of a mask that must have pixels (normalised xyxy); ``RuntimeError(message)`` when it is empty.
+
+    Example:
+        >>> m = np.zeros((4, 8), bool); m[1:3, 2:4] = True
+        >>> drawn_box(m, "the heart drew no pixels")
+        (0.25, 0.25, 0.5, 0.75)
+    """
+    box = mask_box(mask)
+    if box is None:
+        raise RuntimeError(message)
+    return box
 
 
 def lung_masks(anat: Anatomy, size: int) -> dict[str, np.ndarray]:

@@ -1,6 +1,6 @@
 """Drawing of the synthetic chest radiograph phantom and its findings (numpy only, deterministic per seed).
 
-What it is: the image half of the synthetic data source (data.md §8.1, learnability.md "Task design"). A greyscale
+What it is: the image half of the synthetic data source (docs/data.md#synthetic-generator). A greyscale
 frontal chest phantom (air, body, two darker lungs, spine and mediastinum, trachea, heart low and to image-right,
 diaphragm domes, faint ribs, lung texture, blur, noise, jitter of position/scale/contrast) and parametric findings
 drawn at plausible anatomical places. Every finding's box is the bounding box of the pixels that were actually
@@ -35,8 +35,8 @@ import numpy as np
 
 # anatomy names used here, plus re-exports for callers of this module
 from radgrpo.data.sources.synthetic_anatomy import (  # noqa: F401
-    ANATOMICAL_REGIONS, Anatomy, Box, body_mask, clavicle_masks, ellipse, grid, heart_mask, lung_masks, lung_zone_y,
-    mask_box, mediastinum_mask, region_boxes, sample_anatomy, trachea_mask,
+    ANATOMICAL_REGIONS, Anatomy, Box, body_mask, clavicle_masks, drawn_box, ellipse, grid, heart_mask, lung_masks,
+    lung_zone_y, mask_box, mediastinum_mask, region_boxes, sample_anatomy, trachea_mask,
 )
 
 #: The findings the generator can draw.
@@ -61,6 +61,18 @@ class FindingSpec:
     zone: str | None
     size: str
     params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lung(self) -> str:
+        """The patient side of a lung or pleural finding: "right", "left" or "bilateral" (effusion only).
+
+        Example:
+            >>> FindingSpec("nodule", "left", "upper", "small").lung
+            'left'
+        """
+        if self.side is None:
+            raise ValueError(f"{self.name} has no patient side")
+        return self.side
 
 
 @functools.lru_cache(maxsize=8)
@@ -120,22 +132,23 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
     lungs = lung_masks(anat, size)
     lung_any = lungs["right"] | lungs["left"]
 
-    img = np.full((size, size), _AIR, np.float32)
+    img: np.ndarray = np.full((size, size), _AIR, np.float32)  # float32 while painting, uint8 at the end
     img[body_mask(anat, size)] = _BODY
     # spine and mediastinum: a bright vertical column through the body
     img = np.where(mediastinum_mask(anat, size), _MEDIASTINUM, img)
     img[lung_any] = _LUNG
 
     names = [f.name for f in findings]
+    no_pixels = f"a finding drew no pixels: {names} at size {size}"
     ptx_regions = np.zeros((size, size), bool)
     boxes: list[list[Box]] = [[] for _ in findings]
     for i, f in enumerate(findings):
         if f.name == "pneumothorax":
-            region, line = _pneumothorax(anat.lungs[f.side], lungs[f.side], f.side, f.params, x, y)
+            region, line = _pneumothorax(anat.lungs[f.lung], lungs[f.lung], f.lung, f.params, x, y)
             img[region] = _PTX
             img[line] += _PLEURAL_LINE
             ptx_regions |= region
-            boxes[i] = [mask_box(region | line)]
+            boxes[i] = [drawn_box(region | line, no_pixels)]
 
     # lung texture (vascular markings) except where the lung has collapsed away from the chest wall
     textured = lung_any & ~ptx_regions
@@ -155,23 +168,21 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
 
     for i, f in enumerate(findings):
         if f.name == "cardiomegaly":
-            boxes[i] = [mask_box(heart)]
+            boxes[i] = [drawn_box(heart, no_pixels)]
         elif f.name == "pleural effusion":
-            sides = ("right", "left") if f.side == "bilateral" else (f.side,)
+            sides = ("right", "left") if f.lung == "bilateral" else (f.lung,)
             for side in sides:
                 fluid = _effusion(anat.lungs[side], lungs[side], side, f.params, x, y)
                 img[fluid] = np.maximum(img[fluid], _FLUID)
-                boxes[i].append(mask_box(fluid))
+                boxes[i].append(drawn_box(fluid, no_pixels))
         elif f.name in ("consolidation", "nodule", "atelectasis"):
-            add = _lesion(f, lungs[f.side], x, y)
+            add = _lesion(f, lungs[f.lung], x, y)
             img += add
-            boxes[i] = [mask_box(add > 0)]
+            boxes[i] = [drawn_box(add > 0, no_pixels)]
 
     img = _blur(img, BLUR_SIGMA_256 * size / 256)
     img = img * anat.contrast + anat.offset + NOISE_SIGMA * noise_bank[ny:ny + size, nx:nx + size]
     img = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if any(b is None for bs in boxes for b in bs):
-        raise RuntimeError(f"a finding drew no pixels: {[f.name for f in findings]} at size {size}")
     return img, boxes
 
 

@@ -1,16 +1,16 @@
-"""VinDr-CXR source: multi-reader lesion boxes fused with Weighted Box Fusion (data.md §2.5).
+"""VinDr-CXR source: multi-reader lesion boxes fused with Weighted Box Fusion (docs/data.md#vindr-cxr).
 
 What it is: a reader of ``annotations[/]annotations_{train,test}.csv`` (``image_id, rad_id, class_name, x_min, y_min,
 x_max, y_max``; ``rad_ID`` and the Kaggle ``class_id`` column accepted) that yields one raw row per image with, per
 class, the readers' boxes normalised by the DICOM's (Rows, Columns) and fused with WBF (``iou_thr=0.1``, equal scores,
-rounded to 3 decimals, as RadVLM's ``apply_wbf``); it turns a row into abnormality-grounding records (one per class)
-and a detection record (all classes, or the no-lesion answer). :func:`convert_images` converts the DICOMs to
-``{split}_jpg/<image_id>.jpg`` (512×512 by default, like RadVLM) and writes a *complete* ``image_resolutions_{split}
-.json`` ``{image_id: [Rows, Columns]}`` atomically. What it is not: a reader of the image-level labels CSV (global
-labels such as COPD are not grounded).
+rounded to 3 decimals, as RadVLM's ``apply_wbf``), the input of abnormality-grounding records (one per class)
+and a detection record (:func:`radgrpo.data.tasks.source_records.vindr_cxr_records`). :func:`convert_images`
+converts the DICOMs to ``{split}_jpg/<image_id>.jpg`` (512×512 by default, like RadVLM) and writes a *complete*
+``image_resolutions_{split}.json`` ``{image_id: [Rows, Columns]}`` atomically. What it is not: a reader of the
+image-level labels CSV (global labels such as COPD are not grounded).
 
-Fixes of RadVLM pitfalls (§9.4): the resolution JSON is rebuilt for every image on each run (RadVLM leaves converted
-images out and silently falls back to 1024×1024; here a missing entry is read from the DICOM header, counted as the
+Fixes of RadVLM pitfalls (docs/data.md#vindr-cxr): the resolution JSON is rebuilt for every image on each run
+(RadVLM leaves converted images out and silently falls back to 1024×1024; here a missing entry is read from the DICOM header, counted as the
 note ``resolution_from_dicom``, and an unreadable DICOM is dropped as ``unreadable_dicom``); conversion applies
 MONOCHROME1 inversion and the VOI window by default (``mode="radvlm"`` reproduces RadVLM's raw min-max); the split
 names are train / test only.
@@ -32,9 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from radgrpo.data.dicom import DicomError, convert_dicom, read_dicom_size
-from radgrpo.data.sources._common import DropCounter, RawRow, iter_csv, normalise_box
+from radgrpo.data.sources.common import DropCounter, RawRow, iter_csv, normalise_box
 from radgrpo.data.wbf import fuse_reader_boxes
-from radgrpo.records import Record, Task
 
 SOURCE = "vindr_cxr"
 SPLITS = ("train", "test")
@@ -175,7 +174,7 @@ def convert_images(root: str | os.PathLike, split: str, drops: DropCounter, *, m
     """Convert ``<split>/*.dicom`` to ``<split>_jpg/*.jpg`` and write the complete resolution JSON atomically.
 
     Already converted images are skipped but still get their resolution (from the header), so a re-run never writes
-    an incomplete JSON (RadVLM pitfall §9.4). Unreadable DICOMs are counted as ``unreadable_dicom``.
+    an incomplete JSON (a RadVLM pitfall). Unreadable DICOMs are counted as ``unreadable_dicom``.
 
     Args:
         root: the VinDr-CXR folder.
@@ -216,43 +215,3 @@ def convert_images(root: str | os.PathLike, split: str, drops: DropCounter, *, m
     tmp.write_text(json.dumps(res, indent=0), encoding="utf-8")
     os.replace(tmp, out)
     return res
-
-
-def to_records(row: RawRow, tasks: tuple[str, ...] = ("abnormality_grounding", "detection"), seed: int = 0,
-               repeat: int = 0, drops: DropCounter | None = None) -> list[Record]:
-    """Abnormality-grounding records (one per class with boxes) and/or one detection record of a VinDr image.
-
-    Args:
-        row: a raw row from :func:`iter_rows`.
-        tasks: ``"abnormality_grounding"`` and/or ``"detection"``.
-        seed: template seed.
-        repeat: repetition index.
-        drops: unused (uniform signature).
-
-    Returns:
-        The records; a "No finding" image gives no grounding record and a no-lesion detection record.
-
-    Example:
-        >>> row = {"image_id": "ab", "split": "train", "image": "/x.jpg", "rows": 100, "columns": 100,
-        ...        "findings": {"Cardiomegaly": [(0.3, 0.5, 0.7, 0.7)]}}
-        >>> [(r.task.value, r.target) for r in to_records(row)]
-        [('abnormality_grounding', 'Cardiomegaly'), ('detection', 'Cardiomegaly')]
-    """
-    from radgrpo.data.tasks import source_records as sr
-
-    common = dict(image=row["image"], source=SOURCE, split=row["split"], patient_id=row["image_id"],
-                  meta={"image_id": row["image_id"], "rows": row["rows"], "columns": row["columns"]})
-    out: list[Record] = []
-    for task in tasks:
-        if task == Task.ABNORMALITY_GROUNDING.value:
-            for name, boxes in row["findings"].items():
-                key = f"{row['image_id']}/{name}"
-                out.append(sr.grounding_record(sr.record_id(SOURCE, task, key, repeat), Task(task), name, boxes,
-                                               sr.rng_for(seed, SOURCE, task, key, repeat), **common))
-        elif task == Task.DETECTION.value:
-            out.append(sr.detection_record(sr.record_id(SOURCE, task, row["image_id"], repeat),
-                                           list(row["findings"].items()),
-                                           sr.rng_for(seed, SOURCE, task, row["image_id"], repeat), **common))
-        else:
-            raise ValueError(f"{SOURCE}: unsupported task {task!r}; valid: abnormality_grounding, detection")
-    return out

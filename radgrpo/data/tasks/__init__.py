@@ -1,10 +1,12 @@
 """Per-task record builders: turn a :class:`Study` into RadVLM instruction :class:`~radgrpo.records.Record` s.
 
-What it is: one builder per RadVLM task (data.md §8.3) over a task-agnostic :class:`Study`, and
+What it is: one builder per RadVLM task (docs/data.md#tasks) over a task-agnostic :class:`Study`, and
 :func:`build_study_records`, which runs the configured ones in a fixed task order. Every record is seeded by
-(seed, source, task, study key, k) only (data.md §9.2). The question/answer strings come from RadVLM's template pools
-(:mod:`radgrpo.data.prompts`). The real-source loaders build records item by item with
-:mod:`radgrpo.data.tasks.source_records`, which these builders also use.
+(seed, source, task, study key, k) only (docs/data.md#deterministic-seeding). The question/answer strings come
+from RadVLM's template pools (:mod:`radgrpo.data.prompts`). The records of the real sources are built row by row by
+:func:`~radgrpo.data.tasks.source_records.records_of_row` (:mod:`radgrpo.data.tasks.source_records`, whose per-task
+builders these study builders also use) from the raw rows that ``radgrpo.data.sources.<source>.iter_rows`` reads.
+Imports go one way: this package imports the sources' public API; a source never imports a task builder.
 
 What it is not: a data source, nor conversations (not built from studies yet).
 
@@ -25,12 +27,14 @@ from radgrpo.data.tasks.grounding import (
     abnormality_grounding_records, anatomical_grounding_records, phrase_grounding_records,
 )
 from radgrpo.data.tasks.report_generation import report_generation_records
+from radgrpo.data.tasks.source_records import SOURCE_BUILDERS, records_of_row
 from radgrpo.data.tasks.study import Study, StudyFinding, pick, study_record_id, study_rng
 from radgrpo.records import Record
 
 __all__ = ["Study", "StudyFinding", "STUDY_TASKS", "build_study_records", "report_generation_records",
            "abnormality_grounding_records", "anatomical_grounding_records", "phrase_grounding_records",
-           "classification_records", "detection_records", "pick", "study_record_id", "study_rng"]
+           "classification_records", "detection_records", "pick", "study_record_id", "study_rng",
+           "SOURCE_BUILDERS", "records_of_row"]
 
 #: Tasks :func:`build_study_records` can build, in the order their records are emitted.
 STUDY_TASKS: tuple[str, ...] = ("report_generation", "abnormality_grounding", "anatomical_grounding",

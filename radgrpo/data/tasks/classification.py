@@ -1,4 +1,4 @@
-"""Abnormality-classification records from a :class:`~radgrpo.data.tasks.study.Study` (data.md §4, §8.3).
+"""Abnormality-classification records from a :class:`~radgrpo.data.tasks.study.Study` (docs/method.md#prompts).
 
 What it is: one record per study: a RadVLM classification question; the answer lists the positive labels among
 RadVLM's 13 pathologies (lowercased, ``a, b and c``) with a count-dependent prefix, or a no-finding answer. What it

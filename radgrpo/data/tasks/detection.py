@@ -1,4 +1,4 @@
-"""Detection records from a :class:`~radgrpo.data.tasks.study.Study` (data.md §4, §8.3).
+"""Detection records from a :class:`~radgrpo.data.tasks.study.Study` (docs/method.md#prompts).
 
 What it is: one record per study listing every finding with all its boxes (``"{prefix} a cardiomegaly located at the
 coordinates [...]; ...."``), or one of RadVLM's 10 no-lesion answers for a study without findings;

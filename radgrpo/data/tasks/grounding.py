@@ -1,5 +1,5 @@
 """Grounding records from a :class:`~radgrpo.data.tasks.study.Study`: abnormality, anatomical and phrase grounding
-(data.md §3–4, §8.3).
+(docs/method.md#prompts, docs/data.md#box-convention).
 
 What it is: abnormality grounding (one record per finding type, all its boxes, ``target`` = the finding name),
 anatomical grounding (a region with its box, ``target`` = the region name) and phrase grounding (the finding's report
@@ -93,7 +93,8 @@ def phrase_grounding_records(study: Study, seed: int) -> list[Record]:
     """
     task = Task.PHRASE_GROUNDING.value
     out = []
-    for k, f in enumerate(f for f in study.findings if f.phrase):
-        out.append(phrase_record(study_record_id(study, task, k), f.phrase.rstrip("."), list(f.boxes),
+    phrases = [(f, f.phrase) for f in study.findings if f.phrase]
+    for k, (f, phrase) in enumerate(phrases):
+        out.append(phrase_record(study_record_id(study, task, k), phrase.rstrip("."), list(f.boxes),
                                  study_rng(seed, study, task, k), **study.common_fields()))
     return out

@@ -1,4 +1,4 @@
-"""Report-generation records from a :class:`~radgrpo.data.tasks.study.Study` (data.md §8.3, paper.md §6).
+"""Report-generation records from a :class:`~radgrpo.data.tasks.study.Study` (docs/method.md#prompts).
 
 What it is: one record per study with a question from RadVLM's 15 report questions and the findings text verbatim as
 the answer and ``reference_report``. What it is not: report cleaning or section extraction (the real sources do
@@ -34,7 +34,8 @@ def report_generation_records(study: Study, seed: int) -> list[Record]:
     Raises:
         ValueError: the study has no report text.
     """
-    if not (study.report or "").strip():
+    report = study.report
+    if report is None or not report.strip():
         raise ValueError(f"study {study.key!r} has no report text for report_generation")
-    return [report_record(study_record_id(study, TASK), study.report, study_rng(seed, study, TASK),
+    return [report_record(study_record_id(study, TASK), report, study_rng(seed, study, TASK),
                           **study.common_fields())]

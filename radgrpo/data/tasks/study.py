@@ -1,9 +1,10 @@
 """The task-agnostic content of one study that the per-task record builders turn into :class:`Record` s.
 
 What it is: :class:`Study` (image path, report, labels, findings with their boxes and phrases, anatomical region
-boxes, provenance) and the per-record seeding shared by the builders in :mod:`radgrpo.data.tasks` (data.md §8.3,
-§9.2): a record's RNG is a function of (seed, source, task, study key, k) only, so records never depend on worker
-or iteration order. Record ids are ``"<source>/<task>/<key>"`` plus ``"#<k>"`` for the k-th record of a task.
+boxes, provenance) and the per-record seeding shared by the builders in :mod:`radgrpo.data.tasks`
+(docs/data.md#deterministic-seeding): a record's RNG is a function of (seed, source, task, study key, k) only, so
+records never depend on worker or iteration order. Record ids are ``"<source>/<task>/<key>"`` plus ``"#<k>"`` for
+the k-th record of a task.
 
 What it is not: a data source (the synthetic generator fills a :class:`Study` from its drawing; real sources may do
 the same) nor the template pools (:mod:`radgrpo.data.prompts`).

@@ -1,7 +1,7 @@
 """The static evaluation report: one self-contained ``report.html`` comparing one or more runs.
 
 It lays out what ``radgrpo.eval.summarize`` computed: the metric table with 95 % bootstrap CIs (one column per run,
-e.g. untrained / sft / grpo), per-task and per-target tables (per-finding AP, learnability.md "Reporting"),
+e.g. untrained / sft / grpo), per-task and per-target tables (per-finding AP, docs/evaluation.md#results-file),
 diagnostics, a bar chart with CI whiskers, optional training curves, test images with the reference box and each
 run's predicted boxes drawn in the run's colour, sample report texts against the reference, and optional notes.
 Every picture is an inlined base64 PNG, so the file can be mailed or attached as a CI artefact. It does not compute
@@ -210,7 +210,8 @@ def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
         if any(chart_values.values()) else None
     curves = png_data_uri(training_curves(logs, CURVE_KEYS, colours={**run_colours(list(logs)), **colours})) \
         if logs else None
-    images, texts = ([], [])
+    images: list[dict] = []
+    texts: list[dict] = []
     if predictions and records:
         unknown = set(predictions) - set(runs)
         if unknown:

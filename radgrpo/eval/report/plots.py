@@ -2,7 +2,7 @@
 
 Everything returns PNG bytes or a ``data:image/png;base64,...`` URI so the HTML report is one self-contained file.
 This module draws; it does not compute metrics (``radgrpo.eval.summarize``) or lay out the page
-(``radgrpo.eval.report.html``). Boxes are normalised [0,1] xyxy (paper.md §6).
+(``radgrpo.eval.report.html``). Boxes are normalised [0,1] xyxy (docs/data.md#box-convention).
 
 Example:
     >>> from PIL import Image
@@ -84,7 +84,7 @@ def draw_boxes(image: Image.Image, reference_boxes: Sequence[Sequence[float]],
     img = image.convert("RGB")
     scale = size / max(img.size)
     w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
-    img = img.resize((w, h), Image.BILINEAR)
+    img = img.resize((w, h), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(img)
     colours = dict(colours) if colours is not None else run_colours(list(predicted))
 

@@ -1,4 +1,4 @@
-"""Intersection over union of normalised [0,1] xyxy boxes (paper.md §5.3).
+"""Intersection over union of normalised [0,1] xyxy boxes (docs/metrics.md#iou).
 
 Widths and heights are clamped at 0 (an inverted box has area 0) and a non-positive union gives IoU 0, as in the
 released grounding reward. Not a matcher: see ``matching.py``.

@@ -1,7 +1,7 @@
 """Hungarian (optimal one-to-one) matching of predicted to reference boxes on cost 1 − IoU (scipy).
 
-This is the matching of the paper's grounding reward (paper.md §5.3): ``scipy.optimize.linear_sum_assignment``
-maximises the total IoU and yields ``min(|P|, |G|)`` pairs.
+This is the matching of the paper's grounding reward (docs/metrics.md#hungarian-matching):
+``scipy.optimize.linear_sum_assignment`` maximises the total IoU and yields ``min(|P|, |G|)`` pairs.
 
 Example:
     >>> [(i, j, round(v, 2)) for i, j, v in hungarian_match([(0, 0, .5, .5), (.5, .5, 1, 1)], [(.5, .5, 1, 1)])]

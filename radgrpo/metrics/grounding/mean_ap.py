@@ -1,4 +1,4 @@
-"""RadVLM's grounding mAP@0.5: per-sample, score-free, order-dependent AP (paper.md §7; anchors_metrics.md §4).
+"""RadVLM's grounding mAP@0.5: per-sample, score-free, order-dependent AP (docs/metrics.md#map50).
 
 This reproduces RadVLM's ``compute_metrics_tasks.evaluate_boxes`` exactly; it is NOT COCO mAP. Per sample, the
 predicted boxes are taken in output order (text order is the ranking); each one is matched greedily to its

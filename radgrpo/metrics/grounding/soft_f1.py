@@ -1,4 +1,4 @@
-"""IoU-weighted soft-F1 with Hungarian matching: the paper's grounding reward and metric (paper.md §5.3).
+"""IoU-weighted soft-F1 with Hungarian matching: the paper's grounding reward and metric (docs/metrics.md#soft-f1).
 
 Two variants, both on the same Hungarian matching:
 

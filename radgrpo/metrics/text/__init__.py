@@ -1,6 +1,6 @@
 """Report-text metrics: lexical (BLEU, GLEU, ROUGE-L), BERTScore, CheXbert, RadGraph, RadCliQ-v1, GREEN.
 
-Pure per-pair scoring functions with the peer definitions (anchors_metrics.md); model-backed scorers load their
+Pure per-pair scoring functions with the peer definitions (docs/metrics.md); model-backed scorers load their
 weights lazily through ``radgrpo.metrics.loaders``. Public names are imported lazily so that
 ``import radgrpo.metrics.text`` stays cheap (no torch / transformers until a model-backed metric is used).
 """

@@ -1,7 +1,7 @@
 """BERTScore: our own batched implementation on transformers, equal to the ``bert-score`` package (0.3.13).
 
 What it is: greedy cosine matching of contextual token embeddings (Zhang et al., ICLR 2020) with the exact
-semantics of ``bert_score.BERTScorer`` (anchors_metrics.md §3.3): the embeddings of layer ``num_layers`` (the model
+semantics of ``bert_score.BERTScorer`` (docs/metrics.md#bertscore): the embeddings of layer ``num_layers`` (the model
 truncated to its first ``num_layers`` layers), special tokens included in the similarity matrix but weighted 0,
 optional IDF weights ``log((M+1)/(df+1))`` from a reference corpus (unseen tokens ``log(M+1)``), precision over the
 candidate's tokens, recall over the reference's, F1 = 2PR/(P+R), baseline rescaling ``(x - b)/(1 - b)`` of P, R and

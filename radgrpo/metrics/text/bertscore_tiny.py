@@ -19,9 +19,28 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypedDict
+
+
+class RobertaSizes(TypedDict):
+    """The ``transformers.RobertaConfig`` fields that set the encoder's size (``RobertaConfig(**sizes)``).
+
+    Example:
+        >>> RobertaSizes(hidden_size=32, num_hidden_layers=5, num_attention_heads=2, intermediate_size=64,
+        ...              vocab_size=600, max_position_embeddings=514)["hidden_size"]
+        32
+    """
+
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    vocab_size: int
+    max_position_embeddings: int
+
 
 #: distilroberta-base's dimensions (its config.json)
-DISTILROBERTA_BASE = {"hidden_size": 768, "num_hidden_layers": 6, "num_attention_heads": 12,
+DISTILROBERTA_BASE: RobertaSizes = {"hidden_size": 768, "num_hidden_layers": 6, "num_attention_heads": 12,
                       "intermediate_size": 3072, "vocab_size": 50265, "max_position_embeddings": 514}
 _SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
@@ -58,11 +77,13 @@ def build_random_roberta(out_dir: str | os.PathLike, corpus: Sequence[str], *, r
     merges = [tuple(line.split()) for line in (out / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]
               if line.strip()]
     vocab = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
-    tok = RobertaTokenizer(vocab=vocab, merges=merges)
+    # transformers annotates `merges` as list[str], but hands it to tokenizers' BPE, which takes (a, b) pairs
+    tok = RobertaTokenizer(vocab=vocab, merges=merges)  # type: ignore[arg-type]
     tok.model_max_length = 512
     tok.save_pretrained(str(out))
+    sizes: RobertaSizes
     if real_size:
-        sizes = dict(DISTILROBERTA_BASE)
+        sizes = DISTILROBERTA_BASE.copy()
     else:
         sizes = {"hidden_size": hidden_size, "num_hidden_layers": num_layers, "num_attention_heads": 2,
                  "intermediate_size": 2 * hidden_size, "vocab_size": len(tok), "max_position_embeddings": 514}

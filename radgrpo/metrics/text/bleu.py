@@ -1,4 +1,4 @@
-"""BLEU with the coco-caption definition used by RadEval and RadCliQ (anchors_metrics.md §1.3–1.4).
+"""BLEU with the coco-caption definition used by RadEval and RadCliQ (docs/metrics.md#bleu-4).
 
 Tokens are the whitespace split of the raw text (no lowercasing, no punctuation splitting). The reference length is
 the ``"closest"`` one; per-order precisions use coco-caption's smoothing constants ``tiny = 1e-15`` and

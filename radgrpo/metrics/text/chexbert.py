@@ -5,7 +5,7 @@ test. Label matrices come from :class:`radgrpo.metrics.text.chexbert_model.CheXb
 same layout: N x 14, columns in :data:`radgrpo.records.CHEXPERT_LABELS` order). What it is not: the model (see
 ``chexbert_model.py``), nor the rule stand-in ``rule_chexpert`` (``rule_labeler.py``).
 
-Label codes (CheXbert ``src/label.py``; anchors_metrics.md §3.2): the 13 four-way heads predict class indices
+Label codes (CheXbert ``src/label.py``; docs/metrics.md#chexbert-f1): the 13 four-way heads predict class indices
 0 blank, 1 positive, 2 negative, 3 uncertain; the "No Finding" head predicts 0 blank, 1 positive. We store values
 1 (positive), 0 (negative), -1 (uncertain) and :data:`BLANK` (= -2, "not mentioned"; CheXbert writes NaN there).
 
@@ -20,12 +20,12 @@ How f1chexbert 0.0.2 computes its numbers (read from its source; reproduced by :
       (sklearn's zero_division), so macro-14 divides by 14 even on small sets;
     * ``accuracy`` = 5-label exact match rate; its per-sample array is the 5-label exact match (1.0/0.0).
 
-The peer test of f1chexbert (anchors_metrics.md §1.4) is reproduced from its label matrices in
+The peer test of f1chexbert (its ``tests/f1chexbert_test.py``) is reproduced from its label matrices in
 ``tests/metrics/test_chexbert.py``: micro-14 0.36363636, macro-14 0.11904762, micro-5 0.33333333, macro-5 0.2.
 RadEval's ``test_basics`` values (micro-5 0.2857, micro-14 0.3333, ...) need the trained model's labels of its six
 reports, which are not published, so they cannot be checked offline.
 
-Semantic-embedding similarity (RadCliQ's ``semb_score``, anchors_metrics.md §2.1): cosine of the CheXbert [CLS]
+Semantic-embedding similarity (RadCliQ's ``semb_score``, docs/metrics.md#radcliq): cosine of the CheXbert [CLS]
 embeddings of reference and hypothesis, 0 when either norm is 0 (:func:`semb_similarity`).
 
 Example:

@@ -1,7 +1,7 @@
 """Batched CheXbert labelling and [CLS] embedding of report texts: :class:`CheXbertLabeler` and :func:`load_chexbert`.
 
 What it is: the inference side of CheXbert (stanfordmlgroup/CheXbert ``src/label.py``, f1chexbert 0.0.2, RadEval's
-batched copy, CXR-Report-Metric's ``encode.py``; anchors_metrics.md §2.1, §3.2): resolve ``chexbert.pth`` and the
+batched copy, CXR-Report-Metric's ``encode.py``; docs/metrics.md#chexbert-f1): resolve ``chexbert.pth`` and the
 bert-base-uncased config/vocab through :mod:`radgrpo.metrics.loaders`, then label/embed many reports per forward pass.
 What it is not: the network and checkpoint format (``chexbert_model.py``), nor the F1/similarity arithmetic
 (``chexbert.py``).
@@ -24,6 +24,7 @@ Example (needs the weights; see ``radgrpo models download chexbert``):
 
 from __future__ import annotations
 
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -150,8 +151,10 @@ class CheXbertLabeler:
         texts = list(texts)
         keys = [normalize_report(_check_text(t, i)) for i, t in enumerate(texts)]
         todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
-        labels, emb = self._forward(self.tokenize(todo), batch_size or self.batch_size) if todo else (None, None)
-        fresh = {k: (labels[j].copy(), emb[j].copy()) for j, k in enumerate(todo)}
+        fresh: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if todo:
+            labels, emb = self._forward(self.tokenize(todo), batch_size or self.batch_size)
+            fresh = {k: (labels[j].copy(), emb[j].copy()) for j, k in enumerate(todo)}
         rows = [fresh[k] if k in fresh else self._cache[k] for k in keys]
         if self.cache_size > 0:
             for k in keys:
@@ -219,14 +222,16 @@ def _check_text(t: Any, i: int) -> str:
 def _load_tokenizer(bert_dir: Path, kind: str) -> Any:
     if kind == "fast":
         from transformers import BertTokenizer
-    elif kind == "legacy":
-        from transformers.models.bert import BertTokenizerLegacy as BertTokenizer
-    else:
-        raise ValueError(f"tokenizer must be 'fast' or 'legacy', got {kind!r}")
-    return BertTokenizer.from_pretrained(str(bert_dir), do_lower_case=True)
+
+        return BertTokenizer.from_pretrained(str(bert_dir), do_lower_case=True)
+    if kind == "legacy":
+        from transformers.models.bert import BertTokenizerLegacy
+
+        return BertTokenizerLegacy.from_pretrained(str(bert_dir), do_lower_case=True)
+    raise ValueError(f"tokenizer must be 'fast' or 'legacy', got {kind!r}")
 
 
-def load_chexbert(model_dir: str | Path | None = None, bert_dir: str | Path | None = None,
+def load_chexbert(model_dir: str | os.PathLike | None = None, bert_dir: str | os.PathLike | None = None,
                   device: str | torch.device | None = None, dtype: torch.dtype | None = None, batch_size: int = 64,
                   cache_size: int = 0, tokenizer: str = "fast") -> CheXbertLabeler:
     """Load CheXbert (``chexbert.pth`` + bert-base-uncased config/vocab) into a :class:`CheXbertLabeler`.
@@ -272,8 +277,8 @@ def load_chexbert(model_dir: str | Path | None = None, bert_dir: str | Path | No
 _LABELERS: dict[tuple[str, str, str], CheXbertLabeler] = {}
 
 
-def label_report_pairs(refs: Sequence[str], hyps: Sequence[str], model_dir: str | Path | None = None,
-                       bert_dir: str | Path | None = None, device: str | None = None
+def label_report_pairs(refs: Sequence[str], hyps: Sequence[str], model_dir: str | os.PathLike | None = None,
+                       bert_dir: str | os.PathLike | None = None, device: str | None = None
                        ) -> tuple[np.ndarray, np.ndarray]:
     """CheXbert labels of aligned reference and generated reports, the labeller loaded once and kept (evaluation).
 

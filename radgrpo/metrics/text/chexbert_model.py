@@ -1,7 +1,7 @@
 """The CheXbert network and its checkpoint format: :class:`CheXbertNet`, the checked loader, random instances.
 
 What it is: our own PyTorch module with the layout of CheXbert's ``bert_labeler`` (stanfordmlgroup/CheXbert
-``src/models/bert_labeler.py``; f1chexbert 0.0.2; anchors_metrics.md §3.2): a ``transformers.BertModel``
+``src/models/bert_labeler.py``; f1chexbert 0.0.2; docs/metrics.md#chexbert-f1): a ``transformers.BertModel``
 (bert-base-uncased config), dropout 0.1 on the last-layer [CLS] state, 13 ``Linear(768, 4)`` heads (blank, positive,
 negative, uncertain) and one ``Linear(768, 2)`` head for "No Finding" (blank, positive). The public checkpoint
 ``StanfordAIMI/RRG_scorers:chexbert.pth`` is ``{"epoch", "model_state_dict", "optimizer_state_dict"}`` (CheXbert's
@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import torch
 from torch import nn
@@ -31,11 +31,37 @@ from torch import nn
 CHECKPOINT_FILE = "chexbert.pth"
 MAX_LENGTH = 512
 NUM_FOUR_WAY_HEADS = 13
+
+
+class BertSizes(TypedDict):
+    """The ``transformers.BertConfig`` fields that define CheXbert's architecture (``BertConfig(**sizes)``).
+
+    Example:
+        >>> BERT_BASE_UNCASED["hidden_size"], BERT_BASE_UNCASED["num_hidden_layers"]
+        (768, 12)
+    """
+
+    vocab_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    max_position_embeddings: int
+    type_vocab_size: int
+    hidden_act: str
+    layer_norm_eps: float
+    pad_token_id: int
+    hidden_dropout_prob: float
+    attention_probs_dropout_prob: float
+    initializer_range: float
+
+
 #: bert-base-uncased's architecture (its config.json), which chexbert.pth was trained from.
-BERT_BASE_UNCASED = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
-                     "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2,
-                     "hidden_act": "gelu", "layer_norm_eps": 1e-12, "pad_token_id": 0,
-                     "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02}
+BERT_BASE_UNCASED: BertSizes = {
+    "vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+    "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu",
+    "layer_norm_eps": 1e-12, "pad_token_id": 0, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+    "initializer_range": 0.02}
 # buffers that later transformers versions (3.1 - 4.30) saved in state dicts; never weights, ignored when present
 _IGNORED_BUFFERS = ("bert.embeddings.position_ids", "bert.embeddings.token_type_ids")
 
@@ -256,9 +282,9 @@ def build_random_chexbert(out_dir: str | Path, tiny: bool = True, seed: int = 0,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     vocab = Path(vocab_file).read_text(encoding="utf-8").splitlines() if vocab_file else _tiny_vocab()
-    sizes = dict(BERT_BASE_UNCASED)
+    sizes = BERT_BASE_UNCASED.copy()
     if tiny:
-        sizes.update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+        sizes.update({"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64})
     if vocab_file or tiny:
         sizes["vocab_size"] = len(vocab)
     else:
@@ -270,7 +296,8 @@ def build_random_chexbert(out_dir: str | Path, tiny: bool = True, seed: int = 0,
         torch.manual_seed(seed)
         net = CheXbertNet(config)
         with torch.no_grad():
-            for head in net.linear_heads:  # heads like BERT's classifier init, biases nonzero so classes vary
+            for module in net.linear_heads:  # heads like BERT's classifier init, biases nonzero so classes vary
+                head = cast(nn.Linear, module)  # nn.ModuleList is not generic: its items are typed as Module
                 head.weight.normal_(0.0, config.initializer_range)
                 head.bias.normal_(0.0, 0.1)
     state = OrderedDict(("module." + k, v.detach().clone()) for k, v in net.state_dict().items())

@@ -1,4 +1,4 @@
-"""Google-BLEU (GLEU) per pair: the paper's GLEU ablation reward (paper.md §5.2, HF ``evaluate`` google_bleu).
+"""Google-BLEU (GLEU) per pair: the paper's GLEU ablation reward (HF ``evaluate`` google_bleu; docs/metrics.md#gleu).
 
 GLEU (Wu et al. 2016) pools all 1..4-grams of hypothesis and reference: matches = Σ min(count_hyp, count_ref),
 GLEU = matches / max(#hyp n-grams, #ref n-grams) = min(precision, recall). With several references the reference

@@ -1,7 +1,7 @@
 r"""GREEN: an LLM judge that counts a candidate report's clinically significant errors against a reference report.
 
 What it is: GREEN (Ostmeier et al., "GREEN: Generative Radiology Report Evaluation and Error Notation", EMNLP
-Findings 2024; Stanford-AIMI/GREEN, anchors_metrics.md §3.4) asks a judge LLM (by default the fine-tuned
+Findings 2024; Stanford-AIMI/GREEN; docs/metrics.md#green) asks a judge LLM (by default the fine-tuned
 ``StanfordAIMI/GREEN-radllama2-7b``) to list, for one (reference, candidate) pair, the clinically significant errors
 of six kinds (a)-(f), the clinically insignificant ones, and the matched findings, in a fixed text format. The score
 is read off that text with the published rule
@@ -245,11 +245,12 @@ class GreenParse:
     @property
     def score(self) -> float | None:
         """GREEN = matched / (matched + significant); 0.0 when matched is 0; None when unparseable."""
-        if not self.parseable:
+        matched, significant = self.matched, self.significant
+        if matched is None or significant is None:  # not parseable
             return None
-        if self.matched == 0:
+        if matched == 0:
             return 0.0
-        return self.matched / (self.matched + self.n_significant)
+        return matched / (matched + sum(significant))
 
     @property
     def reference_score(self) -> float:
@@ -423,7 +424,8 @@ class _HFBackend:
         if tok.eos_token_id is None:
             raise ValueError(f"the tokenizer in {self.folder} has no EOS token (GREEN pads and ends with it)")
         self.device = device
-        self.model = net.to(device).eval()
+        # PreTrainedModel.to is decorated with functools.wraps, whose typeshed type does not bind `self` as a method
+        self.model = net.to(device).eval()  # type: ignore[arg-type]
         self.tokenizer = tok
 
     def chat_text(self, prompt: str) -> str:

@@ -1,7 +1,7 @@
 """RadCliQ-v1 (Yu et al., Patterns 2023): the published linear model over four report metrics, and two honest scorers.
 
 What it is: :func:`radcliq_v1_from_features` applies the published v1 constants (rajpurkarlab/CXR-Report-Metric
-``radcliq-v1.pkl``: StandardScaler mean/scale + linear coefficients; anchors_metrics.md §2.1, paper.md §5.1) to the
+``radcliq-v1.pkl``: StandardScaler mean/scale + linear coefficients; docs/metrics.md#radcliq) to the
 feature columns ``[radgraph, bertscore, semb, bleu]``. Lower is better; all features 1 -> −1.4406903, all 0 ->
 2.4501431. :class:`RadCliQScorer` computes the features from the texts with the component scorers of this package
 (BERTScore: ``bertscore.py``, CheXbert [CLS] cosine: ``chexbert.py``, RadGraph F1: ``radgraph.py``, BLEU here or
@@ -10,10 +10,11 @@ feature columns ``[radgraph, bertscore, semb, bleu]``. Lower is better; all feat
 - ``radcliq_v1``: exact to CXR-Report-Metric: RadGraph **v1** (entity F1 + relation F1)/2, BERTScore distilroberta-base
   layer 5 rescaled without IDF on texts with runs of spaces collapsed, CheXbert embedding cosine, and fast_bleu's
   sentence BLEU-2 on ``text.lower().replace(".", " .").split(" ")`` tokens (:func:`bleu2_cxr_report_metric`).
-- ``radcliq_paper``: the RadVLM-GRPO reward's variant (paper.md §5.1): RadGraph-**XL** features into the v1 constants,
-  coco-caption BLEU-4, both texts cut to their first 2048 characters and lowercased, and a pair whose prediction or
-  reference has ≤ 5 characters gets RadCliQ 3 (reward −3) without scoring. (Missing ``</think>`` -> −3 belongs to the
-  reward, ``radgrpo.rewards.clinical``.) Runs of spaces are not collapsed here (the paper's worker does not).
+- ``radcliq_paper``: the RadVLM-GRPO reward's variant (docs/rewards.md#radcliq): RadGraph-**XL** features into the
+  v1 constants, coco-caption BLEU-4, both texts cut to their first 2048 characters and lowercased, and a pair whose
+  prediction or reference has ≤ 5 characters gets RadCliQ 3 (reward −3) without scoring. (Missing ``</think>`` -> −3
+  belongs to the reward, ``radgrpo.rewards.clinical``.) Runs of spaces are not collapsed here (the paper's worker
+  does not).
 
 Per-pair scores depend only on (prediction, reference, configuration): every component scores pairs independently
 (no IDF, no batch statistics). What it is not: RadCliQ-v0 or ReXrank's ``1/mean`` (aggregate the per-pair values
@@ -117,17 +118,16 @@ def bleu2_cxr_report_metric(refs: Sequence[str], hyps: Sequence[str]) -> np.ndar
     out = np.zeros(len(hyps), dtype=np.float64)
     for k, (ref, hyp) in enumerate(zip(refs, hyps)):
         r, h = cxr_report_metric_tokens(ref), cxr_report_metric_tokens(hyp)
-        logs = []
+        logs: list[float] = []
         for n in (1, 2):
             hc = Counter(tuple(h[i:i + n]) for i in range(len(h) - n + 1))
             rc = Counter(tuple(r[i:i + n]) for i in range(len(r) - n + 1))
             num = sum(min(c, rc[g]) for g, c in hc.items())
             den = max(1, sum(hc.values()))
             if n == 1 and num == 0:
-                logs = None
                 break
             logs.append(math.log((num if num else 0.1) / den))
-        if logs is None:
+        if len(logs) < 2:  # no unigram match: the score stays 0
             continue
         c, rl = len(h), len(r)
         bp = 1.0 if c > rl else (0.0 if c == 0 else math.exp(1 - rl / c))
@@ -243,9 +243,11 @@ class RadCliQScorer:
         """The per-pair scorer of feature ``name`` (one of :data:`FEATURES`), built on first use."""
         if name not in FEATURES:
             raise KeyError(f"unknown RadCliQ feature {name!r}; known: {FEATURES}")
-        if self._components[name] is None:
-            self._components[name] = getattr(self, f"_default_{name}")()
-        return self._components[name]  # type: ignore[return-value]
+        scorer = self._components[name]
+        if scorer is None:
+            build: Callable[[], PairScorer] = getattr(self, f"_default_{name}")
+            scorer = self._components[name] = build()
+        return scorer
 
     def _default_bleu(self) -> PairScorer:
         return BLEU_FUNCTIONS[self.config.bleu]

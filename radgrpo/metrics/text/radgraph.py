@@ -4,7 +4,7 @@ What it is: the per-pair F1 arithmetic of the two peers, re-implemented, on anno
 package's output format, plus :class:`RadGraphScorer`, which annotates reports with our batched model
 (``radgrpo.metrics.text.radgraph_model``) and scores (refs, hyps). What it is not: the model.
 
-Levels (anchors_metrics.md §3.1 and §2.1; radgraph 0.1.18 ``rewards.py``, CXR-Report-Metric
+Levels (docs/metrics.md#radgraph-f1; radgraph 0.1.18 ``rewards.py``, CXR-Report-Metric
 ``radgraph_evaluate_model.py``):
 
 - ``simple``: set of ``(tokens, label)`` over entities.
@@ -37,8 +37,12 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # the model module imports torch; load it only when the scorer first needs it
+    from radgrpo.metrics.text.radgraph_model.model import RadGraph
 
 LEVELS = ("simple", "partial", "complete", "radcliq")
 F1RADGRAPH_LEVELS = ("simple", "partial", "complete")
@@ -233,12 +237,12 @@ class RadGraphScorer:
             raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
         self.model, self.model_dir, self.backbone_dir, self.dtype = model, model_dir, backbone_dir, dtype
         self.device, self.batch_size, self.cache_size, self.lowercase = device, batch_size, cache_size, lowercase
-        self._rg = None
+        self._rg: RadGraph | None = None
         self._cache: OrderedDict[str, dict] = OrderedDict()
         self.parsed = 0  # reports sent through the model (for cache accounting)
 
     @property
-    def radgraph(self):
+    def radgraph(self) -> RadGraph:
         """The loaded :class:`~radgrpo.metrics.text.radgraph_model.model.RadGraph` (loads on first access)."""
         if self._rg is None:
             from radgrpo.metrics.text.radgraph_model.model import load_radgraph

@@ -2,7 +2,7 @@
 
 Tokenisation as rouge-score's default tokenizer: lowercase, non-alphanumerics replaced by spaces, Porter-stemmed
 tokens (stemming only for tokens longer than 3 characters). ROUGE-L = LCS-based F1 (beta = 1). The paper's tables
-report ROUGE-L F from ``rouge_score`` with ``use_stemmer=True`` (paper.md §7).
+report ROUGE-L F from ``rouge_score`` with ``use_stemmer=True`` (docs/metrics.md#rouge-l).
 
 Example:
     >>> score_rouge_l(["No acute cardiopulmonary process."], ["No acute cardiopulmonary process."]).tolist()

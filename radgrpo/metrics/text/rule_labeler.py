@@ -1,9 +1,10 @@
 """``rule_chexpert``: a keyword + negation/uncertainty rule labeller for the 14 CheXpert observations.
 
-What it is: an opt-in, clearly named CPU stand-in for CheXbert in tests and in the synthetic demo (data.md §8.2). It
-finds keyword mentions per sentence, calls a mention negative when a negation cue ("no", "not", "without", "free
-of", "negative for") precedes it in its sentence, uncertain when an uncertainty cue ("may", "possible", "cannot
-exclude", "cannot be excluded", "questionable", "suspicious for", "likely") occurs in its sentence, else positive.
+What it is: an opt-in, clearly named CPU stand-in for CheXbert in tests and in the synthetic demo
+(docs/metrics.md#rule-finding-f1). It finds keyword mentions per sentence, calls a mention negative when a negation
+cue ("no", "not", "without", "free of", "negative for") precedes it in its sentence, uncertain when an uncertainty
+cue ("may", "possible", "cannot exclude", "cannot be excluded", "questionable", "suspicious for", "likely") occurs
+in its sentence, else positive.
 Per label, positive beats uncertain beats negative (CheXpert's aggregation). Two implications follow the CheXpert
 hierarchy as the synthetic generator uses it: Cardiomegaly -> Enlarged Cardiomediastinum and Consolidation,
 Atelectasis or Pneumonia -> Lung Opacity (a positive or uncertain value propagates). "No Finding" is 1 when no

@@ -260,7 +260,8 @@ def peer_head_shapes(cfg: RadGraphConfig, labels: LabelSpace, hidden_size: int) 
     dims = cfg.ff_hidden_dims
 
     def ff(prefix: str, in_dim: int) -> dict[str, tuple[int, ...]]:
-        shapes, d = {}, in_dim
+        shapes: dict[str, tuple[int, ...]] = {}
+        d = in_dim
         for i, h in enumerate(dims):
             shapes[f"{prefix}_linear_layers.{i}.weight"] = (h, d)
             shapes[f"{prefix}_linear_layers.{i}.bias"] = (h,)

@@ -6,7 +6,7 @@ What it is: a pure function from (words, predicted entities, predicted relations
 under its source entity, in prediction order, and only when its target span is itself an entity (else dropped); a
 relation whose source is not an entity is dropped. What it is not: the model (``model.py``).
 
-anchors_metrics.md §3.1; Stanford-AIMI/radgraph ``radgraph/utils.py`` (``postprocess_reports``, ``get_entity``).
+Stanford-AIMI/radgraph ``radgraph/utils.py`` (``postprocess_reports``, ``get_entity``); docs/metrics.md#radgraph-f1.
 
 Example:
     >>> ann = build_annotation(["mild", "edema"], [(0, 0, "OBS-DP"), (1, 1, "OBS-DP")], [(0, 0, 1, 1, "modify")])

@@ -23,7 +23,7 @@ other reports in its batch beyond float rounding inside BERT's padded matmuls. T
 Differences from the peer, all on inputs where the peer fails: a report with no words after tokenisation (only
 whitespace) gets no entities (the peer raises); reports are scored in any batch size (the peer is hard-wired to 1).
 
-anchors_metrics.md §3.1; radgraph 0.1.18 ``dygie/models/{dygie,ner,relation,entity_beam_pruner}.py``.
+radgraph 0.1.18 ``dygie/models/{dygie,ner,relation,entity_beam_pruner}.py``; docs/metrics.md#radgraph-f1.
 
 Example (needs an archive; see ``tiny.py`` for a random one with the public layout):
     >>> rg = load_radgraph("radgraph-xl")  # doctest: +SKIP
@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -164,7 +165,7 @@ class RadGraphModel(nn.Module):
         ``FF([a, b, a * b])`` with the first layer split as ``W_a a + W_b b + W_ab (a * b)``, then the scorer,
         plus the two spans' mention scores.
         """
-        first = self.rel_ff[0]
+        first = cast(nn.Linear, self.rel_ff[0])  # nn.ModuleList is not generic: its items are typed as Module
         s = self.span_dim
         w = first.weight
         proj_a = spans @ w[:, :s].T
@@ -230,12 +231,12 @@ class RadGraph:
         docs = self._prepare(words)
         order = sorted(range(len(docs)), key=lambda i: len(docs[i].wordpieces))
         bs = batch_size or self.batch_size
-        out: list[dict | None] = [None] * len(docs)
+        by_position: dict[int, dict] = {}
         for k in range(0, len(order), bs):
             chunk = order[k: k + bs]
             for i, (ents, rels) in zip(chunk, self.predict([docs[i] for i in chunk])):
-                out[i] = build_annotation(docs[i].words, ents, rels)
-        return out  # type: ignore[return-value]
+                by_position[i] = build_annotation(docs[i].words, ents, rels)
+        return [by_position[i] for i in range(len(docs))]
 
     # --------------------------------------------------------------------------------------------- internals
     def _prepare(self, words: list[list[str]]) -> list[_Doc]:
@@ -243,9 +244,9 @@ class RadGraph:
         if new:
             if len(self._wordpieces) > 500_000:
                 self._wordpieces.clear()
-            new = sorted(new)
-            ids = self.tokenizer(new, add_special_tokens=False)["input_ids"]
-            self._wordpieces.update(zip(new, ids))
+            new_words = sorted(new)
+            ids = self.tokenizer(new_words, add_special_tokens=False)["input_ids"]
+            self._wordpieces.update(zip(new_words, ids))
         docs = []
         for ws in words:
             wps: list[int] = []
@@ -292,7 +293,8 @@ class RadGraph:
         hidden = net.bert(input_ids=ids.to(dev), attention_mask=mask.to(dev)).last_hidden_state
         flat = hidden.reshape(-1, hidden_size)
         # content wordpieces of every doc, in order: skip each segment's special tokens
-        rows, wp_word = [], []
+        rows: list[int] = []
+        wp_word: list[int] = []
         seg_row = 0
         n_pre, n_suf = len(self.prefix), len(self.suffix)
         segs_of = Counter(owner)
@@ -367,7 +369,7 @@ class RadGraph:
         ent_docs = np.searchsorted(span_first, ent_rows_l, side="right") - 1 if ent_rows_l else []
         for r, lab, d in zip(ent_rows_l, ent_labels, ent_docs):
             results[d][0].append((starts_l[r], ends_l[r], ner_names[lab]))
-        rel_docs = np.searchsorted(span_first, rel_src, side="right") - 1 if rel_src else []
+        rel_docs: np.ndarray | list[int] = np.searchsorted(span_first, rel_src, side="right") - 1 if rel_src else []
         for a, b_, lab, d in zip(rel_src, rel_dst, rel_lab, rel_docs):
             results[d][1].append((starts_l[a], ends_l[a], starts_l[b_], ends_l[b_], rel_names[lab]))
         return results

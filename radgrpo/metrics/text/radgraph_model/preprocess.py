@@ -11,7 +11,7 @@ HF tokenizer, applied per word in ``model.py``).
   backslash escapes blanked, runs of whitespace collapsed, NLTK ``wordpunct_tokenize`` (``\\w+|[^\\w\\s]+``), then
   ``).``, ``%.``, ``.'``, ``%,`` and ``%)`` split in two.
 
-anchors_metrics.md §3.1; Stanford-AIMI/radgraph ``radgraph/utils.py`` and ``dygie/data/dataset_readers/dygie.py``.
+Stanford-AIMI/radgraph ``radgraph/utils.py`` and ``dygie/data/dataset_readers/dygie.py``; docs/metrics.md#radgraph-f1.
 
 Example:
     >>> tokenize_report("No acute process/change, stable.", "v1")

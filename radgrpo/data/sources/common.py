@@ -1,15 +1,18 @@
-"""Shared helpers of the dataset source modules: drop counting, tolerant CSV streaming, seeded choices, labels.
+"""Shared pieces of the dataset readers: raw rows, drop counting, tolerant CSV streaming, labels, boxes, seeding.
 
-What it is: the small pieces every ``radgrpo.data.sources.<dataset>`` module needs to read a raw layout without
-crashing halfway and without dropping anything silently (issue 4, item 6). What it is not: a loader for any one
-dataset (those live in the sibling modules) nor a task builder (``radgrpo.data.tasks``).
+What it is: the public helpers every ``radgrpo.data.sources.<dataset>`` reader needs to read a raw layout without
+crashing halfway and without dropping anything silently, also used by the task builders (:mod:`radgrpo.data.tasks`),
+the dataset build (:mod:`radgrpo.data.build`) and the LLM text steps (:mod:`radgrpo.data.llm`). What it is not: a
+reader of any one dataset (those live in the sibling modules) nor a record builder (sources read raw rows; records are
+built in :mod:`radgrpo.data.tasks.source_records`; see docs/data.md).
 
-Conventions (data.md §2, §9):
-- A *raw row* (:data:`RawRow`) is a plain dict that never leaves ``data/sources/``.
+Conventions:
+- A *raw row* (:data:`RawRow`) is a plain dict produced by a source's ``iter_rows``.
 - Every row that cannot become a record is counted in a :class:`DropCounter` under a short reason
   (``"missing_image"``, ``"malformed_csv_row"``, ...), with a few example details kept for the report.
 - Randomness is seeded *per item* (:func:`item_rng`) so a record does not depend on iteration or worker order
-  (fixes RadVLM pitfall §9.2).
+  (fixes a RadVLM pitfall: its templates depend on DataLoader worker order).
+- Boxes are normalised ``(x1, y1, x2, y2)`` in [0, 1] (origin top-left).
 
 Example:
     >>> drops = DropCounter()
@@ -28,15 +31,14 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from radgrpo.records import CHEXPERT_LABELS
+from radgrpo.records import CHEXPERT_LABELS, Box
 
 RawRow = dict[str, Any]
-Box = tuple[float, float, float, float]
-"""One raw source row (plain dict); it never leaves ``radgrpo.data.sources``."""
+"""One raw source row (plain dict, column or field name -> value), as a source's ``iter_rows`` yields it."""
 
-#: RadVLM's 13 answer pathologies: the CheXpert labels without "No Finding", in sorted order (data.md §2.1).
+#: RadVLM's 13 answer pathologies: the CheXpert labels without "No Finding", in sorted order.
 RADVLM_PATHOLOGIES: tuple[str, ...] = (
     "Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Enlarged Cardiomediastinum", "Fracture", "Lung Lesion",
     "Lung Opacity", "Pleural Effusion", "Pleural Other", "Pneumonia", "Pneumothorax", "Support Devices",
@@ -45,7 +47,7 @@ RADVLM_PATHOLOGIES: tuple[str, ...] = (
 #: The 14 label columns of the CheXpert-style CSVs (names as in the files; order irrelevant).
 CHEXPERT_CSV_LABELS: tuple[str, ...] = CHEXPERT_LABELS
 
-#: Uncertainty policies for CheXpert-style labels (data.md §9.1). ``"positive"`` is RadVLM's (-1 -> 1).
+#: Uncertainty policies for CheXpert-style labels (docs/data.md). ``"positive"`` is RadVLM's (-1 -> 1).
 UNCERTAINTY_POLICIES = ("positive", "negative", "keep")
 
 #: Views counted as frontal (RadVLM ``only_frontal``).
@@ -168,7 +170,7 @@ def iter_csv(path: str | os.PathLike, drops: DropCounter, required: Iterable[str
             if len(fields) != n:
                 drops.add("malformed_csv_row", f"{path.name}:{line}: {len(fields)} fields, header has {n}")
                 continue
-            row = {h: v.strip() for h, v in zip(header, fields)}
+            row: RawRow = {h: v.strip() for h, v in zip(header, fields)}
             empty = [c for c in required if not row[c]]
             if empty:
                 drops.add(f"missing_{empty[0]}", f"{path.name}:{line}")
@@ -250,7 +252,7 @@ def normalise_box(box_px: Sequence[Any], width: float, height: float, drops: Dro
     """Pixel xyxy -> normalised [0,1] xyxy, clipped; unusable boxes are counted and give None.
 
     Out-of-image boxes are clipped (counted as the note ``box_clipped``); non-numeric coordinates are dropped as
-    ``bad_box_value``; boxes with no area after clipping are dropped as ``degenerate_box`` (data.md §9.3).
+    ``bad_box_value``; boxes with no area after clipping are dropped as ``degenerate_box``.
 
     Args:
         box_px: ``(x1, y1, x2, y2)`` in pixels (strings allowed).
@@ -276,7 +278,7 @@ def normalise_box(box_px: Sequence[Any], width: float, height: float, drops: Dro
     if not width or not height or width <= 0 or height <= 0:
         drops.add("bad_image_size", f"{where} {width}x{height}")
         return None
-    x1, y1, x2, y2 = vals  # type: ignore[misc]
+    x1, y1, x2, y2 = cast(list[float], vals)  # no None left (checked above)
     return clip_norm_box((x1 / width, y1 / height, x2 / width, y2 / height), drops, where)
 
 

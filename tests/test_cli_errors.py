@@ -1,0 +1,222 @@
+"""Every ``radgrpo`` command answers a user error (unknown command or flag, bad value, unknown YAML key, missing file)
+with ONE line on stderr naming the nearest valid choice and exit code 2: no usage block, no traceback. Errors are
+caught before any model loads, so these tests train nothing; ``--help`` still exits 0 everywhere.
+
+Run: pytest tests/test_cli_errors.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from radgrpo.cli.main import COMMANDS, main, one_line, user_error_message
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``radgrpo argv`` run in-process (``--help`` exits through SystemExit)."""
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's --help
+        code = int(e.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def assert_one_line_error(code: int, err: str, expected_start: str) -> str:
+    assert code == 2
+    assert "Traceback" not in err and "usage:" not in err
+    line = err.strip()
+    assert len(line.splitlines()) == 1, err
+    assert line.startswith(expected_start), line
+    return line
+
+
+# (command words, mistyped flag, the flag it should suggest)
+NEAR_MISSES = [
+    (["demo"], "--sft_step", "--sft_steps"),
+    (["data", "synth"], "--n_trian", "--n_train"),
+    (["data", "build"], "--blokcs", "--blocks"),
+    (["data", "validate"], "--vindr_convrt", "--vindr_convert"),
+    (["data", "filter-reports"], "--bas_url", "--base_url"),
+    (["data", "conversations"], "--splt", "--split"),
+    (["eval"], "--test_fil", "--test_file"),
+    (["sft"], "--lerning_rate", "--learning_rate"),
+    (["grpo"], "--reward_func", "--reward_funcs"),
+    (["models", "build-tiny"], "--imagesize", "--image_size"),
+    (["models", "download"], "--dst", "--dest"),
+    (["rewards", "list"], "--name", "--names"),
+]
+
+
+@pytest.mark.parametrize("words, bad, good", NEAR_MISSES, ids=[" ".join(w) for w, _, _ in NEAR_MISSES])
+def test_unknown_flag_names_the_nearest_flag(words, bad, good, capsys):
+    code, out, err = run([*words, bad, "1"], capsys)
+    assert_one_line_error(code, err, f"radgrpo {' '.join(words)}: unknown flag {bad}; did you mean {good}?")
+    assert out == ""
+
+
+def test_every_command_has_a_near_miss_case():
+    covered = {tuple(w) for w, _, _ in NEAR_MISSES}
+    assert covered >= {k for k in COMMANDS if k[0] != "configs"}  # configs: see test_configs_errors_are_one_line
+
+
+def test_a_flag_with_no_near_match_points_to_help_and_several_are_named(capsys):
+    code, _, err = run(["demo", "--zzzzzz"], capsys)
+    assert_one_line_error(code, err, "radgrpo demo: unknown flag --zzzzzz (--help lists the flags)")
+    code, _, err = run(["demo", "--sft_step", "2", "--grpo_step=3"], capsys)
+    line = assert_one_line_error(code, err, "radgrpo demo: unknown flags --sft_step, --grpo_step; did you mean")
+    assert "--sft_steps (for --sft_step)" in line and "--grpo_steps (for --grpo_step)" in line
+    code, _, err = run(["demo", "stray"], capsys)
+    assert_one_line_error(code, err, "radgrpo demo: unexpected argument 'stray'")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--n_train", "abc"], "radgrpo demo: --n_train: expected int, got 'abc'"),
+    (["data", "synth", "--n_train", "1.5"], "radgrpo data synth: --n_train: expected int, got '1.5'"),
+    (["demo", "--fast", "maybe"], "radgrpo demo: --fast: expected a boolean, got 'maybe'"),
+    (["demo", "--out"], "radgrpo demo: --out: expected a value"),
+    (["sft", "--learning_rate", "abc"], "radgrpo sft: --learning_rate: expected float, got 'abc'"),
+    (["grpo", "--num_generations", "x"], "radgrpo grpo: --num_generations: expected int, got 'x'"),
+])
+def test_bad_values_are_one_line(argv, message, capsys):
+    code, _, err = run(argv, capsys)
+    assert_one_line_error(code, err, message)
+    assert err.strip() == message
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "--model", "m"], "radgrpo: unknown command 'evaluate'; did you mean 'eval'? "
+                                   "(radgrpo --help lists commands)"),
+    (["grop"], "radgrpo: unknown command 'grop'; did you mean 'grpo'?"),
+    (["data", "synt"], "radgrpo: unknown command 'data synt'; did you mean 'data synth'?"),
+    (["modles", "download"], "radgrpo: unknown command 'modles download'; did you mean 'models download'?"),
+    (["xyzzy"], "radgrpo: unknown command 'xyzzy' (radgrpo --help lists commands)"),
+])
+def test_unknown_commands_suggest_the_nearest(argv, message, capsys):
+    code, out, err = run(argv, capsys)
+    assert_one_line_error(code, err, message)
+    assert out == ""
+
+
+def test_a_group_alone_lists_its_subcommands_in_one_line(capsys):
+    code, _, err = run(["data"], capsys)
+    line = assert_one_line_error(code, err, "radgrpo data: missing subcommand, one of: synth, build, validate")
+    assert "filter-reports" in line and "conversations" in line
+    code, out, err = run(["data", "--help"], capsys)
+    assert code == 0 and err == "" and "synth" in out and "write a synthetic chest X-ray" in out
+
+
+@pytest.mark.parametrize("words", [list(k) for k in COMMANDS], ids=[" ".join(k) for k in COMMANDS])
+def test_help_exits_0(words, capsys):
+    code, out, err = run([*words, "--help"], capsys)
+    assert code == 0
+    assert "Traceback" not in err
+    assert "usage:" in out.lower()
+
+
+def test_missing_config_file_is_one_line(tmp_path, capsys):
+    missing = tmp_path / "nope.yaml"
+    for words in (["demo"], ["data", "synth"], ["sft"]):
+        code, _, err = run([*words, "--config", str(missing)], capsys)
+        line = assert_one_line_error(code, err, f"radgrpo {' '.join(words)}: ")
+        assert str(missing) in line
+
+
+def test_unknown_yaml_keys_and_bad_yaml_values_name_the_nearest_key(tmp_path, capsys):
+    demo_yaml = tmp_path / "demo.yaml"
+    demo_yaml.write_text("sft_step: 3\n")
+    code, _, err = run(["demo", "--config", str(demo_yaml)], capsys)
+    assert_one_line_error(code, err, f"radgrpo demo: {demo_yaml}: unknown key(s) ['sft_step'] for DemoConfig; "
+                                     "did you mean sft_steps?")
+    demo_yaml.write_text("n_train: abc\n")
+    code, _, err = run(["demo", "--config", str(demo_yaml)], capsys)
+    assert_one_line_error(code, err, f"radgrpo demo: {demo_yaml}: n_train: expected int, got 'abc'")
+    grpo_yaml = tmp_path / "grpo.yaml"
+    grpo_yaml.write_text("learning_rate: 1.0e-6\nnum_generation: 4\n")
+    code, _, err = run(["grpo", "--config", str(grpo_yaml)], capsys)
+    assert_one_line_error(code, err, f"radgrpo grpo: {grpo_yaml}: unknown key(s) ['num_generation'] for "
+                                     "RadGRPOConfig; did you mean num_generations?")
+
+
+def test_yaml_number_strings_are_converted_like_flags(tmp_path, capsys):
+    from radgrpo.cli.demo import DemoConfig
+    from radgrpo.config import parse_config
+
+    cfg_file = tmp_path / "d.yaml"
+    cfg_file.write_text("sft_learning_rate: 1e-4\nn_train: '12'\n")  # PyYAML reads 1e-4 as a string
+    cfg = parse_config(DemoConfig, ["--config", str(cfg_file)])
+    assert cfg.sft_learning_rate == 1e-4 and isinstance(cfg.sft_learning_rate, float) and cfg.n_train == 12
+
+
+def test_missing_user_files_are_one_line(tmp_path, capsys):
+    train = tmp_path / "missing_train.jsonl"
+    code, _, err = run(["sft", "--model_name_or_path", "m", "--train_file", str(train),
+                        "--output_dir", str(tmp_path / "o")], capsys)
+    assert_one_line_error(code, err, f"radgrpo sft: --train_file {train} does not exist")
+    root = tmp_path / "mimic"
+    root.mkdir()
+    genders = tmp_path / "genders.json"  # opened by open(): a FileNotFoundError with a filename the user gave
+    code, _, err = run(["data", "conversations", "--root", str(root), "--base_url", "http://127.0.0.1:9/v1",
+                        "--model", "m", "--genders_json", str(genders)], capsys)
+    assert_one_line_error(code, err, f"radgrpo data conversations: no such file or directory: {genders}")
+    cfg_file = tmp_path / "conv.yaml"  # the same path named in the --config YAML is the user's too
+    cfg_file.write_text(f"root: {root}\nbase_url: http://127.0.0.1:9/v1\nmodel: m\ngenders_json: {genders}\n")
+    code, _, err = run(["data", "conversations", "--config", str(cfg_file)], capsys)
+    assert_one_line_error(code, err, f"radgrpo data conversations: no such file or directory: {genders}")
+
+
+def test_only_user_errors_lose_their_traceback(tmp_path, monkeypatch):
+    from radgrpo.config import ConfigError
+    from radgrpo.metrics.loaders import ModelNotFoundError, all_model_specs, resolve_model
+
+    assert user_error_message(ConfigError("--n must be >= 1"), []) == "--n must be >= 1"
+    name = sorted(all_model_specs())[0]
+    with pytest.raises(ModelNotFoundError) as missing:
+        resolve_model(name, model_dir=tmp_path / "no_model")
+    message = user_error_message(missing.value, [])
+    assert message is not None and f"radgrpo models download {name}" in message and len(message.splitlines()) > 1
+    assert len(one_line(message).splitlines()) == 1 and "no_model" in one_line(message)
+    internal = FileNotFoundError(2, "No such file or directory", str(tmp_path / "internal.bin"))
+    assert user_error_message(internal, ["--out", "elsewhere"]) is None  # not a path the user gave
+    assert user_error_message(internal, ["--root", str(tmp_path)]) == f"no such file or directory: {internal.filename}"
+    assert user_error_message(KeyError("x"), []) is None
+    assert user_error_message(OSError("from a library"), []) is None  # not raised by radgrpo code
+    from radgrpo.models.qwen3_vl import load_model
+
+    with pytest.raises(OSError) as no_policy:  # radgrpo's own message for a policy model that is not there
+        load_model(str(tmp_path / "no_policy"))
+    assert str(user_error_message(no_policy.value, [])).startswith(f"cannot load the model from '{tmp_path}")
+    # a bug inside a command keeps its traceback: read_jsonl given a list is a TypeError, not a user error
+    monkeypatch.setitem(COMMANDS, ("boom",), ("radgrpo.records", "read_jsonl", "raises TypeError"))
+    with pytest.raises(TypeError):
+        main(["boom"])
+
+
+def test_configs_errors_are_one_line(capsys):
+    if ("configs",) not in COMMANDS:
+        pytest.skip("no configs command")
+    code, _, err = run(["configs", "lst"], capsys)
+    assert_one_line_error(code, err, "radgrpo configs: ")
+    assert "invalid choice: 'lst'" in err and "did you mean 'list'?" in err
+    code, _, err = run(["configs", "list", "--zzzzzz"], capsys)
+    assert_one_line_error(code, err, "radgrpo configs: unknown flag --zzzzzz")
+
+
+def test_the_console_script_prints_one_line_and_exits_2(tmp_path):
+    exe = shutil.which("radgrpo")
+    if exe is None:
+        pytest.skip("the radgrpo console script is not installed")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([exe, "evaluate", "--model", "m"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == "radgrpo: unknown command 'evaluate'; did you mean 'eval'? " \
+                                  "(radgrpo --help lists commands)"
+    assert proc.stdout == ""
