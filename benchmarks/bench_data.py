@@ -32,15 +32,27 @@ def write_roots(work: Path, scale: float, ci_images: int) -> dict:
     from grounding_layouts import write_chest_imagenome, write_ms_cxr, write_padchest_gr, write_vindr
     from source_layouts import write_chexpert, write_chexpert_plus, write_mimic
 
-    sizes = {"mimic_subjects": int(84200 * scale), "chexpert": int(191027 * scale),
-             "chexpert_plus": int(186463 * scale), "ci_images": int(ci_images * scale),
-             "vindr": int(15000 * scale), "ms": int(971 * scale), "padchest": int(4478 * scale)}
+    sizes = {
+        "mimic_subjects": int(84200 * scale),
+        "chexpert": int(191027 * scale),
+        "chexpert_plus": int(186463 * scale),
+        "ci_images": int(ci_images * scale),
+        "vindr": int(15000 * scale),
+        "ms": int(971 * scale),
+        "padchest": int(4478 * scale),
+    }
     marker = work / "roots.json"
     if marker.is_file() and json.loads(marker.read_text()).get("sizes") == sizes:
         return json.loads(marker.read_text())
     t = time.perf_counter()
-    mimic = write_mimic(work / "mimic", n_subjects=sizes["mimic_subjects"], studies_per_subject=4, reports="csv",
-                        images=False, awkward=False)
+    mimic = write_mimic(
+        work / "mimic",
+        n_subjects=sizes["mimic_subjects"],
+        studies_per_subject=4,
+        reports="csv",
+        images=False,
+        awkward=False,
+    )
     meta = mimic["frontal_meta"]
     ci_meta = dict(list(meta.items())[: sizes["ci_images"]])
     write_chest_imagenome(work / "ci", ci_meta)
@@ -65,19 +77,33 @@ def build_child(work: Path, out: Path, exports: list[str], ci_samples: int) -> d
         if b.source == "chest_imagenome":
             d["num_samples"] = ci_samples
         blocks.append(d)
-    cfg = DataConfig(out=str(out), mimic_cxr_root=str(work / "mimic"), chexpert_root=str(work / "chexpert"),
-                     chexpert_plus_root=str(work / "chexpert"), chest_imagenome_root=str(work / "ci"),
-                     vindr_cxr_root=str(work / "vindr"), ms_cxr_root=str(work / "ms"),
-                     padchest_gr_root=str(work / "pc"), check_images=False, exports=exports, blocks=blocks,
-                     progress=True)
+    cfg = DataConfig(
+        out=str(out),
+        mimic_cxr_root=str(work / "mimic"),
+        chexpert_root=str(work / "chexpert"),
+        chexpert_plus_root=str(work / "chexpert"),
+        chest_imagenome_root=str(work / "ci"),
+        vindr_cxr_root=str(work / "vindr"),
+        ms_cxr_root=str(work / "ms"),
+        padchest_gr_root=str(work / "pc"),
+        check_images=False,
+        exports=exports,
+        blocks=blocks,
+        progress=True,
+    )
     t = time.perf_counter()
     stats = build_dataset(cfg)
     secs = time.perf_counter() - t
     n = sum(stats["splits"].values())
     per_block = {k: v["seconds"] for k, v in stats["blocks"].items()}
-    return {"records": n, "seconds": round(secs, 1), "records_per_s": round(n / secs),
-            "block_seconds": per_block, "splits": stats["splits"],
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "records": n,
+        "seconds": round(secs, 1),
+        "records_per_s": round(n / secs),
+        "block_seconds": per_block,
+        "splits": stats["splits"],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,8 +128,13 @@ def main(argv: list[str] | None = None) -> int:
 
     shutil.rmtree(work / "out", ignore_errors=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, __file__, "--child", "--work", str(work), "--scale", str(a.scale)]
-                          + (["--verl"] if a.verl else []), env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", "--work", str(work), "--scale", str(a.scale)]
+        + (["--verl"] if a.verl else []),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     sys.stderr.write(proc.stderr[-3000:])
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     if proc.returncode or not line:
@@ -114,15 +145,17 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(res, indent=1))
     if a.append:
         rows = "\n".join(f"| {k} | {v} |" for k, v in res["block_seconds"].items())
-        text = (f"\n## data build (`benchmarks/bench_data.py --scale {a.scale}`)\n\n"
-                f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
-                f"{os.cpu_count()} cores, Python {platform.python_version()}. Fixture roots in the real layouts, "
-                f"no image files (image checks and DICOM conversion excluded); exports: {', '.join(exports)}.\n\n"
-                f"| metric | value |\n|---|---|\n| records built | {res['records']:,} |\n"
-                f"| wall time (build + mix + exports) | {res['seconds']} s |\n"
-                f"| records/s | {res['records_per_s']:,} (target >= 5,000) |\n"
-                f"| peak RSS of the build process | {res['peak_rss_mb']} MB (target < 2,048) |\n\n"
-                f"Seconds per block (shard writing):\n\n| block | s |\n|---|---|\n{rows}\n")
+        text = (
+            f"\n## data build (`benchmarks/bench_data.py --scale {a.scale}`)\n\n"
+            f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}. Fixture roots in the real layouts, "
+            f"no image files (image checks and DICOM conversion excluded); exports: {', '.join(exports)}.\n\n"
+            f"| metric | value |\n|---|---|\n| records built | {res['records']:,} |\n"
+            f"| wall time (build + mix + exports) | {res['seconds']} s |\n"
+            f"| records/s | {res['records_per_s']:,} (target >= 5,000) |\n"
+            f"| peak RSS of the build process | {res['peak_rss_mb']} MB (target < 2,048) |\n\n"
+            f"Seconds per block (shard writing):\n\n| block | s |\n|---|---|\n{rows}\n"
+        )
         with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
             f.write(text)
     return 0

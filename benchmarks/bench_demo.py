@@ -46,8 +46,7 @@ def run_seed(seed: int, out: Path, extra: list[str]) -> dict:
 def markdown(run: dict) -> str:
     """The per-seed Markdown block: stage table, paired differences, timings."""
     r = run["results"]
-    lines = [f"### seed {run['seed']}", "", "| metric | " + " | ".join(STAGES) + " |",
-             "|---|" + "---|" * len(STAGES)]
+    lines = [f"### seed {run['seed']}", "", "| metric | " + " | ".join(STAGES) + " |", "|---|" + "---|" * len(STAGES)]
     for m in METRICS:
         cells = []
         for s in STAGES:
@@ -59,11 +58,17 @@ def markdown(run: dict) -> str:
         for m in PAIRED_METRICS:
             p = r.get("paired", {}).get(comp, {}).get(m)
             if p:
-                lines.append(f"| {comp} | {m} | {p['diff']:+.3f} | [{p['ci95'][0]:+.3f}, {p['ci95'][1]:+.3f}] | "
-                             f"{p['p_value']:.4f} | {p['n']} |")
+                lines.append(
+                    f"| {comp} | {m} | {p['diff']:+.3f} | [{p['ci95'][0]:+.3f}, {p['ci95'][1]:+.3f}] | "
+                    f"{p['p_value']:.4f} | {p['n']} |"
+                )
     t = r.get("timings_s", {})
-    lines += ["", f"Wall {run['wall_s']:.0f} s, peak RSS {run['peak_rss_mb']} MB; stages (s): "
-              + ", ".join(f"{k} {v}" for k, v in t.items()) + "."]
+    lines += [
+        "",
+        f"Wall {run['wall_s']:.0f} s, peak RSS {run['peak_rss_mb']} MB; stages (s): "
+        + ", ".join(f"{k} {v}" for k, v in t.items())
+        + ".",
+    ]
     return "\n".join(lines)
 
 
@@ -80,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         run = run_seed(seed, Path(args.out) / f"seed_{seed}", args.extra)
         runs.append(run)
         print(markdown(run), "\n", flush=True)
-    machine = {"machine": platform.machine(), "processor": platform.processor(), "cores": os.cpu_count(),
-               "python": platform.python_version()}
+    machine = {
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine, "runs": runs}, indent=1, default=float))
     if args.markdown:

@@ -19,14 +19,20 @@ import time
 from pathlib import Path
 
 SENTENCES = [
-    "The heart size is normal.", "There is mild cardiomegaly, unchanged from the prior study.",
+    "The heart size is normal.",
+    "There is mild cardiomegaly, unchanged from the prior study.",
     "No focal consolidation, pleural effusion, or pneumothorax is seen.",
-    "Small bilateral pleural effusions with bibasilar atelectasis.", "Mild pulmonary vascular congestion.",
-    "Endotracheal tube terminates 4 cm above the carina.", "Left PICC tip projects over the mid SVC.",
-    "Moderate hiatal hernia is again noted.", "Interval improvement in aeration of the right lung base.",
+    "Small bilateral pleural effusions with bibasilar atelectasis.",
+    "Mild pulmonary vascular congestion.",
+    "Endotracheal tube terminates 4 cm above the carina.",
+    "Left PICC tip projects over the mid SVC.",
+    "Moderate hiatal hernia is again noted.",
+    "Interval improvement in aeration of the right lung base.",
     "Patchy opacity in the left lower lobe may reflect atelectasis or pneumonia.",
-    "The mediastinal and hilar contours are within normal limits.", "Degenerative changes of the thoracic spine.",
-    "No acute osseous abnormality.", "Median sternotomy wires are intact.",
+    "The mediastinal and hilar contours are within normal limits.",
+    "Degenerative changes of the thoracic spine.",
+    "No acute osseous abnormality.",
+    "Median sternotomy wires are intact.",
 ]
 
 
@@ -71,10 +77,17 @@ def main(argv: list[str] | None = None) -> int:
 
     one, batched = timed(1), timed(args.batch_size)
     words = sum(len(a["text"].split()) for a in rg.annotate(reports[:16])) / 16
-    res = {"device": args.device, "threads": torch.get_num_threads(), "reports": args.n, "mean_words": words,
-           "batch_1_reports_per_s": args.n / one, f"batch_{args.batch_size}_reports_per_s": args.n / batched,
-           "speedup": one / batched, "ms_per_report_batch_1": 1000 * one / args.n,
-           "real_vocab": vocab is not None}
+    res = {
+        "device": args.device,
+        "threads": torch.get_num_threads(),
+        "reports": args.n,
+        "mean_words": words,
+        "batch_1_reports_per_s": args.n / one,
+        f"batch_{args.batch_size}_reports_per_s": args.n / batched,
+        "speedup": one / batched,
+        "ms_per_report_batch_1": 1000 * one / args.n,
+        "real_vocab": vocab is not None,
+    }
     print(json.dumps(res, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))

@@ -82,12 +82,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_radgraph import SENTENCES  # noqa: E402  (the same fixed sentence pool as the RadGraph benchmark)
 
 TEMPLATES = [
-    "Endotracheal tube terminates {n} cm above the carina.", "{Side} PICC tip projects over the {loc}.",
+    "Endotracheal tube terminates {n} cm above the carina.",
+    "{Side} PICC tip projects over the {loc}.",
     "Enteric tube courses below the diaphragm with the tip in the stomach.",
     "Right internal jugular central venous catheter terminates in the {loc}.",
     "Left-sided pacemaker with leads in the right atrium and right ventricle.",
     "Sternotomy wires and mediastinal clips are again noted.",
-    "The lungs are clear without focal consolidation.", "{Grade} pulmonary vascular congestion.",
+    "The lungs are clear without focal consolidation.",
+    "{Grade} pulmonary vascular congestion.",
     "{Grade} interstitial pulmonary edema, {change} compared to the prior study.",
     "Patchy opacity in the {side} lower lobe may reflect atelectasis or pneumonia.",
     "Interval improvement in aeration of the {side} lung base.",
@@ -97,15 +99,20 @@ TEMPLATES = [
     "The lungs are hyperinflated with flattening of the diaphragms, consistent with emphysema.",
     "{Grade} {side} pleural effusion with adjacent compressive atelectasis.",
     "Blunting of the {side} costophrenic angle suggests a small effusion or pleural thickening.",
-    "{Side} apical pneumothorax measuring {mm} mm is {change}.", "No pneumothorax is identified.",
+    "{Side} apical pneumothorax measuring {mm} mm is {change}.",
+    "No pneumothorax is identified.",
     "The cardiomediastinal silhouette is within normal limits.",
-    "{Grade} enlargement of the cardiac silhouette is {change}.", "Calcification of the aortic knob is noted.",
-    "The thoracic aorta is tortuous and calcified.", "Old healed {side} rib fractures are again seen.",
-    "No free air is seen below the right hemidiaphragm.", "Elevation of the {side} hemidiaphragm is {change}.",
+    "{Grade} enlargement of the cardiac silhouette is {change}.",
+    "Calcification of the aortic knob is noted.",
+    "The thoracic aorta is tortuous and calcified.",
+    "Old healed {side} rib fractures are again seen.",
+    "No free air is seen below the right hemidiaphragm.",
+    "Elevation of the {side} hemidiaphragm is {change}.",
     "Surgical clips project over the right upper quadrant.",
     "Compared to the prior radiograph from {when}, there is little change.",
     "As compared to the previous radiograph, the {side} basal opacity has {grown}.",
-    "There is no evidence of pulmonary edema.", "The visualized upper abdomen is unremarkable.",
+    "There is no evidence of pulmonary edema.",
+    "The visualized upper abdomen is unremarkable.",
 ]
 _SLOTS = {
     "side": ["left", "right", "bilateral", "left basilar", "right basilar"],
@@ -119,8 +126,12 @@ _SLOTS = {
 
 def _fill(template: str, rng: random.Random) -> str:
     vals = {k: rng.choice(v) for k, v in _SLOTS.items()}
-    vals.update(Side=vals["side"].capitalize(), Grade=vals["grade"].capitalize(), n=f"{rng.uniform(2, 7):.1f}",
-                mm=str(rng.randint(3, 25)))
+    vals.update(
+        Side=vals["side"].capitalize(),
+        Grade=vals["grade"].capitalize(),
+        n=f"{rng.uniform(2, 7):.1f}",
+        mm=str(rng.randint(3, 25)),
+    )
     return template.format(**vals)
 
 
@@ -204,8 +215,13 @@ def _bpe_counts(corpus: list[str], probe: list[str], vocab_size: int) -> float:
     from tokenizers import ByteLevelBPETokenizer
 
     bpe = ByteLevelBPETokenizer()  # trained as build_random_roberta trains it
-    bpe.train_from_iterator(corpus, vocab_size=vocab_size, min_frequency=1,
-                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False)
+    bpe.train_from_iterator(
+        corpus,
+        vocab_size=vocab_size,
+        min_frequency=1,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+        show_progress=False,
+    )
     # BERTScore encodes with add_prefix_space=True, plus <s> and </s>
     return sum(len(e.ids) + 2 for e in bpe.encode_batch([" " + t for t in probe])) / len(probe)
 
@@ -228,8 +244,9 @@ def calibrate_bpe_size(corpus: list[str], probe: list[str], target_tokens: float
 RADGRAPH_DENSITY = (0.45, 0.33)
 
 
-def calibrate_radgraph_heads(folder: Path, backbone: Path, density: tuple[float, float] = RADGRAPH_DENSITY,
-                             n: int = 16) -> None:
+def calibrate_radgraph_heads(
+    folder: Path, backbone: Path, density: tuple[float, float] = RADGRAPH_DENSITY, n: int = 16
+) -> None:
     """Shift the random archive's NER and relation output biases so it emits realistic numbers of entities/relations.
 
     Random heads label ~90 % of all spans as entities and most span pairs as relations (hundreds of entities and
@@ -304,9 +321,11 @@ def radgraph_density(folder: Path, backbone: Path, n: int = 16) -> dict[str, flo
 
     rg = load_radgraph("radgraph-xl", model_dir=folder, backbone_dir=backbone, device="cpu", batch_size=n)
     anns = rg.annotate([t.lower() for t in make_corpus(n, seed=13)])
-    return {"words": sum(len(a["text"].split()) for a in anns) / n,
-            "entities": sum(len(a["entities"]) for a in anns) / n,
-            "relations": sum(len(e["relations"]) for a in anns for e in a["entities"].values()) / n}
+    return {
+        "words": sum(len(a["text"].split()) for a in anns) / n,
+        "entities": sum(len(a["entities"]) for a in anns) / n,
+        "relations": sum(len(e["relations"]) for a in anns for e in a["entities"].values()) / n,
+    }
 
 
 def build_models(root: Path, tiny: bool, host_bound: bool = False) -> dict:
@@ -360,8 +379,12 @@ def build_models(root: Path, tiny: bool, host_bound: bool = False) -> dict:
         info["radgraph_uncalibrated"] = radgraph_density(rg.folder, rg.backbone_dir)
         calibrate_radgraph_heads(rg.folder, rg.backbone_dir)
         info["radgraph_per_report"] = radgraph_density(rg.folder, rg.backbone_dir)
-    info["model_dirs"] = {"bertscore": str(rob), "chexbert": str(cx), "radgraph": str(rg.folder),
-                          "radgraph_backbone": str(rg.backbone_dir)}
+    info["model_dirs"] = {
+        "bertscore": str(rob),
+        "chexbert": str(cx),
+        "radgraph": str(rg.folder),
+        "radgraph_backbone": str(rg.backbone_dir),
+    }
     info["build_s"] = round(time.perf_counter() - t0, 1)
     marker.write_text(json.dumps({"key": key, "info": info}, indent=1))
     return info
@@ -374,8 +397,10 @@ def token_counts(model_dirs: dict, texts: list[str]) -> dict[str, float]:
     low = [t.lower() for t in texts]
     rob = AutoTokenizer.from_pretrained(model_dirs["bertscore"], add_prefix_space=True)
     wp = AutoTokenizer.from_pretrained(model_dirs["chexbert"])
-    return {"bertscore_bpe": sum(len(x) for x in rob(low)["input_ids"]) / len(low),
-            "wordpiece": sum(len(x) for x in wp(low)["input_ids"]) / len(low)}
+    return {
+        "bertscore_bpe": sum(len(x) for x in rob(low)["input_ids"]) / len(low),
+        "wordpiece": sum(len(x) for x in wp(low)["input_ids"]) / len(low),
+    }
 
 
 # ------------------------------------------------------------------ scorers
@@ -452,7 +477,7 @@ def run_batched(scorer, refs: list[str], hyps: list[str], device: str, call_size
     _sync(device)
     t = time.perf_counter()
     for a in range(0, len(hyps), step):
-        s, f = scorer.score_with_features(refs[a:a + step], hyps[a:a + step])
+        s, f = scorer.score_with_features(refs[a : a + step], hyps[a : a + step])
         parts.append(s)
         fparts.append(f)
     _sync(device)
@@ -462,8 +487,12 @@ def run_batched(scorer, refs: list[str], hyps: list[str], device: str, call_size
 
 
 def _design(n: int, dt: float, scorer) -> dict:
-    return {"pairs": n, "seconds": round(dt, 4), "pairs_per_s": round(n / dt, 2),
-            "component_s": {k: round(v, 4) for k, v in scorer.seconds.items()}}
+    return {
+        "pairs": n,
+        "seconds": round(dt, 4),
+        "pairs_per_s": round(n / dt, 2),
+        "component_s": {k: round(v, 4) for k, v in scorer.seconds.items()},
+    }
 
 
 def _maxdiff(a, b) -> float:
@@ -485,8 +514,15 @@ def machine(device: str) -> dict:
                 break
     except OSError:
         pass
-    out = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-           "transformers": transformers.__version__, "python": platform.python_version(), "device": device}
+    out = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "device": device,
+    }
     if device.startswith("cuda"):
         out["gpu"] = torch.cuda.get_device_name(torch.device(device))
         out["cuda"] = torch.version.cuda
@@ -495,13 +531,23 @@ def machine(device: str) -> dict:
 
 def rows(res: dict) -> list[list[str]]:
     out = []
-    for key, label in (("per_pair", "one pair per call (paper), fp32"), ("batched", "batched + ref cache, fp32"),
-                       ("batched_bf16", "batched + ref cache, bf16")):
+    for key, label in (
+        ("per_pair", "one pair per call (paper), fp32"),
+        ("batched", "batched + ref cache, fp32"),
+        ("batched_bf16", "batched + ref cache, bf16"),
+    ):
         d = res.get(key)
         if d:
             c = d["component_s"]
-            out.append([label, f"{d['pairs']:,}", f"{d['seconds']:.2f}", f"{d['pairs_per_s']:,.1f}",
-                        *(f"{c[f]:.2f}" for f in ("radgraph", "bertscore", "semb", "bleu"))])
+            out.append(
+                [
+                    label,
+                    f"{d['pairs']:,}",
+                    f"{d['seconds']:.2f}",
+                    f"{d['pairs_per_s']:,.1f}",
+                    *(f"{c[f]:.2f}" for f in ("radgraph", "bertscore", "semb", "bleu")),
+                ]
+            )
     return out
 
 
@@ -528,18 +574,23 @@ def print_table(res: dict) -> None:
 
 def summary(res: dict) -> str:
     w = res["workload"]
-    lines = [f"workload: {w['prompts']} prompts x {w['rollouts']} rollouts = {w['pairs']} pairs; mean words "
-             f"{w['mean_words']:.1f}; mean tokens: BERTScore BPE {w['tokens']['bertscore_bpe']:.1f}, WordPiece "
-             f"{w['tokens']['wordpiece']:.1f}",
-             f"speed-up batched / per-pair: {res['speedup']:.1f}x (target >= {TARGET_SPEEDUP:.0f}x on the GPU); "
-             f"batched {res['batched']['pairs_per_s']:,.1f} pairs/s (target >= {TARGET_PAIRS_PER_S:,.0f} on one H100)",
-             f"agreement batched vs per-pair ({res['agreement']['pairs']} pairs): max |d RadCliQ| = "
-             f"{res['agreement']['max_abs_diff']:.2e}; pairs differing > 1e-5: {res['agreement']['n_over_1e-5']}"]
+    lines = [
+        f"workload: {w['prompts']} prompts x {w['rollouts']} rollouts = {w['pairs']} pairs; mean words "
+        f"{w['mean_words']:.1f}; mean tokens: BERTScore BPE {w['tokens']['bertscore_bpe']:.1f}, WordPiece "
+        f"{w['tokens']['wordpiece']:.1f}",
+        f"speed-up batched / per-pair: {res['speedup']:.1f}x (target >= {TARGET_SPEEDUP:.0f}x on the GPU); "
+        f"batched {res['batched']['pairs_per_s']:,.1f} pairs/s (target >= {TARGET_PAIRS_PER_S:,.0f} on one H100)",
+        f"agreement batched vs per-pair ({res['agreement']['pairs']} pairs): max |d RadCliQ| = "
+        f"{res['agreement']['max_abs_diff']:.2e}; pairs differing > 1e-5: {res['agreement']['n_over_1e-5']}",
+    ]
     if "batched_bf16" in res:
         b = res["bf16_vs_fp32"]
-        lines.append(f"bf16 vs fp32 ({res['workload']['pairs']} pairs): max |d RadCliQ| = {b['max_abs_diff']:.2e}, "
-                     "per feature " + ", ".join(f"{k} {v:.2e}" for k, v in b["features"].items())
-                     + f"; bf16 speed-up over fp32 batched {b['speedup']:.2f}x")
+        lines.append(
+            f"bf16 vs fp32 ({res['workload']['pairs']} pairs): max |d RadCliQ| = {b['max_abs_diff']:.2e}, "
+            "per feature "
+            + ", ".join(f"{k} {v:.2e}" for k, v in b["features"].items())
+            + f"; bf16 speed-up over fp32 batched {b['speedup']:.2f}x"
+        )
     return "\n".join(lines)
 
 
@@ -554,30 +605,53 @@ def append_results(res: dict, argv: list[str], path: Path = RESULTS_MD) -> None:
     m = res["machine"]
     where = f"{m['gpu']} (CUDA {m['cuda']})" if "gpu" in m else m["cpu"]
     mi = res["models"]
-    calib = (f", calibrated to {mi['bpe_target_tokens']} tokens/report" if mi.get("bpe_target_tokens") else "")
-    vocab = ("real bert-base-uncased WordPiece vocabulary; distilroberta BPE trained here "
-             f"({mi.get('bpe_vocab')} entries{calib})" if mi.get("real_vocab") else "built-in small vocabularies")
+    calib = f", calibrated to {mi['bpe_target_tokens']} tokens/report" if mi.get("bpe_target_tokens") else ""
+    vocab = (
+        "real bert-base-uncased WordPiece vocabulary; distilroberta BPE trained here "
+        f"({mi.get('bpe_vocab')} entries{calib})"
+        if mi.get("real_vocab")
+        else "built-in small vocabularies"
+    )
     rgd = mi.get("radgraph_per_report")
-    dens = (f"; RadGraph heads calibrated to {rgd['entities']:.0f} entities and {rgd['relations']:.0f} relations per "
-            f"report (random heads: {mi['radgraph_uncalibrated']['entities']:.0f} and "
-            f"{mi['radgraph_uncalibrated']['relations']:.0f})" if rgd else "")
-    prose = (f"{m['cores']} cores ({m['cpu']}), torch {m['torch']} ({m['torch_threads']} threads), transformers "
-             f"{m['transformers']}, Python {m['python']}. Command: `python benchmarks/bench_rewards.py "
-             f"{' '.join(argv)}`. Models: random weights, "
-             f"{'tiny sizes (host-bound run: the encoders cost ~nothing, so this is the host-side ceiling)' if mi.get('host_bound') else 'tiny test sizes' if mi['tiny'] else 'real sizes'}; "
-             f"{vocab}{dens}.")
-    entry = [f"### {datetime.date.today().isoformat()}, {res['device']}: {where}", "", *_wrap(prose), "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    dens = (
+        f"; RadGraph heads calibrated to {rgd['entities']:.0f} entities and {rgd['relations']:.0f} relations per "
+        f"report (random heads: {mi['radgraph_uncalibrated']['entities']:.0f} and "
+        f"{mi['radgraph_uncalibrated']['relations']:.0f})"
+        if rgd
+        else ""
+    )
+    prose = (
+        f"{m['cores']} cores ({m['cpu']}), torch {m['torch']} ({m['torch_threads']} threads), transformers "
+        f"{m['transformers']}, Python {m['python']}. Command: `python benchmarks/bench_rewards.py "
+        f"{' '.join(argv)}`. Models: random weights, "
+        f"{'tiny sizes (host-bound run: the encoders cost ~nothing, so this is the host-side ceiling)' if mi.get('host_bound') else 'tiny test sizes' if mi['tiny'] else 'real sizes'}; "
+        f"{vocab}{dens}."
+    )
+    entry = [
+        f"### {datetime.date.today().isoformat()}, {res['device']}: {where}",
+        "",
+        *_wrap(prose),
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
     entry += ["| " + " | ".join(r) + " |" for r in rows(res)]
     entry += [""] + [f"- {line}" for line in summary(res).splitlines()] + [""]
     text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
     if SECTION not in text:
-        intro = ["", SECTION, "", *_wrap(
-            "Pairs/s of `RadCliQScorer(\"radcliq_paper\")` (the `radcliq` reward's path; all four components) on "
-            "P prompts x 8 distinct rollouts of synthetic 40-80-word findings: the paper's one-pair-per-call "
-            "worker (no batching, no reference cache) vs one batched call with the reference cache, same run, "
-            "random weights of the real architectures. Targets: >= 2,000 pairs/s on one H100 and >= 50x the "
-            "per-pair design on the same GPU."), ""]
+        intro = [
+            "",
+            SECTION,
+            "",
+            *_wrap(
+                'Pairs/s of `RadCliQScorer("radcliq_paper")` (the `radcliq` reward\'s path; all four components) on '
+                "P prompts x 8 distinct rollouts of synthetic 40-80-word findings: the paper's one-pair-per-call "
+                "worker (no batching, no reference cache) vs one batched call with the reference cache, same run, "
+                "random weights of the real architectures. Targets: >= 2,000 pairs/s on one H100 and >= 50x the "
+                "per-pair design on the same GPU."
+            ),
+            "",
+        ]
         text = text.rstrip("\n") + "\n" + "\n".join(intro + entry)
     else:
         start = text.index(SECTION)
@@ -598,14 +672,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-prompts", type=int, default=None, help="prompts (x 8 rollouts); default 512 cuda, 8 cpu")
     p.add_argument("--n-per-pair", type=int, default=None, help="pairs timed one per call; default 256 cuda, 16 cpu")
     p.add_argument("--call-size", type=int, default=None, help="pairs per batched call (default: all in one call)")
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                   help="also time bfloat16 encoders (default: on for cuda)")
+    p.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also time bfloat16 encoders (default: on for cuda)",
+    )
     p.add_argument("--tiny", action="store_true", help="tiny random models (smoke test)")
-    p.add_argument("--host-bound", action="store_true",
-                   help="tiny encoders + real vocabulary + calibrated RadGraph heads: the host-side ceiling")
+    p.add_argument(
+        "--host-bound",
+        action="store_true",
+        help="tiny encoders + real vocabulary + calibrated RadGraph heads: the host-side ceiling",
+    )
     p.add_argument("--models-dir", help="build the random models here once and reuse them (default: a temp dir)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's own; 1 with --tiny, where thread start-up dominates)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's own; 1 with --tiny, where thread start-up dominates)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the results here")
     p.add_argument("--append-results", action="store_true", help="append an entry to benchmarks/RESULTS.md")
@@ -625,13 +710,26 @@ def main(argv: list[str] | None = None) -> int:
         dirs = info["model_dirs"]
         refs, hyps = make_workload(n_prompts, seed=args.seed)
         n_pp = min(n_per_pair, len(hyps))
-        res: dict = {"device": device, "machine": machine(device), "models": info,
-                     "workload": {"prompts": n_prompts, "rollouts": ROLLOUTS, "pairs": len(hyps),
-                                  "distinct_hyps": len(set(hyps)), "distinct_refs": len(set(refs)),
-                                  "mean_words": float(np.mean([len(h.split()) for h in hyps + refs[::ROLLOUTS]])),
-                                  "tokens": token_counts(dirs, hyps + refs[::ROLLOUTS]), "call_size": args.call_size}}
-        print(f"models built/loaded from {Path(dirs['bertscore']).parent} ({info['build_s']} s to build); "
-              f"{len(hyps)} pairs", flush=True)
+        res: dict = {
+            "device": device,
+            "machine": machine(device),
+            "models": info,
+            "workload": {
+                "prompts": n_prompts,
+                "rollouts": ROLLOUTS,
+                "pairs": len(hyps),
+                "distinct_hyps": len(set(hyps)),
+                "distinct_refs": len(set(refs)),
+                "mean_words": float(np.mean([len(h.split()) for h in hyps + refs[::ROLLOUTS]])),
+                "tokens": token_counts(dirs, hyps + refs[::ROLLOUTS]),
+                "call_size": args.call_size,
+            },
+        }
+        print(
+            f"models built/loaded from {Path(dirs['bertscore']).parent} ({info['build_s']} s to build); "
+            f"{len(hyps)} pairs",
+            flush=True,
+        )
 
         # (a) the paper's worker: one pair per call, no cache
         pp = timed_scorer(model_dirs=dirs, device=device, cache_size=0)
@@ -653,8 +751,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"batched: {res['batched']['pairs_per_s']:.1f} pairs/s", flush=True)
         res["speedup"] = round(res["batched"]["pairs_per_s"] / res["per_pair"]["pairs_per_s"], 2)
         d = np.abs(pp_scores - b_scores[:n_pp])
-        res["agreement"] = {"pairs": n_pp, "max_abs_diff": float(d.max()), "n_over_1e-5": int((d > 1e-5).sum()),
-                            "features_max_abs_diff": {k: _maxdiff(pp_feats[k], b_feats[k][:n_pp]) for k in b_feats}}
+        res["agreement"] = {
+            "pairs": n_pp,
+            "max_abs_diff": float(d.max()),
+            "n_over_1e-5": int((d > 1e-5).sum()),
+            "features_max_abs_diff": {k: _maxdiff(pp_feats[k], b_feats[k][:n_pp]) for k in b_feats},
+        }
 
         # (c) bf16 encoders
         if use_bf16:
@@ -664,14 +766,18 @@ def main(argv: list[str] | None = None) -> int:
             res["batched_bf16"] = _design(len(hyps), dt, bf)
             del bf
             diff = np.abs(f_scores - b_scores)
-            res["bf16_vs_fp32"] = {"max_abs_diff": float(diff.max()), "median_abs_diff": float(np.median(diff)),
-                                   "within_1e-3": bool(diff.max() <= 1e-3),
-                                   "features": {k: _maxdiff(f_feats[k], b_feats[k]) for k in b_feats},
-                                   "speedup": round(res["batched_bf16"]["pairs_per_s"]
-                                                    / res["batched"]["pairs_per_s"], 2)}
-    res["targets"] = {"pairs_per_s": TARGET_PAIRS_PER_S, "speedup": TARGET_SPEEDUP,
-                      "met": bool(gpu and res["batched"]["pairs_per_s"] >= TARGET_PAIRS_PER_S
-                                  and res["speedup"] >= TARGET_SPEEDUP)}
+            res["bf16_vs_fp32"] = {
+                "max_abs_diff": float(diff.max()),
+                "median_abs_diff": float(np.median(diff)),
+                "within_1e-3": bool(diff.max() <= 1e-3),
+                "features": {k: _maxdiff(f_feats[k], b_feats[k]) for k in b_feats},
+                "speedup": round(res["batched_bf16"]["pairs_per_s"] / res["batched"]["pairs_per_s"], 2),
+            }
+    res["targets"] = {
+        "pairs_per_s": TARGET_PAIRS_PER_S,
+        "speedup": TARGET_SPEEDUP,
+        "met": bool(gpu and res["batched"]["pairs_per_s"] >= TARGET_PAIRS_PER_S and res["speedup"] >= TARGET_SPEEDUP),
+    }
     print_table(res)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))

@@ -30,35 +30,53 @@ import json
 import sys
 from pathlib import Path
 
-V1_REFS = ["no acute cardiopulmonary abnormality",
-           "et tube terminates 2 cm above the carina retraction by several centimeters is recommended for more "
-           "optimal placement bibasilar consolidations better assessed on concurrent chest ct",
-           "there is no significant change since the previous exam the feeding tube and nasogastric tube have been "
-           "removed",
-           "unchanged mild pulmonary edema no radiographic evidence pneumonia",
-           "no evidence of acute pulmonary process moderately large size hiatal hernia",
-           "no acute intrathoracic process"]
-V1_HYPS = ["no acute cardiopulmonary abnormality",
-           "endotracheal tube terminates 2 5 cm above the carina bibasilar opacities likely represent atelectasis or "
-           "aspiration",
-           "there is no significant change since the previous exam",
-           "unchanged mild pulmonary edema and moderate cardiomegaly",
-           "no evidence of acute cardiopulmonary process moderate hiatal hernia",
-           "no acute cardiopulmonary process"]
-V1_EXPECTED = ([1.0, 0.4, 0.5714285714285715, 0.8, 0.5714285714285715, 0.4],
-               [1.0, 0.26666666666666666, 0.5714285714285715, 0.4, 0.42857142857142855, 0.4],
-               [1.0, 0.23529411764705885, 0.5714285714285715, 0.4, 0.4, 0.4])
+V1_REFS = [
+    "no acute cardiopulmonary abnormality",
+    "et tube terminates 2 cm above the carina retraction by several centimeters is recommended for more "
+    "optimal placement bibasilar consolidations better assessed on concurrent chest ct",
+    "there is no significant change since the previous exam the feeding tube and nasogastric tube have been removed",
+    "unchanged mild pulmonary edema no radiographic evidence pneumonia",
+    "no evidence of acute pulmonary process moderately large size hiatal hernia",
+    "no acute intrathoracic process",
+]
+V1_HYPS = [
+    "no acute cardiopulmonary abnormality",
+    "endotracheal tube terminates 2 5 cm above the carina bibasilar opacities likely represent atelectasis or "
+    "aspiration",
+    "there is no significant change since the previous exam",
+    "unchanged mild pulmonary edema and moderate cardiomegaly",
+    "no evidence of acute cardiopulmonary process moderate hiatal hernia",
+    "no acute cardiopulmonary process",
+]
+V1_EXPECTED = (
+    [1.0, 0.4, 0.5714285714285715, 0.8, 0.5714285714285715, 0.4],
+    [1.0, 0.26666666666666666, 0.5714285714285715, 0.4, 0.42857142857142855, 0.4],
+    [1.0, 0.23529411764705885, 0.5714285714285715, 0.4, 0.4, 0.4],
+)
 V1_ANNOTATION_TEXT = "no evidence of acute cardiopulmonary process moderate hiatal hernia"
-V1_ANNOTATION_ENTITIES = [("acute", "OBS-DA", 3, []), ("cardiopulmonary", "ANAT-DP", 4, []),
-                          ("process", "OBS-DA", 5, [["located_at", "2"]]), ("moderate", "OBS-DP", 6, []),
-                          ("hiatal", "ANAT-DP", 7, []), ("hernia", "OBS-DP", 8, [])]
+V1_ANNOTATION_ENTITIES = [
+    ("acute", "OBS-DA", 3, []),
+    ("cardiopulmonary", "ANAT-DP", 4, []),
+    ("process", "OBS-DA", 5, [["located_at", "2"]]),
+    ("moderate", "OBS-DP", 6, []),
+    ("hiatal", "ANAT-DP", 7, []),
+    ("hernia", "OBS-DP", 8, []),
+]
 XL_HYPS = ["no acute cardiopulmonary abnormality", "et tube terminates 2 cm above the carina and bibasilar opacities"]
-XL_REFS = ["no acute cardiopulmonary abnormality",
-           "endotracheal tube is present and bibasilar opacities likely represent mild atelectasis"]
+XL_REFS = [
+    "no acute cardiopulmonary abnormality",
+    "endotracheal tube is present and bibasilar opacities likely represent mild atelectasis",
+]
 XL_EXPECTED_MEANS = (0.75, 0.6666666666666666, 0.6538461538461539)
-RADEVAL_REPORTS = ["No acute cardiopulmonary process.", "No radiographic findings to suggest pneumonia.",
-                   "Small bilateral pleural effusions with bibasilar atelectasis.", "Mild cardiomegaly. No pleural "
-                   "effusion.", "Increased mild pulmonary edema and left basal atelectasis.", "", "No acute findings."]
+RADEVAL_REPORTS = [
+    "No acute cardiopulmonary process.",
+    "No radiographic findings to suggest pneumonia.",
+    "Small bilateral pleural effusions with bibasilar atelectasis.",
+    "Mild cardiomegaly. No pleural effusion.",
+    "Increased mild pulmonary edema and left basal atelectasis.",
+    "",
+    "No acute findings.",
+]
 
 
 def _reports(extra: str | None) -> list[str]:
@@ -76,8 +94,11 @@ def dump_peer(args) -> int:
     annotations = {t: rg([t])["0"] for t in texts}
     f1 = F1RadGraph(reward_level="all", model_type=args.model)
     _, rewards, _, _ = f1(refs=V1_REFS, hyps=V1_HYPS)
-    Path(args.out).write_text(json.dumps({"model": args.model, "annotations": annotations,
-                                          "f1_refs": V1_REFS, "f1_hyps": V1_HYPS, "f1_all": rewards}))
+    Path(args.out).write_text(
+        json.dumps(
+            {"model": args.model, "annotations": annotations, "f1_refs": V1_REFS, "f1_hyps": V1_HYPS, "f1_all": rewards}
+        )
+    )
     print(f"wrote {len(annotations)} peer annotations to {args.out}")
     return 0
 
@@ -85,8 +106,9 @@ def dump_peer(args) -> int:
 def _ours(args):
     from radgrpo.metrics.text.radgraph_model.model import load_radgraph
 
-    return load_radgraph(args.model, model_dir=args.model_dir, backbone_dir=args.backbone_dir,
-                         batch_size=args.batch_size)
+    return load_radgraph(
+        args.model, model_dir=args.model_dir, backbone_dir=args.backbone_dir, batch_size=args.batch_size
+    )
 
 
 def compare(args) -> int:

@@ -10,5 +10,13 @@ __version__ = "0.1.0"
 from radgrpo.boxes import format_boxes, parse_boxes
 from radgrpo.records import CHEXPERT_LABELS, Record, Task, read_jsonl, write_jsonl
 
-__all__ = ["CHEXPERT_LABELS", "Record", "Task", "__version__", "format_boxes", "parse_boxes", "read_jsonl",
-           "write_jsonl"]
+__all__ = [
+    "CHEXPERT_LABELS",
+    "Record",
+    "Task",
+    "__version__",
+    "format_boxes",
+    "parse_boxes",
+    "read_jsonl",
+    "write_jsonl",
+]

@@ -46,10 +46,19 @@ class ChatClient:
 
     """
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None,
-                 cache_dir: str | os.PathLike | None = None, max_concurrency: int = 4,
-                 requests_per_minute: float | None = None, max_retries: int = 4, timeout_s: float = 120.0,
-                 backoff_s: float = 1.0, **params: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        max_concurrency: int = 4,
+        requests_per_minute: float | None = None,
+        max_retries: int = 4,
+        timeout_s: float = 120.0,
+        backoff_s: float = 1.0,
+        **params: Any,
+    ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self.base_url = base_url.rstrip("/")
@@ -105,8 +114,9 @@ class ChatClient:
             with self._lock:
                 self.n_requests += 1
             try:
-                resp = httpx.post(f"{self.base_url}/chat/completions", json=body, headers=headers,
-                                  timeout=self.timeout_s)
+                resp = httpx.post(
+                    f"{self.base_url}/chat/completions", json=body, headers=headers, timeout=self.timeout_s
+                )
             except httpx.HTTPError as e:
                 last = f"{type(e).__name__}: {e}"
             else:
@@ -137,14 +147,14 @@ class ChatClient:
                 delay *= 2
         raise ChatError(f"{self.base_url}: giving up after {self.max_retries + 1} attempts ({last})")
 
-    def complete_many(self, messages_list: Sequence[list[dict[str, str]]]) -> tuple[list[str | None],
-                                                                              list[str | None]]:
+    def complete_many(self, messages_list: Sequence[list[dict[str, str]]]) -> tuple[list[str | None], list[str | None]]:
         """Complete every message list with ``max_concurrency`` requests in flight.
 
         Returns:
             ``(texts, errors)`` aligned with the input: the text and ``None``, or ``None`` and the error message
             (a failed item never stops the others).
         """
+
         def one(messages: list[dict[str, str]]) -> tuple[str | None, str | None]:
             try:
                 return self.complete(messages), None

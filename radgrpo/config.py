@@ -125,8 +125,10 @@ def argparse_message(message: str) -> str:
         bad = re.fullmatch(r"invalid (\S+) value: (.*)", rest, re.S)
         if bad:
             rest = f"expected {bad[1]}, got {bad[2]}" if bad[1] in ("int", "float") else f"invalid value {bad[2]}"
-        rest = {"expected one argument": "expected a value",
-                "expected at least one argument": "expected at least one value"}.get(rest, rest)
+        rest = {
+            "expected one argument": "expected a value",
+            "expected at least one argument": "expected at least one value",
+        }.get(rest, rest)
         choice = re.fullmatch(r"invalid choice: '([^']*)' \(choose from (.*)\)", rest, re.S)
         if choice:
             near = closest(choice[1], [c.strip().strip("'") for c in choice[2].split(",")])
@@ -245,6 +247,7 @@ def parse_config(cls: type[T], argv: list[str] | None = None, prog: str | None =
     ns = vars(parser.parse_args(argv))
     cfg_path = ns.pop("config", None)
     from radgrpo.configs import resolve_config  # --config takes a file or a shipped name (radgrpo configs list)
+
     cfg_path = str(resolve_config(cfg_path)) if cfg_path else None
     data = _typed_values(load_yaml(cfg_path), hints, cfg_path) if cfg_path else {}
     data.update(ns)

@@ -80,6 +80,18 @@ class Task(str, enum.Enum):
         return self in (Task.ANATOMICAL_GROUNDING, Task.ABNORMALITY_GROUNDING, Task.PHRASE_GROUNDING, Task.DETECTION)
 
 
+#: Tasks built from one study (:func:`radgrpo.data.tasks.build_study_records`), in the order their records are emitted;
+#: a study-level source (the synthetic generator) checks its task names against this without importing the builders.
+STUDY_TASKS: tuple[str, ...] = (
+    "report_generation",
+    "abnormality_grounding",
+    "anatomical_grounding",
+    "classification",
+    "detection",
+    "phrase_grounding",
+)
+
+
 @dataclass
 class Record:
     """One image–instruction–answer sample.
@@ -125,8 +137,9 @@ class Record:
                 raise ValueError(f"record {self.id!r}: a box needs 4 numbers, got {b!r}")
         unknown = set(self.labels) - set(CHEXPERT_LABELS)
         if unknown:
-            raise ValueError(f"record {self.id!r}: unknown CheXpert label(s) {sorted(unknown)}; "
-                             f"valid: {list(CHEXPERT_LABELS)}")
+            raise ValueError(
+                f"record {self.id!r}: unknown CheXpert label(s) {sorted(unknown)}; valid: {list(CHEXPERT_LABELS)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (boxes as lists, task as its string value)."""

@@ -12,9 +12,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("WANDB_DISABLED", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 NIH_DIR = SHARED / "data" / "nih-cxr14"
@@ -59,18 +59,36 @@ def _draw_records(folder, n=8):
     for i in range(n):
         arr = (rng.normal(60, 8, (256, 256))).clip(0, 255).astype(np.uint8)
         x1, y1 = int(rng.integers(20, 150)), int(rng.integers(20, 150))
-        arr[y1:y1 + 64, x1:x1 + 64] = 220
+        arr[y1 : y1 + 64, x1 : x1 + 64] = 220
         box = (round(x1 / 256, 2), round(y1 / 256, 2), round((x1 + 64) / 256, 2), round((y1 + 64) / 256, 2))
         Image.fromarray(arr, mode="L").save(folder / f"img{i}.png")
         report = "There is a nodule in the right lung. No pleural effusion."
         if i % 2 == 0:
-            out.append(Record(f"g{i}", f"img{i}.png", "abnormality_grounding", "Where is the nodule located in this "
-                              "Chest X-ray?", f"The nodule is located at the coordinates {format_boxes([box])} on the "
-                              "image.", source="test", reference_boxes=[box], target="nodule",
-                              reference_report=report))
+            out.append(
+                Record(
+                    f"g{i}",
+                    f"img{i}.png",
+                    "abnormality_grounding",
+                    "Where is the nodule located in this Chest X-ray?",
+                    f"The nodule is located at the coordinates {format_boxes([box])} on the image.",
+                    source="test",
+                    reference_boxes=[box],
+                    target="nodule",
+                    reference_report=report,
+                )
+            )
         else:
-            out.append(Record(f"r{i}", f"img{i}.png", "report_generation", "Provide a radiology report for this "
-                              "Chest X-Ray.", report, source="test", reference_report=report))
+            out.append(
+                Record(
+                    f"r{i}",
+                    f"img{i}.png",
+                    "report_generation",
+                    "Provide a radiology report for this Chest X-Ray.",
+                    report,
+                    source="test",
+                    reference_report=report,
+                )
+            )
     return out
 
 

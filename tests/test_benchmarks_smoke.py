@@ -26,15 +26,29 @@ def test_workload_is_grpo_shaped():
         assert len(set(refs[group])) == 1  # one reference per prompt
         assert len(set(hyps[group])) == mod.ROLLOUTS and refs[group][0] not in hyps[group]  # distinct rollouts
     words = [len(t.split()) for t in hyps + refs]
-    assert 30 <= min(words) and max(words) <= 95 and 45 <= sum(words) / len(words) <= 75
+    assert min(words) >= 30 and max(words) <= 95 and 45 <= sum(words) / len(words) <= 75
     assert mod.make_workload(3) == (refs, hyps)  # fixed seed
 
 
 def test_bench_rewards_tiny_run_and_results_entry(tmp_path):
     mod = _load()
     out = tmp_path / "out.json"
-    argv = ["--tiny", "--device", "cpu", "--n-prompts", "2", "--n-per-pair", "4", "--bf16", "--threads", "1",
-            "--json", str(out), "--models-dir", str(tmp_path / "models")]
+    argv = [
+        "--tiny",
+        "--device",
+        "cpu",
+        "--n-prompts",
+        "2",
+        "--n-per-pair",
+        "4",
+        "--bf16",
+        "--threads",
+        "1",
+        "--json",
+        str(out),
+        "--models-dir",
+        str(tmp_path / "models"),
+    ]
     assert mod.main(argv) == 0
     res = json.loads(out.read_text())
     assert res["workload"]["pairs"] == 16 and res["per_pair"]["pairs"] == 4
@@ -67,9 +81,17 @@ def test_bench_demo_markdown_tables():
     spec.loader.exec_module(mod)
     stage = {"map_50": 0.5, "soft_f1": 0.25, "distinct_reports": 7}
     paired = {"diff": 0.02, "ci95": [0.01, 0.03], "p_value": 0.004, "n": 300}
-    run = {"seed": 1, "wall_s": 300.0, "peak_rss_mb": 900,
-           "results": {"sft": stage, "grpo": stage, "paired": {"grpo_vs_sft": {"soft_f1": paired}},
-                       "timings_s": {"sft": 200.0}}}
+    run = {
+        "seed": 1,
+        "wall_s": 300.0,
+        "peak_rss_mb": 900,
+        "results": {
+            "sft": stage,
+            "grpo": stage,
+            "paired": {"grpo_vs_sft": {"soft_f1": paired}},
+            "timings_s": {"sft": 200.0},
+        },
+    }
     md = mod.markdown(run).splitlines()
     assert md[0] == "### seed 1"
     assert "| map_50 | – | – | 0.500 | – | 0.500 |" in md and "| distinct_reports | – | – | 7 | – | 7 |" in md

@@ -8,8 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from radgrpo.boxes import (clip_box, format_box, format_boxes, from_qwen_1000, join_items, parse_boxes,
-                           parse_boxes_radvlm_eval, to_qwen_1000)
+from radgrpo.boxes import (
+    clip_box,
+    format_box,
+    format_boxes,
+    from_qwen_1000,
+    join_items,
+    parse_boxes,
+    parse_boxes_radvlm_eval,
+    to_qwen_1000,
+)
 
 
 def test_radvlm_format_exact_strings():
@@ -32,7 +40,8 @@ def test_parser_accepts_what_the_reward_accepts():
     assert parse_boxes(None) == [] and parse_boxes(12) == []
     assert parse_boxes([[0, 0, 1, 1], [1, 2], ["a", 1, 2, 3], [0, 0, float("inf"), 1]]) == [(0.0, 0.0, 1.0, 1.0)]
     assert parse_boxes_radvlm_eval("[-0.1, 0.5, 0.7, 0.6] [1.2.3, 0, 1, 1] [0.1, 0.2, 0.3, 0.4]") == [
-        (0.1, 0.2, 0.3, 0.4)]
+        (0.1, 0.2, 0.3, 0.4)
+    ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -64,8 +73,9 @@ def test_clip_and_qwen_coordinates():
 
 
 FINITE = st.floats(allow_nan=False, allow_infinity=False, width=64)
-NO_BOX_CHARS = st.text(alphabet=st.characters(blacklist_characters="[]0123456789.-+eE,", blacklist_categories=("Cs",)),
-                       max_size=30)
+NO_BOX_CHARS = st.text(
+    alphabet=st.characters(blacklist_characters="[]0123456789.-+eE,", blacklist_categories=("Cs",)), max_size=30
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -85,7 +95,7 @@ def test_boxes_are_found_inside_arbitrary_prose(boxes, before, after):
 
 def test_many_near_miss_fragments_are_linear_time():
     t = time.perf_counter()
-    assert parse_boxes("[0.1, 0.2, 0.3" * 80_000) == []          # ~1.1 MB of unclosed boxes
-    assert parse_boxes("[" + "1" * 1_000_000) == []               # one huge unterminated number
+    assert parse_boxes("[0.1, 0.2, 0.3" * 80_000) == []  # ~1.1 MB of unclosed boxes
+    assert parse_boxes("[" + "1" * 1_000_000) == []  # one huge unterminated number
     assert parse_boxes("[1e5000, 0, 1, 1]" + "-" * 1_000_000) == []
     assert time.perf_counter() - t < 5.0

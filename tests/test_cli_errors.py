@@ -77,28 +77,36 @@ def test_a_flag_with_no_near_match_points_to_help_and_several_are_named(capsys):
     assert_one_line_error(code, err, "radgrpo demo: unexpected argument 'stray'")
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["demo", "--n_train", "abc"], "radgrpo demo: --n_train: expected int, got 'abc'"),
-    (["data", "synth", "--n_train", "1.5"], "radgrpo data synth: --n_train: expected int, got '1.5'"),
-    (["demo", "--fast", "maybe"], "radgrpo demo: --fast: expected a boolean, got 'maybe'"),
-    (["demo", "--out"], "radgrpo demo: --out: expected a value"),
-    (["sft", "--learning_rate", "abc"], "radgrpo sft: --learning_rate: expected float, got 'abc'"),
-    (["grpo", "--num_generations", "x"], "radgrpo grpo: --num_generations: expected int, got 'x'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["demo", "--n_train", "abc"], "radgrpo demo: --n_train: expected int, got 'abc'"),
+        (["data", "synth", "--n_train", "1.5"], "radgrpo data synth: --n_train: expected int, got '1.5'"),
+        (["demo", "--fast", "maybe"], "radgrpo demo: --fast: expected a boolean, got 'maybe'"),
+        (["demo", "--out"], "radgrpo demo: --out: expected a value"),
+        (["sft", "--learning_rate", "abc"], "radgrpo sft: --learning_rate: expected float, got 'abc'"),
+        (["grpo", "--num_generations", "x"], "radgrpo grpo: --num_generations: expected int, got 'x'"),
+    ],
+)
 def test_bad_values_are_one_line(argv, message, capsys):
     code, _, err = run(argv, capsys)
     assert_one_line_error(code, err, message)
     assert err.strip() == message
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["evaluate", "--model", "m"], "radgrpo: unknown command 'evaluate'; did you mean 'eval'? "
-                                   "(radgrpo --help lists commands)"),
-    (["grop"], "radgrpo: unknown command 'grop'; did you mean 'grpo'?"),
-    (["data", "synt"], "radgrpo: unknown command 'data synt'; did you mean 'data synth'?"),
-    (["modles", "download"], "radgrpo: unknown command 'modles download'; did you mean 'models download'?"),
-    (["xyzzy"], "radgrpo: unknown command 'xyzzy' (radgrpo --help lists commands)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["evaluate", "--model", "m"],
+            "radgrpo: unknown command 'evaluate'; did you mean 'eval'? (radgrpo --help lists commands)",
+        ),
+        (["grop"], "radgrpo: unknown command 'grop'; did you mean 'grpo'?"),
+        (["data", "synt"], "radgrpo: unknown command 'data synt'; did you mean 'data synth'?"),
+        (["modles", "download"], "radgrpo: unknown command 'modles download'; did you mean 'models download'?"),
+        (["xyzzy"], "radgrpo: unknown command 'xyzzy' (radgrpo --help lists commands)"),
+    ],
+)
 def test_unknown_commands_suggest_the_nearest(argv, message, capsys):
     code, out, err = run(argv, capsys)
     assert_one_line_error(code, err, message)
@@ -133,16 +141,21 @@ def test_unknown_yaml_keys_and_bad_yaml_values_name_the_nearest_key(tmp_path, ca
     demo_yaml = tmp_path / "demo.yaml"
     demo_yaml.write_text("sft_step: 3\n")
     code, _, err = run(["demo", "--config", str(demo_yaml)], capsys)
-    assert_one_line_error(code, err, f"radgrpo demo: {demo_yaml}: unknown key(s) ['sft_step'] for DemoConfig; "
-                                     "did you mean sft_steps?")
+    assert_one_line_error(
+        code, err, f"radgrpo demo: {demo_yaml}: unknown key(s) ['sft_step'] for DemoConfig; did you mean sft_steps?"
+    )
     demo_yaml.write_text("n_train: abc\n")
     code, _, err = run(["demo", "--config", str(demo_yaml)], capsys)
     assert_one_line_error(code, err, f"radgrpo demo: {demo_yaml}: n_train: expected int, got 'abc'")
     grpo_yaml = tmp_path / "grpo.yaml"
     grpo_yaml.write_text("learning_rate: 1.0e-6\nnum_generation: 4\n")
     code, _, err = run(["grpo", "--config", str(grpo_yaml)], capsys)
-    assert_one_line_error(code, err, f"radgrpo grpo: {grpo_yaml}: unknown key(s) ['num_generation'] for "
-                                     "RadGRPOConfig; did you mean num_generations?")
+    assert_one_line_error(
+        code,
+        err,
+        f"radgrpo grpo: {grpo_yaml}: unknown key(s) ['num_generation'] for "
+        "RadGRPOConfig; did you mean num_generations?",
+    )
 
 
 def test_yaml_number_strings_are_converted_like_flags(tmp_path, capsys):
@@ -157,14 +170,28 @@ def test_yaml_number_strings_are_converted_like_flags(tmp_path, capsys):
 
 def test_missing_user_files_are_one_line(tmp_path, capsys):
     train = tmp_path / "missing_train.jsonl"
-    code, _, err = run(["sft", "--model_name_or_path", "m", "--train_file", str(train),
-                        "--output_dir", str(tmp_path / "o")], capsys)
+    code, _, err = run(
+        ["sft", "--model_name_or_path", "m", "--train_file", str(train), "--output_dir", str(tmp_path / "o")], capsys
+    )
     assert_one_line_error(code, err, f"radgrpo sft: --train_file {train} does not exist")
     root = tmp_path / "mimic"
     root.mkdir()
     genders = tmp_path / "genders.json"  # opened by open(): a FileNotFoundError with a filename the user gave
-    code, _, err = run(["data", "conversations", "--root", str(root), "--base_url", "http://127.0.0.1:9/v1",
-                        "--model", "m", "--genders_json", str(genders)], capsys)
+    code, _, err = run(
+        [
+            "data",
+            "conversations",
+            "--root",
+            str(root),
+            "--base_url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+            "--genders_json",
+            str(genders),
+        ],
+        capsys,
+    )
     assert_one_line_error(code, err, f"radgrpo data conversations: no such file or directory: {genders}")
     cfg_file = tmp_path / "conv.yaml"  # the same path named in the --config YAML is the user's too
     cfg_file.write_text(f"root: {root}\nbase_url: http://127.0.0.1:9/v1\nmodel: m\ngenders_json: {genders}\n")
@@ -214,9 +241,12 @@ def test_the_console_script_prints_one_line_and_exits_2(tmp_path):
     if exe is None:
         pytest.skip("the radgrpo console script is not installed")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([exe, "evaluate", "--model", "m"], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [exe, "evaluate", "--model", "m"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip() == "radgrpo: unknown command 'evaluate'; did you mean 'eval'? " \
-                                  "(radgrpo --help lists commands)"
+    assert (
+        proc.stderr.strip() == "radgrpo: unknown command 'evaluate'; did you mean 'eval'? "
+        "(radgrpo --help lists commands)"
+    )
     assert proc.stdout == ""

@@ -29,12 +29,18 @@ def test_from_dict_errors_are_config_errors():
     assert from_dict(_Cfg, {"n": 3}).n == 3
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["eval"], "radgrpo eval: --model is required"),
-    (["eval", "--model", "m", "--test_file", "t.jsonl", "--metrics", "map"], "radgrpo eval: unknown metric(s) ['map']"),
-    (["demo", "--n_train", "0"], "radgrpo demo: --n_train, --n_val and --n_test must be >= 1"),
-    (["data", "filter-reports", "--root", "."], "radgrpo data filter-reports: --base_url and --model are required"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["eval"], "radgrpo eval: --model is required"),
+        (
+            ["eval", "--model", "m", "--test_file", "t.jsonl", "--metrics", "map"],
+            "radgrpo eval: unknown metric(s) ['map']",
+        ),
+        (["demo", "--n_train", "0"], "radgrpo demo: --n_train, --n_val and --n_test must be >= 1"),
+        (["data", "filter-reports", "--root", "."], "radgrpo data filter-reports: --base_url and --model are required"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()

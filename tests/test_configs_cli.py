@@ -14,8 +14,18 @@ from radgrpo.cli.main import main as radgrpo_main
 from radgrpo.config import ConfigError
 from radgrpo.configs import CONFIG_DIR, config_path, copy_config, list_configs, load_config, resolve_config
 
-SHIPPED = ["data/radvlm", "data/synth_demo", "eval/demo_cpu", "eval/paper_grounding", "eval/paper_report",
-           "grpo/demo_cpu", "grpo/paper_grounding", "grpo/paper_report", "sft/demo_cpu", "sft/paper"]
+SHIPPED = [
+    "data/radvlm",
+    "data/synth_demo",
+    "eval/demo_cpu",
+    "eval/paper_grounding",
+    "eval/paper_report",
+    "grpo/demo_cpu",
+    "grpo/paper_grounding",
+    "grpo/paper_report",
+    "sft/demo_cpu",
+    "sft/paper",
+]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -72,22 +82,40 @@ def test_resolve_config_prefers_an_existing_file(tmp_path, monkeypatch):
     (tmp_path / "sft").mkdir()
     (tmp_path / "sft" / "demo_cpu").write_text("max_steps: 3\n")
     assert resolve_config("sft/demo_cpu") == Path("sft/demo_cpu")  # a local file of that name wins
-    with pytest.raises(ConfigError, match=r"--config 'sft/demo_cp' is neither a file nor a shipped config name; "
-                                          r"did you mean sft/demo_cpu or grpo/demo_cpu or eval/demo_cpu\?"):
+    with pytest.raises(
+        ConfigError,
+        match=r"--config 'sft/demo_cp' is neither a file nor a shipped config name; "
+        r"did you mean sft/demo_cpu or grpo/demo_cpu or eval/demo_cpu\?",
+    ):
         resolve_config("sft/demo_cp")
     assert load_config("sft/demo_cpu")["max_steps"] == 2000  # load_config always reads the shipped file
 
 
 def test_config_flag_takes_a_shipped_name_on_dataclass_commands(tmp_path):
     out = tmp_path / "synth"
-    argv = ["data", "synth", "--config", "data/synth_demo", "--out", str(out), "--n_train", "2", "--n_val", "0",
-            "--n_test", "1", "--image_size", "32"]
+    argv = [
+        "data",
+        "synth",
+        "--config",
+        "data/synth_demo",
+        "--out",
+        str(out),
+        "--n_train",
+        "2",
+        "--n_val",
+        "0",
+        "--n_test",
+        "1",
+        "--image_size",
+        "32",
+    ]
     assert radgrpo_main(argv) == 0
     written = yaml.safe_load((out / "config.yaml").read_text())
     shipped = load_config("data/synth_demo")
     assert written["image_size"] == 32 and written["n_train"] == 2
     assert {k: written[k] for k in ("findings", "tasks", "normal_fraction", "second_finding_prob")} == {
-        k: shipped[k] for k in ("findings", "tasks", "normal_fraction", "second_finding_prob")}
+        k: shipped[k] for k in ("findings", "tasks", "normal_fraction", "second_finding_prob")
+    }
     assert len((out / "train.jsonl").read_text().splitlines()) >= 2
 
 

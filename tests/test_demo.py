@@ -39,7 +39,11 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
     # the prior writes one report for every image and one box per finding
     assert a["prior"]["distinct_reports"] == 1 and a["prior"]["format_valid_rate"] == 1.0
     assert a["baselines"]["constant_report"] and set(a["baselines"]["box_prior"]) <= {
-        "cardiomegaly", "pleural effusion", "consolidation", "pneumothorax"}
+        "cardiomegaly",
+        "pleural effusion",
+        "consolidation",
+        "pneumothorax",
+    }
     cfg = DemoConfig(fast=True)
     tr = a["training"]
     assert tr["sft"]["steps_done"] == cfg.sft_steps and tr["grpo"]["steps_done"] == cfg.grpo_steps
@@ -58,9 +62,18 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
     html = (tmp_path / "a" / "report.html").read_text()
     assert "Paired differences" in html and "grpo_vs_sft_control" in html and "prior" in html
     assert html.count("data:image/png;base64") >= 3
-    for d in ("data/train.jsonl", "data/val.jsonl", "data/test.jsonl", "model_init/config.json",
-              "sft/config.yaml", "grpo/config.yaml", "sft_control/config.yaml", "eval_prior/scores.jsonl",
-              "eval_grpo/scores.jsonl", "config.yaml"):
+    for d in (
+        "data/train.jsonl",
+        "data/val.jsonl",
+        "data/test.jsonl",
+        "model_init/config.json",
+        "sft/config.yaml",
+        "grpo/config.yaml",
+        "sft_control/config.yaml",
+        "eval_prior/scores.jsonl",
+        "eval_grpo/scores.jsonl",
+        "config.yaml",
+    ):
         assert (tmp_path / "a" / d).exists(), d
     printed = capsys.readouterr().out
     assert "rule_finding_f1" in printed and "grpo_vs_sft" in printed
@@ -86,36 +99,72 @@ def test_demo_stage_configs_are_the_shipped_files_plus_its_overrides(tmp_path):
     from radgrpo.configs import load_config
 
     out = tmp_path / "d"
-    cfg = DemoConfig(out=str(out), seed=7, sft_steps=11, grpo_beta=0.02, eval_batch_size=5, n_test=9,
-                     time_limit_s=30.0)
+    cfg = DemoConfig(out=str(out), seed=7, sft_steps=11, grpo_beta=0.02, eval_batch_size=5, n_test=9, time_limit_s=30.0)
     # defaults are the shipped values
     default = DemoConfig()
     assert (default.n_train, default.n_val, default.n_test, default.image_size) == (4000, 60, 500, 128)
     assert (default.sft_steps, default.sft_learning_rate, default.sft_warmup_steps, default.sft_batch_size) == (
-        2000, 1e-3, 30, 16)
-    assert (default.grpo_steps, default.grpo_learning_rate, default.grpo_beta, default.grpo_num_generations,
-            default.grpo_batch_size, default.grpo_temperature, default.eval_batch_size) == (
-        120, 5e-5, 0.0, 8, 64, 1.0, 50)
+        2000,
+        1e-3,
+        30,
+        16,
+    )
+    assert (
+        default.grpo_steps,
+        default.grpo_learning_rate,
+        default.grpo_beta,
+        default.grpo_num_generations,
+        default.grpo_batch_size,
+        default.grpo_temperature,
+        default.eval_batch_size,
+    ) == (120, 5e-5, 0.0, 8, 64, 1.0, 50)
 
     synth = synth_config(cfg)
     _assert_shipped_plus(synth, load_config("data/synth_demo"), {"out": str(out / "data"), "seed": 7, "n_test": 9})
 
     train = {"train_file": str(out / "data" / "train.jsonl"), "seed": 7, "disable_tqdm": False, "time_limit_s": 30.0}
     sft_shipped = load_config("sft/demo_cpu")
-    _assert_shipped_plus(sft_config(cfg), sft_shipped, {
-        **train, "max_steps": 11, "output_dir": str(out / "sft"), "model_name_or_path": str(out / "model_init")})
+    _assert_shipped_plus(
+        sft_config(cfg),
+        sft_shipped,
+        {**train, "max_steps": 11, "output_dir": str(out / "sft"), "model_name_or_path": str(out / "model_init")},
+    )
     # the compute-matched control: as many samples as GRPO's prompts, constant 5 % of the peak LR, no warm-up
     assert cfg.control_steps == 120 * 64 // 8 // 16 == 60
-    _assert_shipped_plus(sft_config(cfg, control=True), sft_shipped, {
-        **train, "max_steps": 60, "learning_rate": 1e-3 * 0.05, "lr_scheduler_type": "constant",
-        "lr_scheduler_kwargs": {}, "warmup_steps": 0, "logging_steps": 10, "output_dir": str(out / "sft_control"),
-        "model_name_or_path": str(out / "sft")})
-    _assert_shipped_plus(grpo_config(cfg), load_config("grpo/demo_cpu"), {
-        **train, "beta": 0.02, "output_dir": str(out / "grpo"), "model_name_or_path": str(out / "sft")})
+    _assert_shipped_plus(
+        sft_config(cfg, control=True),
+        sft_shipped,
+        {
+            **train,
+            "max_steps": 60,
+            "learning_rate": 1e-3 * 0.05,
+            "lr_scheduler_type": "constant",
+            "lr_scheduler_kwargs": {},
+            "warmup_steps": 0,
+            "logging_steps": 10,
+            "output_dir": str(out / "sft_control"),
+            "model_name_or_path": str(out / "sft"),
+        },
+    )
+    _assert_shipped_plus(
+        grpo_config(cfg),
+        load_config("grpo/demo_cpu"),
+        {**train, "beta": 0.02, "output_dir": str(out / "grpo"), "model_name_or_path": str(out / "sft")},
+    )
     for name, model in (("untrained", "model_init"), ("sft", "sft"), ("grpo", "grpo"), ("prior", None)):
-        _assert_shipped_plus(eval_config(cfg, name), load_config("eval/demo_cpu"), {
-            "model": str(out / model) if model else "", "test_file": str(out / "data" / "test.jsonl"),
-            "out": str(out / f"eval_{name}"), "run_name": name, "seed": 7, "batch_size": 5, "html": False})
+        _assert_shipped_plus(
+            eval_config(cfg, name),
+            load_config("eval/demo_cpu"),
+            {
+                "model": str(out / model) if model else "",
+                "test_file": str(out / "data" / "test.jsonl"),
+                "out": str(out / f"eval_{name}"),
+                "run_name": name,
+                "seed": 7,
+                "batch_size": 5,
+                "html": False,
+            },
+        )
     # --fast logs more often
     fast = DemoConfig(out=str(out), fast=True)
     assert (sft_config(fast).logging_steps, grpo_config(fast).logging_steps) == (10, 1)

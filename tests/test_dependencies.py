@@ -24,9 +24,13 @@ def _imported_packages() -> dict[str, str]:
     found: dict[str, str] = {}
     for path in (ROOT / "radgrpo").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
-                     else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top != "radgrpo" and top not in sys.stdlib_module_names:
@@ -37,6 +41,9 @@ def _imported_packages() -> dict[str, str]:
 def test_every_imported_package_is_a_core_dependency():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower() for d in meta["dependencies"]}
-    missing = {top: where for top, where in _imported_packages().items()
-               if top not in TRANSITIVE | OPTIONAL and DIST.get(top, top).lower().replace("_", "-") not in declared}
+    missing = {
+        top: where
+        for top, where in _imported_packages().items()
+        if top not in TRANSITIVE | OPTIONAL and DIST.get(top, top).lower().replace("_", "-") not in declared
+    }
     assert not missing, f"imported but not in [project.dependencies]: {missing}"

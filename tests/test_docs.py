@@ -22,8 +22,21 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SCANNED_DIRS = ("radgrpo", "tests", "benchmarks", "configs")
 SCANNED_FILES = ("README.md",)
-TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".txt", ".cfg", ".ini", ".json", ".jinja", ".j2", ".html",
-                 ".sh"}
+TEXT_SUFFIXES = {
+    ".py",
+    ".md",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".txt",
+    ".cfg",
+    ".ini",
+    ".json",
+    ".jinja",
+    ".j2",
+    ".html",
+    ".sh",
+}
 MD = r"\." + "md"
 
 #: Unshipped documents, as regexes built from pieces (reason shown in failures).
@@ -54,8 +67,14 @@ def scanned_files() -> list[Path]:
     for d in (*SCANNED_DIRS, "docs"):
         base = ROOT / d
         if base.is_dir():
-            out.extend(p for p in sorted(base.rglob("*")) if p.is_file() and p.suffix in TEXT_SUFFIXES
-                       and "__pycache__" not in p.parts and not any(part.startswith(".") for part in p.parts[-3:]))
+            out.extend(
+                p
+                for p in sorted(base.rglob("*"))
+                if p.is_file()
+                and p.suffix in TEXT_SUFFIXES
+                and "__pycache__" not in p.parts
+                and not any(part.startswith(".") for part in p.parts[-3:])
+            )
     return out
 
 

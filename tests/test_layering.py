@@ -13,7 +13,7 @@ The rules (each a checker function over a source tree, so the self-tests below r
    from a private module.
 3. Inside ``radgrpo.data`` (:func:`data_imports`): sources read datasets into raw rows, tasks build records, export
    and build come last; the pairs in :data:`DATA_FORBIDDEN` never import each other in that direction (lazily
-   either). The one listed exception (:data:`DATA_EXCEPTIONS`) is the synthetic generator, which writes records.
+   either). Exceptions would be listed with a reason in :data:`DATA_EXCEPTIONS` (there are none).
 4. Cheap layers do not import heavy stacks at module level (:func:`heavy_imports`).
 
 Every rule walks the whole AST, so a lazy import inside a function counts the same as a module-level one (except
@@ -33,26 +33,47 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]  # the folder that holds the radgrpo package
 
 # top-level module/package -> layer; a module may import only from its own layer or below.
-LAYER = {"records": 0, "boxes": 0, "config": 0, "configs": 0, "chat_client": 0, "data": 1, "metrics": 1,
-         "models": 1, "rewards": 2, "train": 3, "eval": 3, "serve": 4, "cli": 4}
-# same-layer imports that are forbidden all the same
-FORBIDDEN = {("metrics", "data"), ("metrics", "models"), ("eval", "rewards"), ("eval", "train"),
-             ("rewards", "models"), ("rewards", "data")}
-# (importer package, imported package) inside radgrpo.data: sources < tasks < export, build
-DATA_FORBIDDEN = {("radgrpo.data.sources", "radgrpo.data.tasks"), ("radgrpo.data.sources", "radgrpo.data.export"),
-                  ("radgrpo.data.sources", "radgrpo.data.build"), ("radgrpo.data.tasks", "radgrpo.data.export"),
-                  ("radgrpo.data.tasks", "radgrpo.data.build")}
-# importer module -> why it may break DATA_FORBIDDEN (keep this list short; each entry is a debt to pay off)
-DATA_EXCEPTIONS = {
-    "radgrpo.data.sources.synthetic": "the synthetic generator writes a whole dataset (images and records), so it "
-                                      "builds records with radgrpo.data.tasks; its writer belongs above the sources",
+LAYER = {
+    "records": 0,
+    "boxes": 0,
+    "config": 0,
+    "configs": 0,
+    "chat_client": 0,
+    "data": 1,
+    "metrics": 1,
+    "models": 1,
+    "rewards": 2,
+    "train": 3,
+    "eval": 3,
+    "serve": 4,
+    "cli": 4,
 }
+# same-layer imports that are forbidden all the same
+FORBIDDEN = {
+    ("metrics", "data"),
+    ("metrics", "models"),
+    ("eval", "rewards"),
+    ("eval", "train"),
+    ("rewards", "models"),
+    ("rewards", "data"),
+}
+# (importer package, imported package) inside radgrpo.data: sources < tasks < export, build
+DATA_FORBIDDEN = {
+    ("radgrpo.data.sources", "radgrpo.data.tasks"),
+    ("radgrpo.data.sources", "radgrpo.data.export"),
+    ("radgrpo.data.sources", "radgrpo.data.build"),
+    ("radgrpo.data.tasks", "radgrpo.data.export"),
+    ("radgrpo.data.tasks", "radgrpo.data.build"),
+}
+# importer module -> why it may break DATA_FORBIDDEN (keep this list short; each entry is a debt to pay off)
+DATA_EXCEPTIONS: dict[str, str] = {}  # importer module -> why it may break rule 3 (none today)
 # heavy stacks that must stay out of the cheap layers at module level
 HEAVY = {"trl", "fastapi", "uvicorn"}
 NO_HEAVY = {"records", "boxes", "config", "chat_client", "metrics", "rewards", "data"}
 
 
 # ---- the checker ----
+
 
 def python_files(root: Path) -> list[Path]:
     """All ``.py`` files of the ``radgrpo`` package under ``root``, sorted."""
@@ -100,7 +121,7 @@ def iter_imports(path: Path, root: Path) -> Iterator[tuple[str, list[str], ast.s
                 yield a.name, [], node
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package[:len(package) - node.level + 1]
+                base = package[: len(package) - node.level + 1]
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
@@ -148,16 +169,20 @@ def private_imports(root: Path, files: Iterable[Path] | None = None) -> list[str
                 if first is not None and not within(me, ".".join(parts[:first])):
                     bad.append(f"{_where(path, root, node)} {me} imports private module {target}")
             for n in names:
-                if not is_private(n) or is_module(f"{module}.{n}", root) or any(is_private(p)
-                                                                                 for p in module.split(".")):
+                if (
+                    not is_private(n)
+                    or is_module(f"{module}.{n}", root)
+                    or any(is_private(p) for p in module.split("."))
+                ):
                     continue  # a private module (above), or a name of a private module (counted once, above)
                 if not (is_package(path) and within(module, me) and module != me):
                     bad.append(f"{_where(path, root, node)} {me} imports private name {module}.{n}")
     return bad
 
 
-def data_imports(root: Path, files: Iterable[Path] | None = None,
-                 exceptions: Iterable[str] = tuple(DATA_EXCEPTIONS)) -> list[str]:
+def data_imports(
+    root: Path, files: Iterable[Path] | None = None, exceptions: Iterable[str] = tuple(DATA_EXCEPTIONS)
+) -> list[str]:
     """Rule 3: inside ``radgrpo.data``, the (importer, imported) package pairs of :data:`DATA_FORBIDDEN`, except for
     the importer modules in ``exceptions``."""
     bad = []
@@ -197,6 +222,7 @@ def heavy_imports(root: Path, files: Iterable[Path] | None = None) -> list[str]:
 
 # ---- the rules on the real tree ----
 
+
 def test_every_module_has_a_layer():
     tops = {module_name(p, ROOT).split(".")[1] for p in python_files(ROOT) if module_name(p, ROOT) != "radgrpo"}
     assert tops <= set(LAYER), f"modules without a layer: {sorted(tops - set(LAYER))}"
@@ -224,6 +250,7 @@ def test_cheap_layers_do_not_import_heavy_stacks_at_module_level():
 
 # ---- the checker can fail: the same functions on a small tree of bad and good files ----
 
+
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         p = tmp_path / rel
@@ -246,59 +273,92 @@ PACKAGES = {  # the modules the bad and good files import, so that module resolu
 
 
 def test_checker_reports_an_upward_and_a_forbidden_same_layer_import(tmp_path):
-    root = _tree(tmp_path, {**PACKAGES,
-                            "radgrpo/eval/up.py": "from radgrpo.train import grpo\n",
-                            "radgrpo/metrics/side.py": "def f():\n    import radgrpo.data.prompts\n",
-                            "radgrpo/data/rel.py": "from ..train import grpo\n"})
-    assert sorted(upward_imports(root)) == ["radgrpo/data/rel.py:1 data -> train",
-                                            "radgrpo/eval/up.py:1 eval -> train",
-                                            "radgrpo/metrics/side.py:2 metrics -> data"]
+    root = _tree(
+        tmp_path,
+        {
+            **PACKAGES,
+            "radgrpo/eval/up.py": "from radgrpo.train import grpo\n",
+            "radgrpo/metrics/side.py": "def f():\n    import radgrpo.data.prompts\n",
+            "radgrpo/data/rel.py": "from ..train import grpo\n",
+        },
+    )
+    assert sorted(upward_imports(root)) == [
+        "radgrpo/data/rel.py:1 data -> train",
+        "radgrpo/eval/up.py:1 eval -> train",
+        "radgrpo/metrics/side.py:2 metrics -> data",
+    ]
 
 
 def test_checker_reports_private_imports(tmp_path):
-    root = _tree(tmp_path, {**PACKAGES,
-                            "radgrpo/data/build.py": "from radgrpo.data.sources._common import DropCounter\n",
-                            "radgrpo/train/common.py": "def f():\n    from radgrpo.models.tiny import _helper\n",
-                            "radgrpo/models/qwen3_vl.py": "from radgrpo.models.tiny import _helper\n",
-                            "radgrpo/cli/x.py": "from radgrpo.data.sources import _common\n"})
+    root = _tree(
+        tmp_path,
+        {
+            **PACKAGES,
+            "radgrpo/data/build.py": "from radgrpo.data.sources._common import DropCounter\n",
+            "radgrpo/train/common.py": "def f():\n    from radgrpo.models.tiny import _helper\n",
+            "radgrpo/models/qwen3_vl.py": "from radgrpo.models.tiny import _helper\n",
+            "radgrpo/cli/x.py": "from radgrpo.data.sources import _common\n",
+        },
+    )
     assert sorted(private_imports(root)) == [
         "radgrpo/cli/x.py:1 radgrpo.cli.x imports private module radgrpo.data.sources._common",
         "radgrpo/data/build.py:1 radgrpo.data.build imports private module radgrpo.data.sources._common",
         "radgrpo/models/qwen3_vl.py:1 radgrpo.models.qwen3_vl imports private name radgrpo.models.tiny._helper",
-        "radgrpo/train/common.py:2 radgrpo.train.common imports private name radgrpo.models.tiny._helper"]
+        "radgrpo/train/common.py:2 radgrpo.train.common imports private name radgrpo.models.tiny._helper",
+    ]
 
 
 def test_checker_reports_a_lazy_sources_to_tasks_import(tmp_path):
-    root = _tree(tmp_path, {**PACKAGES,
-                            "radgrpo/data/sources/mimic.py": ("def to_records():\n"
-                                                              "    from radgrpo.data.tasks import source_records\n"),
-                            "radgrpo/data/sources/other.py": "from radgrpo.data import tasks\n",
-                            "radgrpo/data/sources/synthetic.py": "from radgrpo.data import tasks\n"})
-    assert len(data_imports(root, exceptions=())) == 3  # an exception is reported once it is not listed
+    root = _tree(
+        tmp_path,
+        {
+            **PACKAGES,
+            "radgrpo/data/sources/mimic.py": ("def to_records():\n    from radgrpo.data.tasks import source_records\n"),
+            "radgrpo/data/sources/other.py": "from radgrpo.data import tasks\n",
+            "radgrpo/data/synth.py": "from radgrpo.data import tasks\n",
+        },
+    )  # above both: allowed
     assert sorted(data_imports(root)) == [
         "radgrpo/data/sources/mimic.py:2 radgrpo.data.sources.mimic -> radgrpo.data.tasks.source_records "
         "(radgrpo.data.sources must not import radgrpo.data.tasks)",
         "radgrpo/data/sources/other.py:1 radgrpo.data.sources.other -> radgrpo.data.tasks "
-        "(radgrpo.data.sources must not import radgrpo.data.tasks)"]
+        "(radgrpo.data.sources must not import radgrpo.data.tasks)",
+    ]
+    # a listed exception is skipped, and only that one
+    assert data_imports(root, exceptions=("radgrpo.data.sources.other",)) == [
+        "radgrpo/data/sources/mimic.py:2 radgrpo.data.sources.mimic -> radgrpo.data.tasks.source_records "
+        "(radgrpo.data.sources must not import radgrpo.data.tasks)"
+    ]
 
 
 def test_checker_reports_a_heavy_module_level_import_only(tmp_path):
-    root = _tree(tmp_path, {"radgrpo/metrics/h.py": "import trl\n\n\ndef f():\n    import fastapi\n",
-                            "radgrpo/train/t.py": "import trl\n"})
+    root = _tree(
+        tmp_path,
+        {
+            "radgrpo/metrics/h.py": "import trl\n\n\ndef f():\n    import fastapi\n",
+            "radgrpo/train/t.py": "import trl\n",
+        },
+    )
     assert heavy_imports(root) == ["radgrpo/metrics/h.py:1 imports trl"]
 
 
 @pytest.mark.parametrize("check", [upward_imports, private_imports, data_imports, heavy_imports])
 def test_checker_accepts_good_files(tmp_path, check):
-    root = _tree(tmp_path, {**PACKAGES,
-                            # a private module from inside its own package, lazily too
-                            "radgrpo/data/sources/mimic.py": ("from radgrpo.data.sources._common import x\n"
-                                                              "def f():\n    from ._common import y\n"),
-                            # a package __init__ re-exporting a private name of its own sub-module
-                            "radgrpo/models/__init__.py": "from radgrpo.models.tiny import _helper\n",
-                            # tasks use the sources' public API; eval may use data; dunders are not private
-                            "radgrpo/data/tasks/build.py": "from radgrpo.data.sources.common import DropCounter\n",
-                            "radgrpo/eval/e.py": "from radgrpo.data import prompts\nfrom radgrpo import __name__\n",
-                            "radgrpo/train/t.py": "import trl\nfrom radgrpo.models import tiny\n",
-                            "radgrpo/metrics/lazy.py": "def f():\n    import trl\n"})
+    root = _tree(
+        tmp_path,
+        {
+            **PACKAGES,
+            # a private module from inside its own package, lazily too
+            "radgrpo/data/sources/mimic.py": (
+                "from radgrpo.data.sources._common import x\ndef f():\n    from ._common import y\n"
+            ),
+            # a package __init__ re-exporting a private name of its own sub-module
+            "radgrpo/models/__init__.py": "from radgrpo.models.tiny import _helper\n",
+            # tasks use the sources' public API; eval may use data; dunders are not private
+            "radgrpo/data/tasks/build.py": "from radgrpo.data.sources.common import DropCounter\n",
+            "radgrpo/eval/e.py": "from radgrpo.data import prompts\nfrom radgrpo import __name__\n",
+            "radgrpo/train/t.py": "import trl\nfrom radgrpo.models import tiny\n",
+            "radgrpo/metrics/lazy.py": "def f():\n    import trl\n",
+        },
+    )
     assert check(root) == []

@@ -9,10 +9,16 @@ from radgrpo.records import CHEXPERT_LABELS, Record, Task, read_jsonl, write_jso
 
 
 def _rec(**kw):
-    base: dict[str, Any] = dict(id="a", image="img/a.png", task=Task.ABNORMALITY_GROUNDING,
-                                question="Where is the nodule?", answer="The nodule is at [0.1, 0.2, 0.3, 0.4].",
-                                reference_boxes=[[0.1, 0.2, 0.3, 0.4]], labels={"Lung Lesion": 1, "No Finding": 0},
-                                target="nodule")
+    base: dict[str, Any] = dict(
+        id="a",
+        image="img/a.png",
+        task=Task.ABNORMALITY_GROUNDING,
+        question="Where is the nodule?",
+        answer="The nodule is at [0.1, 0.2, 0.3, 0.4].",
+        reference_boxes=[[0.1, 0.2, 0.3, 0.4]],
+        labels={"Lung Lesion": 1, "No Finding": 0},
+        target="nodule",
+    )
     base.update(kw)
     return Record(**base)
 
@@ -74,19 +80,23 @@ def test_old_record_ids_map_to_the_current_scheme():
     from radgrpo.records import current_record_id, renamed_prediction_ids
 
     assert current_record_id("vindr_cxr/detection/abc#r1") == "vindr_cxr/detection/abc#1"
-    assert current_record_id("vindr_cxr/abnormality_grounding/abc/Nodule/Mass#r12") == \
-        "vindr_cxr/abnormality_grounding/abc/Nodule/Mass#12"
+    assert (
+        current_record_id("vindr_cxr/abnormality_grounding/abc/Nodule/Mass#r12")
+        == "vindr_cxr/abnormality_grounding/abc/Nodule/Mass#12"
+    )
     assert current_record_id("padchest_gr/phrase_grounding/img.png#3") == "padchest_gr/phrase_grounding/img.png/3"
-    assert current_record_id("padchest_gr/phrase_grounding/img.png#3#r2") == \
-        "padchest_gr/phrase_grounding/img.png/3#2"
-    for new in ("padchest_gr/phrase_grounding/img.png/3", "padchest_gr/phrase_grounding/img.png/3#2",
-                "synthetic/detection/s1#2", "mimic_cxr/classification/d1"):
+    assert current_record_id("padchest_gr/phrase_grounding/img.png#3#r2") == "padchest_gr/phrase_grounding/img.png/3#2"
+    for new in (
+        "padchest_gr/phrase_grounding/img.png/3",
+        "padchest_gr/phrase_grounding/img.png/3#2",
+        "synthetic/detection/s1#2",
+        "mimic_cxr/classification/d1",
+    ):
         assert current_record_id(new) == new  # current ids are fixed points
     records = ["m/t/a#1", "m/t/b", "padchest_gr/phrase_grounding/x.png/0"]
-    assert renamed_prediction_ids(["m/t/a#r1", "m/t/b", "padchest_gr/phrase_grounding/x.png#0", "gone#r1"],
-                                  records) == {"m/t/a#r1": "m/t/a#1",
-                                               "padchest_gr/phrase_grounding/x.png#0":
-                                                   "padchest_gr/phrase_grounding/x.png/0"}
+    assert renamed_prediction_ids(
+        ["m/t/a#r1", "m/t/b", "padchest_gr/phrase_grounding/x.png#0", "gone#r1"], records
+    ) == {"m/t/a#r1": "m/t/a#1", "padchest_gr/phrase_grounding/x.png#0": "padchest_gr/phrase_grounding/x.png/0"}
     # an old id is not renamed onto a record that already has a prediction, nor when the records use old ids too
     assert renamed_prediction_ids(["m/t/a#r1", "m/t/a#1"], records) == {}
     assert renamed_prediction_ids(["m/t/a#r1"], ["m/t/a#r1"]) == {}
@@ -99,15 +109,24 @@ def test_generate_resumes_a_predictions_file_with_old_ids(tmp_path):
 
     from radgrpo.eval.generate import Prediction, generate_predictions, read_predictions
 
-    recs = [_rec(id="vindr_cxr/abnormality_grounding/abc/Nodule#1"),
-            _rec(id="padchest_gr/phrase_grounding/x.png/0", task="phrase_grounding"),
-            _rec(id="synthetic/abnormality_grounding/s1#2")]
-    old_ids = ["vindr_cxr/abnormality_grounding/abc/Nodule#r1", "padchest_gr/phrase_grounding/x.png#0",
-               "synthetic/abnormality_grounding/s1#2"]
+    recs = [
+        _rec(id="vindr_cxr/abnormality_grounding/abc/Nodule#1"),
+        _rec(id="padchest_gr/phrase_grounding/x.png/0", task="phrase_grounding"),
+        _rec(id="synthetic/abnormality_grounding/s1#2"),
+    ]
+    old_ids = [
+        "vindr_cxr/abnormality_grounding/abc/Nodule#r1",
+        "padchest_gr/phrase_grounding/x.png#0",
+        "synthetic/abnormality_grounding/s1#2",
+    ]
     out = tmp_path / "predictions.jsonl"
-    out.write_text("".join(json.dumps(Prediction(i, r.task.value, "q", f"done {i}", f"done {i}", 3, True,
-                                                 max_new_tokens=8).to_dict()) + "\n"
-                           for i, r in zip(old_ids, recs)))
+    out.write_text(
+        "".join(
+            json.dumps(Prediction(i, r.task.value, "q", f"done {i}", f"done {i}", 3, True, max_new_tokens=8).to_dict())
+            + "\n"
+            for i, r in zip(old_ids, recs)
+        )
+    )
     processor = SimpleNamespace(tokenizer=SimpleNamespace(padding_side="right"))
     preds = generate_predictions(None, processor, recs, tmp_path, max_new_tokens=8, out_path=out, progress=False)
     assert [p.id for p in preds] == [r.id for r in recs]

@@ -1,6 +1,6 @@
 """``radgrpo data synth``: write a synthetic chest X-ray instruction dataset.
 
-What it is: a thin wrapper over :func:`radgrpo.data.sources.synthetic.synthesize` (flags = YAML keys =
+What it is: a thin wrapper over :func:`radgrpo.data.synth.synthesize` (flags = YAML keys =
 :class:`~radgrpo.data.sources.synthetic.SynthConfig` fields) that prints a rich table of record counts. What it is
 not: the real-dataset build (``radgrpo data build``, :mod:`radgrpo.cli.datasets`).
 
@@ -15,7 +15,8 @@ import sys
 import time
 
 from radgrpo.config import parse_config
-from radgrpo.data.sources.synthetic import SynthConfig, synthesize
+from radgrpo.data.sources.synthetic import SynthConfig
+from radgrpo.data.synth import synthesize
 
 
 def print_counts(counts: dict[str, dict[str, int]], title: str = "synthetic records per split × task") -> None:

@@ -40,13 +40,17 @@ def print_stats(stats: dict[str, Any]) -> None:
     d.add_column("repaired (kept)")
     for name, st in stats["blocks"].items():
         drops = st["drops"]
-        d.add_row(name + (" (resumed)" if st.get("resumed") else ""),
-                  ", ".join(f"{k}: {v}" for k, v in drops["counts"].items()) or "-",
-                  ", ".join(f"{k}: {v}" for k, v in drops.get("notes", {}).items()) or "-")
+        d.add_row(
+            name + (" (resumed)" if st.get("resumed") else ""),
+            ", ".join(f"{k}: {v}" for k, v in drops["counts"].items()) or "-",
+            ", ".join(f"{k}: {v}" for k, v in drops.get("notes", {}).items()) or "-",
+        )
     console.print(d)
     leaks = stats["patients_in_several_splits"]["count"]
-    console.print(f"splits: {stats['splits']}; patients in several splits: {leaks}; exports: "
-                  f"{ {k: v for k, v in stats['exports'].items()} }; {stats['seconds']} s")
+    console.print(
+        f"splits: {stats['splits']}; patients in several splits: {leaks}; exports: "
+        f"{dict(stats['exports'])}; {stats['seconds']} s"
+    )
 
 
 def build_main(argv: list[str]) -> int:

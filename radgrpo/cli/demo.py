@@ -42,21 +42,27 @@ console = Console()
 #: control and GRPO.
 STAGES = ("untrained", "prior", "sft", "sft_control", "grpo")
 #: Paired comparisons ``a_vs_b`` (a minus b on the same test items).
-COMPARISONS = (("sft", "untrained"), ("sft", "prior"), ("grpo", "sft"), ("grpo", "sft_control"),
-               ("sft_control", "sft"))
+COMPARISONS = (("sft", "untrained"), ("sft", "prior"), ("grpo", "sft"), ("grpo", "sft_control"), ("sft_control", "sft"))
 HEADLINE = ("map_50", "soft_f1", "rule_finding_f1", "rule_finding_f1_side", "bleu4", "rougeL")
 TABLE_METRICS = HEADLINE + ("matched_iou", "format_valid_rate", "n")
 #: The shipped config each stage starts from (``radgrpo configs list``).
 STAGE_CONFIGS = {"data": "data/synth_demo", "sft": "sft/demo_cpu", "grpo": "grpo/demo_cpu", "eval": "eval/demo_cpu"}
 #: DemoConfig flag -> (stage, key): the flag's default is that key of the stage's shipped config, and it overrides it.
 FLAG_KEYS: dict[str, tuple[str, str]] = {
-    "n_train": ("data", "n_train"), "n_val": ("data", "n_val"), "n_test": ("data", "n_test"),
+    "n_train": ("data", "n_train"),
+    "n_val": ("data", "n_val"),
+    "n_test": ("data", "n_test"),
     "image_size": ("data", "image_size"),
-    "sft_steps": ("sft", "max_steps"), "sft_learning_rate": ("sft", "learning_rate"),
-    "sft_warmup_steps": ("sft", "warmup_steps"), "sft_batch_size": ("sft", "per_device_train_batch_size"),
-    "grpo_steps": ("grpo", "max_steps"), "grpo_learning_rate": ("grpo", "learning_rate"),
-    "grpo_beta": ("grpo", "beta"), "grpo_num_generations": ("grpo", "num_generations"),
-    "grpo_batch_size": ("grpo", "per_device_train_batch_size"), "grpo_temperature": ("grpo", "temperature"),
+    "sft_steps": ("sft", "max_steps"),
+    "sft_learning_rate": ("sft", "learning_rate"),
+    "sft_warmup_steps": ("sft", "warmup_steps"),
+    "sft_batch_size": ("sft", "per_device_train_batch_size"),
+    "grpo_steps": ("grpo", "max_steps"),
+    "grpo_learning_rate": ("grpo", "learning_rate"),
+    "grpo_beta": ("grpo", "beta"),
+    "grpo_num_generations": ("grpo", "num_generations"),
+    "grpo_batch_size": ("grpo", "per_device_train_batch_size"),
+    "grpo_temperature": ("grpo", "temperature"),
     "eval_batch_size": ("eval", "batch_size"),
 }
 #: Learning-rate factor of the compute-matched SFT control (constant LR at the end of SFT's cosine: 5 % of the peak).
@@ -79,8 +85,10 @@ def stage_config(stage: str) -> dict[str, Any]:
 def _flag(name: str, help_: str) -> Any:
     """A DemoConfig field whose default is read from the shipped config (:data:`FLAG_KEYS`)."""
     stage, key = FLAG_KEYS[name]
-    return field(default_factory=lambda: stage_config(stage)[key],
-                 metadata={"help": f"{help_} (default: {key} of {STAGE_CONFIGS[stage]})"})
+    return field(
+        default_factory=lambda: stage_config(stage)[key],
+        metadata={"help": f"{help_} (default: {key} of {STAGE_CONFIGS[stage]})"},
+    )
 
 
 @dataclass
@@ -105,13 +113,20 @@ class DemoConfig:
     grpo_num_generations: int = _flag("grpo_num_generations", "rollouts per prompt")
     grpo_batch_size: int = _flag("grpo_batch_size", "completions per GRPO step")
     grpo_temperature: float = _flag("grpo_temperature", "rollout sampling temperature")
-    control: bool = field(default=True, metadata={
-        "help": "also continue SFT from the SFT checkpoint for as many samples as GRPO saw (compute-matched control)"})
+    control: bool = field(
+        default=True,
+        metadata={
+            "help": "also continue SFT from the SFT checkpoint for as many samples as GRPO saw (compute-matched control)"
+        },
+    )
     eval_batch_size: int = _flag("eval_batch_size", "generation batch size in evaluation")
-    n_resamples: int = field(default=10_000, metadata={
-        "help": "paired bootstrap resamples and randomisation permutations"})
-    time_limit_s: float = field(default=0.0, metadata={
-        "help": "opt-in wall-clock guard per training stage (s); 0 = off. A stage it stops is reported"})
+    n_resamples: int = field(
+        default=10_000, metadata={"help": "paired bootstrap resamples and randomisation permutations"}
+    )
+    time_limit_s: float = field(
+        default=0.0,
+        metadata={"help": "opt-in wall-clock guard per training stage (s); 0 = off. A stage it stops is reported"},
+    )
 
     def __post_init__(self) -> None:
         if self.fast:
@@ -129,8 +144,10 @@ class DemoConfig:
         if self.sft_steps < 1 or self.grpo_steps < 1:
             raise ValueError("--sft_steps and --grpo_steps must be >= 1")
         if self.grpo_batch_size % self.grpo_num_generations:
-            raise ValueError(f"--grpo_batch_size ({self.grpo_batch_size}) must be a multiple of "
-                             f"--grpo_num_generations ({self.grpo_num_generations})")
+            raise ValueError(
+                f"--grpo_batch_size ({self.grpo_batch_size}) must be a multiple of "
+                f"--grpo_num_generations ({self.grpo_num_generations})"
+            )
 
     @property
     def grpo_prompts(self) -> int:
@@ -165,8 +182,7 @@ def synth_config(cfg: DemoConfig) -> Any:
     """
     from radgrpo.data.sources.synthetic import SynthConfig
 
-    values = {**stage_config("data"), **_overrides(cfg, "data"), "out": str(Path(cfg.out) / "data"),
-              "seed": cfg.seed}
+    values = {**stage_config("data"), **_overrides(cfg, "data"), "out": str(Path(cfg.out) / "data"), "seed": cfg.seed}
     return from_dict(SynthConfig, values, source=STAGE_CONFIGS["data"])
 
 
@@ -177,9 +193,16 @@ def _overrides(cfg: DemoConfig, stage: str) -> dict[str, Any]:
 def _train_values(cfg: DemoConfig, stage: str, output_dir: Path, model: Path) -> dict[str, Any]:
     """A training stage's shipped keys + the demo's: paths, seed, flags, progress bars and the time guard."""
     out = Path(cfg.out)
-    return {**stage_config(stage), **_overrides(cfg, stage), "output_dir": str(output_dir),
-            "model_name_or_path": str(model), "train_file": str(out / "data" / "train.jsonl"), "seed": cfg.seed,
-            "disable_tqdm": False, "time_limit_s": cfg.time_limit_s}
+    return {
+        **stage_config(stage),
+        **_overrides(cfg, stage),
+        "output_dir": str(output_dir),
+        "model_name_or_path": str(model),
+        "train_file": str(out / "data" / "train.jsonl"),
+        "seed": cfg.seed,
+        "disable_tqdm": False,
+        "time_limit_s": cfg.time_limit_s,
+    }
 
 
 def sft_config(cfg: DemoConfig, *, control: bool = False) -> Any:
@@ -193,9 +216,15 @@ def sft_config(cfg: DemoConfig, *, control: bool = False) -> Any:
 
     out = Path(cfg.out)
     if control:
-        values = {**_train_values(cfg, "sft", out / "sft_control", out / "sft"), "max_steps": cfg.control_steps,
-                  "learning_rate": cfg.sft_learning_rate * CONTROL_LR_FACTOR, "lr_scheduler_type": "constant",
-                  "lr_scheduler_kwargs": {}, "warmup_steps": 0, "logging_steps": CONTROL_LOGGING_STEPS}
+        values = {
+            **_train_values(cfg, "sft", out / "sft_control", out / "sft"),
+            "max_steps": cfg.control_steps,
+            "learning_rate": cfg.sft_learning_rate * CONTROL_LR_FACTOR,
+            "lr_scheduler_type": "constant",
+            "lr_scheduler_kwargs": {},
+            "warmup_steps": 0,
+            "logging_steps": CONTROL_LOGGING_STEPS,
+        }
     else:
         values = _train_values(cfg, "sft", out / "sft", out / STAGE_MODELS["untrained"])
         if cfg.fast:
@@ -229,9 +258,16 @@ def eval_config(cfg: DemoConfig, name: str) -> Any:
 
     out = Path(cfg.out)
     model = str(out / STAGE_MODELS[name]) if name in STAGE_MODELS else ""
-    values = {**stage_config("eval"), "model": model, "test_file": str(out / "data" / "test.jsonl"),
-              "out": str(out / f"eval_{name}"), "run_name": name, "seed": cfg.seed, "html": False,
-              **_overrides(cfg, "eval")}
+    values = {
+        **stage_config("eval"),
+        "model": model,
+        "test_file": str(out / "data" / "test.jsonl"),
+        "out": str(out / f"eval_{name}"),
+        "run_name": name,
+        "seed": cfg.seed,
+        "html": False,
+        **_overrides(cfg, "eval"),
+    }
     return from_dict(EvalConfig, values, source=STAGE_CONFIGS["eval"])
 
 
@@ -247,8 +283,13 @@ def _evaluate(records: list, base_dir: Path, name: str, cfg: DemoConfig) -> dict
     return flat
 
 
-def heldout_scorer(records: Sequence, base_dir: Path, processor: Any, batch_size: int,
-                   max_new_tokens: int | dict[str, int] | None = None) -> Callable[[Any], dict[str, float]]:
+def heldout_scorer(
+    records: Sequence,
+    base_dir: Path,
+    processor: Any,
+    batch_size: int,
+    max_new_tokens: int | dict[str, int] | None = None,
+) -> Callable[[Any], dict[str, float]]:
     """``fn(model) -> {"soft_f1", "rule_finding_f1"}`` on validation records (greedy; for the SFT held-out curve).
 
     ``max_new_tokens``: generation limits as :func:`radgrpo.eval.generate.generate_predictions` takes them (the demo
@@ -259,8 +300,9 @@ def heldout_scorer(records: Sequence, base_dir: Path, processor: Any, batch_size
     from radgrpo.metrics.text.rule_labeler import f1_from_counts
 
     def score(model: Any) -> dict[str, float]:
-        preds = generate_predictions(model, processor, records, base_dir, batch_size=batch_size,
-                                     max_new_tokens=max_new_tokens, progress=False)
+        preds = generate_predictions(
+            model, processor, records, base_dir, batch_size=batch_size, max_new_tokens=max_new_tokens, progress=False
+        )
         rows = score_predictions(preds, records, ["soft_f1", "rule_finding_f1"])
         grounding = [r["soft_f1"] for r in rows if "soft_f1" in r]
         counts = [sum(r.get(f"rule_finding_{k}", 0) for r in rows) for k in ("tp", "fp", "fn")]
@@ -277,10 +319,17 @@ def _train_info(out_dir: Path, steps: int, samples_per_step: int, name: str) -> 
     done = max([int(e.get("step", 0)) for e in log] + [0])
     hit = next((e["time_guard_hit"] for e in log if "time_guard_hit" in e), None)
     if hit is not None:
-        console.print(f"[bold yellow]  {name}: the --time_limit_s guard stopped training at step {hit} of {steps}; "
-                      "these numbers depend on machine speed")
-    return {"steps_planned": steps, "steps_done": done, "samples_per_step": samples_per_step,
-            "samples": done * samples_per_step, "time_guard_hit": hit}
+        console.print(
+            f"[bold yellow]  {name}: the --time_limit_s guard stopped training at step {hit} of {steps}; "
+            "these numbers depend on machine speed"
+        )
+    return {
+        "steps_planned": steps,
+        "steps_done": done,
+        "samples_per_step": samples_per_step,
+        "samples": done * samples_per_step,
+        "time_guard_hit": hit,
+    }
 
 
 def _notes(results: dict, cfg: DemoConfig, rewards: Sequence[str]) -> str:
@@ -291,33 +340,46 @@ def _notes(results: dict, cfg: DemoConfig, rewards: Sequence[str]) -> str:
         r = results["paired"].get(comp, {}).get(metric)
         if r is None:
             return f"{metric}: not measured"
-        return f"{metric} {r['diff']:+.3f} (95% CI [{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}], " \
-               f"p={r['p_value']:.4f}): {reading(r)}"
+        return (
+            f"{metric} {r['diff']:+.3f} (95% CI [{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}], "
+            f"p={r['p_value']:.4f}): {reading(r)}"
+        )
 
     tr = results["training"]
-    lines = [f"Tiny Qwen3-VL on {cfg.image_size}² synthetic radiographs, CPU, seed {cfg.seed}. SFT "
-             f"{tr['sft']['steps_done']} steps ({tr['sft']['samples']} samples); GRPO {tr['grpo']['steps_done']} steps "
-             f"({tr['grpo']['samples']} prompts × {cfg.grpo_num_generations} rollouts; rewards "
-             f"{' + '.join(rewards)}, lr {cfg.grpo_learning_rate:g}, beta {cfg.grpo_beta:g}, temperature "
-             f"{cfg.grpo_temperature:g})" + (f"; SFT control {tr['sft_control']['steps_done']} more SFT steps "
-                                             f"({tr['sft_control']['samples']} samples)." if "sft_control" in tr
-                                             else ".")]
+    lines = [
+        f"Tiny Qwen3-VL on {cfg.image_size}² synthetic radiographs, CPU, seed {cfg.seed}. SFT "
+        f"{tr['sft']['steps_done']} steps ({tr['sft']['samples']} samples); GRPO {tr['grpo']['steps_done']} steps "
+        f"({tr['grpo']['samples']} prompts × {cfg.grpo_num_generations} rollouts; rewards "
+        f"{' + '.join(rewards)}, lr {cfg.grpo_learning_rate:g}, beta {cfg.grpo_beta:g}, temperature "
+        f"{cfg.grpo_temperature:g})"
+        + (
+            f"; SFT control {tr['sft_control']['steps_done']} more SFT steps ({tr['sft_control']['samples']} samples)."
+            if "sft_control" in tr
+            else "."
+        )
+    ]
     prior, sft = results["prior"], results["sft"]
-    lines.append(f"Image-blind baseline ('prior'): the best constant training report "
-                 f"(rule_finding_f1 {prior.get('rule_finding_f1', 0):.3f}) and the per-finding mean box "
-                 f"(soft_f1 {prior.get('soft_f1', 0):.3f}). SFT wrote {sft.get('distinct_reports', 0)} distinct "
-                 f"reports for {sft.get('n_reports', 0)} test images.")
+    lines.append(
+        f"Image-blind baseline ('prior'): the best constant training report "
+        f"(rule_finding_f1 {prior.get('rule_finding_f1', 0):.3f}) and the per-finding mean box "
+        f"(soft_f1 {prior.get('soft_f1', 0):.3f}). SFT wrote {sft.get('distinct_reports', 0)} distinct "
+        f"reports for {sft.get('n_reports', 0)} test images."
+    )
     for a, b in COMPARISONS:
         comp = f"{a}_vs_{b}"
         if comp in results["paired"]:
             lines.append(f"{a} vs {b}: " + "; ".join(verdict(comp, m) for m in HEADLINE[:3]) + ".")
     for name, info in tr.items():
         if info.get("time_guard_hit") is not None:
-            lines.append(f"The time guard stopped {name} at step {info['time_guard_hit']} of "
-                         f"{info['steps_planned']}: these numbers depend on machine speed.")
-    lines.append("Paired differences: bootstrap over test items and approximate randomisation, "
-                 f"{cfg.n_resamples} resamples each. Synthetic data and a tiny model: this shows what each stage "
-                 "learns, not clinical quality.")
+            lines.append(
+                f"The time guard stopped {name} at step {info['time_guard_hit']} of "
+                f"{info['steps_planned']}: these numbers depend on machine speed."
+            )
+    lines.append(
+        "Paired differences: bootstrap over test items and approximate randomisation, "
+        f"{cfg.n_resamples} resamples each. Synthetic data and a tiny model: this shows what each stage "
+        "learns, not clinical quality."
+    )
     return "\n".join(lines)
 
 
@@ -331,7 +393,7 @@ def _report_stats(eval_dir: Path) -> dict[str, int]:
 
 def run_demo(cfg: DemoConfig) -> dict:
     """Run the pipeline; returns the results dict written to ``OUT/results.json``."""
-    from radgrpo.data.sources.synthetic import synthesize
+    from radgrpo.data.synth import synthesize
     from radgrpo.eval.baselines import baseline_predictions
     from radgrpo.eval.compare import compare_runs
     from radgrpo.eval.pipeline import evaluate_predictions
@@ -364,8 +426,9 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     t = stage(2, "tiny Qwen3-VL (random init, local tokenizer)")
     corpus = [s for r in train[:3000] for s in (r.question, r.answer)]
-    init_dir = build_tiny_model(out / STAGE_MODELS["untrained"], corpus,
-                                TinyModelConfig(image_size=cfg.image_size, seed=cfg.seed))
+    init_dir = build_tiny_model(
+        out / STAGE_MODELS["untrained"], corpus, TinyModelConfig(image_size=cfg.image_size, seed=cfg.seed)
+    )
     timings["build"] = time.time() - t
 
     t = stage(3, "evaluate the untrained model and the image-blind baselines")
@@ -378,8 +441,9 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     t = stage(4, f"SFT ({cfg.sft_steps} steps, held-out curve every {cfg.sft_eval_every})")
     limits = eval_config(cfg, "sft").generation_limits()
-    heldout = HeldOutCallback(heldout_scorer(val, data_dir, load_processor(init_dir), cfg.eval_batch_size, limits),
-                              cfg.sft_eval_every)
+    heldout = HeldOutCallback(
+        heldout_scorer(val, data_dir, load_processor(init_dir), cfg.eval_batch_size, limits), cfg.sft_eval_every
+    )
     sft_dir = run_sft(sft_config(cfg), callbacks=[heldout])
     results["training"]["sft"] = _train_info(sft_dir, cfg.sft_steps, cfg.sft_batch_size, "sft")
     timings["sft"] = time.time() - t
@@ -391,8 +455,9 @@ def run_demo(cfg: DemoConfig) -> dict:
     rewards = list(stage_config("grpo")["reward_funcs"])
     t = stage(6, f"GRPO from SFT ({cfg.grpo_steps} steps; rewards {' + '.join(rewards)})")
     grpo_dir = run_grpo(grpo_config(cfg))
-    results["training"]["grpo"] = _train_info(grpo_dir, cfg.grpo_steps,
-                                              cfg.grpo_batch_size // cfg.grpo_num_generations, "grpo")
+    results["training"]["grpo"] = _train_info(
+        grpo_dir, cfg.grpo_steps, cfg.grpo_batch_size // cfg.grpo_num_generations, "grpo"
+    )
     timings["grpo"] = time.time() - t
 
     t = stage(7, "evaluate GRPO")
@@ -401,11 +466,13 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     stages = [s for s in STAGES if s != "sft_control" or cfg.control]
     if cfg.control:
-        t = stage(8, f"compute-matched control: SFT continued for {cfg.control_steps} steps "
-                     f"({cfg.grpo_prompts} samples, as many as GRPO's prompts)")
+        t = stage(
+            8,
+            f"compute-matched control: SFT continued for {cfg.control_steps} steps "
+            f"({cfg.grpo_prompts} samples, as many as GRPO's prompts)",
+        )
         ctrl_dir = run_sft(sft_config(cfg, control=True))
-        results["training"]["sft_control"] = _train_info(ctrl_dir, cfg.control_steps, cfg.sft_batch_size,
-                                                         "sft_control")
+        results["training"]["sft_control"] = _train_info(ctrl_dir, cfg.control_steps, cfg.sft_batch_size, "sft_control")
         results["sft_control"] = _evaluate(test, data_dir, "sft_control", cfg)
         timings["sft_control"] = time.time() - t
 
@@ -413,17 +480,34 @@ def run_demo(cfg: DemoConfig) -> dict:
     for s in stages:
         results[s].update(_report_stats(out / f"eval_{s}"))
     rows = {s: read_scores(out / f"eval_{s}" / "scores.jsonl") for s in stages}
-    results["paired"] = {f"{a}_vs_{b}": compare_runs(rows[a], rows[b], metrics=HEADLINE,
-                                                       n_resamples=cfg.n_resamples, n_permutations=cfg.n_resamples,
-                                                       seed=cfg.seed)
-                         for a, b in COMPARISONS if a in rows and b in rows}
+    results["paired"] = {
+        f"{a}_vs_{b}": compare_runs(
+            rows[a],
+            rows[b],
+            metrics=HEADLINE,
+            n_resamples=cfg.n_resamples,
+            n_permutations=cfg.n_resamples,
+            seed=cfg.seed,
+        )
+        for a, b in COMPARISONS
+        if a in rows and b in rows
+    }
     notes = _notes(results, cfg, rewards)
-    logs = {name: json.loads((out / name / "log_history.json").read_text())
-            for name in ("sft", "grpo", "sft_control") if (out / name / "log_history.json").exists()}
-    write_report_from_dirs(out / "report.html", {s: out / f"eval_{s}" for s in stages}, records=test,
-                           base_dir=data_dir, title="radgrpo demo: untrained, image-blind prior, SFT, SFT control, "
-                                                    "GRPO (synthetic CXR)",
-                           notes=notes, logs=logs, paired=results["paired"])
+    logs = {
+        name: json.loads((out / name / "log_history.json").read_text())
+        for name in ("sft", "grpo", "sft_control")
+        if (out / name / "log_history.json").exists()
+    }
+    write_report_from_dirs(
+        out / "report.html",
+        {s: out / f"eval_{s}" for s in stages},
+        records=test,
+        base_dir=data_dir,
+        title="radgrpo demo: untrained, image-blind prior, SFT, SFT control, GRPO (synthetic CXR)",
+        notes=notes,
+        logs=logs,
+        paired=results["paired"],
+    )
     timings["report"] = time.time() - t
     results["notes"] = notes
     results["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
@@ -462,6 +546,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     results = run_demo(cfg)
     print_table(results)
-    console.print(f"[bold]done in {time.time() - t0:.0f} s[/] -> {Path(cfg.out) / 'results.json'}, "
-                  f"{Path(cfg.out) / 'report.html'}")
+    console.print(
+        f"[bold]done in {time.time() - t0:.0f} s[/] -> {Path(cfg.out) / 'results.json'}, "
+        f"{Path(cfg.out) / 'report.html'}"
+    )
     return 0

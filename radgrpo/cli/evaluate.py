@@ -64,8 +64,14 @@ def run_eval(cfg: EvalConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     model, processor = _load(cfg)
     load_s = time.perf_counter() - t0
-    return evaluate(model, processor, records, cfg, base_dir=test_file.parent,
-                    meta={"model": cfg.model, "test_file": str(test_file), "load_seconds": round(load_s, 3)})
+    return evaluate(
+        model,
+        processor,
+        records,
+        cfg,
+        base_dir=test_file.parent,
+        meta={"model": cfg.model, "test_file": str(test_file), "load_seconds": round(load_s, 3)},
+    )
 
 
 def results_table(results: dict[str, Any], title: str = "radgrpo eval") -> Any:

@@ -37,8 +37,10 @@ class EndpointConfig:
 
     base_url: str = field(default="", metadata={"help": "endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM)"})
     model: str = field(default="", metadata={"help": "model name sent with each request"})
-    api_key_env: str = field(default="OPENAI_API_KEY", metadata={
-        "help": "environment variable holding the API key (unset: no key, as a local vLLM needs)"})
+    api_key_env: str = field(
+        default="OPENAI_API_KEY",
+        metadata={"help": "environment variable holding the API key (unset: no key, as a local vLLM needs)"},
+    )
     cache_dir: str = field(default="", metadata={"help": "answer cache (default: <root>/llm_cache)"})
     max_concurrency: int = field(default=8, metadata={"help": "requests in flight"})
     requests_per_minute: float = field(default=0.0, metadata={"help": "request-start limit (0: none)"})
@@ -58,11 +60,16 @@ class EndpointConfig:
         """The :class:`radgrpo.data.llm.LLMClient` of these settings."""
         from radgrpo.data.llm import LLMClient
 
-        return LLMClient(self.base_url, self.model, api_key=os.environ.get(self.api_key_env) or None,
-                         cache_dir=self.cache_dir or str(Path(root) / "llm_cache"),
-                         max_concurrency=self.max_concurrency,
-                         requests_per_minute=self.requests_per_minute or None, max_retries=self.max_retries,
-                         timeout_s=self.timeout_s)
+        return LLMClient(
+            self.base_url,
+            self.model,
+            api_key=os.environ.get(self.api_key_env) or None,
+            cache_dir=self.cache_dir or str(Path(root) / "llm_cache"),
+            max_concurrency=self.max_concurrency,
+            requests_per_minute=self.requests_per_minute or None,
+            max_retries=self.max_retries,
+            timeout_s=self.timeout_s,
+        )
 
 
 @dataclass
@@ -72,8 +79,10 @@ class FilterReportsConfig(EndpointConfig):
     source: str = field(default="mimic_cxr", metadata={"help": f"one of {SOURCES}"})
     root: str = field(default="", metadata={"help": "the MIMIC-CXR-JPG (with raw reports) or CheXpert-Plus folder"})
     out: str = field(default="", metadata={"help": "output folder (default: <root>/filtered_reports)"})
-    splits: list[str] = field(default_factory=list, metadata={
-        "help": "splits to filter (default: all; MIMIC train validate test, CheXpert-Plus train valid)"})
+    splits: list[str] = field(
+        default_factory=list,
+        metadata={"help": "splits to filter (default: all; MIMIC train validate test, CheXpert-Plus train valid)"},
+    )
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -88,8 +97,12 @@ class ConversationsConfig(EndpointConfig):
     root: str = field(default="", metadata={"help": "the MIMIC-CXR-JPG folder, with filtered_reports/"})
     split: str = field(default="train", metadata={"help": "train | validate | test"})
     out: str = field(default="", metadata={"help": "output folder (default: <root>/conversations/<split>/standard)"})
-    genders_json: str = field(default="", metadata={
-        "help": "optional JSON {subject_id: 'M'|'F'|'male'|'female'} (MIMIC-IV patients); else sex is 'unknown'"})
+    genders_json: str = field(
+        default="",
+        metadata={
+            "help": "optional JSON {subject_id: 'M'|'F'|'male'|'female'} (MIMIC-IV patients); else sex is 'unknown'"
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.split not in ("train", "validate", "test"):
@@ -148,9 +161,9 @@ def filter_reports_main(argv: list[str]) -> int:
     else:
         from radgrpo.data.sources import chexpert_plus
 
-        reports = _take(chexpert_plus.iter_report_texts(cfg.root, drops, splits=tuple(cfg.splits or
-                                                                                      ("train", "valid"))),
-                        cfg.limit)
+        reports = _take(
+            chexpert_plus.iter_report_texts(cfg.root, drops, splits=tuple(cfg.splits or ("train", "valid"))), cfg.limit
+        )
         prefix = ""
     out = cfg.out or str(Path(cfg.root) / "filtered_reports")
     res = filter_reports(cfg.client(cfg.root), reports, out, prefix=prefix)
@@ -183,10 +196,15 @@ def conversations_main(argv: list[str]) -> int:
     genders = json.loads(Path(cfg.genders_json).read_text()) if cfg.genders_json else {}
     drops = DropCounter()
     rows = iter_rows(cfg.root, drops, splits=(cfg.split,), reports="filtered", require_report=True)
+
     def item(r: dict[str, Any]) -> dict[str, Any]:
         positive = [k for k, v in r["labels"].items() if v == 1 and k != "No Finding"]
-        return {"findings": r["report"], "view": r["view"], "abnormalities": positive,
-                "sex": _sex(genders.get(r["subject_id"]))}
+        return {
+            "findings": r["report"],
+            "view": r["view"],
+            "abnormalities": positive,
+            "sex": _sex(genders.get(r["subject_id"])),
+        }
 
     items = _take(((r["dicom_id"], item(r)) for r in rows), cfg.limit)
     out = cfg.out or str(Path(cfg.root) / "conversations" / cfg.split / "standard")

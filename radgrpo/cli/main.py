@@ -27,10 +27,16 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("eval",): ("radgrpo.cli.evaluate", "main", "generate on a test split, score, bootstrap CIs, HTML report"),
     ("data", "build"): ("radgrpo.cli.datasets", "build_main", "build the RadVLM instruction set from dataset roots"),
     ("data", "validate"): ("radgrpo.cli.datasets", "validate_main", "check dataset roots before building"),
-    ("data", "filter-reports"): ("radgrpo.cli.llm_steps", "filter_reports_main",
-                                 "LLM step: reports -> current findings (filtered_reports/, before data build)"),
-    ("data", "conversations"): ("radgrpo.cli.llm_steps", "conversations_main",
-                                "LLM step: MIMIC conversations (conversations/<split>/standard/)"),
+    ("data", "filter-reports"): (
+        "radgrpo.cli.llm_steps",
+        "filter_reports_main",
+        "LLM step: reports -> current findings (filtered_reports/, before data build)",
+    ),
+    ("data", "conversations"): (
+        "radgrpo.cli.llm_steps",
+        "conversations_main",
+        "LLM step: MIMIC conversations (conversations/<split>/standard/)",
+    ),
     ("models", "build-tiny"): ("radgrpo.cli.models", "build_tiny_main", "build and save a tiny Qwen3-VL"),
     ("models", "download"): ("radgrpo.cli.models", "download_main", "download scoring models (needs internet)"),
     ("rewards", "list"): ("radgrpo.cli.rewards", "list_main", "list the registered reward names"),
@@ -80,8 +86,11 @@ def _unknown_command(argv: list[str]) -> int:
                 for sub in subs:
                     print(f"  {sub:<20} {COMMANDS[(argv[0], sub)][2]}")
                 return 0
-            print(f"radgrpo {argv[0]}: missing subcommand, one of: {', '.join(subs)} "
-                  f"(radgrpo {argv[0]} <subcommand> --help for its flags)", file=sys.stderr)
+            print(
+                f"radgrpo {argv[0]}: missing subcommand, one of: {', '.join(subs)} "
+                f"(radgrpo {argv[0]} <subcommand> --help for its flags)",
+                file=sys.stderr,
+            )
             return 2
         typed = f"{argv[0]} {second}"
         near = closest(second, subs)
@@ -117,7 +126,7 @@ def _paths_given(argv: list[str]) -> list[str]:
             from radgrpo.configs import resolve_config  # a file or a shipped config name
 
             words += strings(load_yaml(resolve_config(cfg)))
-        except Exception:  # noqa: BLE001 - an unreadable config names no further paths
+        except Exception:
             pass
     return words
 

@@ -15,8 +15,12 @@ class BuildTinyConfig:
     """Build a tiny real Qwen3-VL with a locally trained tokenizer."""
 
     out: str = field(default="tiny_qwen3vl", metadata={"help": "output folder"})
-    corpus_file: str | None = field(default=None, metadata={
-        "help": "records JSONL (questions + answers) or a text file, one line per sample, to train the tokenizer"})
+    corpus_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "records JSONL (questions + answers) or a text file, one line per sample, to train the tokenizer"
+        },
+    )
     image_size: int = field(default=256, metadata={"help": "image side (px); min = max pixels"})
     seed: int = field(default=0, metadata={"help": "init seed"})
 
@@ -38,8 +42,7 @@ def build_tiny_main(argv: list[str] | None = None) -> int:
     from radgrpo.models.tiny import TinyModelConfig, build_tiny_model, count_parameters
 
     cfg = parse_config(BuildTinyConfig, argv, prog="radgrpo models build-tiny")
-    out = build_tiny_model(cfg.out, _corpus(cfg.corpus_file), TinyModelConfig(image_size=cfg.image_size,
-                                                                              seed=cfg.seed))
+    out = build_tiny_model(cfg.out, _corpus(cfg.corpus_file), TinyModelConfig(image_size=cfg.image_size, seed=cfg.seed))
     from radgrpo.models.qwen3_vl import load_model
 
     print(f"{out}  ({count_parameters(load_model(out)):,} parameters)")
@@ -63,8 +66,11 @@ def download_main(argv: list[str] | None = None) -> int:
     unknown = [n for n in a.names if n not in specs]
     if unknown:  # before any download starts
         near = closest(unknown[0], specs)
-        raise ConfigError(f"unknown model {unknown[0]!r}" + (f"; did you mean {near!r}?" if near else "")
-                          + " (radgrpo models download lists the known models)")
+        raise ConfigError(
+            f"unknown model {unknown[0]!r}"
+            + (f"; did you mean {near!r}?" if near else "")
+            + " (radgrpo models download lists the known models)"
+        )
     for name in a.names:
         print(download_model(name, a.dest))
     return 0

@@ -110,6 +110,6 @@ def resolve_config(name_or_path: str | os.PathLike) -> Path:
         return path
     if _name(str(name_or_path)) in list_configs():
         return config_path(str(name_or_path))
-    raise ConfigError(_unknown(str(name_or_path), f"--config {str(name_or_path)!r} is neither a file nor a shipped "
-                                                  "config name"))
-
+    raise ConfigError(
+        _unknown(str(name_or_path), f"--config {str(name_or_path)!r} is neither a file nor a shipped config name")
+    )

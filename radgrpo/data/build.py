@@ -35,7 +35,13 @@ from typing import Any
 
 from radgrpo.data.mixture import RADVLM_BLOCKS, Block, interleave, select_by_hash
 from radgrpo.data.sources import (
-    chest_imagenome, chexpert, chexpert_plus, mimic_cxr, ms_cxr, padchest_gr, vindr_cxr,
+    chest_imagenome,
+    chexpert,
+    chexpert_plus,
+    mimic_cxr,
+    ms_cxr,
+    padchest_gr,
+    vindr_cxr,
 )
 from radgrpo.data.sources.common import DropCounter, RawRow
 from radgrpo.data.tasks.source_records import records_of_row
@@ -44,8 +50,15 @@ from radgrpo.records import Record
 SOURCES = ("mimic_cxr", "chexpert", "chexpert_plus", "chest_imagenome", "vindr_cxr", "ms_cxr", "padchest_gr")
 EXPORTS = ("records", "llava_json", "verl", "trl")
 #: The row key that identifies an item of each source (sampling, ids).
-ROW_KEYS = {"mimic_cxr": "dicom_id", "chexpert": "path", "chexpert_plus": "path", "chest_imagenome": "dicom_id",
-            "vindr_cxr": "image_id", "ms_cxr": None, "padchest_gr": "image_id"}
+ROW_KEYS = {
+    "mimic_cxr": "dicom_id",
+    "chexpert": "path",
+    "chexpert_plus": "path",
+    "chest_imagenome": "dicom_id",
+    "vindr_cxr": "image_id",
+    "ms_cxr": None,
+    "padchest_gr": "image_id",
+}
 
 
 @dataclass
@@ -95,8 +108,9 @@ class DataConfig:
             try:
                 blk = Block(**b)
             except TypeError as e:
-                raise ValueError(f"--blocks[{i}]: {e}; keys: name, source, tasks, repeats, num_samples, splits, "
-                                 f"as_split") from None
+                raise ValueError(
+                    f"--blocks[{i}]: {e}; keys: name, source, tasks, repeats, num_samples, splits, as_split"
+                ) from None
             if blk.source not in SOURCES:
                 raise ValueError(f"--blocks[{i}] {blk.name!r}: unknown source {blk.source!r}; valid: {SOURCES}")
             out.append(blk)
@@ -118,8 +132,7 @@ REQUIRED_FILES = {
     "chest_imagenome": ["silver_dataset/scene_graph", "silver_dataset/splits"],
     "vindr_cxr": [],
     "ms_cxr": [],
-    "padchest_gr": [padchest_gr.GROUNDED_JSON, padchest_gr.MASTER_CSV, padchest_gr.PADCHEST_CSV,
-                    padchest_gr.IMAGE_DIR],
+    "padchest_gr": [padchest_gr.GROUNDED_JSON, padchest_gr.MASTER_CSV, padchest_gr.PADCHEST_CSV, padchest_gr.IMAGE_DIR],
 }
 
 
@@ -134,8 +147,10 @@ def validate_roots(cfg: DataConfig) -> list[str]:
 
     problems = []
     if "trl" in cfg.exports and importlib.util.find_spec("radgrpo.data.export.trl") is None:
-        problems.append("exports: --exports trl needs radgrpo.data.export.trl (records_to_sft_dataset, "
-                        "records_to_grpo_dataset), which this checkout lacks")
+        problems.append(
+            "exports: --exports trl needs radgrpo.data.export.trl (records_to_sft_dataset, "
+            "records_to_grpo_dataset), which this checkout lacks"
+        )
     blocks = cfg.resolved_blocks()
     needed: dict[str, list[str]] = {}
     for b in blocks:
@@ -193,26 +208,48 @@ def iter_source_rows(cfg: DataConfig, block: Block, drops: DropCounter) -> Itera
     ci = cfg.check_images
     if src == "mimic_cxr":
         reports = cfg.mimic_reports if "report_generation" in block.tasks else "none"
-        return mimic_cxr.iter_rows(root, drops, splits=splits, only_frontal=cfg.only_frontal, reports=reports,
-                                   uncertain=cfg.uncertain, blank_as_negative=cfg.blank_as_negative, check_images=ci)
+        return mimic_cxr.iter_rows(
+            root,
+            drops,
+            splits=splits,
+            only_frontal=cfg.only_frontal,
+            reports=reports,
+            uncertain=cfg.uncertain,
+            blank_as_negative=cfg.blank_as_negative,
+            check_images=ci,
+        )
     if src == "chexpert":
-        return chexpert.iter_rows(root, drops, splits=splits, only_frontal=cfg.only_frontal, uncertain=cfg.uncertain,
-                                  blank_as_negative=cfg.blank_as_negative, check_images=ci)
+        return chexpert.iter_rows(
+            root,
+            drops,
+            splits=splits,
+            only_frontal=cfg.only_frontal,
+            uncertain=cfg.uncertain,
+            blank_as_negative=cfg.blank_as_negative,
+            check_images=ci,
+        )
     if src == "chexpert_plus":
-        return chexpert_plus.iter_rows(root, drops, splits=splits, only_frontal=cfg.only_frontal,
-                                       capitalize=cfg.chexpert_plus_capitalize, uncertain=cfg.uncertain,
-                                       blank_as_negative=cfg.blank_as_negative, check_images=ci,
-                                       image_root=cfg.chexpert_root)
+        return chexpert_plus.iter_rows(
+            root,
+            drops,
+            splits=splits,
+            only_frontal=cfg.only_frontal,
+            capitalize=cfg.chexpert_plus_capitalize,
+            uncertain=cfg.uncertain,
+            blank_as_negative=cfg.blank_as_negative,
+            check_images=ci,
+            image_root=cfg.chexpert_root,
+        )
     if src == "chest_imagenome":
         if not cfg.mimic_cxr_root:
             raise ValueError("chest_imagenome: --mimic_cxr_root is needed (images and Rows/Columns)")
-        return chest_imagenome.iter_rows(root, cfg.mimic_cxr_root, drops, splits=splits,
-                                         only_frontal=cfg.only_frontal, check_images=ci)
+        return chest_imagenome.iter_rows(
+            root, cfg.mimic_cxr_root, drops, splits=splits, only_frontal=cfg.only_frontal, check_images=ci
+        )
     if src == "vindr_cxr":
         return vindr_cxr.iter_rows(root, drops, splits=splits, iou_thr=cfg.vindr_iou_thr, check_images=ci)
     if src == "ms_cxr":
-        return ms_cxr.iter_rows(root, drops, mimic_root=cfg.mimic_cxr_root, splits=tuple(block.splits),
-                                check_images=ci)
+        return ms_cxr.iter_rows(root, drops, mimic_root=cfg.mimic_cxr_root, splits=tuple(block.splits), check_images=ci)
     return padchest_gr.iter_rows(root, drops, splits=tuple(block.splits), check_images=ci)
 
 
@@ -221,8 +258,15 @@ def _row_key(source: str, row: RawRow) -> str:
     return f"{row['dicom_id']}/{row['phrase']}" if k is None else str(row[k])
 
 
-def _to_records(source: str, row: RawRow, tasks: tuple[str, ...], seed: int, repeat: int,
-                drops: DropCounter, cfg: DataConfig | None = None) -> list[Record]:
+def _to_records(
+    source: str,
+    row: RawRow,
+    tasks: tuple[str, ...],
+    seed: int,
+    repeat: int,
+    drops: DropCounter,
+    cfg: DataConfig | None = None,
+) -> list[Record]:
     options: dict[str, Any] = {}
     if source == "mimic_cxr" and "conversation" in tasks and cfg is not None and cfg.mimic_cxr_root:
         # RadVLM's layout: conversations/{train,test}/standard/<dicom_id>.json
@@ -232,8 +276,11 @@ def _to_records(source: str, row: RawRow, tasks: tuple[str, ...], seed: int, rep
 
 
 def _fingerprint(cfg: DataConfig, block: Block) -> str:
-    opts = {k: v for k, v in asdict(cfg).items() if k not in ("out", "exports", "verl_tasks", "verl_think_suffix",
-                                                                "verl_reasoning", "progress", "blocks")}
+    opts = {
+        k: v
+        for k, v in asdict(cfg).items()
+        if k not in ("out", "exports", "verl_tasks", "verl_think_suffix", "verl_reasoning", "progress", "blocks")
+    }
     return hashlib.sha256(json.dumps([asdict(block), opts], sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -247,16 +294,20 @@ def build_block(cfg: DataConfig, block: Block, shard_dir: Path) -> dict[str, Any
     fp = _fingerprint(cfg, block)
     if side.is_file():
         prev = json.loads(side.read_text(encoding="utf-8"))
-        if prev.get("fingerprint") == fp and all((shard_dir / f"{block.name}.{s}.jsonl").is_file()
-                                                 for s in prev["counts"]):
+        if prev.get("fingerprint") == fp and all(
+            (shard_dir / f"{block.name}.{s}.jsonl").is_file() for s in prev["counts"]
+        ):
             prev["resumed"] = True
             return prev
     drops = DropCounter()
     tasks = tuple(block.tasks)
     keep = None
     if block.num_samples is not None:
-        keep = select_by_hash((_row_key(block.source, r) for r in iter_source_rows(cfg, block, DropCounter())),
-                              block.num_samples, cfg.seed)
+        keep = select_by_hash(
+            (_row_key(block.source, r) for r in iter_source_rows(cfg, block, DropCounter())),
+            block.num_samples,
+            cfg.seed,
+        )
     files: dict[str, Any] = {}
     counts: dict[str, Counter] = {}
     try:
@@ -273,8 +324,13 @@ def build_block(cfg: DataConfig, block: Block, shard_dir: Path) -> dict[str, Any
     for split in files:
         tmp = shard_dir / f"{block.name}.{split}.jsonl.tmp"
         os.replace(tmp, shard_dir / f"{block.name}.{split}.jsonl")
-    stats = {"fingerprint": fp, "source": block.source, "resumed": False,
-             "counts": {s: dict(sorted(c.items())) for s, c in sorted(counts.items())}, "drops": drops.to_dict()}
+    stats = {
+        "fingerprint": fp,
+        "source": block.source,
+        "resumed": False,
+        "counts": {s: dict(sorted(c.items())) for s, c in sorted(counts.items())},
+        "drops": drops.to_dict(),
+    }
     tmp = side.with_name(side.name + ".tmp")
     tmp.write_text(json.dumps(stats, indent=1), encoding="utf-8")
     os.replace(tmp, side)
@@ -298,8 +354,14 @@ def _lines(path: Path) -> Iterator[str]:
         yield from f
 
 
-def mix_split(shards: list[tuple[Path, int]], dst: Path, seed: int, patients: dict[str, str],
-              split: str, leaks: dict[str, set[str]]) -> int:
+def mix_split(
+    shards: list[tuple[Path, int]],
+    dst: Path,
+    seed: int,
+    patients: dict[str, str],
+    split: str,
+    leaks: dict[str, set[str]],
+) -> int:
     """Interleave shard lines into ``dst`` (atomic) with a seeded order.
 
     ``patients`` maps ``source/patient`` to the first split it was seen in (a plain string keeps memory small);
@@ -359,8 +421,7 @@ def build_dataset(cfg: DataConfig) -> dict[str, Any]:
     if cfg.vindr_convert and cfg.vindr_cxr_root:  # validate_roots has checked the root is set
         for sp in sorted({s for b in blocks if b.source == "vindr_cxr" for s in b.splits}):
             d = DropCounter()
-            vindr_cxr.convert_images(cfg.vindr_cxr_root, sp, d, mode=cfg.vindr_convert_mode,
-                                     size=cfg.vindr_image_size)
+            vindr_cxr.convert_images(cfg.vindr_cxr_root, sp, d, mode=cfg.vindr_convert_mode, size=cfg.vindr_image_size)
     block_stats = {}
     for b in blocks:
         t = time.perf_counter()
@@ -368,17 +429,21 @@ def build_dataset(cfg: DataConfig) -> dict[str, Any]:
         block_stats[b.name]["seconds"] = round(time.perf_counter() - t, 2)
         if cfg.progress:
             n = sum(sum(c.values()) for c in block_stats[b.name]["counts"].values())
-            print(f"[data build] {b.name}: {n} records"
-                  f"{' (resumed)' if block_stats[b.name]['resumed'] else ''}", flush=True)
+            print(
+                f"[data build] {b.name}: {n} records{' (resumed)' if block_stats[b.name]['resumed'] else ''}",
+                flush=True,
+            )
     splits = sorted({s for st in block_stats.values() for s in st["counts"]})
     patients: dict[str, str] = {}
     leak_sets: dict[str, set[str]] = {}
     split_counts = {}
     for i, sp in enumerate(splits):
-        shards = [(shard_dir / f"{name}.{sp}.jsonl", sum(st["counts"][sp].values()))
-                  for name, st in block_stats.items() if sp in st["counts"]]
-        split_counts[sp] = mix_split(shards, out / "records" / f"{sp}.jsonl", cfg.seed + i, patients, sp,
-                                    leak_sets)
+        shards = [
+            (shard_dir / f"{name}.{sp}.jsonl", sum(st["counts"][sp].values()))
+            for name, st in block_stats.items()
+            if sp in st["counts"]
+        ]
+        split_counts[sp] = mix_split(shards, out / "records" / f"{sp}.jsonl", cfg.seed + i, patients, sp, leak_sets)
     del patients
     leaks = {k: sorted(v) for k, v in leak_sets.items()}
     exports = _export(cfg, out, splits)
@@ -386,10 +451,14 @@ def build_dataset(cfg: DataConfig) -> dict[str, Any]:
     for st in block_stats.values():
         for c in st["counts"].values():
             table.setdefault(st["source"], Counter()).update(c)
-    stats = {"blocks": block_stats, "splits": split_counts,
-             "table": {s: dict(sorted(c.items())) for s, c in sorted(table.items())},
-             "patients_in_several_splits": {"count": len(leaks), "examples": dict(list(leaks.items())[:5])},
-             "exports": exports, "seconds": round(time.perf_counter() - t0, 2)}
+    stats = {
+        "blocks": block_stats,
+        "splits": split_counts,
+        "table": {s: dict(sorted(c.items())) for s, c in sorted(table.items())},
+        "patients_in_several_splits": {"count": len(leaks), "examples": dict(list(leaks.items())[:5])},
+        "exports": exports,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
     tmp = out / "stats.json.tmp"
     tmp.write_text(json.dumps(stats, indent=1), encoding="utf-8")
     os.replace(tmp, out / "stats.json")
@@ -403,15 +472,16 @@ def _export(cfg: DataConfig, out: Path, splits: list[str]) -> dict[str, Any]:
     if "llava_json" in cfg.exports:
         from radgrpo.data.export.llava_json import write_dataset_info, write_llava_json
 
-        done["llava_json"] = {sp: write_llava_json(iter_jsonl(out / "records" / f"{sp}.jsonl"),
-                                                   out / "llava" / f"{sp}.json") for sp in splits}
+        done["llava_json"] = {
+            sp: write_llava_json(iter_jsonl(out / "records" / f"{sp}.jsonl"), out / "llava" / f"{sp}.json")
+            for sp in splits
+        }
         write_dataset_info(out / "llava" / "dataset_info.json", "radvlm_train", "train.json")
     if "verl" in cfg.exports and "train" in splits:
         from radgrpo.data.export.verl import write_verl
 
         train = (r for r in iter_jsonl(out / "records" / "train.jsonl") if r.task.value in cfg.verl_tasks)
-        done["verl"] = write_verl(train, out / "verl", think_suffix=cfg.verl_think_suffix,
-                                  reasoning=cfg.verl_reasoning)
+        done["verl"] = write_verl(train, out / "verl", think_suffix=cfg.verl_think_suffix, reasoning=cfg.verl_reasoning)
     if "trl" in cfg.exports:
         from radgrpo.data.export.trl import records_to_grpo_dataset, records_to_sft_dataset, save_dataset
 

@@ -105,20 +105,28 @@ def read_dicom_array(path: str | os.PathLike, mode: str = "display") -> tuple[np
         raise DicomError("pydicom is needed to read DICOM files: pip install pydicom") from e
     try:
         ds = pydicom.dcmread(str(path))
-    except Exception as e:  # noqa: BLE001 - any parse failure is an unreadable file
+    except Exception as e:
         raise DicomError(f"{path}: cannot read DICOM ({type(e).__name__}: {e})") from e
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
     if photometric not in ("MONOCHROME1", "MONOCHROME2"):
         raise DicomError(f"{path}: PhotometricInterpretation {photometric!r} is not greyscale")
     try:
         raw = ds.pixel_array
-    except Exception as e:  # noqa: BLE001 - missing decoder, truncated pixel data ...
-        raise DicomError(f"{path}: cannot decode pixel data ({type(e).__name__}: {e}); compressed files need "
-                         f"`pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg`") from e
+    except Exception as e:
+        raise DicomError(
+            f"{path}: cannot decode pixel data ({type(e).__name__}: {e}); compressed files need "
+            f"`pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg`"
+        ) from e
     if raw.ndim != 2:
         raise DicomError(f"{path}: expected one greyscale frame, got pixel array of shape {raw.shape}")
-    info = {"rows": int(raw.shape[0]), "columns": int(raw.shape[1]), "photometric": photometric,
-            "bits_stored": int(ds.get("BitsStored", raw.dtype.itemsize * 8)), "inverted": False, "voi": "none"}
+    info = {
+        "rows": int(raw.shape[0]),
+        "columns": int(raw.shape[1]),
+        "photometric": photometric,
+        "bits_stored": int(ds.get("BitsStored", raw.dtype.itemsize * 8)),
+        "inverted": False,
+        "voi": "none",
+    }
     if mode == "radvlm":
         img = raw.astype(np.uint8) if raw.dtype == np.uint8 else minmax_to_uint8(raw)
         info["voi"] = "none" if raw.dtype == np.uint8 else "minmax"
@@ -139,8 +147,9 @@ def read_dicom_array(path: str | os.PathLike, mode: str = "display") -> tuple[np
     return img, info
 
 
-def convert_dicom(src: str | os.PathLike, dst: str | os.PathLike, mode: str = "display",
-                  size: int | None = None, quality: int = 95) -> tuple[int, int]:
+def convert_dicom(
+    src: str | os.PathLike, dst: str | os.PathLike, mode: str = "display", size: int | None = None, quality: int = 95
+) -> tuple[int, int]:
     """Convert one DICOM to JPG/PNG (by ``dst`` suffix), written atomically (temp file + rename).
 
     Args:
@@ -189,5 +198,5 @@ def read_dicom_size(path: str | os.PathLike) -> tuple[int, int]:
     try:
         ds = pydicom.dcmread(str(path), stop_before_pixels=True)
         return int(ds.Rows), int(ds.Columns)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise DicomError(f"{path}: cannot read DICOM header ({type(e).__name__}: {e})") from e

@@ -46,8 +46,8 @@ CONVERSATION_SYSTEM_PROMPT = (
     "which the user asks about the image and the assistant answers as if it were looking at the image, using only "
     "the given information, with cautious clinical wording. Never mention a report, prior studies or changes over "
     "time. When a question concerns a boxed observation, give its box in the same [x_min, y_min, x_max, y_max] form "
-    "with two decimals. Answer with a JSON list only, alternating {\"from\": \"human\", \"value\": ...} and "
-    "{\"from\": \"gpt\", \"value\": ...}, starting with human."
+    'with two decimals. Answer with a JSON list only, alternating {"from": "human", "value": ...} and '
+    '{"from": "gpt", "value": ...}, starting with human.'
 )
 
 
@@ -64,8 +64,9 @@ class LLMClient(ChatClient):
         (2, 'http://127.0.0.1:9/v1')
     """
 
-    def map(self, jobs: dict[str, list[dict[str, str]]], on_result: Callable[[str, str], None],
-            drops: DropCounter) -> int:
+    def map(
+        self, jobs: dict[str, list[dict[str, str]]], on_result: Callable[[str, str], None], drops: DropCounter
+    ) -> int:
         """Run ``jobs`` (key -> messages) with bounded concurrency; ``on_result(key, text)`` for each success.
 
         Failures are counted in ``drops`` as ``llm_error`` (examples keep the key); nothing raises halfway.
@@ -106,8 +107,9 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def filter_reports(client: LLMClient, reports: dict[str, str], out_dir: str | os.PathLike,
-                   prefix: str = "s") -> dict[str, Any]:
+def filter_reports(
+    client: LLMClient, reports: dict[str, str], out_dir: str | os.PathLike, prefix: str = "s"
+) -> dict[str, Any]:
     """Filter reports into ``<out_dir>/<prefix><key>.txt`` (``None`` when no current finding remains).
 
     Args:
@@ -143,8 +145,9 @@ def filter_reports(client: LLMClient, reports: dict[str, str], out_dir: str | os
     return {"written": written, "skipped_existing": skipped, "empty_input": empty, "drops": drops.to_dict()}
 
 
-def conversation_messages(findings: str, abnormalities: list[str], view: str, sex: str,
-                          boxes: list[tuple[str, list]] | None = None) -> list[dict[str, str]]:
+def conversation_messages(
+    findings: str, abnormalities: list[str], view: str, sex: str, boxes: list[tuple[str, list]] | None = None
+) -> list[dict[str, str]]:
     """Messages asking for a grounded or plain conversation about one image.
 
     Example:
@@ -152,8 +155,12 @@ def conversation_messages(findings: str, abnormalities: list[str], view: str, se
         ...                       [("Cardiomegaly", [(0.3, 0.5, 0.7, 0.7)])])[1]["content"].splitlines()[-1]
         'Cardiomegaly: [0.30, 0.50, 0.70, 0.70]'
     """
-    lines = [f"Findings: {findings}", f"Abnormalities: {', '.join(abnormalities) or 'none'}", f"View: {view}",
-             f"Sex: {sex}"]
+    lines = [
+        f"Findings: {findings}",
+        f"Abnormalities: {', '.join(abnormalities) or 'none'}",
+        f"View: {view}",
+        f"Sex: {sex}",
+    ]
     if boxes:
         lines.append("Observations with bounding boxes:")
         for phrase, bs in boxes:
@@ -182,8 +189,9 @@ def parse_conversation(text: str) -> list[dict[str, str]]:
     return [{"from": x["from"], "value": x["value"]} for x in turns]
 
 
-def generate_conversations(client: LLMClient, items: dict[str, dict[str, Any]],
-                           out_dir: str | os.PathLike) -> dict[str, Any]:
+def generate_conversations(
+    client: LLMClient, items: dict[str, dict[str, Any]], out_dir: str | os.PathLike
+) -> dict[str, Any]:
     """Generate ``<out_dir>/<key>.json`` conversations (RadVLM's file layout) for items not yet done.
 
     Args:
@@ -205,8 +213,9 @@ def generate_conversations(client: LLMClient, items: dict[str, dict[str, Any]],
         if (out / f"{key}.json").is_file():
             skipped += 1
             continue
-        jobs[key] = conversation_messages(it["findings"], list(it.get("abnormalities", [])), it.get("view", ""),
-                                          it.get("sex", ""), it.get("boxes"))
+        jobs[key] = conversation_messages(
+            it["findings"], list(it.get("abnormalities", [])), it.get("view", ""), it.get("sex", ""), it.get("boxes")
+        )
     written = 0
     lock = threading.Lock()
 

@@ -170,10 +170,10 @@ def patients_in_several_splits(records: Iterable[Record]) -> dict[str, list[str]
 RADVLM_BLOCKS: tuple[Block, ...] = (
     Block("vindr-cxr-train", "vindr_cxr", ["detection"], repeats=2),
     Block("vindr-cxr-mono-train", "vindr_cxr", ["abnormality_grounding"], repeats=3),
-    Block("mscxr-train", "ms_cxr", ["phrase_grounding"], repeats=3, splits=["train", "validate"],
-          as_split="train"),
-    Block("padchest-train", "padchest_gr", ["phrase_grounding"], repeats=2, splits=["train", "validate"],
-          as_split="train"),
+    Block("mscxr-train", "ms_cxr", ["phrase_grounding"], repeats=3, splits=["train", "validate"], as_split="train"),
+    Block(
+        "padchest-train", "padchest_gr", ["phrase_grounding"], repeats=2, splits=["train", "validate"], as_split="train"
+    ),
     Block("mimic-train", "mimic_cxr", ["report_generation"]),
     Block("chexpertplus-train", "chexpert_plus", ["report_generation"]),
     Block("chestima-train", "chest_imagenome", ["anatomical_grounding"], num_samples=80000),

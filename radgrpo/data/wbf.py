@@ -59,8 +59,12 @@ def _prefilter(boxes: Sequence[Sequence[float]], scores: Sequence[float], skip_b
     return kept_b, kept_s
 
 
-def weighted_boxes_fusion(boxes: Sequence[Sequence[float]], scores: Sequence[float] | None = None,
-                          iou_thr: float = 0.55, skip_box_thr: float = 0.0) -> list[tuple[Box, float, int]]:
+def weighted_boxes_fusion(
+    boxes: Sequence[Sequence[float]],
+    scores: Sequence[float] | None = None,
+    iou_thr: float = 0.55,
+    skip_box_thr: float = 0.0,
+) -> list[tuple[Box, float, int]]:
     """Fuse the boxes of one label from one model.
 
     Args:
@@ -124,5 +128,7 @@ def fuse_reader_boxes(boxes: Sequence[Sequence[float]], iou_thr: float = 0.1, nd
         >>> fuse_reader_boxes([(0.2, 0.2, 0.4, 0.4), (0.22, 0.24, 0.42, 0.44), (0.2, 0.2, 0.41, 0.41)])
         [(0.207, 0.213, 0.41, 0.417)]
     """
-    return [(round(b[0], ndigits), round(b[1], ndigits), round(b[2], ndigits), round(b[3], ndigits))
-            for b, _, _ in weighted_boxes_fusion(boxes, None, iou_thr=iou_thr, skip_box_thr=0.0)]
+    return [
+        (round(b[0], ndigits), round(b[1], ndigits), round(b[2], ndigits), round(b[3], ndigits))
+        for b, _, _ in weighted_boxes_fusion(boxes, None, iou_thr=iou_thr, skip_box_thr=0.0)
+    ]

@@ -60,10 +60,8 @@ def best_constant_report(train: Sequence[Record], test: Sequence[Record]) -> str
         >>> best_constant_report(train, test)
         'Small left pleural effusion.'
     """
-    cands = list(dict.fromkeys(t for r in train if r.task is Task.REPORT_GENERATION
-                               if (t := _reference_report(r))))
-    refs = [finding_set(t) for r in test if r.task is Task.REPORT_GENERATION
-            if (t := _reference_report(r)) is not None]
+    cands = list(dict.fromkeys(t for r in train if r.task is Task.REPORT_GENERATION if (t := _reference_report(r))))
+    refs = [finding_set(t) for r in test if r.task is Task.REPORT_GENERATION if (t := _reference_report(r)) is not None]
     if not cands or not refs:
         raise ValueError("best_constant_report needs report_generation records in both train and test")
     n_ref = sum(len(g) for g in refs)
@@ -94,8 +92,10 @@ def mean_box_prior(train: Sequence[Record]) -> dict[str, Box]:
     for r in train:
         if r.task.is_grounding and r.target and r.reference_boxes:
             boxes.setdefault(r.target, []).extend(r.reference_boxes)
-    return {t: tuple(round(float(v), 4) for v in np.mean(np.asarray(b, dtype=np.float64), axis=0))  # type: ignore[misc]
-            for t, b in sorted(boxes.items())}
+    return {
+        t: tuple(round(float(v), 4) for v in np.mean(np.asarray(b, dtype=np.float64), axis=0))  # type: ignore[misc]
+        for t, b in sorted(boxes.items())
+    }
 
 
 def baseline_predictions(train: Sequence[Record], test: Sequence[Record]) -> tuple[list[Prediction], dict[str, Any]]:
@@ -123,6 +123,16 @@ def baseline_predictions(train: Sequence[Record], test: Sequence[Record]) -> tup
             answer = format_boxes([box]) if box else ""
         else:
             continue
-        preds.append(Prediction(id=r.id, task=r.task.value, prompt=r.question, completion=answer, answer=answer,
-                                n_tokens=0, finished=True, meta={"run": BASELINE_NAME}))
+        preds.append(
+            Prediction(
+                id=r.id,
+                task=r.task.value,
+                prompt=r.question,
+                completion=answer,
+                answer=answer,
+                n_tokens=0,
+                finished=True,
+                meta={"run": BASELINE_NAME},
+            )
+        )
     return preds, {"constant_report": constant, "box_prior": {k: list(v) for k, v in prior.items()}}

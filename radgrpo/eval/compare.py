@@ -34,20 +34,32 @@ class PairedMetric:
 
 
 #: The headline metrics a paired comparison reports, in display order.
-PAIRED_METRICS: dict[str, PairedMetric] = {m.name: m for m in (
-    PairedMetric("map_50", ("ap_50",), mean_statistic),
-    PairedMetric("soft_f1", ("soft_f1",), mean_statistic),
-    PairedMetric("rule_finding_f1", ("rule_finding_tp", "rule_finding_fp", "rule_finding_fn"), micro_f1_statistic),
-    PairedMetric("rule_finding_f1_side", ("rule_finding_side_tp", "rule_finding_side_fp", "rule_finding_side_fn"),
-                 micro_f1_statistic),
-    PairedMetric("bleu4", ("bleu4",), mean_statistic),
-    PairedMetric("rougeL", ("rougeL",), mean_statistic),
-)}
+PAIRED_METRICS: dict[str, PairedMetric] = {
+    m.name: m
+    for m in (
+        PairedMetric("map_50", ("ap_50",), mean_statistic),
+        PairedMetric("soft_f1", ("soft_f1",), mean_statistic),
+        PairedMetric("rule_finding_f1", ("rule_finding_tp", "rule_finding_fp", "rule_finding_fn"), micro_f1_statistic),
+        PairedMetric(
+            "rule_finding_f1_side",
+            ("rule_finding_side_tp", "rule_finding_side_fp", "rule_finding_side_fn"),
+            micro_f1_statistic,
+        ),
+        PairedMetric("bleu4", ("bleu4",), mean_statistic),
+        PairedMetric("rougeL", ("rougeL",), mean_statistic),
+    )
+}
 
 
-def compare_runs(rows_new: Sequence[Mapping[str, Any]], rows_old: Sequence[Mapping[str, Any]], *,
-                 metrics: Iterable[str] | None = None, n_resamples: int = 10_000, n_permutations: int = 10_000,
-                 seed: int = 0) -> dict[str, dict[str, Any]]:
+def compare_runs(
+    rows_new: Sequence[Mapping[str, Any]],
+    rows_old: Sequence[Mapping[str, Any]],
+    *,
+    metrics: Iterable[str] | None = None,
+    n_resamples: int = 10_000,
+    n_permutations: int = 10_000,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
     """Paired differences ``new - old`` of the headline metrics, with CIs and p-values.
 
     Args:
@@ -76,8 +88,9 @@ def compare_runs(rows_new: Sequence[Mapping[str, Any]], rows_old: Sequence[Mappi
             a, b = paired_items(rows_new, rows_old, m.columns)
         except ValueError:
             continue  # no shared item has this metric
-        out[name] = paired_comparison(a, b, m.statistic, n_resamples=n_resamples, n_permutations=n_permutations,
-                                      seed=seed)
+        out[name] = paired_comparison(
+            a, b, m.statistic, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed
+        )
     return out
 
 

@@ -32,19 +32,23 @@ __all__ = ["EvalConfig"]
 class EvalConfig:
     """Settings of ``radgrpo eval`` (YAML keys = fields = flags)."""
 
-    model: str = field(default="", metadata={
-        "help": "model: hub id or local folder (weights + processor); required by `radgrpo eval`"})
-    test_file: str = field(default="", metadata={
-        "help": "test records JSONL; images resolve against its folder; required by `radgrpo eval`"})
+    model: str = field(
+        default="", metadata={"help": "model: hub id or local folder (weights + processor); required by `radgrpo eval`"}
+    )
+    test_file: str = field(
+        default="",
+        metadata={"help": "test records JSONL; images resolve against its folder; required by `radgrpo eval`"},
+    )
     out: str = field(default="eval_out", metadata={"help": "output folder (an existing predictions.jsonl resumes)"})
     batch_size: int = field(default=16, metadata={"help": "generation batch size"})
     max_new_tokens: int = field(default=0, metadata={"help": "new-token limit for every task (0: per-task defaults)"})
-    max_new_tokens_per_task: dict[str, int] = field(default_factory=dict, metadata={
-        "help": "YAML mapping task -> new-token limit; wins over max_new_tokens for the tasks it names"})
+    max_new_tokens_per_task: dict[str, int] = field(
+        default_factory=dict,
+        metadata={"help": "YAML mapping task -> new-token limit; wins over max_new_tokens for the tasks it names"},
+    )
     tasks: list[str] = field(default_factory=list, metadata={"help": "only these tasks (default: all in the file)"})
     max_samples: int = field(default=0, metadata={"help": "at most this many records PER TASK (0: all)"})
-    metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS),
-                               metadata={"help": metrics_help()})
+    metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS), metadata={"help": metrics_help()})
     thinking: bool = field(default=False, metadata={"help": "append ' /think' and score the text after </think>"})
     seed: int = field(default=0, metadata={"help": "bootstrap seed (paper: 0)"})
     n_resamples: int = field(default=2000, metadata={"help": "bootstrap resamples (paper: 2000)"})
@@ -57,13 +61,23 @@ class EvalConfig:
     notes: str = field(default="", metadata={"help": "a paragraph shown in the report"})
     html: bool = field(default=True, metadata={"help": "write report.html"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
-    green_backend: str = field(default="hf", metadata={
-        "help": "GREEN judge backend: hf (local model, see green_model) or openai (an OpenAI-compatible endpoint)"})
-    green_model: str = field(default="StanfordAIMI/GREEN-radllama2-7b", metadata={
-        "help": "GREEN judge: hub id or local folder (hf), or the served model name (openai)"})
+    green_backend: str = field(
+        default="hf",
+        metadata={
+            "help": "GREEN judge backend: hf (local model, see green_model) or openai (an OpenAI-compatible endpoint)"
+        },
+    )
+    green_model: str = field(
+        default="StanfordAIMI/GREEN-radllama2-7b",
+        metadata={"help": "GREEN judge: hub id or local folder (hf), or the served model name (openai)"},
+    )
     green_base_url: str = field(default="", metadata={"help": "GREEN endpoint, e.g. http://127.0.0.1:8000/v1"})
-    green_api_key_env: str = field(default="OPENAI_API_KEY", metadata={
-        "help": "environment variable holding the endpoint's API key (the key is never written to config.yaml)"})
+    green_api_key_env: str = field(
+        default="OPENAI_API_KEY",
+        metadata={
+            "help": "environment variable holding the endpoint's API key (the key is never written to config.yaml)"
+        },
+    )
     green_batch_size: int = field(default=8, metadata={"help": "GREEN judge batch size (hf) / concurrency (openai)"})
 
     def __post_init__(self) -> None:
@@ -116,8 +130,11 @@ class EvalConfig:
         """
         green: dict[str, Any] = {"backend": self.green_backend, "model": self.green_model}
         if self.green_backend == "openai":
-            green.update(base_url=self.green_base_url, api_key=os.environ.get(self.green_api_key_env),
-                         concurrency=self.green_batch_size)
+            green.update(
+                base_url=self.green_base_url,
+                api_key=os.environ.get(self.green_api_key_env),
+                concurrency=self.green_batch_size,
+            )
         else:
             green["batch_size"] = self.green_batch_size
             if self.device:

@@ -192,8 +192,9 @@ def _load_image(record: Record, base_dir: str | os.PathLike | None):
 
     path = record.image_path(base_dir)
     if not path.is_file():
-        raise FileNotFoundError(f"record {record.id!r}: image not found at {path} "
-                                f"(relative paths resolve against base_dir={base_dir!s})")
+        raise FileNotFoundError(
+            f"record {record.id!r}: image not found at {path} (relative paths resolve against base_dir={base_dir!s})"
+        )
     with Image.open(path) as im:
         return im.convert("RGB")
 
@@ -201,7 +202,7 @@ def _load_image(record: Record, base_dir: str | os.PathLike | None):
 def _eos_ids(model: Any, processor: Any) -> set[int]:
     ids: set[int] = set()
     gen_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    for v in (gen_eos if isinstance(gen_eos, (list, tuple)) else [gen_eos]):
+    for v in gen_eos if isinstance(gen_eos, (list, tuple)) else [gen_eos]:
         if v is not None:
             ids.add(int(v))
     tok = getattr(processor, "tokenizer", processor)
@@ -212,14 +213,22 @@ def _eos_ids(model: Any, processor: Any) -> set[int]:
     return ids
 
 
-def _generate_batch(model: Any, processor: Any, records: Sequence[Record], base_dir: str | os.PathLike | None,
-                    prompts: Sequence[str], max_new_tokens: int, eos: set[int]) -> list[tuple[str, int, bool]]:
+def _generate_batch(
+    model: Any,
+    processor: Any,
+    records: Sequence[Record],
+    base_dir: str | os.PathLike | None,
+    prompts: Sequence[str],
+    max_new_tokens: int,
+    eos: set[int],
+) -> list[tuple[str, int, bool]]:
     """Generate for one batch; returns (completion, n_tokens, finished) per record."""
     import torch
 
     tok = getattr(processor, "tokenizer", processor)
-    texts = [processor.apply_chat_template(prompt_messages(p), tokenize=False, add_generation_prompt=True)
-             for p in prompts]
+    texts = [
+        processor.apply_chat_template(prompt_messages(p), tokenize=False, add_generation_prompt=True) for p in prompts
+    ]
     images = [_load_image(r, base_dir) for r in records]
     inputs = processor(text=texts, images=images, return_tensors="pt", padding=True)
     device = getattr(model, "device", None)
@@ -227,9 +236,17 @@ def _generate_batch(model: Any, processor: Any, records: Sequence[Record], base_
         inputs = inputs.to(device)
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else min(eos)
     with torch.inference_mode():
-        out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, temperature=None,
-                             top_p=None, top_k=None, pad_token_id=pad_id, eos_token_id=sorted(eos))
-    gen = out[:, inputs["input_ids"].shape[1]:].tolist()
+        out = model.generate(
+            **inputs,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            pad_token_id=pad_id,
+            eos_token_id=sorted(eos),
+        )
+    gen = out[:, inputs["input_ids"].shape[1] :].tolist()
     results = []
     for row in gen:
         stop = next((i for i, t in enumerate(row) if t in eos), None)
@@ -250,8 +267,13 @@ def _limit(task: str, max_new_tokens: int | dict[str, int] | None, thinking: boo
     return limit
 
 
-def _check_resumable(done: dict[str, Prediction], records: Sequence[Record],
-                     max_new_tokens: int | dict[str, int] | None, thinking: bool, out_path: Any) -> None:
+def _check_resumable(
+    done: dict[str, Prediction],
+    records: Sequence[Record],
+    max_new_tokens: int | dict[str, int] | None,
+    thinking: bool,
+    out_path: Any,
+) -> None:
     """Refuse to mix predictions generated with other settings into one run (no silent reuse)."""
     for r in records:
         p = done.get(r.id)
@@ -262,14 +284,23 @@ def _check_resumable(done: dict[str, Prediction], records: Sequence[Record],
             raise ValueError(
                 f"{out_path}: prediction {r.id!r} was generated with thinking={p.thinking}, "
                 f"max_new_tokens={p.max_new_tokens}; this run asks for thinking={thinking}, max_new_tokens={want}. "
-                "Use another output folder or delete the file to start over.")
+                "Use another output folder or delete the file to start over."
+            )
 
 
-def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
-                         base_dir: str | os.PathLike | None = None, *, batch_size: int = 16,
-                         max_new_tokens: int | dict[str, int] | None = None, thinking: bool = False,
-                         out_path: str | os.PathLike | None = None, progress: bool = True,
-                         meta: dict[str, Any] | None = None) -> list[Prediction]:
+def generate_predictions(
+    model: Any,
+    processor: Any,
+    records: Sequence[Record],
+    base_dir: str | os.PathLike | None = None,
+    *,
+    batch_size: int = 16,
+    max_new_tokens: int | dict[str, int] | None = None,
+    thinking: bool = False,
+    out_path: str | os.PathLike | None = None,
+    progress: bool = True,
+    meta: dict[str, Any] | None = None,
+) -> list[Prediction]:
     """Greedy, batched generation for test records, written incrementally to ``predictions.jsonl`` and resumable.
 
     Records are grouped by task (each task has its own length limit) and batched in their original order. When
@@ -325,7 +356,7 @@ def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
     by_task: dict[str, list[Record]] = {}
     for r in todo:
         by_task.setdefault(r.task.value, []).append(r)
-    batches = [(task, rs[i:i + batch_size]) for task, rs in by_task.items() for i in range(0, len(rs), batch_size)]
+    batches = [(task, rs[i : i + batch_size]) for task, rs in by_task.items() for i in range(0, len(rs), batch_size)]
 
     eos = _eos_ids(model, processor) if batches else set()
     fh = None
@@ -346,9 +377,20 @@ def generate_predictions(model: Any, processor: Any, records: Sequence[Record],
             per = (time.perf_counter() - t0) / len(batch)
             for r, prompt, (text, n, finished) in zip(batch, prompts, outs):
                 answer, closed = split_answer(text, thinking)
-                p = Prediction(id=r.id, task=task, prompt=prompt, completion=text, answer=answer, n_tokens=n,
-                               finished=finished, thinking=thinking, think_closed=closed, seconds=round(per, 6),
-                               max_new_tokens=limit, meta=dict(meta or {}))
+                p = Prediction(
+                    id=r.id,
+                    task=task,
+                    prompt=prompt,
+                    completion=text,
+                    answer=answer,
+                    n_tokens=n,
+                    finished=finished,
+                    thinking=thinking,
+                    think_closed=closed,
+                    seconds=round(per, 6),
+                    max_new_tokens=limit,
+                    meta=dict(meta or {}),
+                )
                 done[r.id] = p
                 if fh is not None:
                     fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")

@@ -31,8 +31,9 @@ from radgrpo.eval.summarize import flatten_results, summarize, write_results
 from radgrpo.records import Record, Task
 
 
-def select_records(records: Sequence[Record], *, tasks: Iterable[str] | None = None,
-                   max_per_task: int = 0) -> list[Record]:
+def select_records(
+    records: Sequence[Record], *, tasks: Iterable[str] | None = None, max_per_task: int = 0
+) -> list[Record]:
     """Filter test records by task and cap each task's count, keeping file order.
 
     Args:
@@ -71,8 +72,15 @@ def select_records(records: Sequence[Record], *, tasks: Iterable[str] | None = N
     return out
 
 
-def evaluate(model: Any, processor: Any, records: Sequence[Record], config: EvalConfig, *,
-             base_dir: str | os.PathLike | None = None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def evaluate(
+    model: Any,
+    processor: Any,
+    records: Sequence[Record],
+    config: EvalConfig,
+    *,
+    base_dir: str | os.PathLike | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Evaluate one model on test records and write its output folder ``config.out``.
 
     Args:
@@ -110,18 +118,38 @@ def evaluate(model: Any, processor: Any, records: Sequence[Record], config: Eval
     torch.manual_seed(config.seed)
     model.eval()
     t0 = time.perf_counter()
-    preds = generate_predictions(model, processor, records, base_dir, batch_size=config.batch_size,
-                                 max_new_tokens=config.generation_limits(), thinking=config.thinking,
-                                 out_path=out / "predictions.jsonl", progress=config.progress, meta=meta)
+    preds = generate_predictions(
+        model,
+        processor,
+        records,
+        base_dir,
+        batch_size=config.batch_size,
+        max_new_tokens=config.generation_limits(),
+        thinking=config.thinking,
+        out_path=out / "predictions.jsonl",
+        progress=config.progress,
+        meta=meta,
+    )
     gen_s = time.perf_counter() - t0
-    run_meta = {**(meta or {}), "run_name": config.display_name(), "n_records": len(records),
-                "thinking": config.thinking, "batch_size": config.batch_size, "generate_seconds": round(gen_s, 3)}
+    run_meta = {
+        **(meta or {}),
+        "run_name": config.display_name(),
+        "n_records": len(records),
+        "thinking": config.thinking,
+        "batch_size": config.batch_size,
+        "generate_seconds": round(gen_s, 3),
+    }
     return evaluate_predictions(preds, records, config, base_dir=base_dir, meta=run_meta)
 
 
-def evaluate_predictions(predictions: Sequence[Prediction], records: Sequence[Record], config: EvalConfig, *,
-                         base_dir: str | os.PathLike | None = None,
-                         meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def evaluate_predictions(
+    predictions: Sequence[Prediction],
+    records: Sequence[Record],
+    config: EvalConfig,
+    *,
+    base_dir: str | os.PathLike | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Score given predictions and write ``scores.jsonl`` + ``results.json`` (and ``predictions.jsonl``) to
     ``config.out``.
 
@@ -159,14 +187,28 @@ def evaluate_predictions(predictions: Sequence[Prediction], records: Sequence[Re
     rows = score_predictions(preds, records, names, metric_options=config.metric_options())
     write_scores(rows, out / "scores.jsonl")
     score_s = time.perf_counter() - t1
-    run_meta = {"run_name": run_name, "n_records": len(records), **(meta or {}), "metrics": names,
-                "n_resamples": config.n_resamples, "seed": config.seed, "score_seconds": round(score_s, 3)}
+    run_meta = {
+        "run_name": run_name,
+        "n_records": len(records),
+        **(meta or {}),
+        "metrics": names,
+        "n_resamples": config.n_resamples,
+        "seed": config.seed,
+        "score_seconds": round(score_s, 3),
+    }
     run = summarize(rows, n_resamples=config.n_resamples, seed=config.seed, meta=run_meta)
     data = write_results(run, out / "results.json")
     if config.html:
-        write_report(out / "report.html", {run_name: run}, predictions={run_name: preds}, records=records,
-                     base_dir=base_dir, scores={run_name: rows}, title=config.title or f"radgrpo eval: {run_name}",
-                     notes=config.notes or None)
+        write_report(
+            out / "report.html",
+            {run_name: run},
+            predictions={run_name: preds},
+            records=records,
+            base_dir=base_dir,
+            scores={run_name: rows},
+            title=config.title or f"radgrpo eval: {run_name}",
+            notes=config.notes or None,
+        )
     return data
 
 

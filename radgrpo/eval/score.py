@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from radgrpo.boxes import parse_boxes
@@ -38,8 +37,17 @@ from radgrpo.metrics.registry import DEFAULT_METRICS, check_metrics, get_metric,
 from radgrpo.metrics.report_labels import RULE_FINDING_KEYS
 from radgrpo.records import Record, Task
 
-__all__ = ["DEFAULT_METRICS", "RULE_FINDING_KEYS", "available_metrics", "check_metrics", "load_metric_functions",
-           "read_scores", "score_grounding", "score_predictions", "write_scores"]
+__all__ = [
+    "DEFAULT_METRICS",
+    "RULE_FINDING_KEYS",
+    "available_metrics",
+    "check_metrics",
+    "load_metric_functions",
+    "read_scores",
+    "score_grounding",
+    "score_predictions",
+    "write_scores",
+]
 
 
 def available_metrics() -> list[str]:
@@ -67,8 +75,9 @@ def load_metric_functions(metrics: Iterable[str] | None, kinds: Sequence[str] = 
             spec.load()
 
 
-def score_grounding(answer: str, reference_boxes: Sequence[Sequence[float]],
-                    metrics: Iterable[str] | None = None) -> dict[str, Any]:
+def score_grounding(
+    answer: str, reference_boxes: Sequence[Sequence[float]], metrics: Iterable[str] | None = None
+) -> dict[str, Any]:
     """Per-sample grounding scores of one answer text.
 
     Args:
@@ -98,9 +107,12 @@ def score_grounding(answer: str, reference_boxes: Sequence[Sequence[float]],
     return row
 
 
-def score_predictions(predictions: Sequence[Any], records: Sequence[Record],
-                      metrics: Iterable[str] | None = None,
-                      metric_options: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def score_predictions(
+    predictions: Sequence[Any],
+    records: Sequence[Record],
+    metrics: Iterable[str] | None = None,
+    metric_options: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Score every prediction against its record; returns one ``scores.jsonl`` row per prediction.
 
     Args:
@@ -141,9 +153,14 @@ def score_predictions(predictions: Sequence[Any], records: Sequence[Record],
     grounding_names = [m for m in names if get_metric(m).kind == "grounding"]
     for p in preds:
         rec = by_id[p["id"]]
-        row: dict[str, Any] = {"id": rec.id, "task": rec.task.value, "target": rec.target,
-                               "n_tokens": p.get("n_tokens"), "finished": p.get("finished"),
-                               "think_closed": p.get("think_closed", True)}
+        row: dict[str, Any] = {
+            "id": rec.id,
+            "task": rec.task.value,
+            "target": rec.target,
+            "n_tokens": p.get("n_tokens"),
+            "finished": p.get("finished"),
+            "think_closed": p.get("think_closed", True),
+        }
         answer = p.get("answer") or ""
         if rec.task.is_grounding:
             row.update(score_grounding(answer, rec.reference_boxes, grounding_names))
@@ -177,6 +194,7 @@ def write_scores(rows: Iterable[dict[str, Any]], path: str | os.PathLike) -> int
 
     Example:
         >>> import tempfile
+        >>> from pathlib import Path
         >>> write_scores([{"id": "a", "task": "report_generation", "bleu4": 0.5}], Path(tempfile.mkdtemp(), "s.jsonl"))
         1
     """
@@ -190,6 +208,7 @@ def read_scores(path: str | os.PathLike) -> list[dict[str, Any]]:
 
     Example:
         >>> import tempfile
+        >>> from pathlib import Path
         >>> p = Path(tempfile.mkdtemp(), "s.jsonl")
         >>> _ = write_scores([{"id": "a", "bleu4": 0.5}], p)
         >>> read_scores(p)

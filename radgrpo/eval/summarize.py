@@ -27,12 +27,12 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -46,8 +46,9 @@ RESULT_NAMES: dict[str, str] = {**result_names(), "parseable": "format_valid_rat
 #: metrics where lower is better (from the metric table); every other summarised metric is higher-is-better
 LOWER_IS_BETTER: frozenset[str] = lower_is_better()
 #: row keys that are bookkeeping, not metrics (incl. the label metrics' per-report fields)
-_NOT_METRICS = frozenset({"id", "task", "target", "n_tokens", "finished", "think_closed", "n_pred_boxes",
-                          "n_ref_boxes", *label_row_fields()})
+_NOT_METRICS = frozenset(
+    {"id", "task", "target", "n_tokens", "finished", "think_closed", "n_pred_boxes", "n_ref_boxes", *label_row_fields()}
+)
 #: corpus CheXbert F1 result-name prefix -> uncertainty policy (f1chexbert's "uncertain = positive" is the paper's)
 CHEXBERT_POLICIES: dict[str, str] = {"chexbert": "positive", "chexbert_uneg": "negative"}
 #: metrics shown per target (grounding)
@@ -82,31 +83,48 @@ class RunResults:
             >>> RunResults.from_dict(run.to_dict()) == run
             True
         """
+
         def block(d: dict[str, MetricResult]) -> dict[str, Any]:
             return {k: v.to_dict() for k, v in d.items()}
 
-        return {"n": self.n, "overall": block(self.overall),
-                "per_task": {k: block(v) for k, v in self.per_task.items()},
-                "per_target": {k: block(v) for k, v in self.per_target.items()},
-                "diagnostics": dict(self.diagnostics), "meta": dict(self.meta)}
+        return {
+            "n": self.n,
+            "overall": block(self.overall),
+            "per_task": {k: block(v) for k, v in self.per_task.items()},
+            "per_target": {k: block(v) for k, v in self.per_target.items()},
+            "diagnostics": dict(self.diagnostics),
+            "meta": dict(self.meta),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunResults:
         """Inverse of :meth:`to_dict`."""
+
         def block(b: dict[str, Any]) -> dict[str, MetricResult]:
             return {k: _metric_result_from_dict(v) for k, v in b.items()}
 
-        return cls(overall=block(d["overall"]), per_task={k: block(v) for k, v in d.get("per_task", {}).items()},
-                   per_target={k: block(v) for k, v in d.get("per_target", {}).items()}, n=int(d["n"]),
-                   diagnostics=dict(d.get("diagnostics", {})), meta=dict(d.get("meta", {})))
+        return cls(
+            overall=block(d["overall"]),
+            per_task={k: block(v) for k, v in d.get("per_task", {}).items()},
+            per_target={k: block(v) for k, v in d.get("per_target", {}).items()},
+            n=int(d["n"]),
+            diagnostics=dict(d.get("diagnostics", {})),
+            meta=dict(d.get("meta", {})),
+        )
 
 
 def _metric_result_from_dict(d: dict[str, Any]) -> MetricResult:
     def num(v: Any) -> float:  # results.json writes NaN (no CI for n < 2) as null
         return math.nan if v is None else float(v)
 
-    return MetricResult(name=d["name"], value=num(d["value"]), ci_low=num(d["ci_low"]), ci_high=num(d["ci_high"]),
-                        n=int(d["n"]), higher_is_better=bool(d["higher_is_better"]))
+    return MetricResult(
+        name=d["name"],
+        value=num(d["value"]),
+        ci_low=num(d["ci_low"]),
+        ci_high=num(d["ci_high"]),
+        n=int(d["n"]),
+        higher_is_better=bool(d["higher_is_better"]),
+    )
 
 
 def _metric_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -119,8 +137,14 @@ def _metric_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
     return list(keys)
 
 
-def summarize_rows(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, seed: int = 0,
-                   confidence: float = 0.95, only: Sequence[str] | None = None) -> dict[str, MetricResult]:
+def summarize_rows(
+    rows: Sequence[dict[str, Any]],
+    *,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    only: Sequence[str] | None = None,
+) -> dict[str, MetricResult]:
     """Bootstrap-CI means of every metric present in ``rows``.
 
     A metric is averaged over the rows that carry it (grounding metrics over grounding rows, report metrics over
@@ -150,17 +174,25 @@ def summarize_rows(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, s
         vals = np.array([float(r[key]) for r in rows if r.get(key) is not None], dtype=float)
         if vals.size == 0:
             continue
-        value, lo, hi = bootstrap_ci(cast(Sequence[float], vals), n_resamples=n_resamples, seed=seed,
-                                     confidence=confidence)
-        out[name] = MetricResult(name=name, value=float(value), ci_low=float(lo), ci_high=float(hi), n=int(vals.size),
-                                 higher_is_better=name not in lower)
+        value, lo, hi = bootstrap_ci(
+            cast(Sequence[float], vals), n_resamples=n_resamples, seed=seed, confidence=confidence
+        )
+        out[name] = MetricResult(
+            name=name,
+            value=float(value),
+            ci_low=float(lo),
+            ci_high=float(hi),
+            n=int(vals.size),
+            higher_is_better=name not in lower,
+        )
     out.update(_chexbert_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
     out.update(_rule_finding_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
     return out
 
 
-def _chexbert_results(rows: Sequence[dict[str, Any]], *, n_resamples: int, seed: int, confidence: float,
-                      only: Sequence[str] | None) -> dict[str, MetricResult]:
+def _chexbert_results(
+    rows: Sequence[dict[str, Any]], *, n_resamples: int, seed: int, confidence: float, only: Sequence[str] | None
+) -> dict[str, MetricResult]:
     """Corpus CheXbert F1 (micro/macro, 14/5 labels, both uncertainty policies) with a bootstrap over reports.
 
     Example:
@@ -184,20 +216,32 @@ def _chexbert_results(rows: Sequence[dict[str, Any]], *, n_resamples: int, seed:
         names = [f"{prefix}_{k}" for k in F1_KEYS]
         if only is not None and not set(names) & set(only):
             continue
-        value, lo, hi = bootstrap_weighted_ci(len(lab), lambda w: chexbert_f1_weighted(ref, hyp, w, policy),
-                                              n_resamples=n_resamples, seed=seed, confidence=confidence)
+        value, lo, hi = bootstrap_weighted_ci(
+            len(lab),
+            partial(chexbert_f1_weighted, ref, hyp, uncertain=policy),
+            n_resamples=n_resamples,
+            seed=seed,
+            confidence=confidence,
+        )
         for j, name in enumerate(names):
             if only is None or name in only:
-                out[name] = MetricResult(name=name, value=float(value[j]), ci_low=float(lo[j]),
-                                         ci_high=float(hi[j]), n=len(lab), higher_is_better=True)
+                out[name] = MetricResult(
+                    name=name,
+                    value=float(value[j]),
+                    ci_low=float(lo[j]),
+                    ci_high=float(hi[j]),
+                    n=len(lab),
+                    higher_is_better=True,
+                )
     return out
 
 
 _RULE_FINDING_LISTS = ("rule_finding_ref", "rule_finding_hyp", "rule_finding_side_ref", "rule_finding_side_hyp")
 
 
-def _rule_finding_results(rows: Sequence[dict[str, Any]], *, n_resamples: int, seed: int, confidence: float,
-                          only: Sequence[str] | None) -> dict[str, MetricResult]:
+def _rule_finding_results(
+    rows: Sequence[dict[str, Any]], *, n_resamples: int, seed: int, confidence: float, only: Sequence[str] | None
+) -> dict[str, MetricResult]:
     """Corpus positive-finding micro-F1s of the ``rule_finding_f1`` metric with a bootstrap over reports.
 
     Counts come from the rows' finding lists (``rule_finding_ref`` / ``_hyp`` and their ``side_`` versions, written
@@ -225,16 +269,16 @@ def _rule_finding_results(rows: Sequence[dict[str, Any]], *, n_resamples: int, s
     if not lab:
         return {}
     sets = [{k: set(r[k]) for k in _RULE_FINDING_LISTS} for r in lab]
-    present = [f for f in FINDING_LABELS
-               if any(f in s["rule_finding_ref"] or f in s["rule_finding_hyp"] for s in sets)]
+    present = [f for f in FINDING_LABELS if any(f in s["rule_finding_ref"] or f in s["rule_finding_hyp"] for s in sets)]
     names = ["rule_finding_f1", "rule_finding_f1_side", *[f"rule_finding_f1/{f}" for f in present]]
     if only is not None and not set(names) & set(only):
         return {}
     # (n, k, 3) counts: k columns = plain, side-aware, one per present label; last axis tp, fp, fn
     counts = np.zeros((len(lab), len(names), 3))
     for i, s in enumerate(sets):
-        for j, (ref, hyp) in enumerate(((s["rule_finding_ref"], s["rule_finding_hyp"]),
-                                        (s["rule_finding_side_ref"], s["rule_finding_side_hyp"]))):
+        for j, (ref, hyp) in enumerate(
+            ((s["rule_finding_ref"], s["rule_finding_hyp"]), (s["rule_finding_side_ref"], s["rule_finding_side_hyp"]))
+        ):
             counts[i, j] = (len(hyp & ref), len(hyp - ref), len(ref - hyp))
         for j, f in enumerate(present, start=2):
             h, g = f in s["rule_finding_hyp"], f in s["rule_finding_ref"]
@@ -245,11 +289,19 @@ def _rule_finding_results(rows: Sequence[dict[str, Any]], *, n_resamples: int, s
         den = 2 * tot[..., 0] + tot[..., 1] + tot[..., 2]
         return np.divide(2 * tot[..., 0], den, out=np.zeros_like(den), where=den > 0)
 
-    value, lo, hi = bootstrap_weighted_ci(len(lab), micro_f1, n_resamples=n_resamples, seed=seed,
-                                          confidence=confidence)
-    return {name: MetricResult(name=name, value=float(value[j]), ci_low=float(lo[j]), ci_high=float(hi[j]),
-                               n=len(lab), higher_is_better=True)
-            for j, name in enumerate(names) if only is None or name in only}
+    value, lo, hi = bootstrap_weighted_ci(len(lab), micro_f1, n_resamples=n_resamples, seed=seed, confidence=confidence)
+    return {
+        name: MetricResult(
+            name=name,
+            value=float(value[j]),
+            ci_low=float(lo[j]),
+            ci_high=float(hi[j]),
+            n=len(lab),
+            higher_is_better=True,
+        )
+        for j, name in enumerate(names)
+        if only is None or name in only
+    }
 
 
 def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -264,12 +316,17 @@ def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
         >>> diagnostics([{"finished": True, "n_tokens": 10}, {"finished": False, "n_tokens": 20}])
         {'finished_rate': 0.5, 'mean_n_tokens': 15.0, 'think_closed_rate': 1.0}
     """
+
     def mean(key: str, default: Any = None) -> float | None:
         vals = [float(r.get(key, default)) for r in rows if r.get(key, default) is not None]
         return float(np.mean(vals)) if vals else None
 
-    d = {"finished_rate": mean("finished"), "mean_n_tokens": mean("n_tokens"),
-         "think_closed_rate": mean("think_closed", True), "mean_pred_boxes": mean("n_pred_boxes")}
+    d = {
+        "finished_rate": mean("finished"),
+        "mean_n_tokens": mean("n_tokens"),
+        "think_closed_rate": mean("think_closed", True),
+        "mean_pred_boxes": mean("n_pred_boxes"),
+    }
     unscored: dict[str, int] = {}
     for r in rows:  # e.g. GREEN judgements that could not be parsed: left out of the mean, counted here
         for k, v in r.items():
@@ -282,8 +339,14 @@ def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def summarize(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, seed: int = 0, confidence: float = 0.95,
-              meta: dict[str, Any] | None = None) -> RunResults:
+def summarize(
+    rows: Sequence[dict[str, Any]],
+    *,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    meta: dict[str, Any] | None = None,
+) -> RunResults:
     """Summarise one run's score rows overall, per task and per grounding target.
 
     Args:
@@ -315,7 +378,10 @@ def summarize(rows: Sequence[dict[str, Any]], *, n_resamples: int = 2000, seed: 
         overall=summarize_rows(rows, **kw),
         per_task={t: summarize_rows(rs, **kw) for t, rs in sorted(tasks.items())},
         per_target={t: summarize_rows(rs, only=TARGET_METRICS, **kw) for t, rs in sorted(targets.items())},
-        n=len(rows), diagnostics=diagnostics(rows), meta=dict(meta or {}))
+        n=len(rows),
+        diagnostics=diagnostics(rows),
+        meta=dict(meta or {}),
+    )
 
 
 def flatten_results(run: RunResults) -> dict[str, Any]:
@@ -332,6 +398,7 @@ def flatten_results(run: RunResults) -> dict[str, Any]:
         >>> flat["bleu4"], flat["n"], flat["ci"]["bleu4"]
         (0.5, 1, [nan, nan])
     """
+
     def values(d: dict[str, MetricResult], n: int) -> dict[str, Any]:
         return {**{k: v.value for k, v in d.items()}, "n": n}
 

@@ -50,8 +50,13 @@ class MetricResult:
         return d
 
 
-def bootstrap_ci(values: Sequence[float], n_resamples: int = 2000, seed: int = 0, confidence: float = 0.95,
-                 statistic: Callable[..., Any] = np.mean) -> tuple[float, float, float]:
+def bootstrap_ci(
+    values: Sequence[float],
+    n_resamples: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    statistic: Callable[..., Any] = np.mean,
+) -> tuple[float, float, float]:
     """``(value, ci_low, ci_high)`` of ``statistic`` over ``values`` with a percentile bootstrap CI.
 
     Args:
@@ -84,9 +89,14 @@ def bootstrap_ci(values: Sequence[float], n_resamples: int = 2000, seed: int = 0
     return (value, float(np.percentile(stats, 100 * alpha)), float(np.percentile(stats, 100 * (1 - alpha))))
 
 
-def bootstrap_weighted_ci(n: int, statistic: Callable[[np.ndarray], np.ndarray], n_resamples: int = 2000,
-                          seed: int = 0, confidence: float = 0.95, chunk: int = 250
-                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bootstrap_weighted_ci(
+    n: int,
+    statistic: Callable[[np.ndarray], np.ndarray],
+    n_resamples: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    chunk: int = 250,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Percentile bootstrap of a corpus statistic that is not a mean of per-sample values (e.g. micro/macro F1).
 
     The resamples are drawn exactly as :func:`bootstrap_ci` draws them (``default_rng(seed).integers(0, n,
@@ -121,7 +131,7 @@ def bootstrap_weighted_ci(n: int, statistic: Callable[[np.ndarray], np.ndarray],
     idx = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
     stats = []
     for start in range(0, n_resamples, chunk):
-        block = idx[start:start + chunk]
+        block = idx[start : start + chunk]
         w = np.zeros((block.shape[0], n))
         np.add.at(w, (np.arange(block.shape[0])[:, None], block), 1.0)
         stats.append(np.asarray(statistic(w), dtype=np.float64))

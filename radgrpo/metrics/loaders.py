@@ -59,8 +59,11 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 
 
 #: metric modules that register their model specs on import (CheXbert, RadGraph v1/XL, GREEN)
-SPEC_MODULES: tuple[str, ...] = ("radgrpo.metrics.text.chexbert", "radgrpo.metrics.text.radgraph_model.archive",
-                                 "radgrpo.metrics.text.green")
+SPEC_MODULES: tuple[str, ...] = (
+    "radgrpo.metrics.text.chexbert",
+    "radgrpo.metrics.text.radgraph_model.archive",
+    "radgrpo.metrics.text.green",
+)
 
 
 def all_model_specs() -> dict[str, ModelSpec]:
@@ -78,13 +81,27 @@ def all_model_specs() -> dict[str, ModelSpec]:
 
 
 for _spec in (
-    ModelSpec("distilroberta-base", "distilroberta/distilroberta-base",
-              ("config.json", "vocab.json", "merges.txt"), ("bertscore_radcliq", "radcliq_v1", "radcliq_paper"),
-              "BERTScore encoder of RadCliQ (layer 5, baseline-rescaled)"),
-    ModelSpec("distilbert-base-uncased", "distilbert/distilbert-base-uncased",
-              ("config.json", "vocab.txt"), ("bertscore",), "BERTScore encoder of the paper's evaluation (layer 5)"),
-    ModelSpec("bert-base-uncased", "google-bert/bert-base-uncased",
-              ("config.json", "vocab.txt"), ("chexbert",), "tokenizer/config backbone of CheXbert"),
+    ModelSpec(
+        "distilroberta-base",
+        "distilroberta/distilroberta-base",
+        ("config.json", "vocab.json", "merges.txt"),
+        ("bertscore_radcliq", "radcliq_v1", "radcliq_paper"),
+        "BERTScore encoder of RadCliQ (layer 5, baseline-rescaled)",
+    ),
+    ModelSpec(
+        "distilbert-base-uncased",
+        "distilbert/distilbert-base-uncased",
+        ("config.json", "vocab.txt"),
+        ("bertscore",),
+        "BERTScore encoder of the paper's evaluation (layer 5)",
+    ),
+    ModelSpec(
+        "bert-base-uncased",
+        "google-bert/bert-base-uncased",
+        ("config.json", "vocab.txt"),
+        ("chexbert",),
+        "tokenizer/config backbone of CheXbert",
+    ),
 ):
     register_model(_spec)
 
@@ -138,7 +155,8 @@ def resolve_model(name: str, model_dir: str | os.PathLike | None = None) -> Path
         missing = ", ".join(_missing(folder, files)) if folder.is_dir() else "the folder itself"
         raise ModelNotFoundError(
             f"model folder {folder} given for {name!r} is incomplete (missing: {missing})"
-            + (f"\n{_not_found_message(spec, [str(folder)])}" if spec else ""))
+            + (f"\n{_not_found_message(spec, [str(folder)])}" if spec else "")
+        )
     if spec is None:
         p = Path(name)
         if p.is_dir():
@@ -155,7 +173,7 @@ def resolve_model(name: str, model_dir: str | os.PathLike | None = None) -> Path
         if not _missing(cached, spec.files):
             return cached
         tried.append(f"HF cache {cached} (incomplete)")
-    except Exception:  # noqa: BLE001 - any hub/cache failure means "not cached"
+    except Exception:
         tried.append(f"HF cache for {spec.hub_repo}")
     raise ModelNotFoundError(_not_found_message(spec, tried))
 

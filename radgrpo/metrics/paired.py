@@ -99,9 +99,17 @@ def _ci_key(confidence: float) -> str:
     return f"ci{int(round(confidence * 100))}"
 
 
-def paired_comparison(a: Any, b: Any, statistic: Statistic = mean_statistic, *, n_resamples: int = 10_000,
-                      n_permutations: int = 10_000, seed: int = 0, confidence: float = 0.95,
-                      chunk: int = 500) -> dict[str, Any]:
+def paired_comparison(
+    a: Any,
+    b: Any,
+    statistic: Statistic = mean_statistic,
+    *,
+    n_resamples: int = 10_000,
+    n_permutations: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    chunk: int = 500,
+) -> dict[str, Any]:
     """Difference ``statistic(a) - statistic(b)`` with a paired bootstrap CI and a paired permutation p-value.
 
     Bootstrap: ``numpy.random.default_rng(seed).integers(0, n, (n_resamples, n))`` item indices (drawn chunk by
@@ -143,16 +151,18 @@ def paired_comparison(a: Any, b: Any, statistic: Statistic = mean_statistic, *, 
     A = _as_items(a, "a")
     B = _as_items(b, "b")
     if A.shape != B.shape:
-        raise ValueError(f"a and b must have the same shape (aligned item by item), got {np.shape(a)} and "
-                         f"{np.shape(b)}")
+        raise ValueError(
+            f"a and b must have the same shape (aligned item by item), got {np.shape(a)} and {np.shape(b)}"
+        )
     n = A.shape[0]
     if n == 0:
         raise ValueError("paired_comparison needs at least one item, got 0")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     if n_resamples < 1 or n_permutations < 1 or chunk < 1:
-        raise ValueError(f"n_resamples, n_permutations and chunk must be >= 1, got {n_resamples}, "
-                         f"{n_permutations}, {chunk}")
+        raise ValueError(
+            f"n_resamples, n_permutations and chunk must be >= 1, got {n_resamples}, {n_permutations}, {chunk}"
+        )
 
     sum_a, sum_b = A.sum(axis=0), B.sum(axis=0)
     one = np.ones(1)
@@ -174,15 +184,15 @@ def paired_comparison(a: Any, b: Any, statistic: Statistic = mean_statistic, *, 
             w = np.bincount(flat, minlength=c * n).reshape(c, n).astype(np.float64)
             S = w @ AB
             W = np.full(c, float(n))
-            boot[start:start + c] = _eval(statistic, S[:, :k], W) - _eval(statistic, S[:, k:], W)
+            boot[start : start + c] = _eval(statistic, S[:, :k], W) - _eval(statistic, S[:, k:], W)
         alpha = (1.0 - confidence) / 2.0
         ci = [float(np.percentile(boot, 100 * alpha)), float(np.percentile(boot, 100 * (1 - alpha)))]
 
     # paired permutation (sign-flip) test: swapping item i moves D_i = b_i - a_i from b's sums to a's
     D = B - A
     threshold = abs(diff) - _TIE_TOL
-    exact = 2 ** n <= n_permutations
-    total = 2 ** n if exact else n_permutations
+    exact = 2**n <= n_permutations
+    total = 2**n if exact else n_permutations
     rng = np.random.default_rng(seed + 1)
     hits = 0
     bits = np.arange(n)
@@ -200,8 +210,9 @@ def paired_comparison(a: Any, b: Any, statistic: Statistic = mean_statistic, *, 
     return {"diff": diff, key: ci, "p_value": float(p_value), "n": int(n)}
 
 
-def paired_items(rows_a: Sequence[Mapping[str, Any]], rows_b: Sequence[Mapping[str, Any]],
-                 columns: str | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def paired_items(
+    rows_a: Sequence[Mapping[str, Any]], rows_b: Sequence[Mapping[str, Any]], columns: str | Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Align two systems' per-item score rows by their ``"id"`` into the arrays :func:`paired_comparison` takes.
 
     Inner join: an item is kept when its id is in both lists and both rows have a value that is not missing, None

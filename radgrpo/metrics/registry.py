@@ -103,9 +103,11 @@ class MetricSpec:
         try:
             return getattr(importlib.import_module(module), function)
         except (ImportError, AttributeError) as e:
-            raise ValueError(f"metric {self.name!r} ({self.description}) is not available in this radgrpo: "
-                             f"{module}.{function} could not be imported ({e}). Remove it from --metrics or "
-                             f"install/implement it.") from e
+            raise ValueError(
+                f"metric {self.name!r} ({self.description}) is not available in this radgrpo: "
+                f"{module}.{function} could not be imported ({e}). Remove it from --metrics or "
+                f"install/implement it."
+            ) from e
 
     def function(self) -> Callable[..., Sequence[Any]]:
         """The function with the fixed keyword arguments bound: ``fn(references, predictions)`` (picklable).
@@ -274,55 +276,126 @@ def metrics_help() -> str:
         >>> all(name in text.split() for name in list_metrics())
         True
     """
-    groups = (("grounding", "grounding, per-sample means"), ("report", "reports, per-sample means"),
-              ("label", "reports, corpus F1s"))
+    groups = (
+        ("grounding", "grounding, per-sample means"),
+        ("report", "reports, per-sample means"),
+        ("label", "reports, corpus F1s"),
+    )
     parts = [f"{' '.join(list_metrics(kind))} ({what})" for kind, what in groups if list_metrics(kind)]
     models = "; ".join(f"{n} needs {' + '.join(s.models)}" for n, s in METRICS.items() if s.models)
-    return (f"metric names: {'; '.join(parts)}. Default: {' '.join(DEFAULT_METRICS)}. Model-backed metrics need "
-            f"their weights ({models}; fetch them with `radgrpo models download NAME`)")
+    return (
+        f"metric names: {'; '.join(parts)}. Default: {' '.join(DEFAULT_METRICS)}. Model-backed metrics need "
+        f"their weights ({models}; fetch them with `radgrpo models download NAME`)"
+    )
 
 
 for _spec in (
-    MetricSpec("soft_f1", "grounding", "radgrpo.metrics.grounding.answers:score_soft_f1",
-               "IoU-weighted soft-F1 with Hungarian matching, the released reward's formula (reward box parser)",
-               default=True),
-    MetricSpec("soft_f1_dice", "grounding", "radgrpo.metrics.grounding.answers:score_soft_f1_dice",
-               "Dice-like soft-F1 2*sum(IoU)/(|P|+|G|)", default=True),
-    MetricSpec("ap_50", "grounding", "radgrpo.metrics.grounding.answers:score_ap50",
-               "RadVLM's per-sample AP at IoU 0.5 (output-order greedy matching, RadVLM's evaluation parser); "
-               "its mean is mAP@0.5", results=("map_50",), default=True),
-    MetricSpec("matched_iou", "grounding", "radgrpo.metrics.grounding.answers:score_matched_iou",
-               "mean IoU of the Hungarian-matched box pairs", default=True),
-    MetricSpec("bleu4", "report", "radgrpo.metrics.text.bleu:score_bleu",
-               "coco-caption BLEU-4 per pair (whitespace tokens, closest reference length)", (("n", 4),),
-               default=True),
-    MetricSpec("rougeL", "report", "radgrpo.metrics.text.rouge:score_rouge_l",
-               "rouge-score ROUGE-L F1 with Porter stemming", default=True),
-    MetricSpec("gleu", "report", "radgrpo.metrics.text.gleu:score_gleu",
-               "Google-BLEU per pair (HF google_bleu, 13a tokens; the GLEU ablation reward)"),
-    MetricSpec("bertscore", "report", "radgrpo.metrics.text.bertscore:score_bertscore_named",
-               "BERTScore F1, distilbert-base-uncased layer 5, baseline-rescaled", (("name", "bertscore"),),
-               models=("distilbert-base-uncased",)),
-    MetricSpec("radgraph", "report", "radgrpo.metrics.text.radgraph:score_radgraph",
-               "RadGraph-F1 (radgraph-xl, complete level)", models=("radgraph-xl", "radgraph-xl-backbone")),
-    MetricSpec("radcliq", "report", "radgrpo.metrics.text.radcliq:score_radcliq",
-               "RadCliQ, radcliq_paper configuration (lower is better)", higher_is_better=False,
-               models=("radgraph-xl", "radgraph-xl-backbone", "distilroberta-base", "chexbert", "bert-base-uncased")),
-    MetricSpec("green", "report", "radgrpo.metrics.text.green:score_green",
-               "GREEN (LLM judge, StanfordAIMI/GREEN-radllama2-7b or an OpenAI-compatible endpoint; unparseable "
-               "judge outputs are None, counted in diagnostics, never scored)", models=("GREEN-radllama2-7b",)),
-    MetricSpec("chexbert", "label", "radgrpo.metrics.report_labels:chexbert_rows",
-               "CheXbert F1 micro/macro over 14 and 5 labels (f1chexbert; uncertain=positive, and uncertain=negative "
-               "as chexbert_uneg_*)", aggregation="corpus", models=("chexbert", "bert-base-uncased"),
-               results=tuple(f"{p}_{k}" for p in ("chexbert", "chexbert_uneg")
-                             for k in ("micro_14", "macro_14", "micro_5", "macro_5")),
-               row_fields=CHEXBERT_KEYS),
-    MetricSpec("rule_finding_f1", "label", "radgrpo.metrics.report_labels:rule_finding_rows",
-               "positive-finding micro-F1 over FINDING_LABELS read by the rule_chexpert labeller (synthetic "
-               "reports; not CheXbert); also side-aware as rule_finding_f1_side and per finding as "
-               "rule_finding_f1/<Label>", aggregation="corpus",
-               results=("rule_finding_f1", "rule_finding_f1_side", "rule_finding_f1/<Label>"),
-               row_fields=RULE_FINDING_KEYS),
+    MetricSpec(
+        "soft_f1",
+        "grounding",
+        "radgrpo.metrics.grounding.answers:score_soft_f1",
+        "IoU-weighted soft-F1 with Hungarian matching, the released reward's formula (reward box parser)",
+        default=True,
+    ),
+    MetricSpec(
+        "soft_f1_dice",
+        "grounding",
+        "radgrpo.metrics.grounding.answers:score_soft_f1_dice",
+        "Dice-like soft-F1 2*sum(IoU)/(|P|+|G|)",
+        default=True,
+    ),
+    MetricSpec(
+        "ap_50",
+        "grounding",
+        "radgrpo.metrics.grounding.answers:score_ap50",
+        "RadVLM's per-sample AP at IoU 0.5 (output-order greedy matching, RadVLM's evaluation parser); "
+        "its mean is mAP@0.5",
+        results=("map_50",),
+        default=True,
+    ),
+    MetricSpec(
+        "matched_iou",
+        "grounding",
+        "radgrpo.metrics.grounding.answers:score_matched_iou",
+        "mean IoU of the Hungarian-matched box pairs",
+        default=True,
+    ),
+    MetricSpec(
+        "bleu4",
+        "report",
+        "radgrpo.metrics.text.bleu:score_bleu",
+        "coco-caption BLEU-4 per pair (whitespace tokens, closest reference length)",
+        (("n", 4),),
+        default=True,
+    ),
+    MetricSpec(
+        "rougeL",
+        "report",
+        "radgrpo.metrics.text.rouge:score_rouge_l",
+        "rouge-score ROUGE-L F1 with Porter stemming",
+        default=True,
+    ),
+    MetricSpec(
+        "gleu",
+        "report",
+        "radgrpo.metrics.text.gleu:score_gleu",
+        "Google-BLEU per pair (HF google_bleu, 13a tokens; the GLEU ablation reward)",
+    ),
+    MetricSpec(
+        "bertscore",
+        "report",
+        "radgrpo.metrics.text.bertscore:score_bertscore_named",
+        "BERTScore F1, distilbert-base-uncased layer 5, baseline-rescaled",
+        (("name", "bertscore"),),
+        models=("distilbert-base-uncased",),
+    ),
+    MetricSpec(
+        "radgraph",
+        "report",
+        "radgrpo.metrics.text.radgraph:score_radgraph",
+        "RadGraph-F1 (radgraph-xl, complete level)",
+        models=("radgraph-xl", "radgraph-xl-backbone"),
+    ),
+    MetricSpec(
+        "radcliq",
+        "report",
+        "radgrpo.metrics.text.radcliq:score_radcliq",
+        "RadCliQ, radcliq_paper configuration (lower is better)",
+        higher_is_better=False,
+        models=("radgraph-xl", "radgraph-xl-backbone", "distilroberta-base", "chexbert", "bert-base-uncased"),
+    ),
+    MetricSpec(
+        "green",
+        "report",
+        "radgrpo.metrics.text.green:score_green",
+        "GREEN (LLM judge, StanfordAIMI/GREEN-radllama2-7b or an OpenAI-compatible endpoint; unparseable "
+        "judge outputs are None, counted in diagnostics, never scored)",
+        models=("GREEN-radllama2-7b",),
+    ),
+    MetricSpec(
+        "chexbert",
+        "label",
+        "radgrpo.metrics.report_labels:chexbert_rows",
+        "CheXbert F1 micro/macro over 14 and 5 labels (f1chexbert; uncertain=positive, and uncertain=negative "
+        "as chexbert_uneg_*)",
+        aggregation="corpus",
+        models=("chexbert", "bert-base-uncased"),
+        results=tuple(
+            f"{p}_{k}" for p in ("chexbert", "chexbert_uneg") for k in ("micro_14", "macro_14", "micro_5", "macro_5")
+        ),
+        row_fields=CHEXBERT_KEYS,
+    ),
+    MetricSpec(
+        "rule_finding_f1",
+        "label",
+        "radgrpo.metrics.report_labels:rule_finding_rows",
+        "positive-finding micro-F1 over FINDING_LABELS read by the rule_chexpert labeller (synthetic "
+        "reports; not CheXbert); also side-aware as rule_finding_f1_side and per finding as "
+        "rule_finding_f1/<Label>",
+        aggregation="corpus",
+        results=("rule_finding_f1", "rule_finding_f1_side", "rule_finding_f1/<Label>"),
+        row_fields=RULE_FINDING_KEYS,
+    ),
 ):
     register_metric(_spec)
 

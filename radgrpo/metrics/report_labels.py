@@ -26,9 +26,17 @@ from typing import Any
 
 #: Row keys ``rule_finding_f1`` writes: finding lists and their per-row counts.
 RULE_FINDING_KEYS: tuple[str, ...] = (
-    "rule_finding_ref", "rule_finding_hyp", "rule_finding_side_ref", "rule_finding_side_hyp",
-    "rule_finding_tp", "rule_finding_fp", "rule_finding_fn",
-    "rule_finding_side_tp", "rule_finding_side_fp", "rule_finding_side_fn")
+    "rule_finding_ref",
+    "rule_finding_hyp",
+    "rule_finding_side_ref",
+    "rule_finding_side_hyp",
+    "rule_finding_tp",
+    "rule_finding_fp",
+    "rule_finding_fn",
+    "rule_finding_side_tp",
+    "rule_finding_side_fp",
+    "rule_finding_side_fn",
+)
 #: Row keys ``chexbert`` writes: the reference's and the prediction's 14 CheXbert values.
 CHEXBERT_KEYS: tuple[str, ...] = ("chexbert_ref_labels", "chexbert_hyp_labels")
 
@@ -44,8 +52,9 @@ def _finding_strings(findings: frozenset, side: bool) -> list[str]:
     if not side:
         return [lab for lab in FINDING_LABELS if lab in findings]
     order = {s: j for j, s in enumerate((*SIDES, None))}
-    return [f"{lab}|{s or 'none'}" for lab, s in sorted(findings, key=lambda e: (FINDING_LABELS.index(e[0]),
-                                                                                 order[e[1]]))]
+    return [
+        f"{lab}|{s or 'none'}" for lab, s in sorted(findings, key=lambda e: (FINDING_LABELS.index(e[0]), order[e[1]]))
+    ]
 
 
 def rule_finding_fields(reference: str, prediction: str) -> dict[str, Any]:
@@ -108,5 +117,7 @@ def chexbert_rows(refs: Sequence[str], hyps: Sequence[str], **kwargs: Any) -> li
 
     _check_pairs(refs, hyps)
     ref_labels, hyp_labels = label_report_pairs(list(refs), list(hyps), **kwargs)
-    return [{CHEXBERT_KEYS[0]: [int(v) for v in a], CHEXBERT_KEYS[1]: [int(v) for v in b]}
-            for a, b in zip(ref_labels, hyp_labels)]
+    return [
+        {CHEXBERT_KEYS[0]: [int(v) for v in a], CHEXBERT_KEYS[1]: [int(v) for v in b]}
+        for a, b in zip(ref_labels, hyp_labels)
+    ]

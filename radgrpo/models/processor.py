@@ -25,8 +25,12 @@ from typing import Any
 
 #: The ``video_processor`` block :func:`add_video_processor_block` writes (Qwen3-VL's patch 16, merge 2).
 VIDEO_PROCESSOR_BLOCK: dict[str, Any] = {
-    "video_processor_type": "Qwen3VLVideoProcessor", "patch_size": 16, "merge_size": 2, "temporal_patch_size": 2,
-    "image_mean": [0.5] * 3, "image_std": [0.5] * 3,
+    "video_processor_type": "Qwen3VLVideoProcessor",
+    "patch_size": 16,
+    "merge_size": 2,
+    "temporal_patch_size": 2,
+    "image_mean": [0.5] * 3,
+    "image_std": [0.5] * 3,
 }
 
 
@@ -39,7 +43,7 @@ def has_torchvision() -> bool:
     """
     try:
         import torchvision  # noqa: F401
-    except Exception:  # noqa: BLE001 - a broken torchvision counts as absent
+    except Exception:
         return False
     return True
 
@@ -58,8 +62,9 @@ def image_only_processor(base: type) -> type[Any]:
     """
 
     class ImageOnly(base):
-        def __init__(self, image_processor: Any = None, tokenizer: Any = None, chat_template: Any = None,
-                     **kwargs: Any) -> None:
+        def __init__(
+            self, image_processor: Any = None, tokenizer: Any = None, chat_template: Any = None, **kwargs: Any
+        ) -> None:
             super().__init__(image_processor, tokenizer, None, chat_template=chat_template, **kwargs)
 
     ImageOnly.__name__ = ImageOnly.__qualname__ = base.__name__  # processor_config.json keeps "Qwen3VLProcessor"

@@ -34,13 +34,21 @@ def resolve_dtype(dtype: Any) -> Any:
 
 
 def _load_error(name_or_path: str, what: str, err: Exception) -> OSError:
-    hint = ("it is not a local folder; with HF_HUB_OFFLINE=1 a hub id must already be in the HF cache"
-            if not os.path.isdir(name_or_path) else "the folder exists but is incomplete or not a Qwen-VL checkpoint")
+    hint = (
+        "it is not a local folder; with HF_HUB_OFFLINE=1 a hub id must already be in the HF cache"
+        if not os.path.isdir(name_or_path)
+        else "the folder exists but is incomplete or not a Qwen-VL checkpoint"
+    )
     return OSError(f"cannot load the {what} from {name_or_path!r}: {hint}. ({type(err).__name__}: {err})")
 
 
-def load_model(name_or_path: str | os.PathLike, *, dtype: Any = None, device: str | None = None,
-               attn_implementation: str | None = None) -> Any:
+def load_model(
+    name_or_path: str | os.PathLike,
+    *,
+    dtype: Any = None,
+    device: str | None = None,
+    attn_implementation: str | None = None,
+) -> Any:
     """A Qwen-VL ``...ForConditionalGeneration`` (any image-text-to-text model) by hub id or folder.
 
     Args:
@@ -65,8 +73,13 @@ def load_model(name_or_path: str | os.PathLike, *, dtype: Any = None, device: st
     return model
 
 
-def load_processor(name_or_path: str | os.PathLike, *, min_pixels: int | None = None,
-                   max_pixels: int | None = None, padding_side: str = "left") -> Any:
+def load_processor(
+    name_or_path: str | os.PathLike,
+    *,
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    padding_side: str = "left",
+) -> Any:
     """The processor (tokenizer + image processor + chat template), image-only without torchvision.
 
     Args:
@@ -85,12 +98,15 @@ def load_processor(name_or_path: str | os.PathLike, *, min_pixels: int | None = 
             proc = AutoProcessor.from_pretrained(name)
         else:
             import transformers
-
             from transformers import AutoConfig
 
             model_type = AutoConfig.from_pretrained(name).model_type
-            cls_name = {"qwen3_vl": "Qwen3VLProcessor", "qwen3_vl_moe": "Qwen3VLProcessor",
-                        "qwen2_5_vl": "Qwen2_5_VLProcessor", "qwen2_vl": "Qwen2VLProcessor"}.get(model_type)
+            cls_name = {
+                "qwen3_vl": "Qwen3VLProcessor",
+                "qwen3_vl_moe": "Qwen3VLProcessor",
+                "qwen2_5_vl": "Qwen2_5_VLProcessor",
+                "qwen2_vl": "Qwen2VLProcessor",
+            }.get(model_type)
             if cls_name is None:
                 proc = AutoProcessor.from_pretrained(name)
             else:
@@ -113,17 +129,27 @@ def load_processor(name_or_path: str | os.PathLike, *, min_pixels: int | None = 
     return proc
 
 
-def load_model_and_processor(name_or_path: str | os.PathLike, *, dtype: Any = None, device: str | None = None,
-                             min_pixels: int | None = None, max_pixels: int | None = None,
-                             attn_implementation: str | None = None) -> tuple[Any, Any]:
+def load_model_and_processor(
+    name_or_path: str | os.PathLike,
+    *,
+    dtype: Any = None,
+    device: str | None = None,
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    attn_implementation: str | None = None,
+) -> tuple[Any, Any]:
     """``(model, processor)`` from one hub id or folder; the processor pads on the left."""
     model = load_model(name_or_path, dtype=dtype, device=device, attn_implementation=attn_implementation)
     proc = load_processor(name_or_path, min_pixels=min_pixels, max_pixels=max_pixels)
     return model, proc
 
 
-def lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05,
-                target_modules: tuple[str, ...] | list[str] = DEFAULT_LORA_TARGETS) -> Any:
+def lora_config(
+    r: int = 16,
+    alpha: int = 32,
+    dropout: float = 0.05,
+    target_modules: tuple[str, ...] | list[str] = DEFAULT_LORA_TARGETS,
+) -> Any:
     """A peft ``LoraConfig`` for causal-LM LoRA on the language model's projections.
 
     Example:
@@ -132,5 +158,6 @@ def lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05,
     """
     from peft import LoraConfig
 
-    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules),
-                      task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules), task_type="CAUSAL_LM"
+    )

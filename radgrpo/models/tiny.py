@@ -26,13 +26,28 @@ from typing import Any
 
 from radgrpo.models.processor import add_video_processor_block, has_torchvision, image_only_processor
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-                  "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-                  "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"]
+SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
 EXTRA_TOKENS = ["<think>", "</think>", "<tool_call>", "</tool_call>"]
 # Qwen2's pre-tokenizer regex with single digits (\p{N} alone), so "0.35" is 4 tokens.
-_SPLIT = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
-          r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+_SPLIT = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
+    r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
 # A small always-included corpus so every build has the chat/format tokens whatever the user corpus is.
 _BASE_CORPUS = [
     "user assistant system You are a helpful assistant.",
@@ -82,20 +97,33 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 384) -> Any:
 
     bpe = Tokenizer(models.BPE())
     bpe.normalizer = normalizers.NFC()
-    bpe.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(_SPLIT), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    bpe.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_SPLIT), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size + len(SPECIAL_TOKENS), min_frequency=2,
-                                  special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size + len(SPECIAL_TOKENS),
+        min_frequency=2,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     bpe.train_from_iterator(list(_BASE_CORPUS) + list(corpus), trainer)
     # merges as (left, right) pairs and unk_token=None: both accepted at runtime, narrower in the type stubs
     merges: Any = [tuple(m) for m in json.loads(bpe.to_str())["model"]["merges"]]
     no_unk: Any = None
-    tok = Qwen2Tokenizer(vocab=bpe.get_vocab(), merges=merges, unk_token=no_unk, bos_token=None,
-                         eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                         additional_special_tokens=SPECIAL_TOKENS[1:])
+    tok = Qwen2Tokenizer(
+        vocab=bpe.get_vocab(),
+        merges=merges,
+        unk_token=no_unk,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=SPECIAL_TOKENS[1:],
+    )
     tok.add_tokens(EXTRA_TOKENS)
     tok.chat_template = qwen3_vl_chat_template  # verbatim: TRL recognises it for assistant-only loss
     return tok
@@ -106,24 +134,34 @@ def build_processor(tokenizer: Any, image_size: int = 256) -> Any:
     from transformers import Qwen3VLProcessor
 
     pixels = image_size * image_size
-    kw: dict[str, Any] = dict(patch_size=16, merge_size=2, temporal_patch_size=2, image_mean=[0.5] * 3,
-                              image_std=[0.5] * 3, size={"shortest_edge": pixels, "longest_edge": pixels})
+    kw: dict[str, Any] = dict(
+        patch_size=16,
+        merge_size=2,
+        temporal_patch_size=2,
+        image_mean=[0.5] * 3,
+        image_std=[0.5] * 3,
+        size={"shortest_edge": pixels, "longest_edge": pixels},
+    )
     if has_torchvision():
         from transformers import Qwen2VLImageProcessor
         from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
-        return Qwen3VLProcessor(image_processor=Qwen2VLImageProcessor(**kw), tokenizer=tokenizer,
-                                video_processor=Qwen3VLVideoProcessor(patch_size=16, merge_size=2,
-                                                                      temporal_patch_size=2),
-                                chat_template=tokenizer.chat_template)
+        return Qwen3VLProcessor(
+            image_processor=Qwen2VLImageProcessor(**kw),
+            tokenizer=tokenizer,
+            video_processor=Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2),
+            chat_template=tokenizer.chat_template,
+        )
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    return image_only_processor(Qwen3VLProcessor)(image_processor=Qwen2VLImageProcessorPil(**kw),
-                                                  tokenizer=tokenizer, chat_template=tokenizer.chat_template)
+    return image_only_processor(Qwen3VLProcessor)(
+        image_processor=Qwen2VLImageProcessorPil(**kw), tokenizer=tokenizer, chat_template=tokenizer.chat_template
+    )
 
 
-def build_tiny_model(out_dir: str | os.PathLike, corpus: Iterable[str] = (),
-                     cfg: TinyModelConfig | None = None) -> Path:
+def build_tiny_model(
+    out_dir: str | os.PathLike, corpus: Iterable[str] = (), cfg: TinyModelConfig | None = None
+) -> Path:
     """Build, save and return the folder of a tiny Qwen3-VL (model + tokenizer + processor + chat template).
 
     Args:
@@ -146,24 +184,50 @@ def build_tiny_model(out_dir: str | os.PathLike, corpus: Iterable[str] = (),
     q = hd // 2 // 4  # MRoPE sections (t, h, w) sum to head_dim / 2, in Qwen3-VL's 2:1:1 proportion
     grid = cfg.image_size // 16
     model_cfg = Qwen3VLConfig(
-        text_config=dict(vocab_size=len(tok), hidden_size=cfg.text_hidden_size,
-                         intermediate_size=2 * cfg.text_hidden_size,
-                         num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads,
-                         num_key_value_heads=cfg.text_kv_heads, head_dim=hd, max_position_embeddings=4096,
-                         rope_parameters={"rope_type": "default", "rope_theta": 5e6,
-                                          "mrope_section": [2 * q, q, q], "mrope_interleaved": True},
-                         pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=True),
-        vision_config=dict(depth=cfg.vision_depth, hidden_size=cfg.vision_hidden_size,
-                           intermediate_size=2 * cfg.vision_hidden_size, num_heads=cfg.vision_heads, patch_size=16,
-                           spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=cfg.text_hidden_size,
-                           num_position_embeddings=grid * grid, deepstack_visual_indexes=[cfg.vision_depth - 1]),
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=True)
+        text_config=dict(
+            vocab_size=len(tok),
+            hidden_size=cfg.text_hidden_size,
+            intermediate_size=2 * cfg.text_hidden_size,
+            num_hidden_layers=cfg.text_layers,
+            num_attention_heads=cfg.text_heads,
+            num_key_value_heads=cfg.text_kv_heads,
+            head_dim=hd,
+            max_position_embeddings=4096,
+            rope_parameters={
+                "rope_type": "default",
+                "rope_theta": 5e6,
+                "mrope_section": [2 * q, q, q],
+                "mrope_interleaved": True,
+            },
+            pad_token_id=ids["<|endoftext|>"],
+            tie_word_embeddings=True,
+        ),
+        vision_config=dict(
+            depth=cfg.vision_depth,
+            hidden_size=cfg.vision_hidden_size,
+            intermediate_size=2 * cfg.vision_hidden_size,
+            num_heads=cfg.vision_heads,
+            patch_size=16,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            out_hidden_size=cfg.text_hidden_size,
+            num_position_embeddings=grid * grid,
+            deepstack_visual_indexes=[cfg.vision_depth - 1],
+        ),
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(cfg.seed)
     model = Qwen3VLForConditionalGeneration(model_cfg)
-    model.generation_config = GenerationConfig(eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
-                                               pad_token_id=ids["<|endoftext|>"], do_sample=True, temperature=1.0)
+    model.generation_config = GenerationConfig(
+        eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
+        pad_token_id=ids["<|endoftext|>"],
+        do_sample=True,
+        temperature=1.0,
+    )
     model.save_pretrained(out)
     proc.save_pretrained(out)
     add_video_processor_block(out)

@@ -96,7 +96,7 @@ def split_thinking(text: str, which: str = "first") -> tuple[str, bool]:
         return (m.group(1).strip(), True) if m else ("", False)
     if which == "last":
         i = text.rfind("</think>")
-        return (text[i + len("</think>"):].strip(), True) if i >= 0 else ("", False)
+        return (text[i + len("</think>") :].strip(), True) if i >= 0 else ("", False)
     raise ValueError(f"which must be 'first' or 'last', got {which!r}")
 
 
@@ -120,8 +120,10 @@ def column(kwargs: dict[str, Any], name: str, n: int, default: Any = None, requi
     """
     if name not in kwargs or kwargs[name] is None:
         if required:
-            raise ValueError(f"this reward needs the dataset column {name!r} (one value per completion); got columns "
-                             f"{sorted(k for k in kwargs if k not in TRL_NON_COLUMNS)}")
+            raise ValueError(
+                f"this reward needs the dataset column {name!r} (one value per completion); got columns "
+                f"{sorted(k for k in kwargs if k not in TRL_NON_COLUMNS)}"
+            )
         return [default] * n
     v = kwargs[name]
     if isinstance(v, (list, tuple)):
@@ -221,8 +223,14 @@ class Reward:
         self.n_scored += sum(b.ok for b in out)
         if failed:
             self.n_failed += len(failed)
-            logger.warning("reward %s: %d of %d samples failed and were excluded (None); %d failures so far; "
-                           "first error: %s", self.__name__, len(failed), len(idx), self.n_failed, failed[0].error)
+            logger.warning(
+                "reward %s: %d of %d samples failed and were excluded (None); %d failures so far; first error: %s",
+                self.__name__,
+                len(failed),
+                len(idx),
+                self.n_failed,
+                failed[0].error,
+            )
         return out
 
     def _score_safely(self, texts: list[str], rows: list[dict[str, Any]]) -> list[RewardBreakdown]:
@@ -233,7 +241,7 @@ class Reward:
             if len(res) != len(texts):
                 raise RuntimeError(f"score_batch returned {len(res)} results for {len(texts)} samples")
             return [_as_breakdown(r) for r in res]
-        except Exception as e:  # noqa: BLE001 - retry one by one so that only the bad samples fail
+        except Exception as e:
             if len(texts) == 1:
                 return [RewardBreakdown.failed(f"{type(e).__name__}: {e}")]
             return [self._score_single(t, r) for t, r in zip(texts, rows)]
@@ -244,7 +252,7 @@ class Reward:
             if len(res) != 1:
                 raise RuntimeError(f"score_batch returned {len(res)} results for 1 sample")
             return _as_breakdown(res[0])
-        except Exception as e:  # noqa: BLE001 - one bad sample must not stop training
+        except Exception as e:
             return RewardBreakdown.failed(f"{type(e).__name__}: {e}")
 
     def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list[float | None]:

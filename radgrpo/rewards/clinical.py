@@ -94,9 +94,17 @@ class RadCliQReward(ClinicalReportReward):
         scorer: a prebuilt ``RadCliQScorer``.
     """
 
-    def __init__(self, name: str = "radcliq", config: str = "radcliq_paper", thinking: bool | None = None,
-                 missing_think_score: float = -3.0, model_dirs: dict[str, str | os.PathLike] | None = None,
-                 device: str | None = None, scorer: Any = None, dtype: str = "float32") -> None:
+    def __init__(
+        self,
+        name: str = "radcliq",
+        config: str = "radcliq_paper",
+        thinking: bool | None = None,
+        missing_think_score: float = -3.0,
+        model_dirs: dict[str, str | os.PathLike] | None = None,
+        device: str | None = None,
+        scorer: Any = None,
+        dtype: str = "float32",
+    ) -> None:
         super().__init__(name, thinking, missing_think_score, scorer)
         self.config, self.model_dirs, self.device, self.dtype = config, model_dirs, device, dtype
 
@@ -132,9 +140,17 @@ class BERTScoreReward(ClinicalReportReward):
         scorer: a prebuilt ``BERTScorer`` (or any ``fn(refs, hyps) -> F1 array``).
     """
 
-    def __init__(self, name: str = "bertscore", config: str = "bertscore", thinking: bool | None = None,
-                 missing_think_score: float = 0.0, short_score: float = 0.0,
-                 model_dir: str | os.PathLike | None = None, device: str | None = None, scorer: Any = None) -> None:
+    def __init__(
+        self,
+        name: str = "bertscore",
+        config: str = "bertscore",
+        thinking: bool | None = None,
+        missing_think_score: float = 0.0,
+        short_score: float = 0.0,
+        model_dir: str | os.PathLike | None = None,
+        device: str | None = None,
+        scorer: Any = None,
+    ) -> None:
         super().__init__(name, thinking, missing_think_score, scorer)
         self.config, self.model_dir, self.device, self.short_score = config, model_dir, device, float(short_score)
 
@@ -146,8 +162,12 @@ class BERTScoreReward(ClinicalReportReward):
 
     def score_pairs(self, refs: list[str], answers: list[str]) -> list[RewardBreakdown]:
         """F1 of the non-short pairs on truncated, lowercased texts."""
-        return _score_with_short_rule(refs, answers, self.short_score,
-                                      lambda r, h: self.scorer([_paper_text(t) for t in r], [_paper_text(t) for t in h]))
+        return _score_with_short_rule(
+            refs,
+            answers,
+            self.short_score,
+            lambda r, h: self.scorer([_paper_text(t) for t in r], [_paper_text(t) for t in h]),
+        )
 
 
 class RadGraphReward(ClinicalReportReward):
@@ -163,10 +183,19 @@ class RadGraphReward(ClinicalReportReward):
         scorer: a prebuilt ``RadGraphScorer``.
     """
 
-    def __init__(self, name: str | None = None, level: str = "complete", model: str = "radgraph-xl",
-                 thinking: bool | None = None, missing_think_score: float = 0.0, short_score: float = 0.0,
-                 model_dir: str | os.PathLike | None = None, backbone_dir: str | os.PathLike | None = None,
-                 device: str | None = None, scorer: Any = None) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        level: str = "complete",
+        model: str = "radgraph-xl",
+        thinking: bool | None = None,
+        missing_think_score: float = 0.0,
+        short_score: float = 0.0,
+        model_dir: str | os.PathLike | None = None,
+        backbone_dir: str | os.PathLike | None = None,
+        device: str | None = None,
+        scorer: Any = None,
+    ) -> None:
         if level not in RADGRAPH_LEVELS:
             raise ValueError(f"unknown RadGraph level {level!r}; valid: {RADGRAPH_LEVELS}")
         super().__init__(name or f"radgraph_{level}", thinking, missing_think_score, scorer)
@@ -177,18 +206,22 @@ class RadGraphReward(ClinicalReportReward):
         """``RadGraphScorer(model)``."""
         from radgrpo.metrics.text.radgraph import RadGraphScorer
 
-        return RadGraphScorer(self.model, model_dir=self.model_dir, backbone_dir=self.backbone_dir,
-                              device=self.device)
+        return RadGraphScorer(self.model, model_dir=self.model_dir, backbone_dir=self.backbone_dir, device=self.device)
 
     def score_pairs(self, refs: list[str], answers: list[str]) -> list[RewardBreakdown]:
         """F1 at ``level`` of the non-short pairs on truncated, lowercased texts."""
+
         def f1(r: list[str], h: list[str]) -> np.ndarray:
-            return self.scorer([_paper_text(t) for t in r], [_paper_text(t) for t in h], levels=(self.level,))[self.level]
+            return self.scorer([_paper_text(t) for t in r], [_paper_text(t) for t in h], levels=(self.level,))[
+                self.level
+            ]
+
         return _score_with_short_rule(refs, answers, self.short_score, f1)
 
 
-def _score_with_short_rule(refs: list[str], answers: list[str], short_score: float,
-                           fn: Callable[[list[str], list[str]], Any]) -> list[RewardBreakdown]:
+def _score_with_short_rule(
+    refs: list[str], answers: list[str], short_score: float, fn: Callable[[list[str], list[str]], Any]
+) -> list[RewardBreakdown]:
     out = [RewardBreakdown(short_score, {"short": 1.0}) for _ in refs]
     idx = [i for i in range(len(refs)) if not _is_short(refs[i], answers[i])]
     if idx:
@@ -200,9 +233,15 @@ def _score_with_short_rule(refs: list[str], answers: list[str], short_score: flo
     return out
 
 
-def make_radcliq_reward(config: str = "radcliq_paper", thinking: bool | None = None, name: str = "radcliq",
-                        model_dirs: dict[str, str | os.PathLike] | None = None, device: str | None = None,
-                        scorer: Any = None, dtype: str = "float32") -> RadCliQReward:
+def make_radcliq_reward(
+    config: str = "radcliq_paper",
+    thinking: bool | None = None,
+    name: str = "radcliq",
+    model_dirs: dict[str, str | os.PathLike] | None = None,
+    device: str | None = None,
+    scorer: Any = None,
+    dtype: str = "float32",
+) -> RadCliQReward:
     """−RadCliQ reward (registry name ``radcliq``; the paper's main report reward).
 
     Args:
@@ -223,9 +262,14 @@ def make_radcliq_reward(config: str = "radcliq_paper", thinking: bool | None = N
     return RadCliQReward(name, config, thinking, model_dirs=model_dirs, device=device, scorer=scorer, dtype=dtype)
 
 
-def make_bertscore_reward(config: str = "bertscore", thinking: bool | None = None, name: str = "bertscore",
-                          model_dir: str | os.PathLike | None = None, device: str | None = None,
-                          scorer: Any = None) -> BERTScoreReward:
+def make_bertscore_reward(
+    config: str = "bertscore",
+    thinking: bool | None = None,
+    name: str = "bertscore",
+    model_dir: str | os.PathLike | None = None,
+    device: str | None = None,
+    scorer: Any = None,
+) -> BERTScoreReward:
     """BERTScore reward (registry name ``bertscore``; the paper's ablation; docs/rewards.md#bertscore).
 
     Example:
@@ -235,18 +279,25 @@ def make_bertscore_reward(config: str = "bertscore", thinking: bool | None = Non
     return BERTScoreReward(name, config, thinking, model_dir=model_dir, device=device, scorer=scorer)
 
 
-def make_radgraph_reward(level: str = "complete", model: str = "radgraph-xl", thinking: bool | None = None,
-                         name: str | None = None, model_dir: str | os.PathLike | None = None,
-                         backbone_dir: str | os.PathLike | None = None, device: str | None = None,
-                         scorer: Any = None) -> RadGraphReward:
+def make_radgraph_reward(
+    level: str = "complete",
+    model: str = "radgraph-xl",
+    thinking: bool | None = None,
+    name: str | None = None,
+    model_dir: str | os.PathLike | None = None,
+    backbone_dir: str | os.PathLike | None = None,
+    device: str | None = None,
+    scorer: Any = None,
+) -> RadGraphReward:
     """RadGraph-F1 reward (registry name ``radgraph_f1``; the paper's RGF1-C ablation uses ``level="complete"``).
 
     Example:
         >>> make_radgraph_reward(level="partial").__name__
         'radgraph_partial'
     """
-    return RadGraphReward(name, level, model, thinking, model_dir=model_dir, backbone_dir=backbone_dir,
-                          device=device, scorer=scorer)
+    return RadGraphReward(
+        name, level, model, thinking, model_dir=model_dir, backbone_dir=backbone_dir, device=device, scorer=scorer
+    )
 
 
 #: −RadCliQ with the paper's rules (``radcliq_paper``); scoring models load from radgrpo's model folder on first use.

@@ -72,8 +72,12 @@ class RewardBreakdown:
         return cls(None, status="failed", error=error)
 
 
-def log_breakdowns(name: str, breakdowns: Sequence[RewardBreakdown], log_metric: Callable[[str, float], Any] | None,
-                   log_extra: Callable[[str, list], Any] | None) -> None:
+def log_breakdowns(
+    name: str,
+    breakdowns: Sequence[RewardBreakdown],
+    log_metric: Callable[[str, float], Any] | None,
+    log_extra: Callable[[str, list], Any] | None,
+) -> None:
     """Log component means (``<name>/<component>``) and the failed fraction through TRL's callbacks.
 
     Args:

@@ -74,8 +74,9 @@ class GroundingSoftF1Reward(Reward):
 
     required_columns = ("reference_boxes",)
 
-    def __init__(self, variant: str = "paper_code", min_iou: float = 0.0, thinking: bool | None = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, variant: str = "paper_code", min_iou: float = 0.0, thinking: bool | None = None, name: str | None = None
+    ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown soft_f1 variant {variant!r}; valid: {list(VARIANTS)}")
         if not math.isfinite(float(min_iou)) or not 0.0 <= float(min_iou) < 1.0:
@@ -103,12 +104,20 @@ class GroundingSoftF1Reward(Reward):
         comps.update(n_pred_boxes=float(len(pred)), parseable=float(bool(pred)))
         if not gt:
             self.n_empty_reference += 1
-            logger.warning("reward %s: a grounding sample has no reference box (scored 0.0 as in the paper); "
-                           "%d such samples so far", self.__name__, self.n_empty_reference)
+            logger.warning(
+                "reward %s: a grounding sample has no reference box (scored 0.0 as in the paper); "
+                "%d such samples so far",
+                self.__name__,
+                self.n_empty_reference,
+            )
         return RewardBreakdown(soft_f1(pred, gt, variant=self.variant, min_iou=self.min_iou), comps)
 
-    def __call__(self, completions: list[Any], reference_boxes: list[Any] | None = None,  # type: ignore[override]
-                 **kwargs: Any) -> list[float | None]:
+    def __call__(  # type: ignore[override]
+        self,
+        completions: list[Any],
+        reference_boxes: list[Any] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
         """TRL contract: ``fn(completions, reference_boxes=..., task=..., thinking=..., **columns)``.
 
         Args:
@@ -121,8 +130,9 @@ class GroundingSoftF1Reward(Reward):
         return super().__call__(completions, reference_boxes=reference_boxes, **kwargs)
 
 
-def make_grounding_soft_f1_reward(variant: str = "paper_code", min_iou: float = 0.0, thinking: bool | None = None,
-                                  name: str | None = None) -> GroundingSoftF1Reward:
+def make_grounding_soft_f1_reward(
+    variant: str = "paper_code", min_iou: float = 0.0, thinking: bool | None = None, name: str | None = None
+) -> GroundingSoftF1Reward:
     """Factory of the grounding reward (registry name ``grounding_soft_f1``); arguments as
     :class:`GroundingSoftF1Reward`.
 
@@ -137,8 +147,9 @@ def make_grounding_soft_f1_reward(variant: str = "paper_code", min_iou: float = 
 grounding_soft_f1_reward = GroundingSoftF1Reward()
 
 
-def make_grounding_soft_f1_dice_reward(min_iou: float = 0.0, thinking: bool | None = None,
-                                       name: str | None = None) -> GroundingSoftF1Reward:
+def make_grounding_soft_f1_dice_reward(
+    min_iou: float = 0.0, thinking: bool | None = None, name: str | None = None
+) -> GroundingSoftF1Reward:
     """Factory of the Dice-variant grounding reward (registry name ``grounding_soft_f1_dice``).
 
     Example:

@@ -22,31 +22,51 @@ from typing import Any
 
 # name -> ("module:attribute", one-line description)
 REWARDS: dict[str, tuple[str, str]] = {
-    "grounding_soft_f1": ("radgrpo.rewards.grounding:make_grounding_soft_f1_reward",
-                          "IoU soft-F1 with Hungarian matching, released-code variant (the paper's reward); "
-                          "options variant=paper_code|dice, min_iou, thinking"),
-    "grounding_soft_f1_dice": ("radgrpo.rewards.grounding:make_grounding_soft_f1_dice_reward",
-                               "IoU soft-F1, Dice variant 2*sum(IoU)/(|P|+|G|) (paper Fig. 1)"),
-    "bleu4": ("radgrpo.rewards.report:make_bleu4_reward",
-              "coco-caption BLEU-4 vs reference_report (offline lexical reward)"),
-    "gleu": ("radgrpo.rewards.report:make_gleu_reward",
-             "Google-BLEU vs reference_report (the paper's GLEU ablation reward)"),
-    "rule_finding_errors": ("radgrpo.rewards.report:make_rule_finding_errors_reward",
-                            "minus (missed + 0.7 x falsely named findings) per report, read by the rule_chexpert "
-                            "labeller (synthetic/offline report reward; not CheXbert); options false_positive_cost, "
-                            "side, thinking"),
-    "rule_finding_f1": ("radgrpo.rewards.report:make_rule_finding_f1_reward",
-                        "per-report F1 of positive findings read by the rule_chexpert labeller, side-aware by default "
-                        "(synthetic/offline report reward; not CheXbert); options side, lexical_weight, thinking"),
-    "think_format": ("radgrpo.rewards.format:make_think_format_reward",
-                     "1.0 for one <think>...</think> block + a non-empty answer, else 0.0 (thinking samples)"),
-    "radcliq": ("radgrpo.rewards.clinical:make_radcliq_reward",
-                "-RadCliQ, the paper's report reward (radcliq_paper rules: 2048 chars, lowercase, <=5 chars or no "
-                "</think> -> -3); options config=radcliq_paper|radcliq_v1, thinking, model_dirs, device, dtype"),
-    "bertscore": ("radgrpo.rewards.clinical:make_bertscore_reward",
-                  "BERTScore F1 (distilbert-base-uncased L5 rescaled; paper ablation); options config, model_dir"),
-    "radgraph_f1": ("radgrpo.rewards.clinical:make_radgraph_reward",
-                    "RadGraph F1 (radgraph-xl; paper ablation uses level=complete); options level, model, model_dir"),
+    "grounding_soft_f1": (
+        "radgrpo.rewards.grounding:make_grounding_soft_f1_reward",
+        "IoU soft-F1 with Hungarian matching, released-code variant (the paper's reward); "
+        "options variant=paper_code|dice, min_iou, thinking",
+    ),
+    "grounding_soft_f1_dice": (
+        "radgrpo.rewards.grounding:make_grounding_soft_f1_dice_reward",
+        "IoU soft-F1, Dice variant 2*sum(IoU)/(|P|+|G|) (paper Fig. 1)",
+    ),
+    "bleu4": (
+        "radgrpo.rewards.report:make_bleu4_reward",
+        "coco-caption BLEU-4 vs reference_report (offline lexical reward)",
+    ),
+    "gleu": (
+        "radgrpo.rewards.report:make_gleu_reward",
+        "Google-BLEU vs reference_report (the paper's GLEU ablation reward)",
+    ),
+    "rule_finding_errors": (
+        "radgrpo.rewards.report:make_rule_finding_errors_reward",
+        "minus (missed + 0.7 x falsely named findings) per report, read by the rule_chexpert "
+        "labeller (synthetic/offline report reward; not CheXbert); options false_positive_cost, "
+        "side, thinking",
+    ),
+    "rule_finding_f1": (
+        "radgrpo.rewards.report:make_rule_finding_f1_reward",
+        "per-report F1 of positive findings read by the rule_chexpert labeller, side-aware by default "
+        "(synthetic/offline report reward; not CheXbert); options side, lexical_weight, thinking",
+    ),
+    "think_format": (
+        "radgrpo.rewards.format:make_think_format_reward",
+        "1.0 for one <think>...</think> block + a non-empty answer, else 0.0 (thinking samples)",
+    ),
+    "radcliq": (
+        "radgrpo.rewards.clinical:make_radcliq_reward",
+        "-RadCliQ, the paper's report reward (radcliq_paper rules: 2048 chars, lowercase, <=5 chars or no "
+        "</think> -> -3); options config=radcliq_paper|radcliq_v1, thinking, model_dirs, device, dtype",
+    ),
+    "bertscore": (
+        "radgrpo.rewards.clinical:make_bertscore_reward",
+        "BERTScore F1 (distilbert-base-uncased L5 rescaled; paper ablation); options config, model_dir",
+    ),
+    "radgraph_f1": (
+        "radgrpo.rewards.clinical:make_radgraph_reward",
+        "RadGraph F1 (radgraph-xl; paper ablation uses level=complete); options level, model, model_dir",
+    ),
 }
 
 

@@ -56,8 +56,13 @@ class LexicalReportReward(ReportReward):
         [1.0, 0.0]
     """
 
-    def __init__(self, name: str, metric: Callable[[list[str], list[str]], Any], missing_think_score: float = 0.0,
-                 thinking: bool | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        metric: Callable[[list[str], list[str]], Any],
+        missing_think_score: float = 0.0,
+        thinking: bool | None = None,
+    ) -> None:
         super().__init__(name, thinking=thinking, missing_think_score=missing_think_score)
         self.metric = metric
 
@@ -94,8 +99,9 @@ def _lexical_weight(value: float) -> float:
     return w
 
 
-def rule_finding_f1_pairs(refs: list[str], hyps: list[str], side: bool = True,
-                          lexical_weight: float = 0.0) -> np.ndarray:
+def rule_finding_f1_pairs(
+    refs: list[str], hyps: list[str], side: bool = True, lexical_weight: float = 0.0
+) -> np.ndarray:
     """Per pair ``(1 - lexical_weight) * rule-finding F1 + lexical_weight * BLEU-4`` (module-level so it pickles).
 
     Args:
@@ -121,8 +127,9 @@ def rule_finding_f1_pairs(refs: list[str], hyps: list[str], side: bool = True,
     return (1.0 - w) * f1 + w * np.asarray(bleu4_pairs(refs, hyps), dtype=np.float64)
 
 
-def make_rule_finding_f1_reward(side: bool = True, lexical_weight: float = 0.0, thinking: bool | None = None,
-                                name: str = "rule_finding_f1") -> LexicalReportReward:
+def make_rule_finding_f1_reward(
+    side: bool = True, lexical_weight: float = 0.0, thinking: bool | None = None, name: str = "rule_finding_f1"
+) -> LexicalReportReward:
     """Rule-labeller finding-F1 report reward (registry name ``rule_finding_f1``; synthetic/offline, not CheXbert).
 
     Args:
@@ -143,12 +150,14 @@ def make_rule_finding_f1_reward(side: bool = True, lexical_weight: float = 0.0, 
         [0.5, None]
     """
     w = _lexical_weight(lexical_weight)
-    return LexicalReportReward(name, partial(rule_finding_f1_pairs, side=bool(side), lexical_weight=w),
-                               thinking=thinking)
+    return LexicalReportReward(
+        name, partial(rule_finding_f1_pairs, side=bool(side), lexical_weight=w), thinking=thinking
+    )
 
 
-def rule_finding_errors_pairs(refs: list[str], hyps: list[str], false_positive_cost: float = 0.7,
-                              side: bool = False) -> np.ndarray:
+def rule_finding_errors_pairs(
+    refs: list[str], hyps: list[str], false_positive_cost: float = 0.7, side: bool = False
+) -> np.ndarray:
     """Per pair ``-(missed findings + false_positive_cost × falsely named findings)`` (module-level so it pickles).
 
     A report's finding errors as a cost: with group-relative advantages a constant offset does not matter, so this
@@ -176,9 +185,12 @@ def rule_finding_errors_pairs(refs: list[str], hyps: list[str], false_positive_c
     return -(counts[:, 2] + false_positive_cost * counts[:, 1]).astype(np.float64)
 
 
-def make_rule_finding_errors_reward(false_positive_cost: float = 0.7, side: bool = False,
-                                    thinking: bool | None = None,
-                                    name: str = "rule_finding_errors") -> LexicalReportReward:
+def make_rule_finding_errors_reward(
+    false_positive_cost: float = 0.7,
+    side: bool = False,
+    thinking: bool | None = None,
+    name: str = "rule_finding_errors",
+) -> LexicalReportReward:
     """Finding-error report reward (registry name ``rule_finding_errors``; synthetic/offline, not CheXbert).
 
     Args:
@@ -197,8 +209,11 @@ def make_rule_finding_errors_reward(false_positive_cost: float = 0.7, side: bool
     """
     if false_positive_cost <= 0:
         raise ValueError(f"false_positive_cost must be > 0, got {false_positive_cost}")
-    return LexicalReportReward(name, partial(rule_finding_errors_pairs, false_positive_cost=float(false_positive_cost),
-                                             side=bool(side)), thinking=thinking)
+    return LexicalReportReward(
+        name,
+        partial(rule_finding_errors_pairs, false_positive_cost=float(false_positive_cost), side=bool(side)),
+        thinking=thinking,
+    )
 
 
 bleu4_reward = make_bleu4_reward()

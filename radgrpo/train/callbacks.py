@@ -40,10 +40,13 @@ class TimeGuardCallback(TrainerCallback):
             return
         self.hit_step = int(state.global_step)
         total = getattr(state, "max_steps", 0) or 0
-        logger.warning("time guard: %.0f s passed; stopping at step %d of %d (results depend on machine speed)",
-                       self.limit_s, self.hit_step, total)
-        state.log_history.append({"time_guard_hit": self.hit_step, "time_guard_s": self.limit_s,
-                                  "step": self.hit_step})
+        logger.warning(
+            "time guard: %.0f s passed; stopping at step %d of %d (results depend on machine speed)",
+            self.limit_s,
+            self.hit_step,
+            total,
+        )
+        state.log_history.append({"time_guard_hit": self.hit_step, "time_guard_s": self.limit_s, "step": self.hit_step})
         control.should_training_stop = True
         control.should_save = True
 
@@ -79,8 +82,9 @@ class HeldOutCallback(TrainerCallback):
             values = self.evaluate_fn(model)
         finally:
             model.train(was_training)
-        state.log_history.append({"step": int(state.global_step),
-                                  **{f"heldout/{k}": float(v) for k, v in values.items()}})
+        state.log_history.append(
+            {"step": int(state.global_step), **{f"heldout/{k}": float(v) for k, v in values.items()}}
+        )
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._run(state, kwargs.get("model"))

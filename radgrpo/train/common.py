@@ -32,8 +32,9 @@ def load_processor_for(cfg: Any) -> Any:
     """The processor with the config's pixel bounds; right padding for training."""
     from radgrpo.models.qwen3_vl import load_processor
 
-    return load_processor(cfg.model_name_or_path, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels,
-                          padding_side="right")
+    return load_processor(
+        cfg.model_name_or_path, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels, padding_side="right"
+    )
 
 
 def peft_config_for(cfg: Any) -> Any:

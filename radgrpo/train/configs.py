@@ -30,9 +30,13 @@ class _RadFields:
     train_file: str | None = field(default=None, metadata={"help": "records JSONL (images relative to its folder)"})
     tasks: list[str] | None = field(default=None, metadata={"help": "keep only these tasks (default: all)"})
     max_train_samples: int = field(default=0, metadata={"help": "cap on training records (0 = all)"})
-    time_limit_s: float = field(default=0.0, metadata={
-        "help": "opt-in wall-clock guard (s); > 0 stops training when exceeded and logs time_guard_hit (training "
-                "length is max_steps / epochs, so results do not depend on machine speed)"})
+    time_limit_s: float = field(
+        default=0.0,
+        metadata={
+            "help": "opt-in wall-clock guard (s); > 0 stops training when exceeded and logs time_guard_hit (training "
+            "length is max_steps / epochs, so results do not depend on machine speed)"
+        },
+    )
     min_pixels: int | None = field(default=None, metadata={"help": "image min pixels (paper: 1024)"})
     max_pixels: int | None = field(default=None, metadata={"help": "image max pixels (paper: 451584)"})
     thinking: bool = field(default=False, metadata={"help": "append ' /think' to prompts (thinking mode)"})
@@ -65,8 +69,10 @@ class RadSFTConfig(SFTConfig, _RadFields):
 class RadGRPOConfig(GRPOConfig, _RadFields):
     """``trl.GRPOConfig`` + radgrpo fields; ``reward_funcs`` are names from ``radgrpo rewards list``."""
 
-    reward_funcs: list[str] = field(default_factory=lambda: ["grounding_soft_f1"], metadata={
-        "help": "reward names (radgrpo rewards list); weights via --reward_weights"})
+    reward_funcs: list[str] = field(
+        default_factory=lambda: ["grounding_soft_f1"],
+        metadata={"help": "reward names (radgrpo rewards list); weights via --reward_weights"},
+    )
     soft_f1_variant: str = field(default="paper_code", metadata={"help": "grounding soft-F1: paper_code or dice"})
 
     def __post_init__(self) -> None:

@@ -15,8 +15,14 @@ from typing import Any
 
 from radgrpo.data.export.trl import records_to_grpo_dataset
 from radgrpo.rewards.registry import get_reward
-from radgrpo.train.common import (callbacks_for, finish, last_checkpoint, load_processor_for, load_train_records,
-                                  peft_config_for)
+from radgrpo.train.common import (
+    callbacks_for,
+    finish,
+    last_checkpoint,
+    load_processor_for,
+    load_train_records,
+    peft_config_for,
+)
 from radgrpo.train.configs import RadGRPOConfig
 
 
@@ -50,8 +56,14 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
     if cfg.model_name_or_path is None or cfg.output_dir is None:  # RadGRPOConfig requires both; this narrows the types
         raise ValueError("run_grpo needs cfg.model_name_or_path and cfg.output_dir")
     model = load_model(cfg.model_name_or_path)
-    trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=cfg, train_dataset=dataset,
-                          processing_class=processor, peft_config=peft_config_for(cfg),
-                          callbacks=callbacks_for(cfg) + list(callbacks or []))
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=rewards,
+        args=cfg,
+        train_dataset=dataset,
+        processing_class=processor,
+        peft_config=peft_config_for(cfg),
+        callbacks=callbacks_for(cfg) + list(callbacks or []),
+    )
     trainer.train(resume_from_checkpoint=last_checkpoint(cfg.output_dir))
     return finish(trainer, processor, cfg)

@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.data.export.trl import records_to_sft_dataset
-from radgrpo.train.common import (callbacks_for, finish, last_checkpoint, load_processor_for, load_train_records,
-                                  peft_config_for)
+from radgrpo.train.common import (
+    callbacks_for,
+    finish,
+    last_checkpoint,
+    load_processor_for,
+    load_train_records,
+    peft_config_for,
+)
 from radgrpo.train.configs import RadSFTConfig
 
 
@@ -37,7 +43,13 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
     if cfg.model_name_or_path is None or cfg.output_dir is None:  # RadSFTConfig requires both; this narrows the types
         raise ValueError("run_sft needs cfg.model_name_or_path and cfg.output_dir")
     model = load_model(cfg.model_name_or_path)
-    trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=processor,
-                         peft_config=peft_config_for(cfg), callbacks=callbacks_for(cfg) + list(callbacks or []))
+    trainer = SFTTrainer(
+        model=model,
+        args=cfg,
+        train_dataset=dataset,
+        processing_class=processor,
+        peft_config=peft_config_for(cfg),
+        callbacks=callbacks_for(cfg) + list(callbacks or []),
+    )
     trainer.train(resume_from_checkpoint=last_checkpoint(cfg.output_dir))
     return finish(trainer, processor, cfg)

@@ -67,8 +67,10 @@ def verl_to_trl(verl: dict[str, Any], n_gpus: int, verl_version: str = "0.5") ->
         raise ValueError("data.train_batch_size must be a multiple of ppo_mini_batch_size")
     completions_per_update = mini_prompts * n
     if completions_per_update % (micro * n_gpus):
-        raise ValueError(f"a mini-batch of {completions_per_update} completions does not split into micro-batches "
-                         f"of {micro} on {n_gpus} ranks")
+        raise ValueError(
+            f"a mini-batch of {completions_per_update} completions does not split into micro-batches "
+            f"of {micro} on {n_gpus} ranks"
+        )
     ga = completions_per_update // (micro * n_gpus)
     updates = batch_prompts // mini_prompts
     agg = verl.get("actor_rollout_ref.actor.loss_agg_mode", "token-mean")

@@ -14,33 +14,41 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
-from grounding_layouts import write_chest_imagenome, write_ms_cxr, write_padchest_gr, write_vindr  # noqa: E402
-from source_layouts import write_chexpert, write_chexpert_plus, write_mimic  # noqa: E402
+from grounding_layouts import write_chest_imagenome, write_ms_cxr, write_padchest_gr, write_vindr
+from source_layouts import write_chexpert, write_chexpert_plus, write_mimic
 
-from radgrpo.cli.datasets import build_main, validate_main  # noqa: E402
-from radgrpo.data.build import DataConfig, build_dataset  # noqa: E402
-from radgrpo.records import read_jsonl  # noqa: E402
+from radgrpo.cli.datasets import build_main, validate_main
+from radgrpo.data.build import DataConfig, build_dataset
+from radgrpo.records import read_jsonl
 
 
 @pytest.fixture(scope="module")
 def roots(tmp_path_factory):
     base = tmp_path_factory.mktemp("roots")
     mimic = write_mimic(base / "mimic", n_subjects=10)
-    truth = {"mimic": mimic, "chexpert": write_chexpert(base / "chexpert"),
-             "chexpert_plus": write_chexpert_plus(base / "chexpert"),
-             "ci": write_chest_imagenome(base / "ci", mimic["frontal_meta"]),
-             "vindr": write_vindr(base / "vindr", images=False),
-             "ms": write_ms_cxr(base / "ms", mimic["frontal_meta"]),
-             "pc": write_padchest_gr(base / "pc")}
-    flags = {"mimic_cxr_root": base / "mimic", "chexpert_root": base / "chexpert",
-             "chexpert_plus_root": base / "chexpert", "chest_imagenome_root": base / "ci",
-             "vindr_cxr_root": base / "vindr", "ms_cxr_root": base / "ms", "padchest_gr_root": base / "pc"}
+    truth = {
+        "mimic": mimic,
+        "chexpert": write_chexpert(base / "chexpert"),
+        "chexpert_plus": write_chexpert_plus(base / "chexpert"),
+        "ci": write_chest_imagenome(base / "ci", mimic["frontal_meta"]),
+        "vindr": write_vindr(base / "vindr", images=False),
+        "ms": write_ms_cxr(base / "ms", mimic["frontal_meta"]),
+        "pc": write_padchest_gr(base / "pc"),
+    }
+    flags = {
+        "mimic_cxr_root": base / "mimic",
+        "chexpert_root": base / "chexpert",
+        "chexpert_plus_root": base / "chexpert",
+        "chest_imagenome_root": base / "ci",
+        "vindr_cxr_root": base / "vindr",
+        "ms_cxr_root": base / "ms",
+        "padchest_gr_root": base / "pc",
+    }
     return base, truth, {k: str(v) for k, v in flags.items()}
 
 
 def _cfg(out, flags, **kw):
-    return DataConfig(out=str(out), vindr_convert=True, vindr_image_size=32, progress=False,
-                      **{**flags, **kw})
+    return DataConfig(out=str(out), vindr_convert=True, vindr_image_size=32, progress=False, **{**flags, **kw})
 
 
 def test_build_counts_drops_splits_and_exports(roots, tmp_path):
@@ -55,11 +63,13 @@ def test_build_counts_drops_splits_and_exports(roots, tmp_path):
     assert b["mimic-train"]["drops"]["counts"]["missing_image"] == 1
     assert b["mimic-train"]["drops"]["counts"]["malformed_csv_row"] == 1
     assert b["chexpert-train"]["counts"] == {"train": {"classification": len(truth["chexpert"]["rows"])}}
-    assert b["chexpertplus-train"]["counts"] == {"train": {"report_generation":
-                                                           len(truth["chexpert_plus"]["rows"])}}
+    assert b["chexpertplus-train"]["counts"] == {"train": {"report_generation": len(truth["chexpert_plus"]["rows"])}}
     meta = truth["mimic"]["frontal_meta"]
-    ci_ok = [d for d in truth["ci"]["rows"]
-             if (base / "mimic" / f"files/p{meta[d][1][:2]}/p{meta[d][1]}/s{meta[d][2]}/{d}.jpg").is_file()]
+    ci_ok = [
+        d
+        for d in truth["ci"]["rows"]
+        if (base / "mimic" / f"files/p{meta[d][1][:2]}/p{meta[d][1]}/s{meta[d][2]}/{d}.jpg").is_file()
+    ]
     assert len(ci_ok) == len(truth["ci"]["rows"]) - 1  # the fixture's missing MIMIC image
     assert b["chestima-train"]["counts"] == {"train": {"anatomical_grounding": len(ci_ok)}}
     assert b["padchest-train"]["counts"] == {"train": {"phrase_grounding": 2 * 3}}  # 3 train/val images, x2
@@ -69,8 +79,11 @@ def test_build_counts_drops_splits_and_exports(roots, tmp_path):
     assert b["mscxr-train"]["drops"]["counts"]["missing_image"] == 1
     out = tmp_path / "out"
     train = read_jsonl(out / "records" / "train.jsonl")
-    assert len(train) == stats["splits"]["train"] == sum(sum(c.values()) for st in b.values()
-                                                         for c in st["counts"].values())
+    assert (
+        len(train)
+        == stats["splits"]["train"]
+        == sum(sum(c.values()) for st in b.values() for c in st["counts"].values())
+    )
     assert len({r.id for r in train}) == len(train)
     assert stats["patients_in_several_splits"]["count"] == 0
     llava = json.loads((out / "llava" / "train.json").read_text())
@@ -84,9 +97,16 @@ def test_build_counts_drops_splits_and_exports(roots, tmp_path):
 
 def test_resume_skips_finished_shards_and_is_byte_identical(roots, tmp_path):
     _, _, flags = roots
-    blocks = [{"name": "pc", "source": "padchest_gr", "tasks": ["phrase_grounding"], "repeats": 2,
-               "splits": ["train", "validate", "test"]},
-              {"name": "cx", "source": "chexpert", "tasks": ["classification"]}]
+    blocks = [
+        {
+            "name": "pc",
+            "source": "padchest_gr",
+            "tasks": ["phrase_grounding"],
+            "repeats": 2,
+            "splits": ["train", "validate", "test"],
+        },
+        {"name": "cx", "source": "chexpert", "tasks": ["classification"]},
+    ]
     cfg = _cfg(tmp_path / "o", flags, blocks=blocks, exports=["records"])
     first = build_dataset(cfg)
     before = {p.name: p.read_bytes() for p in (tmp_path / "o" / "records").iterdir()}
@@ -116,14 +136,19 @@ def test_cli_validate_and_build(roots, tmp_path, capsys):
     assert validate_main(args + ["--vindr_convert"]) == 0
     assert validate_main(["--chexpert_root", str(tmp_path / "nope")]) == 1
     import importlib.util
+
     if importlib.util.find_spec("radgrpo.data.export.trl") is None:
         assert validate_main(args + ["--vindr_convert", "--exports", "trl"]) == 1
         assert "--exports trl needs" in capsys.readouterr().out
     assert "chexpert: " in capsys.readouterr().out
     assert build_main(["--out", str(tmp_path / "cli"), "--chexpert_root", str(tmp_path / "nope")]) == 2
     assert "dataset roots are not ready" in capsys.readouterr().err
-    assert build_main(args + ["--vindr_convert", "--out", str(tmp_path / "cli"), "--exports", "records",
-                              "--progress", "false"]) == 0
+    assert (
+        build_main(
+            args + ["--vindr_convert", "--out", str(tmp_path / "cli"), "--exports", "records", "--progress", "false"]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "records per source" in text and "missing_image: 1" in text
 
@@ -133,9 +158,16 @@ def test_mimic_conversation_block_reads_radvlm_files(roots, tmp_path):
     train = sorted(d for d, e in truth["mimic"]["rows"].items() if e["split"] == "train")
     conv_dir = base / "mimic" / "conversations" / "train" / "standard"
     conv_dir.mkdir(parents=True, exist_ok=True)
-    (conv_dir / f"{train[0]}.json").write_text(json.dumps(
-        [{"from": "human", "value": "<image>\nIs the heart enlarged?"}, {"from": "gpt", "value": "Mildly."},
-         {"from": "human", "value": "Any effusion?"}, {"from": "gpt", "value": "No."}]))
+    (conv_dir / f"{train[0]}.json").write_text(
+        json.dumps(
+            [
+                {"from": "human", "value": "<image>\nIs the heart enlarged?"},
+                {"from": "gpt", "value": "Mildly."},
+                {"from": "human", "value": "Any effusion?"},
+                {"from": "gpt", "value": "No."},
+            ]
+        )
+    )
     blocks = [{"name": "conv-train", "source": "mimic_cxr", "tasks": ["conversation"]}]
     try:
         stats = build_dataset(_cfg(tmp_path / "c", flags, blocks=blocks, exports=["records", "llava_json"]))
@@ -147,8 +179,12 @@ def test_mimic_conversation_block_reads_radvlm_files(roots, tmp_path):
     rec = read_jsonl(tmp_path / "c" / "records" / "train.jsonl")[0]
     assert rec.question == "Is the heart enlarged?" and rec.conversation is not None and len(rec.conversation) == 4
     item = json.loads((tmp_path / "c" / "llava" / "train.json").read_text())[0]
-    assert [t["value"] for t in item["conversations"]] == ["<image>\nIs the heart enlarged?", "Mildly.",
-                                                           "Any effusion?", "No."]
+    assert [t["value"] for t in item["conversations"]] == [
+        "<image>\nIs the heart enlarged?",
+        "Mildly.",
+        "Any effusion?",
+        "No.",
+    ]
 
 
 def test_patient_in_two_splits_is_reported(roots, tmp_path):
@@ -156,15 +192,20 @@ def test_patient_in_two_splits_is_reported(roots, tmp_path):
     # the CheXpert fixture's valid.csv repeats patient00001 of train.csv
     blocks = [{"name": "cx", "source": "chexpert", "tasks": ["classification"], "splits": ["train", "validate"]}]
     stats = build_dataset(_cfg(tmp_path / "l", flags, blocks=blocks, exports=["records"]))
-    assert stats["patients_in_several_splits"] == {"count": 1,
-                                                   "examples": {"chexpert/patient00001": ["train", "validate"]}}
+    assert stats["patients_in_several_splits"] == {
+        "count": 1,
+        "examples": {"chexpert/patient00001": ["train", "validate"]},
+    }
 
 
 def test_trl_export_round_trip(roots, tmp_path):
     import datasets
+
     _, _, flags = roots
-    blocks = [{"name": "pc", "source": "padchest_gr", "tasks": ["phrase_grounding"]},
-              {"name": "cxp", "source": "chexpert_plus", "tasks": ["report_generation"]}]
+    blocks = [
+        {"name": "pc", "source": "padchest_gr", "tasks": ["phrase_grounding"]},
+        {"name": "cxp", "source": "chexpert_plus", "tasks": ["report_generation"]},
+    ]
     stats = build_dataset(_cfg(tmp_path / "t", flags, blocks=blocks, exports=["records", "trl"]))
     recs = read_jsonl(tmp_path / "t" / "records" / "train.jsonl")
     assert stats["exports"]["trl"] == {"train": len(recs)}

@@ -12,14 +12,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
-from grounding_layouts import write_dicom  # noqa: E402
+from grounding_layouts import write_dicom
 
-from radgrpo.data.dicom import DicomError, convert_dicom, read_dicom_array, read_dicom_size  # noqa: E402
+from radgrpo.data.dicom import DicomError, convert_dicom, read_dicom_array, read_dicom_size
 
 
 @pytest.fixture(scope="module")
 def rg1():
     import pydicom.data as data  # pydicom-data is a test dependency: its absence fails, never skips
+
     try:
         return data.get_testdata_file("RG1_UNCR.dcm", download=False)
     except TypeError:  # older pydicom without the download flag
@@ -36,7 +37,7 @@ def test_rg1_monochrome1_is_windowed_and_inverted(rg1):
     assert info["photometric"] == "MONOCHROME1" and info["inverted"] and info["voi"] == "window"
     assert info["bits_stored"] == 15
     # hand-computed: window centre 15000, width 30000 -> y = ((x - 14999.5) / 29999 + 0.5) * 255, then inverted
-    for (r, c) in [(0, 0), (977, 920), (1500, 300)]:
+    for r, c in [(0, 0), (977, 920), (1500, 300)]:
         y = min(255.0, max(0.0, ((raw[r, c] - 14999.5) / 29999 + 0.5) * 255))
         assert img[r, c] == 255 - int(np.rint(y))
     # the raw RadVLM mode is plain min-max without inversion: the two are anti-correlated

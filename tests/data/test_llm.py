@@ -56,9 +56,18 @@ def server():
                     self.wfile.write(b"bad request")
                     return
                 if body["messages"][0]["content"].startswith("You write training dialogues"):
-                    content = ("```json\n" + json.dumps([{"from": "human", "value": "Is there an effusion?"},
-                                                         {"from": "gpt", "value": "Yes, on the left."}]) + "\n```"
-                               if "GOOD" in user else "not json")
+                    content = (
+                        "```json\n"
+                        + json.dumps(
+                            [
+                                {"from": "human", "value": "Is there an effusion?"},
+                                {"from": "gpt", "value": "Yes, on the left."},
+                            ]
+                        )
+                        + "\n```"
+                        if "GOOD" in user
+                        else "not json"
+                    )
                 else:
                     content = "None" if "EMPTY" in user else "FILTERED " + user.split("\n", 1)[1].upper()
                 data = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
@@ -139,12 +148,20 @@ def test_errors_are_counted_not_raised(server, tmp_path):
 def test_generate_conversations(server, tmp_path):
     url, _ = server
     client = LLMClient(url, "m")
-    items = {"d1": {"findings": "GOOD Left effusion.", "abnormalities": ["Pleural Effusion"], "view": "PA",
-                    "sex": "female", "boxes": [("Left effusion", [(0.6, 0.6, 0.9, 0.8)])]},
-             "d2": {"findings": "bad answer", "abnormalities": [], "view": "AP", "sex": "male"}}
+    items = {
+        "d1": {
+            "findings": "GOOD Left effusion.",
+            "abnormalities": ["Pleural Effusion"],
+            "view": "PA",
+            "sex": "female",
+            "boxes": [("Left effusion", [(0.6, 0.6, 0.9, 0.8)])],
+        },
+        "d2": {"findings": "bad answer", "abnormalities": [], "view": "AP", "sex": "male"},
+    }
     res = generate_conversations(client, items, tmp_path)
     assert res["written"] == 1 and res["drops"]["counts"] == {"bad_conversation": 1}
     turns = json.loads((tmp_path / "d1.json").read_text())
     assert turns == [{"from": "human", "value": "Is there an effusion?"}, {"from": "gpt", "value": "Yes, on the left."}]
     from radgrpo.data.sources.mimic_cxr import read_conversation
+
     assert read_conversation(tmp_path / "d1.json")[1] == {"role": "assistant", "content": "Yes, on the left."}

@@ -16,12 +16,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 sys.path.insert(0, str(Path(__file__).parents[1] / "helpers"))
 
-from chat_endpoint import serve_chat  # noqa: E402
-from source_layouts import write_chexpert_plus, write_mimic  # noqa: E402
+from chat_endpoint import serve_chat
+from source_layouts import write_chexpert_plus, write_mimic
 
-from radgrpo.cli.main import main  # noqa: E402
-from radgrpo.data.sources import chexpert_plus, mimic_cxr  # noqa: E402
-from radgrpo.data.sources.common import DropCounter  # noqa: E402
+from radgrpo.cli.main import main
+from radgrpo.data.sources import chexpert_plus, mimic_cxr
+from radgrpo.data.sources.common import DropCounter
 
 
 @pytest.fixture()
@@ -33,8 +33,9 @@ def endpoint():
             return 400, b"refused"
         user = body["messages"][-1]["content"]
         if body["messages"][0]["content"].startswith("You write training dialogues"):
-            return json.dumps([{"from": "human", "value": "Describe the heart."},
-                               {"from": "gpt", "value": user.splitlines()[0]}])
+            return json.dumps(
+                [{"from": "human", "value": "Describe the heart."}, {"from": "gpt", "value": user.splitlines()[0]}]
+            )
         report = user.split("\n", 1)[1]  # the filter: echo the findings part of the report, marked
         return "CURRENT: " + report.split("FINDINGS:")[-1].split("IMPRESSION:")[0].strip()
 
@@ -48,8 +49,18 @@ def test_mimic_filter_then_conversations_feed_the_readers(tmp_path, endpoint, mo
     root = tmp_path / "mimic"
     truth = write_mimic(root, n_subjects=6, reports="raw")
     monkeypatch.setenv("MY_KEY", "sekret")
-    flags = ["--root", str(root), "--base_url", url, "--model", "m", "--api_key_env", "MY_KEY",
-             "--max_concurrency", "3"]
+    flags = [
+        "--root",
+        str(root),
+        "--base_url",
+        url,
+        "--model",
+        "m",
+        "--api_key_env",
+        "MY_KEY",
+        "--max_concurrency",
+        "3",
+    ]
     assert main(["data", "filter-reports", *flags]) == 0
     studies = {e["study_id"] for e in truth["rows"].values()}
     files = {p.name for p in (root / "filtered_reports").iterdir()}
@@ -83,8 +94,7 @@ def test_chexpert_plus_names_and_failure_then_retry(tmp_path, endpoint):
     url, state = endpoint
     root = tmp_path / "cxp"
     truth = write_chexpert_plus(root)
-    flags = ["--source", "chexpert_plus", "--root", str(root), "--base_url", url, "--model", "m",
-             "--max_retries", "0"]
+    flags = ["--source", "chexpert_plus", "--root", str(root), "--base_url", url, "--model", "m", "--max_retries", "0"]
     state["fail"] = True
     assert main(["data", "filter-reports", *flags]) == 1  # every request refused: nothing written, exit 1
     assert not list((root / "filtered_reports").glob("*.txt"))
@@ -100,8 +110,23 @@ def test_chexpert_plus_names_and_failure_then_retry(tmp_path, endpoint):
 def test_flags_are_checked_before_any_work(tmp_path, capsys):
     assert main(["data", "filter-reports", "--root", str(tmp_path)]) == 2  # no endpoint
     assert "--base_url and --model are required" in capsys.readouterr().err
-    assert main(["data", "filter-reports", "--source", "padchest", "--root", str(tmp_path), "--base_url", "u",
-                 "--model", "m"]) == 2
+    assert (
+        main(
+            [
+                "data",
+                "filter-reports",
+                "--source",
+                "padchest",
+                "--root",
+                str(tmp_path),
+                "--base_url",
+                "u",
+                "--model",
+                "m",
+            ]
+        )
+        == 2
+    )
     assert "--source must be one of" in capsys.readouterr().err
     assert main(["data", "conversations", "--root", str(tmp_path / "nope"), "--base_url", "u", "--model", "m"]) == 2
     assert "is not a folder" in capsys.readouterr().err

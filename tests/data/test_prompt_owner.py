@@ -30,12 +30,19 @@ def _records() -> list[Record]:
     """Real builder output for two studies and every study task (report, the groundings, classification, detection)."""
     out: list[Record] = []
     for key in ("s1", "s2"):
-        study = Study(key=key, image=f"{key}.png", source="synthetic", split="test", report=REPORT,
-                      labels={"Cardiomegaly": 1, "Pleural Effusion": 1, "Pneumothorax": 0},
-                      findings=[StudyFinding("cardiomegaly", [(0.35, 0.51, 0.75, 0.64)], "Moderate cardiomegaly."),
-                                StudyFinding("pleural effusion", [(0.1, 0.6, 0.4, 0.8)],
-                                             "Small right pleural effusion.")],
-                      regions={"right lung": (0.15, 0.2, 0.45, 0.75), "trachea": (0.48, 0.05, 0.52, 0.33)})
+        study = Study(
+            key=key,
+            image=f"{key}.png",
+            source="synthetic",
+            split="test",
+            report=REPORT,
+            labels={"Cardiomegaly": 1, "Pleural Effusion": 1, "Pneumothorax": 0},
+            findings=[
+                StudyFinding("cardiomegaly", [(0.35, 0.51, 0.75, 0.64)], "Moderate cardiomegaly."),
+                StudyFinding("pleural effusion", [(0.1, 0.6, 0.4, 0.8)], "Small right pleural effusion."),
+            ],
+            regions={"right lung": (0.15, 0.2, 0.45, 0.75), "trachea": (0.48, 0.05, 0.52, 0.33)},
+        )
         out += build_study_records(study, list(STUDY_TASKS), seed=7)
     return out
 
@@ -45,8 +52,14 @@ RECORDS = _records()
 
 def test_records_cover_every_task():
     tasks = {r.task for r in RECORDS}
-    assert {Task.REPORT_GENERATION, Task.ANATOMICAL_GROUNDING, Task.ABNORMALITY_GROUNDING, Task.PHRASE_GROUNDING,
-            Task.CLASSIFICATION, Task.DETECTION} <= tasks
+    assert {
+        Task.REPORT_GENERATION,
+        Task.ANATOMICAL_GROUNDING,
+        Task.ABNORMALITY_GROUNDING,
+        Task.PHRASE_GROUNDING,
+        Task.CLASSIFICATION,
+        Task.DETECTION,
+    } <= tasks
     assert len({r.question for r in RECORDS}) > 5  # several distinct template draws, not one string
 
 
@@ -56,8 +69,10 @@ def test_trl_and_verl_prompts_are_the_same_text(thinking):
     for r in RECORDS:
         want = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": r.question + suffix}]}]
         assert grpo_prompt(r, thinking=thinking) == want
-        assert sft_messages(r, thinking=thinking) == [*want, {"role": "assistant",
-                                                              "content": [{"type": "text", "text": r.answer}]}]
+        assert sft_messages(r, thinking=thinking) == [
+            *want,
+            {"role": "assistant", "content": [{"type": "text", "text": r.answer}]},
+        ]
         row = record_to_verl_row(r, r.id, 0, "train", think_suffix=thinking)
         assert row["prompt"] == [{"role": "user", "content": "<image>\n" + r.question + suffix}]
         assert P.prompt_messages(r, thinking=thinking) == want
@@ -70,11 +85,18 @@ def test_llava_first_turn_uses_the_same_question():
 
 
 def test_multi_turn_first_user_turn_matches_grpo_and_eval_text():
-    turns = [{"role": "user", "content": "Is there an effusion?"}, {"role": "assistant", "content": "Yes."},
-             {"role": "user", "content": "How large?"}, {"role": "assistant", "content": "Small."}]
+    turns = [
+        {"role": "user", "content": "Is there an effusion?"},
+        {"role": "assistant", "content": "Yes."},
+        {"role": "user", "content": "How large?"},
+        {"role": "assistant", "content": "Small."},
+    ]
     rec = Record("c", "c.png", Task.CONVERSATION, "Is there an effusion?", "Yes.", conversation=turns)
-    assert sft_messages(rec, thinking=True)[0] == grpo_prompt(rec, thinking=True)[0] == P.user_message(
-        "Is there an effusion?", thinking=True)
+    assert (
+        sft_messages(rec, thinking=True)[0]
+        == grpo_prompt(rec, thinking=True)[0]
+        == P.user_message("Is there an effusion?", thinking=True)
+    )
     assert sft_messages(rec, thinking=True)[2] == {"role": "user", "content": [{"type": "text", "text": "How large?"}]}
     assert P.prompt_text(rec, thinking=True) == "Is there an effusion? /think"
 
@@ -104,8 +126,9 @@ def test_evaluation_sends_the_training_prompt(model_and_images, monkeypatch, thi
         return real(messages, *args, **kwargs)
 
     monkeypatch.setattr(processor, "apply_chat_template", capture)
-    preds = generate_predictions(model, processor, RECORDS, base, batch_size=4, max_new_tokens=1, thinking=thinking,
-                                 progress=False)
+    preds = generate_predictions(
+        model, processor, RECORDS, base, batch_size=4, max_new_tokens=1, thinking=thinking, progress=False
+    )
     # generation runs task by task, in the order tasks first appear
     order = [r for task in dict.fromkeys(r.task for r in RECORDS) for r in RECORDS if r.task is task]
     assert sent == [grpo_prompt(r, thinking=thinking) for r in order]
@@ -122,14 +145,20 @@ def test_think_suffix_is_defined_in_one_module_only():
     defines, literals, image_parts = set(), set(), set()
     for name, tree in _module_trees():
         for node in ast.walk(tree):
-            targets = node.targets if isinstance(node, ast.Assign) else (
-                [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else ([node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+            )
             if any(isinstance(t, ast.Name) and t.id == "THINK_SUFFIX" for t in targets):
                 defines.add(name)
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip() == "/think":
                 literals.add(name)
-            if isinstance(node, ast.Dict) and any(isinstance(k, ast.Constant) and k.value == "type" for k in node.keys) \
-                    and any(isinstance(v, ast.Constant) and v.value == "image" for v in node.values):
+            if (
+                isinstance(node, ast.Dict)
+                and any(isinstance(k, ast.Constant) and k.value == "type" for k in node.keys)
+                and any(isinstance(v, ast.Constant) and v.value == "image" for v in node.values)
+            ):
                 image_parts.add(name)  # a {"type": "image"} content part: the chat user turn is built here
     assert defines == {"radgrpo/data/prompts.py"}
     assert literals == {"radgrpo/data/prompts.py"}

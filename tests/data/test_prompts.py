@@ -22,10 +22,19 @@ POOLS_SHA256 = "b2258d5f904ef96b6e020b91167c181d43712fb7c1260f5cfd4182b3335e5fa4
 
 def test_pool_sizes():
     assert {k: len(v) for k, v in P.POOLS.items()} == {
-        "report_questions": 15, "grounding_questions": 20, "grounding_answers": 20, "phrase_questions": 8,
-        "phrase_answers": 8, "detection_questions": 10, "detection_prefixes": 10, "no_lesion_answers": 10,
-        "classification_questions": 11, "classification_prefixes_many": 5, "classification_prefixes_one": 5,
-        "classification_none": 7}
+        "report_questions": 15,
+        "grounding_questions": 20,
+        "grounding_answers": 20,
+        "phrase_questions": 8,
+        "phrase_answers": 8,
+        "detection_questions": 10,
+        "detection_prefixes": 10,
+        "no_lesion_answers": 10,
+        "classification_questions": 11,
+        "classification_prefixes_many": 5,
+        "classification_prefixes_one": 5,
+        "classification_none": 7,
+    }
 
 
 def test_pools_digest():
@@ -44,7 +53,9 @@ def test_verbatim_spot_checks():
     assert P.DETECTION_PREFIXES[0] == "Sure! I can find"
     assert P.NO_LESION_ANSWERS[1] == "No abnormalities or lesions are detected on this Chest X-ray."
     assert [q for q in P.CLASSIFICATION_QUESTIONS if not q.endswith((".", "?"))] == [
-        "Tell me about abnormalities on this image", "Identify abnormalities on this image"]
+        "Tell me about abnormalities on this image",
+        "Identify abnormalities on this image",
+    ]
     assert P.CLASSIFICATION_PREFIXES_ONE[:2] == ("Yes, there is one abnormality identified:",) * 2
     assert P.CLASSIFICATION_NONE[-1] == "The Chest X-ray appears to be clear of any findings."
     assert P.THINK_SUFFIX == " /think"
@@ -52,9 +63,19 @@ def test_verbatim_spot_checks():
 
 def test_label_casing_and_article():
     assert [P.label_for_template(x) for x in ("Cardiomegaly", "ILD", "Pleural effusion", "right lung", "COPD")] == [
-        "cardiomegaly", "ILD", "pleural effusion", "right lung", "COPD"]
+        "cardiomegaly",
+        "ILD",
+        "pleural effusion",
+        "right lung",
+        "COPD",
+    ]
     assert [P.article(x) for x in ("Aortic enlargement", "ILD", "nodule/mass", "Edema", "pleural effusion")] == [
-        "an", "an", "a", "an", "a"]
+        "an",
+        "an",
+        "a",
+        "an",
+        "a",
+    ]
 
 
 def test_grounding_answer_exact_and_parses_back():
@@ -70,8 +91,11 @@ def test_grounding_answer_exact_and_parses_back():
 def test_every_answer_kind_parses_back(seed):
     rng = random.Random(seed)
     boxes = [(0.1, 0.2, 0.3, 0.4), (0.55, 0.6, 0.95, 0.99), (0.0, 0.0, 1.0, 1.0)]
-    for text in (P.grounding_answer("Nodule/Mass", boxes, rng), P.phrase_answer(boxes, rng),
-                 P.detection_answer([("Nodule/Mass", boxes[:2]), ("ILD", boxes[2:])], rng)):
+    for text in (
+        P.grounding_answer("Nodule/Mass", boxes, rng),
+        P.phrase_answer(boxes, rng),
+        P.detection_answer([("Nodule/Mass", boxes[:2]), ("ILD", boxes[2:])], rng),
+    ):
         assert parse_boxes(text) == boxes
     assert P.detection_answer([], rng) in P.NO_LESION_ANSWERS
 
@@ -80,20 +104,24 @@ def test_detection_and_classification_answers_exact():
     rng = random.Random(2)
     prefix = random.Random(2).choice(P.DETECTION_PREFIXES)
     got = P.detection_answer([("ILD", [(0.1, 0.1, 0.4, 0.5)]), ("Nodule/Mass", [(0.6, 0.3, 0.7, 0.4)])], rng)
-    assert got == (f"{prefix} an ild located at the coordinates [0.1, 0.1, 0.4, 0.5]; a nodule/mass located at the "
-                   "coordinates [0.6, 0.3, 0.7, 0.4].")
+    assert got == (
+        f"{prefix} an ild located at the coordinates [0.1, 0.1, 0.4, 0.5]; a nodule/mass located at the "
+        "coordinates [0.6, 0.3, 0.7, 0.4]."
+    )
     one = random.Random(5).choice(P.CLASSIFICATION_PREFIXES_ONE)
     assert P.classification_answer(["Edema", "Edema"], random.Random(5)) == f"{one} edema."
     many = random.Random(5).choice(P.CLASSIFICATION_PREFIXES_MANY)
     assert P.classification_answer(["Edema", "Atelectasis", "Pneumonia"], random.Random(5)) == (
-        f"{many} edema, atelectasis and pneumonia.")
+        f"{many} edema, atelectasis and pneumonia."
+    )
 
 
 def test_questions_fill_their_slot_and_are_seeded():
     qs = {P.grounding_question("Cardiomegaly", random.Random(k)) for k in range(200)}
     assert len(qs) == 20 and all("cardiomegaly" in q and "{}" not in q for q in qs)
     assert {P.phrase_question("Left effusion", random.Random(k)) for k in range(100)} == {
-        t.format("Left effusion") for t in P.PHRASE_QUESTIONS}
+        t.format("Left effusion") for t in P.PHRASE_QUESTIONS
+    }
     assert [P.report_question(random.Random(7)) for _ in range(3)] == [random.Random(7).choice(P.REPORT_QUESTIONS)] * 3
     assert P.detection_question(random.Random(1)) == random.Random(1).choice(P.DETECTION_QUESTIONS)
     assert P.classification_question(random.Random(1)) == random.Random(1).choice(P.CLASSIFICATION_QUESTIONS)

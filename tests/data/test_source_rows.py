@@ -13,15 +13,24 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
-from grounding_layouts import (  # noqa: E402
-    write_chest_imagenome, write_ms_cxr, write_padchest_gr, write_vindr,
+from grounding_layouts import (
+    write_chest_imagenome,
+    write_ms_cxr,
+    write_padchest_gr,
+    write_vindr,
 )
-from source_layouts import write_chexpert, write_chexpert_plus, write_mimic  # noqa: E402
+from source_layouts import write_chexpert, write_chexpert_plus, write_mimic
 
-from radgrpo.data.sources import (  # noqa: E402
-    chest_imagenome, chexpert, chexpert_plus, mimic_cxr, ms_cxr, padchest_gr, vindr_cxr,
+from radgrpo.data.sources import (
+    chest_imagenome,
+    chexpert,
+    chexpert_plus,
+    mimic_cxr,
+    ms_cxr,
+    padchest_gr,
+    vindr_cxr,
 )
-from radgrpo.data.sources.common import DropCounter  # noqa: E402
+from radgrpo.data.sources.common import DropCounter
 
 
 def _close(a, b, nd=2):
@@ -36,8 +45,12 @@ def test_mimic_rows_golden(tmp_path, reports):
     assert set(rows) == set(truth["rows"])
     for d, exp in truth["rows"].items():
         r = rows[d]
-        assert (r["split"], r["subject_id"], r["study_id"], r["view"]) == (exp["split"], exp["subject_id"],
-                                                                          exp["study_id"], exp["view"])
+        assert (r["split"], r["subject_id"], r["study_id"], r["view"]) == (
+            exp["split"],
+            exp["subject_id"],
+            exp["study_id"],
+            exp["view"],
+        )
         assert r["labels"] == exp["labels"]
         assert r["report"] == (exp["report"] if reports != "raw" else exp["report"])
         assert Path(r["image"]) == Path(exp["image"])
@@ -46,8 +59,10 @@ def test_mimic_rows_golden(tmp_path, reports):
 
 def test_mimic_uncertainty_policies(tmp_path):
     write_mimic(tmp_path, awkward=False)
-    keep = {r["dicom_id"]: r["labels"] for r in mimic_cxr.iter_rows(tmp_path, DropCounter(), uncertain="keep",
-                                                                     blank_as_negative=False)}
+    keep = {
+        r["dicom_id"]: r["labels"]
+        for r in mimic_cxr.iter_rows(tmp_path, DropCounter(), uncertain="keep", blank_as_negative=False)
+    }
     pos = {r["dicom_id"]: r["labels"] for r in mimic_cxr.iter_rows(tmp_path, DropCounter())}
     n_unc = sum(v == -1 for lab in keep.values() for v in lab.values())
     assert n_unc > 0
@@ -130,6 +145,7 @@ def test_vindr_convert_images_writes_complete_resolutions(tmp_path):
     again = vindr_cxr.convert_images(tmp_path, "train", drops, size=32)  # re-run: all skipped, JSON still complete
     assert first == again == {i: [e["rows"], e["columns"]] for i, e in truth["rows"].items()}
     import json
+
     assert json.loads(vindr_cxr.resolutions_path(tmp_path, "train").read_text()) == first
     drops2 = DropCounter()
     assert len(list(vindr_cxr.iter_rows(tmp_path, drops2))) == len(truth["rows"])
@@ -145,9 +161,12 @@ def test_ms_cxr_rows_golden(tmp_path, version):
     mimic = write_mimic(tmp_path / "mimic", awkward=False)
     truth = write_ms_cxr(tmp_path / "ms", mimic["frontal_meta"], version=version)
     drops = DropCounter()
-    rows = {(r["dicom_id"], r["phrase"]): r
-            for r in ms_cxr.iter_rows(tmp_path / "ms", drops, mimic_root=tmp_path / "mimic",
-                                      splits=("train", "validate", "test"))}
+    rows = {
+        (r["dicom_id"], r["phrase"]): r
+        for r in ms_cxr.iter_rows(
+            tmp_path / "ms", drops, mimic_root=tmp_path / "mimic", splits=("train", "validate", "test")
+        )
+    }
     assert set(rows) == set(truth["rows"])
     for k, exp in truth["rows"].items():
         assert _close(rows[k]["boxes"], exp["boxes"], nd=6)

@@ -18,14 +18,27 @@ from radgrpo.cli.data import synth_main
 from radgrpo.config import load_yaml
 from radgrpo.data.sources import synthetic_draw as draw
 from radgrpo.data.sources.synthetic import (
-    TEST_SEED_OFFSET, SynthConfig, SynthFinding, choose_findings, draw_study, finding_sentence, study_labels,
-    study_records, synthesize, write_report,
+    TEST_SEED_OFFSET,
+    SynthConfig,
+    SynthFinding,
+    choose_findings,
+    draw_study,
+    finding_sentence,
+    study_labels,
+    write_report,
 )
+from radgrpo.data.synth import study_records, synthesize
 from radgrpo.records import CHEXPERT_LABELS, Task, read_jsonl
 
 ALL = list(draw.SUPPORTED_FINDINGS)
-ALL_TASKS = ["report_generation", "abnormality_grounding", "anatomical_grounding", "classification", "detection",
-             "phrase_grounding"]
+ALL_TASKS = [
+    "report_generation",
+    "abnormality_grounding",
+    "anatomical_grounding",
+    "classification",
+    "detection",
+    "phrase_grounding",
+]
 NOISE_GREY = draw.NOISE_SIGMA * 255.0
 
 
@@ -115,16 +128,23 @@ def test_finding_changes_its_box_against_the_normal_twin(name):
         if name != "cardiomegaly":
             outside = np.ones((size, size), bool)
             for x1, y1, x2, y2 in s.findings[0].boxes:
-                outside[max(0, round(y1 * size) - 3):round(y2 * size) + 3,
-                        max(0, round(x1 * size) - 3):round(x2 * size) + 3] = False
+                outside[
+                    max(0, round(y1 * size) - 3) : round(y2 * size) + 3,
+                    max(0, round(x1 * size) - 3) : round(x2 * size) + 3,
+                ] = False
             assert np.array_equal(s.image[outside], twin.image[outside])
 
 
 def test_normal_twin_report_and_labels():
     cfg = _cfg(findings=["pneumothorax"], normal_fraction=0.0, second_finding_prob=0.0)
     twin = draw_study(3, cfg, drop=("pneumothorax",))
-    assert twin.labels == {"Cardiomegaly": 0, "Consolidation": 0, "Pneumothorax": 0, "Pleural Effusion": 0,
-                           "No Finding": 1}
+    assert twin.labels == {
+        "Cardiomegaly": 0,
+        "Consolidation": 0,
+        "Pneumothorax": 0,
+        "Pleural Effusion": 0,
+        "No Finding": 1,
+    }
     assert "pneumothorax" in twin.report and "No " in twin.report
 
 
@@ -137,8 +157,11 @@ def test_labels_follow_the_findings(studies):
         assert (s.labels.get("Lung Lesion") == 1) == ("nodule" in names)
         assert (s.labels.get("Lung Opacity") == 1) == bool(names & {"consolidation", "atelectasis"})
         assert (s.labels.get("No Finding") == 1) == (not names)
-        for name, lab in (("pleural effusion", "Pleural Effusion"), ("pneumothorax", "Pneumothorax"),
-                          ("consolidation", "Consolidation")):
+        for name, lab in (
+            ("pleural effusion", "Pleural Effusion"),
+            ("pneumothorax", "Pneumothorax"),
+            ("consolidation", "Consolidation"),
+        ):
             assert s.labels[lab] == (1 if name in names else 0)
 
 
@@ -148,12 +171,18 @@ def test_report_sentences_hand_checked():
     f = SynthFinding("consolidation", "left", "lower", "moderate", [])
     assert {finding_sentence(f, random.Random(k)) for k in range(20)} == {
         "Moderate focal consolidation in the left lower lung zone.",
-        "There is a moderate focal consolidation in the left lower lung zone."}
+        "There is a moderate focal consolidation in the left lower lung zone.",
+    }
     sentences, report = write_report([SynthFinding("pneumothorax", "right", "apical", "small", [])], random.Random(0))
     assert report.endswith(sentences["pneumothorax"] + " No pleural effusion.")
     assert "compar" not in report and "prior" not in report and "unchanged" not in report
-    assert study_labels([f]) == {"Lung Opacity": 1, "Consolidation": 1, "Cardiomegaly": 0, "Pneumothorax": 0,
-                                 "Pleural Effusion": 0}
+    assert study_labels([f]) == {
+        "Lung Opacity": 1,
+        "Consolidation": 1,
+        "Cardiomegaly": 0,
+        "Pneumothorax": 0,
+        "Pleural Effusion": 0,
+    }
 
 
 def test_choose_findings_rates():
@@ -208,8 +237,20 @@ def test_config_rejects_unknown_values():
 
 
 def test_synth_main_writes_files_with_the_returned_counts(tmp_path):
-    argv = ["--out", str(tmp_path / "a"), "--n_train", "12", "--n_test", "5", "--image_size", "64",
-            "--findings", *ALL, "--tasks", *ALL_TASKS]
+    argv = [
+        "--out",
+        str(tmp_path / "a"),
+        "--n_train",
+        "12",
+        "--n_test",
+        "5",
+        "--image_size",
+        "64",
+        "--findings",
+        *ALL,
+        "--tasks",
+        *ALL_TASKS,
+    ]
     assert synth_main(argv) == 0
     cfg = SynthConfig(out=str(tmp_path / "b"), n_train=12, n_test=5, image_size=64, findings=ALL, tasks=ALL_TASKS)
     counts = synthesize(cfg, progress=False)

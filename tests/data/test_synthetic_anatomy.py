@@ -51,8 +51,9 @@ def test_zones_nest_and_order_inside_their_lung(studies):
             apical, cpa = s.regions[f"{side} apical zone"], s.regions[f"{side} costophrenic angle"]
             assert apical[1] == ly1 and apical[3] - ly1 == pytest.approx(0.15 * (ly2 - ly1), abs=1.5 / SIZE)
             assert cpa[1] >= ly1 + 0.79 * (ly2 - ly1)
-            lateral = (cpa[0] + cpa[2]) / 2 < (lx1 + lx2) / 2 if side == "right" else (cpa[0] + cpa[2]) / 2 > (
-                lx1 + lx2) / 2
+            lateral = (
+                (cpa[0] + cpa[2]) / 2 < (lx1 + lx2) / 2 if side == "right" else (cpa[0] + cpa[2]) / 2 > (lx1 + lx2) / 2
+            )
             assert lateral
             hx1, hy1, hx2, hy2 = s.regions[f"{side} hemidiaphragm"]
             assert hy1 > (ly1 + ly2) / 2 and hy2 - hy1 < 0.1 and hx2 - hx1 > 0.5 * (lx2 - lx1)
@@ -88,7 +89,8 @@ def test_region_intensities_match_the_drawing(studies):
         clav_on_lung = masks["right clavicle"] & masks["right lung"]
         assert img[clav_on_lung].mean() > img[masks["right apical zone"] & ~masks["right clavicle"]].mean() + 10
         assert {n: A.mask_box(m) for n, m in masks.items()} == A.region_boxes(
-            anat, SIZE, enlarged_heart=any(f.name == "cardiomegaly" for f in s.findings))
+            anat, SIZE, enlarged_heart=any(f.name == "cardiomegaly" for f in s.findings)
+        )
 
 
 def test_banded_clavicles_equal_the_full_formula():

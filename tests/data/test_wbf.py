@@ -35,6 +35,7 @@ def test_scores_weight_the_mean_and_prefilter():
     out = weighted_boxes_fusion([(0.0, 0.0, 0.4, 0.4), (0.1, 0.1, 0.5, 0.5)], [3.0, 1.0], iou_thr=0.2)
     assert out[0][0] == (0.025, 0.025, 0.42500000000000004, 0.42500000000000004) and out[0][1] == 2.0
     # swapped corners are re-ordered, out-of-range clipped, zero-area dropped, low scores skipped
-    out = weighted_boxes_fusion([(0.4, 0.4, 0.0, 0.0), (0.2, 0.2, 0.2, 0.5), (0.5, 0.5, 1.2, 0.9)],
-                                [1.0, 1.0, 0.05], skip_box_thr=0.1)
+    out = weighted_boxes_fusion(
+        [(0.4, 0.4, 0.0, 0.0), (0.2, 0.2, 0.2, 0.5), (0.5, 0.5, 1.2, 0.9)], [1.0, 1.0, 0.05], skip_box_thr=0.1
+    )
     assert [b for b, _, _ in out] == [(0.0, 0.0, 0.4, 0.4)]

@@ -18,8 +18,13 @@ def make_test_records(folder: Path) -> list[Record]:
     """Two grounding and two report records with 96x80 greyscale PNGs under ``folder`` (relative image paths)."""
     folder.mkdir(parents=True, exist_ok=True)
     specs = [
-        ("g0", "abnormality_grounding", "Where is the nodule located in this Chest X-ray?", "nodule",
-         [(0.1, 0.2, 0.4, 0.5)]),
+        (
+            "g0",
+            "abnormality_grounding",
+            "Where is the nodule located in this Chest X-ray?",
+            "nodule",
+            [(0.1, 0.2, 0.4, 0.5)],
+        ),
         ("r0", "report_generation", "Write a radiology report for this Chest X-ray.", None, []),
         ("g1", "anatomical_grounding", "Show me the heart's location on this CXR.", "heart", [(0.3, 0.4, 0.7, 0.8)]),
         ("r1", "report_generation", "Draft a concise report for this image.", None, []),
@@ -30,8 +35,19 @@ def make_test_records(folder: Path) -> list[Record]:
         Image.fromarray(arr, mode="L").save(folder / f"{rid}.png")
         report = "The heart is enlarged. No pleural effusion." if task == "report_generation" else None
         answer = report or f"The {target} is located at [{', '.join(str(v) for v in boxes[0])}]."
-        records.append(Record(id=rid, image=f"{rid}.png", task=task, question=q, answer=answer, target=target,
-                              reference_boxes=boxes, reference_report=report, split="test"))
+        records.append(
+            Record(
+                id=rid,
+                image=f"{rid}.png",
+                task=task,
+                question=q,
+                answer=answer,
+                target=target,
+                reference_boxes=boxes,
+                reference_report=report,
+                split="test",
+            )
+        )
     return records
 
 

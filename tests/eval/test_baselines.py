@@ -13,19 +13,32 @@ def rep(i, text):
 
 
 def grd(i, target, boxes):
-    return Record(i, f"{i}.png", "abnormality_grounding", f"Where is the {target}?", "x", reference_boxes=boxes,
-                  target=target)
+    return Record(
+        i, f"{i}.png", "abnormality_grounding", f"Where is the {target}?", "x", reference_boxes=boxes, target=target
+    )
 
 
 NORMAL = "The heart size is normal. No focal consolidation. No pleural effusion or pneumothorax."
 CARDIO = "Moderate cardiomegaly. No focal consolidation. No pleural effusion or pneumothorax."
 EFF = "Normal heart size. No focal consolidation. Small right pleural effusion. No pneumothorax."
 BOTH = "Mild cardiomegaly. No focal consolidation. Small left pleural effusion. No pneumothorax."
-TRAIN = [rep("t1", NORMAL), rep("t2", CARDIO), rep("t3", EFF), rep("t4", BOTH),
-         grd("g1", "cardiomegaly", [(0.3, 0.5, 0.7, 0.8)]), grd("g2", "cardiomegaly", [(0.4, 0.5, 0.8, 0.9)]),
-         grd("g3", "pleural effusion", [(0.1, 0.5, 0.3, 0.7), (0.7, 0.5, 0.9, 0.7)])]
-TEST = [rep("s1", CARDIO), rep("s2", CARDIO), rep("s3", EFF), rep("s4", NORMAL),
-        grd("h1", "cardiomegaly", [(0.35, 0.5, 0.75, 0.85)]), grd("h2", "nodule", [(0.2, 0.2, 0.3, 0.3)])]
+TRAIN = [
+    rep("t1", NORMAL),
+    rep("t2", CARDIO),
+    rep("t3", EFF),
+    rep("t4", BOTH),
+    grd("g1", "cardiomegaly", [(0.3, 0.5, 0.7, 0.8)]),
+    grd("g2", "cardiomegaly", [(0.4, 0.5, 0.8, 0.9)]),
+    grd("g3", "pleural effusion", [(0.1, 0.5, 0.3, 0.7), (0.7, 0.5, 0.9, 0.7)]),
+]
+TEST = [
+    rep("s1", CARDIO),
+    rep("s2", CARDIO),
+    rep("s3", EFF),
+    rep("s4", NORMAL),
+    grd("h1", "cardiomegaly", [(0.35, 0.5, 0.75, 0.85)]),
+    grd("h2", "nodule", [(0.2, 0.2, 0.3, 0.3)]),
+]
 
 
 def test_best_constant_report_maximises_finding_micro_f1():
@@ -47,8 +60,7 @@ def test_baseline_scores_through_the_evaluation(tmp_path):
     preds, info = baseline_predictions(TRAIN, TEST)
     assert info["constant_report"] == CARDIO and [p.answer for p in preds[:4]] == [CARDIO] * 4
     assert preds[4].answer == "[0.35, 0.5, 0.75, 0.85]" and preds[5].answer == ""  # nodule never seen in training
-    config = EvalConfig(out=str(tmp_path), metrics=["soft_f1", "ap_50", "rule_finding_f1"], n_resamples=200,
-                        html=False)
+    config = EvalConfig(out=str(tmp_path), metrics=["soft_f1", "ap_50", "rule_finding_f1"], n_resamples=200, html=False)
     res = evaluate_predictions(preds, TEST, config)
     assert res["rule_finding_f1"] == pytest.approx(4 / 7)
     assert res["soft_f1"] == pytest.approx(0.5)  # exact box on h1 (1.0), no box on h2 (0.0)

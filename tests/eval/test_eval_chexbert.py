@@ -18,18 +18,34 @@ from radgrpo.metrics.text.chexbert import FIVE_LABEL_COLUMNS, binarize_labels, c
 from radgrpo.metrics.text.chexbert_model import build_random_chexbert
 from radgrpo.records import Record
 
-REPORTS = ["Mild cardiomegaly.", "No pleural effusion or pneumothorax.", "Small left pleural effusion.",
-           "Patchy right lower lobe consolidation.", "The lungs are clear.", "Pulmonary edema is present.",
-           "Left apical pneumothorax.", "Bibasilar atelectasis and small effusions.", "Normal heart size.",
-           "Endotracheal tube in place."]
+REPORTS = [
+    "Mild cardiomegaly.",
+    "No pleural effusion or pneumothorax.",
+    "Small left pleural effusion.",
+    "Patchy right lower lobe consolidation.",
+    "The lungs are clear.",
+    "Pulmonary edema is present.",
+    "Left apical pneumothorax.",
+    "Bibasilar atelectasis and small effusions.",
+    "Normal heart size.",
+    "Endotracheal tube in place.",
+]
 
 
 def _records_and_preds():
     recs, preds = [], []
     for i, ref in enumerate(REPORTS):
         hyp = REPORTS[(i * 3 + 1) % len(REPORTS)]
-        recs.append(Record(id=f"r{i}", image=f"r{i}.png", task="report_generation", question="Write a report.",
-                           answer=ref, reference_report=ref))
+        recs.append(
+            Record(
+                id=f"r{i}",
+                image=f"r{i}.png",
+                task="report_generation",
+                question="Write a report.",
+                answer=ref,
+                reference_report=ref,
+            )
+        )
         preds.append(Prediction(f"r{i}", "report_generation", "q", hyp, hyp, 5, True))
     return recs, preds
 

@@ -17,8 +17,17 @@ def first_run(varied_model, eval_data, tmp_path_factory):
     model, processor = varied_model
     records, base, _ = eval_data
     out = tmp_path_factory.mktemp("gen") / "predictions.jsonl"
-    preds = generate_predictions(model, processor, records, base, batch_size=4, max_new_tokens=MAX_NEW,
-                                 out_path=out, progress=False, meta={"run": "t"})
+    preds = generate_predictions(
+        model,
+        processor,
+        records,
+        base,
+        batch_size=4,
+        max_new_tokens=MAX_NEW,
+        out_path=out,
+        progress=False,
+        meta={"run": "t"},
+    )
     return preds, out
 
 
@@ -49,8 +58,10 @@ def test_left_padded_batch_equals_one_by_one(first_run, varied_model, eval_data)
     preds, _ = first_run
     model, processor = varied_model
     records, base, _ = eval_data
-    single = [generate_predictions(model, processor, [r], base, batch_size=1, max_new_tokens=MAX_NEW,
-                                   progress=False)[0] for r in records]
+    single = [
+        generate_predictions(model, processor, [r], base, batch_size=1, max_new_tokens=MAX_NEW, progress=False)[0]
+        for r in records
+    ]
     # the four prompts differ in length, so the batch is padded; the outputs must not depend on it
     assert [p.completion for p in single] == [p.completion for p in preds]
     assert [p.n_tokens for p in single] == [p.n_tokens for p in preds]
@@ -61,8 +72,15 @@ def test_resume_skips_done_ids(varied_model, eval_data, tmp_path):
     model, processor = varied_model
     records, base, _ = eval_data
     out = tmp_path / "predictions.jsonl"
-    done = Prediction(id="r0", task="report_generation", prompt="q", completion="SENTINEL", answer="SENTINEL",
-                      n_tokens=1, finished=True)
+    done = Prediction(
+        id="r0",
+        task="report_generation",
+        prompt="q",
+        completion="SENTINEL",
+        answer="SENTINEL",
+        n_tokens=1,
+        finished=True,
+    )
     out.write_text(json.dumps(done.to_dict()) + "\n" + '{"id": "g0", "task": "abnor')  # + a line cut by a crash
     calls = []
     real_generate = model.generate
@@ -73,10 +91,12 @@ def test_resume_skips_done_ids(varied_model, eval_data, tmp_path):
 
     model.generate = counting_generate
     try:
-        preds = generate_predictions(model, processor, records, base, batch_size=8, max_new_tokens=3,
-                                     out_path=out, progress=False)
-        again = generate_predictions(model, processor, records, base, batch_size=8, max_new_tokens=3,
-                                     out_path=out, progress=False)
+        preds = generate_predictions(
+            model, processor, records, base, batch_size=8, max_new_tokens=3, out_path=out, progress=False
+        )
+        again = generate_predictions(
+            model, processor, records, base, batch_size=8, max_new_tokens=3, out_path=out, progress=False
+        )
     finally:
         del model.generate
     assert sum(calls) == len(records) - 1  # r0 was not generated again; the broken g0 line was; run 2 did nothing
@@ -84,20 +104,30 @@ def test_resume_skips_done_ids(varied_model, eval_data, tmp_path):
     on_disk, bad = read_predictions(out)
     assert bad == 0 and sorted(p.id for p in on_disk) == sorted(r.id for r in records)
     assert {p.max_new_tokens for p in on_disk} == {0, 3}  # the sentinel did not record its limit
-    with pytest.raises(ValueError, match="generated with thinking=False, max_new_tokens=3; this run asks for "
-                                         "thinking=False, max_new_tokens=5"):
+    with pytest.raises(
+        ValueError,
+        match="generated with thinking=False, max_new_tokens=3; this run asks for thinking=False, max_new_tokens=5",
+    ):
         generate_predictions(model, processor, records, base, max_new_tokens=5, out_path=out, progress=False)
     with pytest.raises(ValueError, match="this run asks for thinking=True"):
-        generate_predictions(model, processor, records, base, max_new_tokens=3, thinking=True, out_path=out,
-                             progress=False)
+        generate_predictions(
+            model, processor, records, base, max_new_tokens=3, thinking=True, out_path=out, progress=False
+        )
 
 
 def test_per_task_limits_and_thinking(varied_model, eval_data):
     model, processor = varied_model
     records, base, _ = eval_data
-    preds = generate_predictions(model, processor, records, base, batch_size=4, progress=False, thinking=True,
-                                 max_new_tokens={"report_generation": 2, "abnormality_grounding": 3,
-                                                 "anatomical_grounding": 4})
+    preds = generate_predictions(
+        model,
+        processor,
+        records,
+        base,
+        batch_size=4,
+        progress=False,
+        thinking=True,
+        max_new_tokens={"report_generation": 2, "abnormality_grounding": 3, "anatomical_grounding": 4},
+    )
     limits = {"report_generation": 2, "abnormality_grounding": 3, "anatomical_grounding": 4}
     for p in preds:
         assert p.prompt.endswith(" /think") and p.thinking

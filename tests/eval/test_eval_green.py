@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "helpers"))
 
-from chat_endpoint import serve_chat  # noqa: E402
+from chat_endpoint import serve_chat
 
 from radgrpo.cli.evaluate import EvalConfig
 from radgrpo.eval.generate import Prediction
@@ -41,11 +41,19 @@ def test_green_scores_rows_and_counts_unparseable(judge):
     url, requests = judge
     refs = list(FIX["references"]) + ["Normal chest radiograph."]
     hyps = list(FIX["candidates"]) + ["Something the judge cannot parse."]
-    recs = [Record(id=f"r{i}", image=f"{i}.png", task="report_generation", question="q", answer=r, reference_report=r)
-            for i, r in enumerate(refs)]
+    recs = [
+        Record(id=f"r{i}", image=f"{i}.png", task="report_generation", question="q", answer=r, reference_report=r)
+        for i, r in enumerate(refs)
+    ]
     preds = [Prediction(f"r{i}", "report_generation", "q", h, h, 5, True) for i, h in enumerate(hyps)]
-    cfg = EvalConfig(model="m", test_file="t.jsonl", metrics=["green"], green_backend="openai",
-                     green_base_url=url, green_model="green-judge")
+    cfg = EvalConfig(
+        model="m",
+        test_file="t.jsonl",
+        metrics=["green"],
+        green_backend="openai",
+        green_base_url=url,
+        green_model="green-judge",
+    )
     rows = score_predictions(preds, recs, ["green"], metric_options=cfg.metric_options())
     want = [0.0, 1 / 6, 1 / 3, 1 / 2, 1 / 4]
     assert [r["green"] for r in rows[:5]] == pytest.approx(want, abs=1e-12) and rows[5]["green"] is None

@@ -70,8 +70,16 @@ def _rec(i, task, **kw):
 
 
 def _pred(i, task, answer, **kw):
-    return Prediction(id=i, task=task, prompt="q", completion=answer, answer=answer, n_tokens=kw.pop("n", 7),
-                      finished=kw.pop("finished", True), **kw)
+    return Prediction(
+        id=i,
+        task=task,
+        prompt="q",
+        completion=answer,
+        answer=answer,
+        n_tokens=kw.pop("n", 7),
+        finished=kw.pop("finished", True),
+        **kw,
+    )
 
 
 RECORDS = [
@@ -84,9 +92,13 @@ RECORDS = [
 
 
 def test_score_predictions_rows():
-    preds = [_pred("g1", "abnormality_grounding", f"At {NEAR}."), _pred("g2", "phrase_grounding", "no idea"),
-             _pred("r1", "report_generation", "the heart is normal", finished=False, n=512),
-             _pred("r2", "report_generation", "the heart is normal"), _pred("c1", "classification", "x")]
+    preds = [
+        _pred("g1", "abnormality_grounding", f"At {NEAR}."),
+        _pred("g2", "phrase_grounding", "no idea"),
+        _pred("r1", "report_generation", "the heart is normal", finished=False, n=512),
+        _pred("r2", "report_generation", "the heart is normal"),
+        _pred("c1", "classification", "x"),
+    ]
     rows = score_predictions(preds, RECORDS)
     assert [r["id"] for r in rows] == ["g1", "g2", "r1", "r2", "c1"]
     g1, g2, r1, r2, c1 = rows

@@ -8,22 +8,75 @@ import json
 import numpy as np
 import pytest
 
-from radgrpo.eval.summarize import (RunResults, diagnostics, flatten_results, read_results, summarize,
-                                    summarize_rows, write_results)
+from radgrpo.eval.summarize import (
+    RunResults,
+    diagnostics,
+    flatten_results,
+    read_results,
+    summarize,
+    summarize_rows,
+    write_results,
+)
 from radgrpo.metrics.bootstrap import bootstrap_ci
 
 # 3 grounding rows (2 nodule, 1 effusion) + 2 report rows; values chosen so the means are exact fractions
 ROWS = [
-    {"id": "g1", "task": "abnormality_grounding", "target": "nodule", "ap_50": 1.0, "soft_f1": 0.2,
-     "parseable": True, "n_pred_boxes": 1, "n_tokens": 10, "finished": True, "think_closed": True},
-    {"id": "g2", "task": "abnormality_grounding", "target": "nodule", "ap_50": 0.0, "soft_f1": 0.4,
-     "parseable": False, "n_pred_boxes": 0, "n_tokens": 30, "finished": False, "think_closed": True},
-    {"id": "g3", "task": "abnormality_grounding", "target": "effusion", "ap_50": 1.0, "soft_f1": 0.9,
-     "parseable": True, "n_pred_boxes": 2, "n_tokens": 20, "finished": True, "think_closed": True},
-    {"id": "r1", "task": "report_generation", "target": None, "bleu4": 0.1, "rougeL": 0.5, "n_tokens": 40,
-     "finished": True, "think_closed": True},
-    {"id": "r2", "task": "report_generation", "target": None, "bleu4": 0.3, "rougeL": 0.7, "n_tokens": 50,
-     "finished": True, "think_closed": True},
+    {
+        "id": "g1",
+        "task": "abnormality_grounding",
+        "target": "nodule",
+        "ap_50": 1.0,
+        "soft_f1": 0.2,
+        "parseable": True,
+        "n_pred_boxes": 1,
+        "n_tokens": 10,
+        "finished": True,
+        "think_closed": True,
+    },
+    {
+        "id": "g2",
+        "task": "abnormality_grounding",
+        "target": "nodule",
+        "ap_50": 0.0,
+        "soft_f1": 0.4,
+        "parseable": False,
+        "n_pred_boxes": 0,
+        "n_tokens": 30,
+        "finished": False,
+        "think_closed": True,
+    },
+    {
+        "id": "g3",
+        "task": "abnormality_grounding",
+        "target": "effusion",
+        "ap_50": 1.0,
+        "soft_f1": 0.9,
+        "parseable": True,
+        "n_pred_boxes": 2,
+        "n_tokens": 20,
+        "finished": True,
+        "think_closed": True,
+    },
+    {
+        "id": "r1",
+        "task": "report_generation",
+        "target": None,
+        "bleu4": 0.1,
+        "rougeL": 0.5,
+        "n_tokens": 40,
+        "finished": True,
+        "think_closed": True,
+    },
+    {
+        "id": "r2",
+        "task": "report_generation",
+        "target": None,
+        "bleu4": 0.3,
+        "rougeL": 0.7,
+        "n_tokens": 50,
+        "finished": True,
+        "think_closed": True,
+    },
 ]
 
 
@@ -47,8 +100,11 @@ def test_exact_means_and_names(run):
 
 def test_ci_is_the_peer_bootstrap_and_brackets_the_value(run):
     vals = [0.2, 0.4, 0.9]
-    assert (run.overall["soft_f1"].value, run.overall["soft_f1"].ci_low, run.overall["soft_f1"].ci_high) == \
-        pytest.approx(bootstrap_ci(vals, n_resamples=2000, seed=0))
+    assert (
+        run.overall["soft_f1"].value,
+        run.overall["soft_f1"].ci_low,
+        run.overall["soft_f1"].ci_high,
+    ) == pytest.approx(bootstrap_ci(vals, n_resamples=2000, seed=0))
     for r in run.overall.values():
         assert r.ci_low <= r.value <= r.ci_high
 
@@ -104,8 +160,12 @@ def test_flatten_and_results_json_round_trip(run, tmp_path):
     assert flat["map_50"] == pytest.approx(2 / 3) and flat["n"] == 5
     assert flat["ci"]["bleu4"] == [run.overall["bleu4"].ci_low, run.overall["bleu4"].ci_high]
     assert flat["per_task"]["report_generation"]["n"] == 2
-    assert flat["per_target"]["nodule"] == {"map_50": 0.5, "soft_f1": pytest.approx(0.3),
-                                            "format_valid_rate": 0.5, "n": 2}
+    assert flat["per_target"]["nodule"] == {
+        "map_50": 0.5,
+        "soft_f1": pytest.approx(0.3),
+        "format_valid_rate": 0.5,
+        "n": 2,
+    }
     data = write_results(run, tmp_path / "results.json")
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk["map_50"] == pytest.approx(2 / 3) and on_disk == json.loads(json.dumps(data))

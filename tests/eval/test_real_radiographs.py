@@ -30,14 +30,27 @@ def test_nih_radiographs_processor_generation_scores_and_report(nih_pngs, tiny_m
     assert feats["pixel_values"].shape[0] == 32 * 32
 
     box = (0.3, 0.45, 0.78, 0.8)  # an approximate heart box on 00000001_000 (labelled Cardiomegaly)
-    recs = [Record("nih-cardiomegaly", str(nih_pngs[0]), "abnormality_grounding",
-                   "Where is the cardiomegaly located in this Chest X-ray?",
-                   "The cardiomegaly is located at the coordinates [0.3, 0.45, 0.78, 0.8] on the image.",
-                   source="nih-cxr14", reference_boxes=[box], target="cardiomegaly"),
-            Record("nih-normal", str(nih_pngs[1]), "report_generation",
-                   "Provide a radiology report for this Chest X-Ray.", "The lungs are clear. No pleural effusion.",
-                   source="nih-cxr14",
-                   reference_report="The lungs are clear. No pleural effusion.")]
+    recs = [
+        Record(
+            "nih-cardiomegaly",
+            str(nih_pngs[0]),
+            "abnormality_grounding",
+            "Where is the cardiomegaly located in this Chest X-ray?",
+            "The cardiomegaly is located at the coordinates [0.3, 0.45, 0.78, 0.8] on the image.",
+            source="nih-cxr14",
+            reference_boxes=[box],
+            target="cardiomegaly",
+        ),
+        Record(
+            "nih-normal",
+            str(nih_pngs[1]),
+            "report_generation",
+            "Provide a radiology report for this Chest X-Ray.",
+            "The lungs are clear. No pleural effusion.",
+            source="nih-cxr14",
+            reference_report="The lungs are clear. No pleural effusion.",
+        ),
+    ]
     out = tmp_path / "eval"
     config = EvalConfig(out=str(out), batch_size=2, max_new_tokens=12, n_resamples=50, progress=False)
     res = evaluate(load_model(tiny_model_dir), proc, recs, config)  # absolute image paths: no base_dir

@@ -17,15 +17,23 @@ from radgrpo.records import Record
 
 # (reference, prediction); hand counts (tp, fp, fn) plain / side-aware in the comments
 PAIRS = [
-    ("Moderate cardiomegaly. Small left pleural effusion. No pneumothorax.",
-     "Mild cardiomegaly. Small right pleural effusion. No pneumothorax."),            # (2,0,0) / (1,1,1)
-    ("Normal heart size. No focal consolidation. No pleural effusion or pneumothorax.",
-     "Normal heart size. No focal consolidation. No pleural effusion or pneumothorax."),  # (0,0,0) / (0,0,0)
-    ("Normal heart size. Small focal consolidation in the right lower lung zone. No pleural effusion or "
-     "pneumothorax.",
-     "Normal heart size. No focal consolidation. Small right apical pneumothorax."),  # (0,1,1) / (0,1,1)
-    ("The heart is mildly enlarged. Small bilateral pleural effusions. No pneumothorax.",
-     "Mild cardiomegaly. Small bilateral pleural effusions. No pneumothorax."),       # (2,0,0) / (3,0,0)
+    (
+        "Moderate cardiomegaly. Small left pleural effusion. No pneumothorax.",
+        "Mild cardiomegaly. Small right pleural effusion. No pneumothorax.",
+    ),  # (2,0,0) / (1,1,1)
+    (
+        "Normal heart size. No focal consolidation. No pleural effusion or pneumothorax.",
+        "Normal heart size. No focal consolidation. No pleural effusion or pneumothorax.",
+    ),  # (0,0,0) / (0,0,0)
+    (
+        "Normal heart size. Small focal consolidation in the right lower lung zone. No pleural effusion or "
+        "pneumothorax.",
+        "Normal heart size. No focal consolidation. Small right apical pneumothorax.",
+    ),  # (0,1,1) / (0,1,1)
+    (
+        "The heart is mildly enlarged. Small bilateral pleural effusions. No pneumothorax.",
+        "Mild cardiomegaly. Small bilateral pleural effusions. No pneumothorax.",
+    ),  # (2,0,0) / (3,0,0)
 ]
 COUNTS = [(2, 0, 0), (0, 0, 0), (0, 1, 1), (2, 0, 0)]
 SIDE_COUNTS = [(1, 1, 1), (0, 0, 0), (0, 1, 1), (3, 0, 0)]
@@ -34,14 +42,32 @@ SIDE_COUNTS = [(1, 1, 1), (0, 0, 0), (0, 1, 1), (3, 0, 0)]
 def _inputs(with_grounding=True):
     recs, preds = [], []
     for i, (ref, hyp) in enumerate(PAIRS):
-        recs.append(Record(id=f"r{i}", image=f"r{i}.png", task="report_generation", question="Write a report.",
-                           answer=ref, reference_report=ref))
+        recs.append(
+            Record(
+                id=f"r{i}",
+                image=f"r{i}.png",
+                task="report_generation",
+                question="Write a report.",
+                answer=ref,
+                reference_report=ref,
+            )
+        )
         preds.append(Prediction(f"r{i}", "report_generation", "q", hyp, hyp, 5, True))
     if with_grounding:
-        recs.append(Record(id="g", image="g.png", task="abnormality_grounding", question="Where is the nodule?",
-                           answer="[0.1, 0.1, 0.5, 0.5]", reference_boxes=[(0.1, 0.1, 0.5, 0.5)], target="nodule"))
-        preds.append(Prediction("g", "abnormality_grounding", "q", "[0.1, 0.1, 0.5, 0.5]", "[0.1, 0.1, 0.5, 0.5]",
-                                9, True))
+        recs.append(
+            Record(
+                id="g",
+                image="g.png",
+                task="abnormality_grounding",
+                question="Where is the nodule?",
+                answer="[0.1, 0.1, 0.5, 0.5]",
+                reference_boxes=[(0.1, 0.1, 0.5, 0.5)],
+                target="nodule",
+            )
+        )
+        preds.append(
+            Prediction("g", "abnormality_grounding", "q", "[0.1, 0.1, 0.5, 0.5]", "[0.1, 0.1, 0.5, 0.5]", 9, True)
+        )
     return preds, recs
 
 
@@ -60,15 +86,19 @@ def test_rows_carry_finding_lists_and_counts():
     rows = score_predictions(preds, recs, metrics=["rule_finding_f1"])
     reports = rows[:4]
     assert [(r["rule_finding_tp"], r["rule_finding_fp"], r["rule_finding_fn"]) for r in reports] == COUNTS
-    assert [(r["rule_finding_side_tp"], r["rule_finding_side_fp"], r["rule_finding_side_fn"])
-            for r in reports] == SIDE_COUNTS
+    assert [
+        (r["rule_finding_side_tp"], r["rule_finding_side_fp"], r["rule_finding_side_fn"]) for r in reports
+    ] == SIDE_COUNTS
     assert all(type(r[k]) is int for r in reports for k in ("rule_finding_tp", "rule_finding_side_fn"))
     assert reports[0]["rule_finding_ref"] == ["Cardiomegaly", "Pleural Effusion"]
     assert reports[0]["rule_finding_side_ref"] == ["Cardiomegaly|none", "Pleural Effusion|left"]
     assert reports[0]["rule_finding_side_hyp"] == ["Cardiomegaly|none", "Pleural Effusion|right"]
     assert reports[2]["rule_finding_ref"] == ["Consolidation"] and reports[2]["rule_finding_hyp"] == ["Pneumothorax"]
-    assert reports[3]["rule_finding_side_hyp"] == ["Cardiomegaly|none", "Pleural Effusion|right",
-                                                   "Pleural Effusion|left"]
+    assert reports[3]["rule_finding_side_hyp"] == [
+        "Cardiomegaly|none",
+        "Pleural Effusion|right",
+        "Pleural Effusion|left",
+    ]
     assert reports[1]["rule_finding_hyp"] == [] and reports[1]["rule_finding_side_ref"] == []
     assert not any(k.startswith("rule_finding") for k in rows[4])  # grounding row
     assert "bleu4" not in reports[0] and "soft_f1" not in rows[4]

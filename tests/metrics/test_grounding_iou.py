@@ -20,15 +20,18 @@ def test_paper_worked_example_iou():
     assert round(iou(GT, PRED), 10) == 0.5959004392
 
 
-@pytest.mark.parametrize("a,b,expected", [
-    ((0, 0, 1, 1), (0, 0, 1, 1), 1.0),
-    ((0, 0, 1, 1), (0.5, 0, 1.5, 1), 1 / 3),        # inter 0.5, union 1.5
-    ((0, 0, 0.2, 0.2), (0.5, 0.5, 1, 1), 0.0),       # disjoint
-    ((0, 0, 0.5, 0.5), (0.5, 0, 1, 0.5), 0.0),       # touching edge
-    ((0.6, 0.6, 0.2, 0.2), (0, 0, 1, 1), 0.0),       # inverted box: area 0
-    ((0.3, 0.3, 0.3, 0.3), (0.3, 0.3, 0.3, 0.3), 0.0),  # zero union
-    ((0.25, 0.25, 0.75, 0.75), (0, 0, 1, 1), 0.25),  # contained
-])
+@pytest.mark.parametrize(
+    "a,b,expected",
+    [
+        ((0, 0, 1, 1), (0, 0, 1, 1), 1.0),
+        ((0, 0, 1, 1), (0.5, 0, 1.5, 1), 1 / 3),  # inter 0.5, union 1.5
+        ((0, 0, 0.2, 0.2), (0.5, 0.5, 1, 1), 0.0),  # disjoint
+        ((0, 0, 0.5, 0.5), (0.5, 0, 1, 0.5), 0.0),  # touching edge
+        ((0.6, 0.6, 0.2, 0.2), (0, 0, 1, 1), 0.0),  # inverted box: area 0
+        ((0.3, 0.3, 0.3, 0.3), (0.3, 0.3, 0.3, 0.3), 0.0),  # zero union
+        ((0.25, 0.25, 0.75, 0.75), (0, 0, 1, 1), 0.25),  # contained
+    ],
+)
 def test_iou_values(a, b, expected):
     assert iou(a, b) == pytest.approx(expected, abs=1e-12)
     assert iou(b, a) == pytest.approx(expected, abs=1e-12)

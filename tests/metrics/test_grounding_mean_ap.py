@@ -22,13 +22,16 @@ from radgrpo.metrics.grounding import radvlm_ap, radvlm_ap_from_text, radvlm_avg
 GT = [(0.38, 0.47, 0.76, 0.62)]
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("[0.35, 0.51, 0.75, 0.64]", 1.0),
-    ("[0.84, 0.34, 0.91, 0.50] and [0.35, 0.51, 0.75, 0.64]", 0.5),
-    ("[0.35, 0.51, 0.75, 0.64] and [0.84, 0.34, 0.91, 0.50]", 1.0),
-    ("[-0.1, 0.5, 0.7, 0.6]", 0.0),   # RadVLM's eval regex rejects negatives: no box
-    ("no boxes here", 0.0),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("[0.35, 0.51, 0.75, 0.64]", 1.0),
+        ("[0.84, 0.34, 0.91, 0.50] and [0.35, 0.51, 0.75, 0.64]", 0.5),
+        ("[0.35, 0.51, 0.75, 0.64] and [0.84, 0.34, 0.91, 0.50]", 1.0),
+        ("[-0.1, 0.5, 0.7, 0.6]", 0.0),  # RadVLM's eval regex rejects negatives: no box
+        ("no boxes here", 0.0),
+    ],
+)
 def test_radvlm_vectors(text, expected):
     assert radvlm_ap_from_text(text, GT) == expected
     assert radvlm_map([parse_boxes_radvlm_eval(text)], [GT]) == expected
@@ -86,13 +89,26 @@ def _coco_eval(preds, gts):
         return [b[0], b[1], b[2] - b[0], b[3] - b[1]]
 
     gt = COCO()
-    gt.dataset = {"images": [{"id": 1}], "categories": [{"id": 1}],
-                  "annotations": [{"id": k + 1, "image_id": 1, "category_id": 1, "bbox": xywh(b), "iscrowd": 0,
-                                   "area": (b[2] - b[0]) * (b[3] - b[1])} for k, b in enumerate(gts)]}
+    gt.dataset = {
+        "images": [{"id": 1}],
+        "categories": [{"id": 1}],
+        "annotations": [
+            {
+                "id": k + 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": xywh(b),
+                "iscrowd": 0,
+                "area": (b[2] - b[0]) * (b[3] - b[1]),
+            }
+            for k, b in enumerate(gts)
+        ],
+    }
     with contextlib.redirect_stdout(io.StringIO()):
         gt.createIndex()
-        dets = gt.loadRes([{"image_id": 1, "category_id": 1, "bbox": xywh(b), "score": 1.0 - k / 100}
-                           for k, b in enumerate(preds)])
+        dets = gt.loadRes(
+            [{"image_id": 1, "category_id": 1, "bbox": xywh(b), "score": 1.0 - k / 100} for k, b in enumerate(preds)]
+        )
         ev = COCOeval(gt, dets, "bbox")
         ev.params.iouThrs = np.array([0.5])
         ev.params.areaRng = [[0, 1e10]]
@@ -107,6 +123,7 @@ def _coco_eval(preds, gts):
 
 def _radvlm_flags(preds, gts, thr=0.5):
     from radgrpo.metrics.grounding import iou_matrix
+
     m, used, flags = iou_matrix(preds, gts), set(), []
     for i in range(len(preds)):
         j = int(np.argmax(m[i]))
@@ -141,5 +158,5 @@ def test_ap_values_differ_from_coco_101_point_interpolation():
     preds = [gts[0]]
     flags, coco_ap = _coco_eval(preds, gts)
     assert flags == [1.0]
-    assert radvlm_ap(preds, gts) == 0.5           # all-point: recall 0 -> 0.5 at precision 1
-    assert coco_ap == pytest.approx(51 / 101)     # 101-point: recall thresholds 0.00 .. 0.50 reached
+    assert radvlm_ap(preds, gts) == 0.5  # all-point: recall 0 -> 0.5 at precision 1
+    assert coco_ap == pytest.approx(51 / 101)  # 101-point: recall thresholds 0.00 .. 0.50 reached

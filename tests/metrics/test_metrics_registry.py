@@ -10,15 +10,36 @@ import pytest
 
 from radgrpo.metrics.grounding import matched_mean_iou, radvlm_ap, soft_f1
 from radgrpo.metrics.loaders import ModelNotFoundError, all_model_specs
-from radgrpo.metrics.registry import (DEFAULT_METRICS, METRICS, MetricSpec, check_metrics, get_metric, list_metrics,
-                                      metrics_help, register_metric)
+from radgrpo.metrics.registry import (
+    DEFAULT_METRICS,
+    METRICS,
+    MetricSpec,
+    check_metrics,
+    get_metric,
+    list_metrics,
+    metrics_help,
+    register_metric,
+)
 from radgrpo.metrics.text import score_bleu, score_gleu, score_rouge_l
 
 GT = [(0.38, 0.47, 0.76, 0.62)]
 NEAR = "[0.35, 0.51, 0.75, 0.64]"
 FAR = "[0.84, 0.34, 0.91, 0.50]"
-ALL = ["soft_f1", "soft_f1_dice", "ap_50", "matched_iou", "bleu4", "rougeL", "gleu", "bertscore", "radgraph",
-       "radcliq", "green", "chexbert", "rule_finding_f1"]
+ALL = [
+    "soft_f1",
+    "soft_f1_dice",
+    "ap_50",
+    "matched_iou",
+    "bleu4",
+    "rougeL",
+    "gleu",
+    "bertscore",
+    "radgraph",
+    "radcliq",
+    "green",
+    "chexbert",
+    "rule_finding_f1",
+]
 
 
 def test_names_kinds_aggregations_and_defaults():
@@ -63,8 +84,10 @@ def test_report_entries_take_references_first():
 
 def test_label_entries_write_their_row_fields():
     spec = get_metric("rule_finding_f1")
-    rows = spec.score(["Moderate cardiomegaly. Small left pleural effusion."],
-                      ["Moderate cardiomegaly. Small right pleural effusion."])
+    rows = spec.score(
+        ["Moderate cardiomegaly. Small left pleural effusion."],
+        ["Moderate cardiomegaly. Small right pleural effusion."],
+    )
     assert set(rows[0]) == set(spec.row_fields)
     assert rows[0]["rule_finding_side_hyp"] == ["Cardiomegaly|none", "Pleural Effusion|right"]
     assert (rows[0]["rule_finding_tp"], rows[0]["rule_finding_side_tp"], rows[0]["rule_finding_side_fp"]) == (2, 1, 1)
@@ -77,8 +100,15 @@ def test_label_entries_write_their_row_fields():
 def test_every_model_named_is_known_to_the_loaders():
     known = all_model_specs()
     named = {m for s in METRICS.values() for m in s.models}
-    assert named == {"distilbert-base-uncased", "radgraph-xl", "radgraph-xl-backbone", "distilroberta-base",
-                     "chexbert", "bert-base-uncased", "GREEN-radllama2-7b"}
+    assert named == {
+        "distilbert-base-uncased",
+        "radgraph-xl",
+        "radgraph-xl-backbone",
+        "distilroberta-base",
+        "chexbert",
+        "bert-base-uncased",
+        "GREEN-radllama2-7b",
+    }
     assert named <= set(known)
     assert get_metric("chexbert").models == ("chexbert", "bert-base-uncased")
 
@@ -143,21 +173,44 @@ def test_evaluation_reads_the_table():
     from radgrpo.records import Record
 
     assert available_metrics() == list_metrics()
-    assert RESULT_NAMES == {"ap_50": "map_50", "parseable": "format_valid_rate"} and LOWER_IS_BETTER == {"radcliq"}
-    recs = [Record(id="g", image="g.png", task="abnormality_grounding", question="q", answer=NEAR,
-                   reference_boxes=GT, target="cardiomegaly"),
-            Record(id="r", image="r.png", task="report_generation", question="q", answer="x",
-                   reference_report="Mild cardiomegaly. No pneumothorax.")]
-    preds = [Prediction("g", "abnormality_grounding", "q", NEAR, NEAR, 9, True),
-             Prediction("r", "report_generation", "q", "Mild cardiomegaly.", "Mild cardiomegaly.", 5, True)]
+    assert RESULT_NAMES == {"ap_50": "map_50", "parseable": "format_valid_rate"} and {"radcliq"} == LOWER_IS_BETTER
+    recs = [
+        Record(
+            id="g",
+            image="g.png",
+            task="abnormality_grounding",
+            question="q",
+            answer=NEAR,
+            reference_boxes=GT,
+            target="cardiomegaly",
+        ),
+        Record(
+            id="r",
+            image="r.png",
+            task="report_generation",
+            question="q",
+            answer="x",
+            reference_report="Mild cardiomegaly. No pneumothorax.",
+        ),
+    ]
+    preds = [
+        Prediction("g", "abnormality_grounding", "q", NEAR, NEAR, 9, True),
+        Prediction("r", "report_generation", "q", "Mild cardiomegaly.", "Mild cardiomegaly.", 5, True),
+    ]
     free = ["soft_f1", "soft_f1_dice", "ap_50", "matched_iou", "bleu4", "rougeL", "gleu", "rule_finding_f1"]
     g, r = score_predictions(preds, recs, metrics=free)
     assert [k for k in g if k in METRICS] == list_metrics("grounding")
     assert [k for k in r if k in METRICS] == ["bleu4", "rougeL", "gleu"]
     assert set(get_metric("rule_finding_f1").row_fields) <= set(r)
     assert r["gleu"] == get_metric("gleu").score(["Mild cardiomegaly. No pneumothorax."], ["Mild cardiomegaly."])[0]
-    spec = MetricSpec("bleu2_test", "report", "radgrpo.metrics.text.bleu:score_bleu", "BLEU-2 (test entry)",
-                      (("n", 2),), higher_is_better=False)
+    spec = MetricSpec(
+        "bleu2_test",
+        "report",
+        "radgrpo.metrics.text.bleu:score_bleu",
+        "BLEU-2 (test entry)",
+        (("n", 2),),
+        higher_is_better=False,
+    )
     register_metric(spec)
     try:
         assert "bleu2_test" in available_metrics()

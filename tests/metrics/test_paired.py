@@ -23,6 +23,7 @@ def _scores(seed, n, gain=0.04, noise=0.15):
 
 # --- hand-computed cases -----------------------------------------------------------------------------------------
 
+
 def test_mean_hand_case_exact_enumeration():
     # a = [1, 0, 1], b = [0, 0, 0]: diff = 2/3. 2**3 = 8 <= n_permutations, so all 8 swap patterns are enumerated.
     # Swapping item i flips the sign of its difference d_i = a_i - b_i = (1, 0, 1), so d_perm = (s1 + s3) / 3 with
@@ -90,16 +91,29 @@ def test_single_item_has_nan_ci_and_p_one():
 
 # --- against scipy ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_agrees_with_scipy_permutation_test_and_paired_bootstrap(seed):
     # n = 60 scores in [0, 1] with a per-item difference sd ~0.15: CI width ~0.07, and the Monte Carlo error of a
     # 2.5 % percentile with 10k resamples is ~0.0015, so 0.01 is a fair tolerance; the p-value's MC error is < 0.005.
     a, b = _scores(100 + seed, 60)
     res = paired_comparison(a, b, n_resamples=10_000, n_permutations=10_000, seed=seed)
-    pt = stats.permutation_test((a, b), lambda x, y, axis: np.mean(x - y, axis=axis), permutation_type="samples",
-                                n_resamples=10_000, alternative="two-sided", random_state=seed)
-    bs = stats.bootstrap((a, b), lambda x, y, axis: np.mean(x, axis=axis) - np.mean(y, axis=axis), paired=True,
-                         method="percentile", n_resamples=10_000, random_state=seed)
+    pt = stats.permutation_test(
+        (a, b),
+        lambda x, y, axis: np.mean(x - y, axis=axis),
+        permutation_type="samples",
+        n_resamples=10_000,
+        alternative="two-sided",
+        random_state=seed,
+    )
+    bs = stats.bootstrap(
+        (a, b),
+        lambda x, y, axis: np.mean(x, axis=axis) - np.mean(y, axis=axis),
+        paired=True,
+        method="percentile",
+        n_resamples=10_000,
+        random_state=seed,
+    )
     assert res["diff"] == pytest.approx(a.mean() - b.mean(), abs=1e-12)
     assert res["p_value"] == pytest.approx(pt.pvalue, abs=0.02)
     assert res["ci95"][0] == pytest.approx(bs.confidence_interval.low, abs=0.01)
@@ -108,14 +122,15 @@ def test_agrees_with_scipy_permutation_test_and_paired_bootstrap(seed):
 
 def test_monte_carlo_p_agrees_with_exact_enumeration():
     a, b = _scores(7, 14, gain=0.05)
-    exact = paired_comparison(a, b, n_permutations=2 ** 14)  # 2**14 <= n_permutations: enumerated
-    mc = paired_comparison(a, b, n_permutations=2 ** 14 - 1)  # one fewer: random swaps
-    assert exact["p_value"] * 2 ** 14 == pytest.approx(round(exact["p_value"] * 2 ** 14), abs=1e-9)
+    exact = paired_comparison(a, b, n_permutations=2**14)  # 2**14 <= n_permutations: enumerated
+    mc = paired_comparison(a, b, n_permutations=2**14 - 1)  # one fewer: random swaps
+    assert exact["p_value"] * 2**14 == pytest.approx(round(exact["p_value"] * 2**14), abs=1e-9)
     assert 0.01 < exact["p_value"] < 0.9
     assert mc["p_value"] == pytest.approx(exact["p_value"], abs=0.015)  # MC standard error < 0.004
 
 
 # --- limiting cases, determinism ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("statistic,shape", [(mean_statistic, (50,)), (micro_f1_statistic, (50, 3))])
 def test_identical_systems(statistic, shape):
@@ -164,6 +179,7 @@ def test_confidence_names_the_ci_key():
 
 # --- same draws as radgrpo.metrics.bootstrap ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed,n,n_resamples,chunk", [(0, 40, 2000, 500), (3, 33, 1000, 7), (9, 101, 999, 250)])
 def test_mean_ci_against_zeros_equals_bootstrap_ci(seed, n, n_resamples, chunk):
     g = np.random.default_rng(seed)
@@ -180,6 +196,7 @@ def test_mean_ci_against_zeros_equals_bootstrap_ci(seed, n, n_resamples, chunk):
 
 
 # --- errors ---------------------------------------------------------------------------------------------------------
+
 
 def test_errors():
     with pytest.raises(ValueError, match=r"same shape .*\(3,\) and \(4,\)"):
@@ -204,11 +221,24 @@ def test_errors():
 
 # --- paired_items -----------------------------------------------------------------------------------------------------
 
+
 def test_paired_items_aligns_by_id_skips_missing_and_keeps_order_of_a():
-    rows_a = [{"id": "c", "ap_50": 0.5}, {"id": "a", "ap_50": 1.0}, {"id": "only_a", "ap_50": 0.2},
-              {"id": "b", "ap_50": None}, {"id": "d", "ap_50": 0.25}, {"id": "e", "ap_50": float("nan")}]
-    rows_b = [{"id": "a", "ap_50": 0.0}, {"id": "b", "ap_50": 1.0}, {"id": "d"}, {"id": "c", "ap_50": 0.75},
-              {"id": "only_b", "ap_50": 1.0}, {"id": "e", "ap_50": 1.0}]
+    rows_a = [
+        {"id": "c", "ap_50": 0.5},
+        {"id": "a", "ap_50": 1.0},
+        {"id": "only_a", "ap_50": 0.2},
+        {"id": "b", "ap_50": None},
+        {"id": "d", "ap_50": 0.25},
+        {"id": "e", "ap_50": float("nan")},
+    ]
+    rows_b = [
+        {"id": "a", "ap_50": 0.0},
+        {"id": "b", "ap_50": 1.0},
+        {"id": "d"},
+        {"id": "c", "ap_50": 0.75},
+        {"id": "only_b", "ap_50": 1.0},
+        {"id": "e", "ap_50": 1.0},
+    ]
     a, b = paired_items(rows_a, rows_b, ["ap_50"])
     assert a.dtype == np.float64 and a.shape == (2, 1) and b.shape == (2, 1)
     assert a[:, 0].tolist() == [0.5, 1.0]  # ids c, a in rows_a's order
@@ -219,8 +249,11 @@ def test_paired_items_aligns_by_id_skips_missing_and_keeps_order_of_a():
 
 def test_paired_items_multiple_columns_feed_micro_f1():
     rows_a = [{"id": 1, "tp": 2, "fp": 0, "fn": 1}, {"id": 2, "tp": 1, "fp": 1, "fn": 0}]
-    rows_b = [{"id": 2, "tp": 0, "fp": 0, "fn": 2}, {"id": 1, "tp": 1, "fp": 1, "fn": 1},
-              {"id": 3, "tp": 0, "fp": None, "fn": 1}]
+    rows_b = [
+        {"id": 2, "tp": 0, "fp": 0, "fn": 2},
+        {"id": 1, "tp": 1, "fp": 1, "fn": 1},
+        {"id": 3, "tp": 0, "fp": None, "fn": 1},
+    ]
     a, b = paired_items(rows_a, rows_b, ["tp", "fp", "fn"])
     assert a.tolist() == [[2, 0, 1], [1, 1, 0]] and b.tolist() == [[1, 1, 1], [0, 0, 2]]
     assert paired_comparison(a, b, micro_f1_statistic)["diff"] == pytest.approx(5 / 12)

@@ -8,12 +8,20 @@ import numpy as np
 import pytest
 
 from radgrpo.metrics.text.radcliq import (
-    RADCLIQ_CONFIGS, RadCliQScorer, bleu2_cxr_report_metric, cxr_report_metric_tokens, radcliq_rexrank,
-    radcliq_v1_from_features)
+    RADCLIQ_CONFIGS,
+    RadCliQScorer,
+    bleu2_cxr_report_metric,
+    cxr_report_metric_tokens,
+    radcliq_rexrank,
+    radcliq_v1_from_features,
+)
 
 PAIRS = [
     ("No acute cardiopulmonary process.", "No acute findings."),
-    ("Small bilateral pleural effusions with bibasilar atelectasis.", "Bilateral pleural effusions and basilar atelectasis."),
+    (
+        "Small bilateral pleural effusions with bibasilar atelectasis.",
+        "Bilateral pleural effusions and basilar atelectasis.",
+    ),
     ("Mild cardiomegaly. No pleural effusion.", "Mild cardiomegaly with clear lungs."),
     ("a b c d", "a x"),
     ("the the the", "the"),
@@ -26,12 +34,15 @@ PAIRS = [
 
 
 # ------------------------------------------------------------------ arithmetic
-@pytest.mark.parametrize("features,expected", [
-    ((1, 1, 1, 1), -1.4406903),
-    ((0, 0, 0, 0), 2.4501431),
-    ((0, -1, 0, 0), 4.1009884),
-    ((0, 0, 0.8, 0), 1.6543257),
-])
+@pytest.mark.parametrize(
+    "features,expected",
+    [
+        ((1, 1, 1, 1), -1.4406903),
+        ((0, 0, 0, 0), 2.4501431),
+        ((0, -1, 0, 0), 4.1009884),
+        ((0, 0, 0.8, 0), 1.6543257),
+    ],
+)
 def test_published_constants(features, expected):
     assert float(radcliq_v1_from_features(*features)) == pytest.approx(expected, abs=1e-6)
 
@@ -56,9 +67,14 @@ def test_rexrank_inverse_of_mean():
 # ------------------------------------------------------------------ BLEU-2 of CXR-Report-Metric
 def test_bleu2_equals_fast_bleu():
     import fast_bleu  # a test dependency (pyproject [test]): a missing peer fails, never skips
+
     refs, hyps = zip(*PAIRS)
-    want = [fast_bleu.BLEU([cxr_report_metric_tokens(r)], {"bigram": (0.5, 0.5)})
-            .get_score([cxr_report_metric_tokens(h)])["bigram"][0] for r, h in PAIRS]
+    want = [
+        fast_bleu.BLEU([cxr_report_metric_tokens(r)], {"bigram": (0.5, 0.5)}).get_score([cxr_report_metric_tokens(h)])[
+            "bigram"
+        ][0]
+        for r, h in PAIRS
+    ]
     np.testing.assert_allclose(bleu2_cxr_report_metric(refs, hyps), want, atol=1e-12, rtol=0)
 
 
@@ -93,7 +109,7 @@ def test_paper_rules_truncate_lowercase_and_floor_short_texts():
     long_ref = "Mild Cardiomegaly. " * 200
     scores = s.score([long_ref, "No acute process.", "short"], ["NO Effusion here.", "abc", "A long enough text."])
     np.testing.assert_allclose(scores, [1.6543257, 3.0, 3.0], atol=1e-6)
-    (refs, hyps), = comps["bertscore"].calls  # short pairs never reach a model
+    ((refs, hyps),) = comps["bertscore"].calls  # short pairs never reach a model
     assert refs == [long_ref[:2048].lower()] and hyps == ["no effusion here."]
     assert len(refs[0]) == 2048
 
@@ -110,9 +126,19 @@ def test_v1_rules_collapse_spaces_for_bertscore_only_and_score_short_texts():
 
 def test_configs_name_their_components():
     v1, paper = RADCLIQ_CONFIGS["radcliq_v1"], RADCLIQ_CONFIGS["radcliq_paper"]
-    assert (v1.radgraph_model, v1.bleu, v1.bertscore, v1.lowercase) == ("radgraph", "fast_bleu2", "bertscore_radcliq", False)
-    assert (paper.radgraph_model, paper.bleu, paper.max_chars, paper.short_chars, paper.short_score) == \
-        ("radgraph-xl", "coco_bleu4", 2048, 5, 3.0)
+    assert (v1.radgraph_model, v1.bleu, v1.bertscore, v1.lowercase) == (
+        "radgraph",
+        "fast_bleu2",
+        "bertscore_radcliq",
+        False,
+    )
+    assert (paper.radgraph_model, paper.bleu, paper.max_chars, paper.short_chars, paper.short_score) == (
+        "radgraph-xl",
+        "coco_bleu4",
+        2048,
+        5,
+        3.0,
+    )
 
 
 def test_bad_inputs():
@@ -144,7 +170,10 @@ def tiny_dirs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("radcliq_tiny")
     corpus = [r for r, _ in PAIRS] + [h for _, h in PAIRS]
-    out = {"bertscore": build_random_roberta(root / "roberta", corpus * 2), "chexbert": build_random_chexbert(root / "cx")}
+    out = {
+        "bertscore": build_random_roberta(root / "roberta", corpus * 2),
+        "chexbert": build_random_chexbert(root / "cx"),
+    }
     for model in ("radgraph", "radgraph-xl"):
         rg = build_tiny_radgraph(root / model, model)
         out[model] = (rg.folder, rg.backbone_dir)
@@ -153,22 +182,51 @@ def tiny_dirs(tmp_path_factory):
 
 def make_scorer(tiny_dirs, config):
     rg = tiny_dirs[RADCLIQ_CONFIGS[config].radgraph_model]
-    return RadCliQScorer(config, device="cpu", model_dirs={"bertscore": tiny_dirs["bertscore"],
-                                                           "chexbert": tiny_dirs["chexbert"],
-                                                           "radgraph": rg[0], "radgraph_backbone": rg[1]})
+    return RadCliQScorer(
+        config,
+        device="cpu",
+        model_dirs={
+            "bertscore": tiny_dirs["bertscore"],
+            "chexbert": tiny_dirs["chexbert"],
+            "radgraph": rg[0],
+            "radgraph_backbone": rg[1],
+        },
+    )
 
 
 @pytest.mark.parametrize("config", ["radcliq_v1", "radcliq_paper"])
 def test_pair_scores_alone_equal_scores_in_a_batch_of_100(tiny_dirs, config):
     rng = np.random.default_rng(1)
-    words = ("no acute cardiopulmonary process mild cardiomegaly small bilateral pleural effusions with bibasilar "
-             "atelectasis heart size normal lungs clear left right pneumothorax").split()
+    words = [
+        "no",
+        "acute",
+        "cardiopulmonary",
+        "process",
+        "mild",
+        "cardiomegaly",
+        "small",
+        "bilateral",
+        "pleural",
+        "effusions",
+        "with",
+        "bibasilar",
+        "atelectasis",
+        "heart",
+        "size",
+        "normal",
+        "lungs",
+        "clear",
+        "left",
+        "right",
+        "pneumothorax",
+    ]
     refs = [" ".join(rng.choice(words, rng.integers(6, 60))) + "." for _ in range(99)]
     hyps = [" ".join(rng.choice(words, rng.integers(6, 60))) + "." for _ in range(99)]
     ref, hyp = PAIRS[1]
     alone, feats_alone = make_scorer(tiny_dirs, config).score_with_features([ref], [hyp])
-    batch, feats_batch = make_scorer(tiny_dirs, config).score_with_features(refs[:37] + [ref] + refs[37:],
-                                                                            hyps[:37] + [hyp] + hyps[37:])
+    batch, feats_batch = make_scorer(tiny_dirs, config).score_with_features(
+        refs[:37] + [ref] + refs[37:], hyps[:37] + [hyp] + hyps[37:]
+    )
     for f in feats_alone:
         assert abs(feats_alone[f][0] - feats_batch[f][37]) < 1e-6, f
     assert abs(alone[0] - batch[37]) < 1e-6
@@ -188,8 +246,12 @@ def test_bfloat16_components_reach_every_model(tiny_dirs):
     import torch
 
     rg = tiny_dirs["radgraph-xl"]
-    dirs = {"bertscore": tiny_dirs["bertscore"], "chexbert": tiny_dirs["chexbert"], "radgraph": rg[0],
-            "radgraph_backbone": rg[1]}
+    dirs = {
+        "bertscore": tiny_dirs["bertscore"],
+        "chexbert": tiny_dirs["chexbert"],
+        "radgraph": rg[0],
+        "radgraph_backbone": rg[1],
+    }
     bf = RadCliQScorer("radcliq_paper", device="cpu", model_dirs=dirs, dtype="bfloat16")
     fp = RadCliQScorer("radcliq_paper", device="cpu", model_dirs=dirs)
     refs, hyps = zip(*PAIRS)
@@ -199,7 +261,8 @@ def test_bfloat16_components_reach_every_model(tiny_dirs):
     assert next(bf.component("radgraph").scorer.radgraph.net.parameters()).dtype == torch.bfloat16
     assert bf.component("bertscore").dtype == "bfloat16"
     assert next(bf.component("semb").labeler.net.parameters()).dtype == torch.bfloat16
-    np.testing.assert_array_equal(bf.component("bleu")(list(refs), list(hyps)), fp.component("bleu")(list(refs),
-                                                                                                     list(hyps)))
+    np.testing.assert_array_equal(
+        bf.component("bleu")(list(refs), list(hyps)), fp.component("bleu")(list(refs), list(hyps))
+    )
     with pytest.raises(ValueError, match="dtype must be"):
         RadCliQScorer("radcliq_paper", dtype="int8")

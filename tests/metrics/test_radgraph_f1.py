@@ -23,21 +23,42 @@ def ent(tokens, label, rels=(), s=0):
 
 
 def ann(*entities):
-    return {"text": "", "entities": {str(i + 1): e for i, e in enumerate(entities)}, "data_source": None,
-            "data_split": "inference"}
+    return {
+        "text": "",
+        "entities": {str(i + 1): e for i, e in enumerate(entities)},
+        "data_source": None,
+        "data_split": "inference",
+    }
 
 
 # "no acute cardiopulmonary abnormality" (XL)
 A = ann(ent("acute", OA), ent("cardiopulmonary", AP), ent("abnormality", OA, [("located_at", "2")]))
 # "there is no significant change since the previous exam the feeding tube and nasogastric tube have been removed"
-D = ann(ent("significant", OA, [("modify", "2")]), ent("change", OA), ent("feeding", OA, [("modify", "4")]),
-        ent("tube", OA), ent("nasogastric", OA), ent("tube", OA))
+D = ann(
+    ent("significant", OA, [("modify", "2")]),
+    ent("change", OA),
+    ent("feeding", OA, [("modify", "4")]),
+    ent("tube", OA),
+    ent("nasogastric", OA),
+    ent("tube", OA),
+)
 # "unchanged mild pulmonary edema no radiographic evidence pneumonia" (XL)
-U = ann(ent("unchanged", OP, [("modify", "4")]), ent("mild", OP), ent("pulmonary", AP),
-        ent("edema", OP, [("located_at", "3")]), ent("pneumonia", OA))
+U = ann(
+    ent("unchanged", OP, [("modify", "4")]),
+    ent("mild", OP),
+    ent("pulmonary", AP),
+    ent("edema", OP, [("located_at", "3")]),
+    ent("pneumonia", OA),
+)
 # "no evidence of acute cardiopulmonary process moderate hiatal hernia" (v1)
-V = ann(ent("acute", "OBS-DA"), ent("cardiopulmonary", "ANAT-DP"), ent("process", "OBS-DA", [("located_at", "2")]),
-        ent("moderate", "OBS-DP"), ent("hiatal", "ANAT-DP"), ent("hernia", "OBS-DP"))
+V = ann(
+    ent("acute", "OBS-DA"),
+    ent("cardiopulmonary", "ANAT-DP"),
+    ent("process", "OBS-DA", [("located_at", "2")]),
+    ent("moderate", "OBS-DP"),
+    ent("hiatal", "ANAT-DP"),
+    ent("hernia", "OBS-DP"),
+)
 EMPTY = ann()
 
 
@@ -50,8 +71,13 @@ def test_identical_reports_score_one_at_every_level():
 def test_duplicate_entities_count_once():
     # D's simple set: significant, change, feeding, tube, nasogastric (the second 'tube' is the same tuple) -> 5
     assert len(entity_set(D, "simple")) == 5
-    assert entity_set(D, "complete") == {("significant", OA, "modify", "change"), ("change", OA),
-                                         ("feeding", OA, "modify", "tube"), ("tube", OA), ("nasogastric", OA)}
+    assert entity_set(D, "complete") == {
+        ("significant", OA, "modify", "change"),
+        ("change", OA),
+        ("feeding", OA, "modify", "tube"),
+        ("tube", OA),
+        ("nasogastric", OA),
+    }
 
 
 def test_missing_entities_hand_computed():

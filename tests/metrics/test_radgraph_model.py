@@ -32,27 +32,46 @@ REPORTS = [
 ]
 
 # every non-backbone key of a v1 weights.th (dataset "radgraph", 2-layer feed-forwards), from the peer's modules
-V1_HEAD_KEYS = sorted([
-    "_endpoint_span_extractor._span_width_embedding.weight",
-    *[f"_ner._ner_scorers.radgraph__ner_labels.0._module._linear_layers.{i}.{p}" for i in (0, 1)
-      for p in ("weight", "bias")],
-    "_ner._ner_scorers.radgraph__ner_labels.1._module.weight", "_ner._ner_scorers.radgraph__ner_labels.1._module.bias",
-    "_coref._distance_embedding.weight",
-    *[f"_coref._antecedent_feedforward._module._linear_layers.{i}.{p}" for i in (0, 1) for p in ("weight", "bias")],
-    *[f"_coref._mention_pruner._scorer.0._module._linear_layers.{i}.{p}" for i in (0, 1) for p in ("weight", "bias")],
-    "_coref._mention_pruner._scorer.1._module.weight", "_coref._mention_pruner._scorer.1._module.bias",
-    "_coref._antecedent_scorer._module.weight", "_coref._antecedent_scorer._module.bias",
-    "_coref._f_network._linear_layers.0.weight", "_coref._f_network._linear_layers.0.bias",
-    *[f"_relation._mention_pruners.radgraph__relation_labels._scorer.0._module._linear_layers.{i}.{p}"
-      for i in (0, 1) for p in ("weight", "bias")],
-    "_relation._mention_pruners.radgraph__relation_labels._scorer.1._module.weight",
-    "_relation._mention_pruners.radgraph__relation_labels._scorer.1._module.bias",
-    *[f"_relation._relation_feedforwards.radgraph__relation_labels._linear_layers.{i}.{p}" for i in (0, 1)
-      for p in ("weight", "bias")],
-    "_relation._relation_scorers.radgraph__relation_labels.weight",
-    "_relation._relation_scorers.radgraph__relation_labels.bias",
-    "_events._distance_embedding.weight",
-])
+V1_HEAD_KEYS = sorted(
+    [
+        "_endpoint_span_extractor._span_width_embedding.weight",
+        *[
+            f"_ner._ner_scorers.radgraph__ner_labels.0._module._linear_layers.{i}.{p}"
+            for i in (0, 1)
+            for p in ("weight", "bias")
+        ],
+        "_ner._ner_scorers.radgraph__ner_labels.1._module.weight",
+        "_ner._ner_scorers.radgraph__ner_labels.1._module.bias",
+        "_coref._distance_embedding.weight",
+        *[f"_coref._antecedent_feedforward._module._linear_layers.{i}.{p}" for i in (0, 1) for p in ("weight", "bias")],
+        *[
+            f"_coref._mention_pruner._scorer.0._module._linear_layers.{i}.{p}"
+            for i in (0, 1)
+            for p in ("weight", "bias")
+        ],
+        "_coref._mention_pruner._scorer.1._module.weight",
+        "_coref._mention_pruner._scorer.1._module.bias",
+        "_coref._antecedent_scorer._module.weight",
+        "_coref._antecedent_scorer._module.bias",
+        "_coref._f_network._linear_layers.0.weight",
+        "_coref._f_network._linear_layers.0.bias",
+        *[
+            f"_relation._mention_pruners.radgraph__relation_labels._scorer.0._module._linear_layers.{i}.{p}"
+            for i in (0, 1)
+            for p in ("weight", "bias")
+        ],
+        "_relation._mention_pruners.radgraph__relation_labels._scorer.1._module.weight",
+        "_relation._mention_pruners.radgraph__relation_labels._scorer.1._module.bias",
+        *[
+            f"_relation._relation_feedforwards.radgraph__relation_labels._linear_layers.{i}.{p}"
+            for i in (0, 1)
+            for p in ("weight", "bias")
+        ],
+        "_relation._relation_scorers.radgraph__relation_labels.weight",
+        "_relation._relation_scorers.radgraph__relation_labels.bias",
+        "_events._distance_embedding.weight",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +93,22 @@ def rg_folded(tmp_path_factory):
 def test_archive_layout_and_key_names(tiny):
     with tarfile.open(tiny.archive) as tar:
         names = sorted(m.name for m in tar.getmembers() if m.isfile())
-    assert names == ["config.json", "vocabulary/non_padded_namespaces.txt", "vocabulary/radgraph__ner_labels.txt",
-                     "vocabulary/radgraph__relation_labels.txt", "weights.th"]
+    assert names == [
+        "config.json",
+        "vocabulary/non_padded_namespaces.txt",
+        "vocabulary/radgraph__ner_labels.txt",
+        "vocabulary/radgraph__relation_labels.txt",
+        "weights.th",
+    ]
     state = torch.load(tiny.folder / "weights.th", weights_only=True)
     assert sorted(k for k in state if not k.startswith(EMBEDDER_PREFIX)) == V1_HEAD_KEYS
-    bert = {k[len(EMBEDDER_PREFIX):] for k in state if k.startswith(EMBEDDER_PREFIX)}
-    assert {"embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight",
-            "encoder.layer.1.output.LayerNorm.bias", "pooler.dense.weight"} <= bert
+    bert = {k[len(EMBEDDER_PREFIX) :] for k in state if k.startswith(EMBEDDER_PREFIX)}
+    assert {
+        "embeddings.word_embeddings.weight",
+        "encoder.layer.0.attention.self.query.weight",
+        "encoder.layer.1.output.LayerNorm.bias",
+        "pooler.dense.weight",
+    } <= bert
     # feature size 8, 2 * hidden 32 + 8 = 72 span dims; relation FF input 3 * 72
     rel_ff0 = "_relation._relation_feedforwards.radgraph__relation_labels._linear_layers.0.weight"
     assert state[rel_ff0].shape == (16, 216)
@@ -102,7 +130,7 @@ def test_output_format(rg):
             assert list(e) == ["tokens", "label", "start_ix", "end_ix", "relations"]
             assert e["label"] in {"ANAT-DP", "OBS-DP", "OBS-U", "OBS-DA"}
             assert 0 <= e["end_ix"] - e["start_ix"] < 4
-            assert e["tokens"] == " ".join(words[e["start_ix"]: e["end_ix"] + 1])
+            assert e["tokens"] == " ".join(words[e["start_ix"] : e["end_ix"] + 1])
             assert (e["start_ix"], e["end_ix"]) > prev  # span order
             prev = (e["start_ix"], e["end_ix"])
             for rel_type, target in e["relations"]:
@@ -113,8 +141,9 @@ def test_output_format(rg):
 
 
 def test_deterministic_and_same_from_tar_and_folder(rg, tiny):
-    again = load_radgraph("radgraph", model_dir=locate_archive("radgraph", tiny.archive),
-                          backbone_dir=tiny.backbone_dir, device="cpu")
+    again = load_radgraph(
+        "radgraph", model_dir=locate_archive("radgraph", tiny.archive), backbone_dir=tiny.backbone_dir, device="cpu"
+    )
     assert rg(REPORTS) == rg(REPORTS) == again(REPORTS)
 
 
@@ -139,15 +168,19 @@ def reference_predict(rg, text):
         offsets.append((len(pieces), len(pieces) + len(ids) - 1) if ids else None)
         pieces += ids
     step = cfg.max_length - 2
-    chunks = [pieces[i: i + step] for i in range(0, len(pieces), step)]
+    chunks = [pieces[i : i + step] for i in range(0, len(pieces), step)]
     content = []
     with torch.no_grad():
         for ch in chunks:  # each segment alone through BERT, no padding
             ids = torch.tensor([[tok.cls_token_id, *ch, tok.sep_token_id]])
             content.append(net.bert(input_ids=ids).last_hidden_state[0, 1:-1])
         content = torch.cat(content)
-        word = torch.stack([content[a: b + 1].mean(0) if (a, b) != (None, None) else torch.zeros(content.shape[1])
-                            for a, b in [o or (None, None) for o in offsets]])
+        word = torch.stack(
+            [
+                content[a : b + 1].mean(0) if (a, b) != (None, None) else torch.zeros(content.shape[1])
+                for a, b in [o or (None, None) for o in offsets]
+            ]
+        )
         spans = enumerate_spans(len(words), cfg.max_span_width)
         emb = torch.stack([torch.cat([word[s], word[e], net.width_embedding.weight[e - s]]) for s, e in spans])
 
@@ -167,8 +200,12 @@ def reference_predict(rg, text):
         pair = torch.cat([a[:, None].expand(k, k, -1), a[None].expand(k, k, -1), a[:, None] * a[None]], -1)
         rel = net.rel_out(ff(net.rel_ff, pair)) + mention[top][:, None, None] + mention[top][None, :, None]
         rel = torch.cat([torch.zeros(k, k, 1), rel], -1).max(-1).indices - 1
-        rels = [(*spans[top[i]], *spans[top[j]], net.labels.relation_labels[int(rel[i, j])])
-                for i in range(k) for j in range(k) if rel[i, j] >= 0]
+        rels = [
+            (*spans[top[i]], *spans[top[j]], net.labels.relation_labels[int(rel[i, j])])
+            for i in range(k)
+            for j in range(k)
+            if rel[i, j] >= 0
+        ]
     return ents, rels
 
 
@@ -254,11 +291,24 @@ def test_parity_script_compare_detects_differences(tiny, rg, tmp_path):
     texts = REPORTS[:3]
     scorer = RadGraphScorer("radgraph", model_dir=tiny.archive, backbone_dir=tiny.backbone_dir, device="cpu")
     f1 = scorer(mod.V1_REFS, mod.V1_HYPS)
-    peer = {"annotations": dict(zip(texts, rg.annotate(texts))), "f1_refs": mod.V1_REFS, "f1_hyps": mod.V1_HYPS,
-            "f1_all": [f1[lv].tolist() for lv in ("simple", "partial", "complete")]}
+    peer = {
+        "annotations": dict(zip(texts, rg.annotate(texts))),
+        "f1_refs": mod.V1_REFS,
+        "f1_hyps": mod.V1_HYPS,
+        "f1_all": [f1[lv].tolist() for lv in ("simple", "partial", "complete")],
+    }
     (tmp_path / "peer.json").write_text(__import__("json").dumps(peer))
-    argv = ["compare", "--model", "radgraph", "--peer", str(tmp_path / "peer.json"), "--model-dir", str(tiny.archive),
-            "--backbone-dir", str(tiny.backbone_dir)]
+    argv = [
+        "compare",
+        "--model",
+        "radgraph",
+        "--peer",
+        str(tmp_path / "peer.json"),
+        "--model-dir",
+        str(tiny.archive),
+        "--backbone-dir",
+        str(tiny.backbone_dir),
+    ]
     assert mod.main(argv) == 0
     first = peer["annotations"][texts[0]]
     first["entities"]["1"]["label"] = "OBS-U" if first["entities"]["1"]["label"] != "OBS-U" else "OBS-DP"

@@ -46,9 +46,32 @@ def test_xl_matches_wordpunct_pipeline(text):
 
 def test_hand_cases():
     assert tokenize_report("1.Status post CABG-related change; (stable).", "v1") == [
-        "1", ".", "Status", "post", "CABG-related", "change;", "(", "stable", ")", "."]
+        "1",
+        ".",
+        "Status",
+        "post",
+        "CABG-related",
+        "change;",
+        "(",
+        "stable",
+        ")",
+        ".",
+    ]
     assert tokenize_report("1.Status post CABG-related change; (stable).", "xl") == [
-        "1", ".", "Status", "post", "CABG", "-", "related", "change", ";", "(", "stable", ")", "."]
+        "1",
+        ".",
+        "Status",
+        "post",
+        "CABG",
+        "-",
+        "related",
+        "change",
+        ";",
+        "(",
+        "stable",
+        ")",
+        ".",
+    ]
     assert tokenize_report("   ", "v1") == [] and tokenize_report("", "xl") == []
     assert tokenization_for_model("echograph") == "xl"  # the peer's always-true elif
     assert normalize_word("/?") == "?" and normalize_word("/") == "/"

@@ -13,7 +13,12 @@ from radgrpo.data.sources.synthetic import FINDING_LABELS as SYNTH_LABELS
 from radgrpo.data.sources.synthetic import SynthConfig, draw_study
 from radgrpo.data.sources.synthetic_draw import SUPPORTED_FINDINGS
 from radgrpo.metrics.text.rule_labeler import (
-    FINDING_LABELS, finding_counts, finding_set, label_report, rule_finding_f1, rule_finding_sample_f1,
+    FINDING_LABELS,
+    finding_counts,
+    finding_set,
+    label_report,
+    rule_finding_f1,
+    rule_finding_sample_f1,
 )
 
 CM, PE, CO, PT, LL, AT = FINDING_LABELS
@@ -49,8 +54,12 @@ HAND = [
     # a negation cue does not reach past "but"
     ("There is no pneumothorax, but a small left effusion.", {PE}, {(PE, "left")}),
     # the whole synthetic example of the generator's style
-    ("Moderate cardiomegaly. There is a small focal consolidation in the left lower lung zone. Small bilateral "
-     "pleural effusions. No pneumothorax.", {CM, CO, PE}, {(CM, None), (CO, "left"), (PE, "right"), (PE, "left")}),
+    (
+        "Moderate cardiomegaly. There is a small focal consolidation in the left lower lung zone. Small bilateral "
+        "pleural effusions. No pneumothorax.",
+        {CM, CO, PE},
+        {(CM, None), (CO, "left"), (PE, "right"), (PE, "left")},
+    ),
     ("", set(), set()),
 ]
 
@@ -65,8 +74,14 @@ def test_hand_labelled_finding_sets(text, plain, sided):
 
 
 def test_finding_labels_are_the_generators_primary_labels():
-    assert FINDING_LABELS == ("Cardiomegaly", "Pleural Effusion", "Consolidation", "Pneumothorax", "Lung Lesion",
-                              "Atelectasis")
+    assert FINDING_LABELS == (
+        "Cardiomegaly",
+        "Pleural Effusion",
+        "Consolidation",
+        "Pneumothorax",
+        "Lung Lesion",
+        "Atelectasis",
+    )
     assert {labs[0] for labs in SYNTH_LABELS.values()} == set(FINDING_LABELS)
     for implied in ("Enlarged Cardiomediastinum", "Lung Opacity", "No Finding"):
         assert implied not in FINDING_LABELS
@@ -76,8 +91,11 @@ def test_finding_labels_are_the_generators_primary_labels():
 def _drawn(study, side):
     if not side:
         return {SYNTH_LABELS[f.name][0] for f in study.findings}
-    return {(SYNTH_LABELS[f.name][0], s) for f in study.findings
-            for s in ((None,) if f.side is None else ("right", "left") if f.side == "bilateral" else (f.side,))}
+    return {
+        (SYNTH_LABELS[f.name][0], s)
+        for f in study.findings
+        for s in ((None,) if f.side is None else ("right", "left") if f.side == "bilateral" else (f.side,))
+    }
 
 
 def test_exact_on_300_synthetic_reports():
@@ -97,21 +115,27 @@ def test_exact_on_300_synthetic_reports():
 def test_side_and_plural_counts():
     assert rule_finding_f1(["Small right pleural effusion."], ["Small left pleural effusion."]) == 1.0
     assert rule_finding_f1(["Small right pleural effusion."], ["Small left pleural effusion."], side=True) == 0.0
-    assert finding_counts(["Small bilateral pleural effusions."], ["Small right pleural effusion."],
-                          side=True).tolist() == [[1, 1, 0]]
-    assert finding_counts(["The heart is moderately enlarged."], ["Moderate cardiomegaly."], side=True).tolist() \
-        == [[1, 0, 0]]
+    assert finding_counts(
+        ["Small bilateral pleural effusions."], ["Small right pleural effusion."], side=True
+    ).tolist() == [[1, 1, 0]]
+    assert finding_counts(["The heart is moderately enlarged."], ["Moderate cardiomegaly."], side=True).tolist() == [
+        [1, 0, 0]
+    ]
     c = finding_counts(["No pleural effusion or pneumothorax."], ["Small left apical pneumothorax."])
     assert c.dtype == np.int64 and c.shape == (1, 3) and c.tolist() == [[0, 0, 1]]
     assert finding_counts([], []).shape == (0, 3)
 
 
-PREDS = ["Moderate cardiomegaly. Small right pleural effusion.",
-         "No pleural effusion or pneumothorax.",
-         "Small left apical pneumothorax. Plate-like atelectasis at the left lung base."]
-REFS = ["Mild cardiomegaly. Small left pleural effusion.",
-        "Large nodule in the right upper lung zone.",
-        "There is a small left apical pneumothorax."]
+PREDS = [
+    "Moderate cardiomegaly. Small right pleural effusion.",
+    "No pleural effusion or pneumothorax.",
+    "Small left apical pneumothorax. Plate-like atelectasis at the left lung base.",
+]
+REFS = [
+    "Mild cardiomegaly. Small left pleural effusion.",
+    "Large nodule in the right upper lung zone.",
+    "There is a small left apical pneumothorax.",
+]
 
 
 def test_micro_and_sample_f1_hand_computed():

@@ -17,43 +17,57 @@ from radgrpo.metrics.text.bleu import corpus_bleu
 from radgrpo.metrics.text.gleu import corpus_gleu
 
 # RadEval tests/fixtures/regression_samples.py
-REFS = ["No acute cardiopulmonary process.",
-        "Mild cardiomegaly with small bilateral pleural effusions and basilar atelectasis.",
-        "1. Left PICC tip appears to terminate in the distal left brachiocephalic vein.2. Mild pulmonary vascular "
-        "congestion.",
-        "No definite acute cardiopulmonary process. Enlarged cardiac silhouette could be accentuated by patient's "
-        "positioning.",
-        "Increased mild pulmonary edema and left basal atelectasis."]
-HYPS = ["No acute cardiopulmonary process.",
-        "Mildly enlarged cardiac silhouette with small pleural effusions and dependent bibasilar atelectasis.",
-        "Relatively lower lung volumes with no focal airspace consolidation appreciated.",
-        "Crowding of the pulmonary vasculature with possible minimal perihilar edema, but no overt pulmonary edema.",
-        "No pleural effusions or pneumothoraces."]
+REFS = [
+    "No acute cardiopulmonary process.",
+    "Mild cardiomegaly with small bilateral pleural effusions and basilar atelectasis.",
+    "1. Left PICC tip appears to terminate in the distal left brachiocephalic vein.2. Mild pulmonary vascular "
+    "congestion.",
+    "No definite acute cardiopulmonary process. Enlarged cardiac silhouette could be accentuated by patient's "
+    "positioning.",
+    "Increased mild pulmonary edema and left basal atelectasis.",
+]
+HYPS = [
+    "No acute cardiopulmonary process.",
+    "Mildly enlarged cardiac silhouette with small pleural effusions and dependent bibasilar atelectasis.",
+    "Relatively lower lung volumes with no focal airspace consolidation appreciated.",
+    "Crowding of the pulmonary vasculature with possible minimal perihilar edema, but no overt pulmonary edema.",
+    "No pleural effusions or pneumothoraces.",
+]
 
 # RadEval tests/test_basics.py
-BASIC_REFS = ["No acute cardiopulmonary process.", "No radiographic findings to suggest pneumonia.",
-              "1.Status post median sternotomy for CABG with stable cardiac enlargement and calcification of the aorta "
-              "consistent with atherosclerosis.Relatively lower lung volumes with no focal airspace consolidation "
-              "appreciated.Crowding of the pulmonary vasculature with possible minimal perihilar edema, but no overt "
-              "pulmonary edema.No pleural effusions or pneumothoraces.",
-              "1. Left PICC tip appears to terminate in the distal left brachiocephalic vein.2. Mild pulmonary "
-              "vascular congestion.3. Interval improvement in aeration of the lung bases with residual streaky "
-              "opacity likely reflective of atelectasis.Interval resolution of the left pleural effusion.",
-              "No definite acute cardiopulmonary process.Enlarged cardiac silhouette could be accentuated by "
-              "patient's positioning.",
-              "Increased mild pulmonary edema and left basal atelectasis."]
-BASIC_HYPS = ["No acute cardiopulmonary process.", "No radiographic findings to suggest pneumonia.",
-              "Status post median sternotomy for CABG with stable cardiac enlargement and calcification of the aorta "
-              "consistent with atherosclerosis.",
-              "Relatively lower lung volumes with no focal airspace consolidation appreciated.",
-              "Crowding of the pulmonary vasculature with possible minimal perihilar edema, but no overt pulmonary "
-              "edema.",
-              "No pleural effusions or pneumothoraces."]
+BASIC_REFS = [
+    "No acute cardiopulmonary process.",
+    "No radiographic findings to suggest pneumonia.",
+    "1.Status post median sternotomy for CABG with stable cardiac enlargement and calcification of the aorta "
+    "consistent with atherosclerosis.Relatively lower lung volumes with no focal airspace consolidation "
+    "appreciated.Crowding of the pulmonary vasculature with possible minimal perihilar edema, but no overt "
+    "pulmonary edema.No pleural effusions or pneumothoraces.",
+    "1. Left PICC tip appears to terminate in the distal left brachiocephalic vein.2. Mild pulmonary "
+    "vascular congestion.3. Interval improvement in aeration of the lung bases with residual streaky "
+    "opacity likely reflective of atelectasis.Interval resolution of the left pleural effusion.",
+    "No definite acute cardiopulmonary process.Enlarged cardiac silhouette could be accentuated by "
+    "patient's positioning.",
+    "Increased mild pulmonary edema and left basal atelectasis.",
+]
+BASIC_HYPS = [
+    "No acute cardiopulmonary process.",
+    "No radiographic findings to suggest pneumonia.",
+    "Status post median sternotomy for CABG with stable cardiac enlargement and calcification of the aorta "
+    "consistent with atherosclerosis.",
+    "Relatively lower lung volumes with no focal airspace consolidation appreciated.",
+    "Crowding of the pulmonary vasculature with possible minimal perihilar edema, but no overt pulmonary edema.",
+    "No pleural effusions or pneumothoraces.",
+]
 
 
 def test_bleu_per_sample_matches_radeval_fixture():
-    expected = [0.9999999992291674, 3.50843969530069e-05, 5.893675610160288e-17, 7.432998183959223e-17,
-                1.6581659742139797e-16]
+    expected = [
+        0.9999999992291674,
+        3.50843969530069e-05,
+        5.893675610160288e-17,
+        7.432998183959223e-17,
+        1.6581659742139797e-16,
+    ]
     np.testing.assert_allclose(score_bleu(REFS, HYPS), expected, rtol=1e-9)
 
 
@@ -95,8 +109,9 @@ def test_bleu_differs_from_sacrebleu_tokenisation():
 
 
 def test_rouge_l_matches_radeval_fixture_and_rouge_score():
-    np.testing.assert_allclose(score_rouge_l(REFS, HYPS), [1.0, 0.5454545454545454, 0.0, 0.06666666666666667, 0.0],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        score_rouge_l(REFS, HYPS), [1.0, 0.5454545454545454, 0.0, 0.06666666666666667, 0.0], rtol=1e-12
+    )
     assert float(np.mean(score_rouge_l(BASIC_REFS, BASIC_HYPS))) == pytest.approx(0.44681720, rel=1e-7)
     from rouge_score import rouge_scorer
 
@@ -109,13 +124,19 @@ def test_rouge_l_matches_radeval_fixture_and_rouge_score():
 
 
 def test_gleu_matches_hf_google_bleu_documented_examples():
-    preds = ["It is a guide to action which ensures that the rubber duck always disobeys the commands of the cat",
-             "he read the book because he was interested in world history"]
-    refs = [["It is the guiding principle which guarantees the rubber duck forces never being under the command "
-             "of the cat",
-             "It is a guide to action that ensures that the rubber duck will never heed the cat commands",
-             "It is the practical guide for the rubber duck army never to heed the directions of the cat"],
-            ["he was interested in world history because he read the book"]]
+    preds = [
+        "It is a guide to action which ensures that the rubber duck always disobeys the commands of the cat",
+        "he read the book because he was interested in world history",
+    ]
+    refs = [
+        [
+            "It is the guiding principle which guarantees the rubber duck forces never being under the command "
+            "of the cat",
+            "It is a guide to action that ensures that the rubber duck will never heed the cat commands",
+            "It is the practical guide for the rubber duck army never to heed the directions of the cat",
+        ],
+        ["he was interested in world history because he read the book"],
+    ]
     assert round(corpus_gleu([[r[0]] for r in refs], preds), 2) == 0.44
     assert round(corpus_gleu(refs, preds), 2) == 0.61
     assert round(corpus_gleu(refs, preds, min_len=2), 2) == 0.53
@@ -157,7 +178,7 @@ def _coco_bleu_reference(refs, hyp, n):
     from collections import Counter
 
     def grams(t, k):
-        return Counter(tuple(t[i:i + k]) for i in range(len(t) - k + 1))
+        return Counter(tuple(t[i : i + k]) for i in range(len(t) - k + 1))
 
     h, rts = hyp.split(), [r.split() for r in refs]
     prod = 1.0

@@ -15,8 +15,10 @@ def test_build_tiny_cli_trains_the_tokenizer_on_the_corpus(tmp_path, capsys):
 
     corpus = tmp_path / "train.jsonl"
     text = "Pneumomediastinum pneumomediastinum is seen. " * 3
-    write_jsonl([Record(str(i), "x.png", "report_generation", "Describe the pneumomediastinum.", text)
-                 for i in range(5)], corpus)
+    write_jsonl(
+        [Record(str(i), "x.png", "report_generation", "Describe the pneumomediastinum.", text) for i in range(5)],
+        corpus,
+    )
     out = tmp_path / "tiny"
     assert build_tiny_main(["--out", str(out), "--corpus_file", str(corpus), "--image_size", "64"]) == 0
     assert str(out) in capsys.readouterr().out
@@ -31,10 +33,25 @@ def test_train_parser_reads_yaml_then_flags(tmp_path):
     from radgrpo.train.configs import RadGRPOConfig
 
     cfg_file = tmp_path / "g.yaml"
-    cfg_file.write_text("reward_funcs: [grounding_soft_f1, bleu4]\nnum_generations: 4\nlearning_rate: 1.0e-6\n"
-                        "per_device_train_batch_size: 8\n")
-    cfg = _parse(RadGRPOConfig, ["--config", str(cfg_file), "--model_name_or_path", "m", "--train_file", "t.jsonl",
-                                 "--output_dir", str(tmp_path / "o"), "--learning_rate", "3e-6"])
+    cfg_file.write_text(
+        "reward_funcs: [grounding_soft_f1, bleu4]\nnum_generations: 4\nlearning_rate: 1.0e-6\n"
+        "per_device_train_batch_size: 8\n"
+    )
+    cfg = _parse(
+        RadGRPOConfig,
+        [
+            "--config",
+            str(cfg_file),
+            "--model_name_or_path",
+            "m",
+            "--train_file",
+            "t.jsonl",
+            "--output_dir",
+            str(tmp_path / "o"),
+            "--learning_rate",
+            "3e-6",
+        ],
+    )
     assert cfg.reward_funcs == ["grounding_soft_f1", "bleu4"] and cfg.num_generations == 4
     assert cfg.learning_rate == 3e-6  # the flag wins over the YAML
     if not torch.cuda.is_available():
@@ -48,5 +65,12 @@ def test_download_lists_every_scoring_model_without_downloading(capsys):
 
     assert download_main([]) == 0
     names = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
-    assert {"distilroberta-base", "distilbert-base-uncased", "bert-base-uncased", "chexbert", "radgraph",
-            "radgraph-xl", "GREEN-radllama2-7b"} <= names
+    assert {
+        "distilroberta-base",
+        "distilbert-base-uncased",
+        "bert-base-uncased",
+        "chexbert",
+        "radgraph",
+        "radgraph-xl",
+        "GREEN-radllama2-7b",
+    } <= names

@@ -74,9 +74,19 @@ def test_processor_pixel_bounds_and_errors(tiny_model_dir, tmp_path):
         load_processor(tmp_path / "missing")
     from radgrpo.models.qwen3_vl import resolve_dtype
 
-    assert (resolve_dtype("fp32"), resolve_dtype("bfloat16"), resolve_dtype(None)) == (torch.float32, torch.bfloat16,
-                                                                                       None)
+    assert (resolve_dtype("fp32"), resolve_dtype("bfloat16"), resolve_dtype(None)) == (
+        torch.float32,
+        torch.bfloat16,
+        None,
+    )
     with pytest.raises(ValueError, match="unknown dtype 'nn'"):
         resolve_dtype("nn")
-    assert lora_config(r=4).target_modules == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                               "down_proj"}
+    assert lora_config(r=4).target_modules == {
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    }

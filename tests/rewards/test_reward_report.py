@@ -27,7 +27,7 @@ def test_values_equal_the_metrics():
 
 def test_no_lowercasing_or_truncation():
     assert gleu_reward([REF.lower()], reference_report=[REF])[0] < 1.0
-    long_ref = " ".join(["word%d" % i for i in range(600)])  # > 2048 characters, scored whole
+    long_ref = " ".join([f"word{i}" for i in range(600)])  # > 2048 characters, scored whole
     assert gleu_reward([long_ref], reference_report=[long_ref]) == [1.0]
     assert gleu_reward([long_ref[:2048]], reference_report=[long_ref])[0] < 1.0
 
@@ -45,7 +45,7 @@ def test_task_routing_and_failures():
     tasks = ["report_generation", "abnormality_grounding", "report_generation", "classification"]
     r = LexicalReportReward("gleu_t", score_gleu)
     out = r([REF, "[0, 0, 1, 1]", REF, "yes"], reference_report=[REF, None, "", None], task=tasks)
-    assert out == [1.0, None, None, None]   # empty reference on a report sample fails (counted)
+    assert out == [1.0, None, None, None]  # empty reference on a report sample fails (counted)
     assert (r.n_failed, r.n_scored) == (1, 1)
     with pytest.raises(ValueError, match="reference_report"):
         r([REF], task=["report_generation"])

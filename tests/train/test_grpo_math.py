@@ -23,13 +23,28 @@ def trainer(tiny_model_dir, tiny_records, tmp_path_factory):
     from radgrpo.rewards import get_reward
 
     records, path = tiny_records
-    cfg = RadGRPOConfig(output_dir=str(tmp_path_factory.mktemp("g")), model_name_or_path=str(tiny_model_dir),
-                        train_file=str(path), num_generations=4, per_device_train_batch_size=4, beta=0.0,
-                        epsilon=0.2, epsilon_high=0.28, delta=3.0, loss_type="bnpo", use_bias_correction_kl=False,
-                        report_to="none", max_completion_length=8)
-    t = GRPOTrainer(model=load_model(tiny_model_dir), reward_funcs=[get_reward("grounding_soft_f1")], args=cfg,
-                    train_dataset=records_to_grpo_dataset(records, path.parent),
-                    processing_class=load_processor(tiny_model_dir))
+    cfg = RadGRPOConfig(
+        output_dir=str(tmp_path_factory.mktemp("g")),
+        model_name_or_path=str(tiny_model_dir),
+        train_file=str(path),
+        num_generations=4,
+        per_device_train_batch_size=4,
+        beta=0.0,
+        epsilon=0.2,
+        epsilon_high=0.28,
+        delta=3.0,
+        loss_type="bnpo",
+        use_bias_correction_kl=False,
+        report_to="none",
+        max_completion_length=8,
+    )
+    t = GRPOTrainer(
+        model=load_model(tiny_model_dir),
+        reward_funcs=[get_reward("grounding_soft_f1")],
+        args=cfg,
+        train_dataset=records_to_grpo_dataset(records, path.parent),
+        processing_class=load_processor(tiny_model_dir),
+    )
     t.current_gradient_accumulation_steps = 1
     return t
 
@@ -37,11 +52,15 @@ def trainer(tiny_model_dir, tiny_records, tmp_path_factory):
 def _loss(trainer, logp, old, adv, ref=None, beta=0.0):
     """TRL's loss for 4 one-token completions whose log-probs are ``logp`` (the model forward is replaced)."""
     b = len(logp)
-    inputs = {"prompt_ids": torch.zeros(b, 1, dtype=torch.long), "prompt_mask": torch.ones(b, 1, dtype=torch.long),
-              "completion_ids": torch.zeros(b, 1, dtype=torch.long),
-              "completion_mask": torch.ones(b, 1, dtype=torch.long),
-              "advantages": torch.tensor(adv), "old_per_token_logps": torch.tensor(old).unsqueeze(1),
-              "num_items_in_batch": torch.tensor(float(b))}
+    inputs = {
+        "prompt_ids": torch.zeros(b, 1, dtype=torch.long),
+        "prompt_mask": torch.ones(b, 1, dtype=torch.long),
+        "completion_ids": torch.zeros(b, 1, dtype=torch.long),
+        "completion_mask": torch.ones(b, 1, dtype=torch.long),
+        "advantages": torch.tensor(adv),
+        "old_per_token_logps": torch.tensor(old).unsqueeze(1),
+        "num_items_in_batch": torch.tensor(float(b)),
+    }
     if ref is not None:
         inputs["ref_per_token_logps"] = torch.tensor(ref).unsqueeze(1)
     logps = torch.tensor(logp).unsqueeze(1)
@@ -98,9 +117,9 @@ def test_verl_to_trl_paper_mapping():
 
 
 def test_paper_presets_parse_and_agree_with_the_mapping(tmp_path):
-    import yaml
     from pathlib import Path
 
+    import yaml
     from trl import TrlParser
 
     root = Path(__file__).resolve().parents[2] / "radgrpo" / "configs"
@@ -108,19 +127,47 @@ def test_paper_presets_parse_and_agree_with_the_mapping(tmp_path):
     for name in ("paper_report", "paper_grounding", "demo_cpu"):
         raw = yaml.safe_load((root / "grpo" / f"{name}.yaml").read_text())
         (cfg,) = TrlParser((RadGRPOConfig,)).parse_args_and_config(
-            args=["--config", str(root / "grpo" / f"{name}.yaml"), "--model_name_or_path", "m", "--train_file",
-                  "t.jsonl", "--output_dir", str(tmp_path / name)])
+            args=[
+                "--config",
+                str(root / "grpo" / f"{name}.yaml"),
+                "--model_name_or_path",
+                "m",
+                "--train_file",
+                "t.jsonl",
+                "--output_dir",
+                str(tmp_path / name),
+            ]
+        )
         assert cfg.reward_funcs == raw["reward_funcs"]
         if name.startswith("paper"):
-            for k in ("num_generations", "per_device_train_batch_size", "gradient_accumulation_steps",
-                      "steps_per_generation", "learning_rate", "beta", "epsilon", "epsilon_high", "delta",
-                      "loss_type", "use_bias_correction_kl"):
+            for k in (
+                "num_generations",
+                "per_device_train_batch_size",
+                "gradient_accumulation_steps",
+                "steps_per_generation",
+                "learning_rate",
+                "beta",
+                "epsilon",
+                "epsilon_high",
+                "delta",
+                "loss_type",
+                "use_bias_correction_kl",
+            ):
                 assert getattr(cfg, k) == kw[k], k
             assert (cfg.min_pixels, cfg.max_pixels) == (1024, 451584)
     from radgrpo.train.configs import RadSFTConfig
 
     for name in ("paper", "demo_cpu"):
         (cfg,) = TrlParser((RadSFTConfig,)).parse_args_and_config(
-            args=["--config", str(root / "sft" / f"{name}.yaml"), "--model_name_or_path", "m", "--train_file",
-                  "t.jsonl", "--output_dir", str(tmp_path / name)])
+            args=[
+                "--config",
+                str(root / "sft" / f"{name}.yaml"),
+                "--model_name_or_path",
+                "m",
+                "--train_file",
+                "t.jsonl",
+                "--output_dir",
+                str(tmp_path / name),
+            ]
+        )
         assert cfg.assistant_only_loss is True and cfg.max_length is None

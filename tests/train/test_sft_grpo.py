@@ -24,10 +24,21 @@ def sft_run(tiny_model_dir, tiny_records, tmp_path_factory):
     from radgrpo.train.sft import run_sft
 
     out = tmp_path_factory.mktemp("sft")
-    cfg = RadSFTConfig(output_dir=str(out), model_name_or_path=str(tiny_model_dir), train_file=str(tiny_records[1]),
-                       max_steps=4, per_device_train_batch_size=4, learning_rate=1e-3, logging_steps=1,
-                       save_strategy="no", report_to="none", max_length=None, assistant_only_loss=True,
-                       gradient_checkpointing=False, seed=0)
+    cfg = RadSFTConfig(
+        output_dir=str(out),
+        model_name_or_path=str(tiny_model_dir),
+        train_file=str(tiny_records[1]),
+        max_steps=4,
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        max_length=None,
+        assistant_only_loss=True,
+        gradient_checkpointing=False,
+        seed=0,
+    )
     return run_sft(cfg)
 
 
@@ -36,7 +47,7 @@ def test_sft_changes_weights_and_logs_loss(sft_run, tiny_model_dir):
     assert any("language_model" in k for k in changed) and any("visual" in k for k in changed)
     logs = json.loads((sft_run / "log_history.json").read_text())
     losses = [r["loss"] for r in logs if "loss" in r]
-    assert len(losses) == 4 and all(l > 0 and l == l for l in losses)  # finite, positive: nothing truncated away
+    assert len(losses) == 4 and all(v > 0 and v == v for v in losses)  # finite, positive: nothing truncated away
     cfg = yaml.safe_load((sft_run / "config.yaml").read_text())
     assert cfg["model_name_or_path"] == str(tiny_model_dir) and cfg["max_steps"] == 4
     assert cfg["use_cpu"] is (not torch.cuda.is_available())
@@ -46,11 +57,25 @@ def test_grpo_changes_weights_and_logs_both_rewards(sft_run, tiny_records, tmp_p
     from radgrpo.train.configs import RadGRPOConfig
     from radgrpo.train.grpo import run_grpo
 
-    cfg = RadGRPOConfig(output_dir=str(tmp_path / "grpo"), model_name_or_path=str(sft_run),
-                        train_file=str(tiny_records[1]), reward_funcs=["grounding_soft_f1", "bleu4"], max_steps=2,
-                        per_device_train_batch_size=8, num_generations=4, max_completion_length=16,
-                        learning_rate=1e-3, beta=0.02, epsilon=0.2, epsilon_high=0.28, logging_steps=1,
-                        save_strategy="no", report_to="none", seed=0, use_bias_correction_kl=False)
+    cfg = RadGRPOConfig(
+        output_dir=str(tmp_path / "grpo"),
+        model_name_or_path=str(sft_run),
+        train_file=str(tiny_records[1]),
+        reward_funcs=["grounding_soft_f1", "bleu4"],
+        max_steps=2,
+        per_device_train_batch_size=8,
+        num_generations=4,
+        max_completion_length=16,
+        learning_rate=1e-3,
+        beta=0.02,
+        epsilon=0.2,
+        epsilon_high=0.28,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        seed=0,
+        use_bias_correction_kl=False,
+    )
     out = run_grpo(cfg)
     assert _changed(_params(sft_run), _params(out))
     logs = json.loads((out / "log_history.json").read_text())
@@ -88,10 +113,21 @@ def test_resume_continues_from_the_last_checkpoint(tiny_model_dir, tiny_records,
             self.steps.append(state.global_step)
 
     def cfg(max_steps):
-        return RadSFTConfig(output_dir=str(tmp_path), model_name_or_path=str(tiny_model_dir),
-                            train_file=str(tiny_records[1]), max_steps=max_steps, per_device_train_batch_size=2,
-                            learning_rate=1e-3, logging_steps=1, save_strategy="steps", save_steps=1,
-                            report_to="none", max_length=None, assistant_only_loss=True, seed=0)
+        return RadSFTConfig(
+            output_dir=str(tmp_path),
+            model_name_or_path=str(tiny_model_dir),
+            train_file=str(tiny_records[1]),
+            max_steps=max_steps,
+            per_device_train_batch_size=2,
+            learning_rate=1e-3,
+            logging_steps=1,
+            save_strategy="steps",
+            save_steps=1,
+            report_to="none",
+            max_length=None,
+            assistant_only_loss=True,
+            seed=0,
+        )
 
     first, second = Steps(), Steps()
     run_sft(cfg(2), callbacks=[first])
@@ -106,10 +142,23 @@ def test_lora_sft_merges_into_the_language_projections_only(tiny_model_dir, tiny
     from radgrpo.train.configs import RadSFTConfig
     from radgrpo.train.sft import run_sft
 
-    cfg = RadSFTConfig(output_dir=str(tmp_path), model_name_or_path=str(tiny_model_dir),
-                       train_file=str(tiny_records[1]), max_steps=2, per_device_train_batch_size=4,
-                       learning_rate=1e-2, use_lora=True, lora_r=4, lora_alpha=8, lora_dropout=0.0,
-                       save_strategy="no", report_to="none", max_length=None, assistant_only_loss=True, seed=0)
+    cfg = RadSFTConfig(
+        output_dir=str(tmp_path),
+        model_name_or_path=str(tiny_model_dir),
+        train_file=str(tiny_records[1]),
+        max_steps=2,
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        use_lora=True,
+        lora_r=4,
+        lora_alpha=8,
+        lora_dropout=0.0,
+        save_strategy="no",
+        report_to="none",
+        max_length=None,
+        assistant_only_loss=True,
+        seed=0,
+    )
     out = run_sft(cfg)
     before, after = _params(tiny_model_dir), _params(out)
     assert set(after) == set(before)  # merged and unloaded: a plain checkpoint, no lora_A/lora_B keys

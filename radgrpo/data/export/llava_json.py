@@ -26,13 +26,19 @@ from radgrpo.data.prompts import IMAGE_TOKEN, inline_image_text
 from radgrpo.records import Record
 
 #: LLaMA-Factory ``dataset_info.json`` entry for these files (authors' fork convention).
-LLAMA_FACTORY_INFO = {"formatting": "sharegpt", "columns": {"messages": "conversations", "images": "image"},
-                      "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human",
-                               "assistant_tag": "gpt"}}
+LLAMA_FACTORY_INFO = {
+    "formatting": "sharegpt",
+    "columns": {"messages": "conversations", "images": "image"},
+    "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"},
+}
 
 
-def record_to_llava(record: Record, item_id: str | None = None, base: str | os.PathLike | None = None,
-                    pathologies: list[str] | None = None) -> dict[str, Any]:
+def record_to_llava(
+    record: Record,
+    item_id: str | None = None,
+    base: str | os.PathLike | None = None,
+    pathologies: list[str] | None = None,
+) -> dict[str, Any]:
     """One LLaVA JSON item.
 
     Args:
@@ -44,8 +50,10 @@ def record_to_llava(record: Record, item_id: str | None = None, base: str | os.P
     Returns:
         The item dict.
     """
-    turns = record.conversation or [{"role": "user", "content": record.question},
-                                    {"role": "assistant", "content": record.answer}]
+    turns = record.conversation or [
+        {"role": "user", "content": record.question},
+        {"role": "assistant", "content": record.answer},
+    ]
     conv = []
     for i, t in enumerate(turns):
         frm = {"user": "human", "assistant": "gpt"}.get(t["role"])
@@ -56,8 +64,11 @@ def record_to_llava(record: Record, item_id: str | None = None, base: str | os.P
             value = inline_image_text(value)
         conv.append({"from": frm, "value": value})
     image = record.image_path(base)
-    item: dict[str, Any] = {"image": str(image.resolve() if not image.is_absolute() else image),
-                            "conversations": conv, "id": item_id or record.id}
+    item: dict[str, Any] = {
+        "image": str(image.resolve() if not image.is_absolute() else image),
+        "conversations": conv,
+        "id": item_id or record.id,
+    }
     positives = [k for k, v in record.labels.items() if v == 1 and k != "No Finding"]
     if positives:
         item["labels"] = positives
@@ -77,13 +88,14 @@ def llava_turns(item: dict[str, Any]) -> list[dict[str, str]]:
     for i, t in enumerate(item["conversations"]):
         v = t["value"]
         if i == 0 and v.startswith(IMAGE_TOKEN):
-            v = v[len(IMAGE_TOKEN):].lstrip("\n")
+            v = v[len(IMAGE_TOKEN) :].lstrip("\n")
         out.append({"role": {"human": "user", "gpt": "assistant"}[t["from"]], "content": v})
     return out
 
 
-def write_llava_json(records: Iterable[Record], path: str | os.PathLike, base: str | os.PathLike | None = None,
-                     radvlm_ids: bool = True) -> int:
+def write_llava_json(
+    records: Iterable[Record], path: str | os.PathLike, base: str | os.PathLike | None = None, radvlm_ids: bool = True
+) -> int:
     """Stream records into one LLaVA JSON list, atomically.
 
     Args:
@@ -130,5 +142,6 @@ def write_dataset_info(path: str | os.PathLike, name: str, file_name: str) -> No
         >>> json.loads(p.read_text())["radvlm_train"]["formatting"]
         'sharegpt'
     """
-    Path(path).write_text(json.dumps({name: {"file_name": file_name, **LLAMA_FACTORY_INFO}}, indent=2) + "\n",
-                          encoding="utf-8")
+    Path(path).write_text(
+        json.dumps({name: {"file_name": file_name, **LLAMA_FACTORY_INFO}}, indent=2) + "\n", encoding="utf-8"
+    )

@@ -71,8 +71,10 @@ def grpo_prompt(record: Record, thinking: bool = False) -> list[dict[str, Any]]:
 def _image_path(record: Record, base_dir: str | os.PathLike | None) -> str:
     p = record.image_path(base_dir)
     if not p.exists():
-        raise FileNotFoundError(f"record {record.id!r}: image {p} not found (paths are relative to the records "
-                                f"file's folder: pass base_dir)")
+        raise FileNotFoundError(
+            f"record {record.id!r}: image {p} not found (paths are relative to the records "
+            f"file's folder: pass base_dir)"
+        )
     return str(p.resolve())
 
 
@@ -83,8 +85,9 @@ def _image_list_feature():
     return datasets.List(datasets.Image()) if hasattr(datasets, "List") else datasets.Sequence(datasets.Image())
 
 
-def records_to_sft_dataset(records: Sequence[Record], base_dir: str | os.PathLike | None = None,
-                           thinking: bool = False):
+def records_to_sft_dataset(
+    records: Sequence[Record], base_dir: str | os.PathLike | None = None, thinking: bool = False
+):
     """``datasets.Dataset`` with ``messages``, ``images``, ``id`` and ``task`` columns for ``trl.SFTTrainer``.
 
     Args:
@@ -96,14 +99,18 @@ def records_to_sft_dataset(records: Sequence[Record], base_dir: str | os.PathLik
     """
     import datasets
 
-    data = {"messages": [sft_messages(r, thinking) for r in records],
-            "images": [[_image_path(r, base_dir)] for r in records],
-            "id": [r.id for r in records], "task": [r.task.value for r in records]}
+    data = {
+        "messages": [sft_messages(r, thinking) for r in records],
+        "images": [[_image_path(r, base_dir)] for r in records],
+        "id": [r.id for r in records],
+        "task": [r.task.value for r in records],
+    }
     return datasets.Dataset.from_dict(data).cast_column("images", _image_list_feature())
 
 
-def records_to_grpo_dataset(records: Sequence[Record], base_dir: str | os.PathLike | None = None,
-                            thinking: bool = False):
+def records_to_grpo_dataset(
+    records: Sequence[Record], base_dir: str | os.PathLike | None = None, thinking: bool = False
+):
     """``datasets.Dataset`` with ``prompt``, ``images`` and the reward columns for ``trl.GRPOTrainer``.
 
     Args:

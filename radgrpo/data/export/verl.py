@@ -35,8 +35,15 @@ MIN_PIXELS = 32 * 32
 MAX_PIXELS = 672 * 672
 
 
-def record_to_verl_row(record: Record, item_id: str, index: int, split: str, reasoning: bool = False,
-                       think_suffix: bool = True, base: str | os.PathLike | None = None) -> dict[str, Any]:
+def record_to_verl_row(
+    record: Record,
+    item_id: str,
+    index: int,
+    split: str,
+    reasoning: bool = False,
+    think_suffix: bool = True,
+    base: str | os.PathLike | None = None,
+) -> dict[str, Any]:
     """One verl row.
 
     Args:
@@ -66,8 +73,9 @@ def record_to_verl_row(record: Record, item_id: str, index: int, split: str, rea
     }
 
 
-def shuffle_split(n: int, seed: int = 42, train_fraction: float = 0.99, val_size: int = 128
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def shuffle_split(
+    n: int, seed: int = 42, train_fraction: float = 0.99, val_size: int = 128
+) -> tuple[np.ndarray, np.ndarray]:
     """``mimic_mm.py``'s split: permutation of ``datasets.Dataset.shuffle(seed)``, train = first ``int(0.99 n)``,
     val = the next ``val_size``.
 
@@ -78,12 +86,19 @@ def shuffle_split(n: int, seed: int = 42, train_fraction: float = 0.99, val_size
     """
     perm = np.random.default_rng(seed).permutation(n)
     k = int(train_fraction * n)
-    return perm[:k], perm[k:k + val_size]
+    return perm[:k], perm[k : k + val_size]
 
 
-def write_verl(records: Iterable[Record], out_dir: str | os.PathLike, seed: int = 42, train_fraction: float = 0.99,
-               val_size: int = 128, reasoning: bool = False, think_suffix: bool = True,
-               base: str | os.PathLike | None = None) -> dict[str, int]:
+def write_verl(
+    records: Iterable[Record],
+    out_dir: str | os.PathLike,
+    seed: int = 42,
+    train_fraction: float = 0.99,
+    val_size: int = 128,
+    reasoning: bool = False,
+    think_suffix: bool = True,
+    base: str | os.PathLike | None = None,
+) -> dict[str, int]:
     """Write ``train.parquet`` and ``val.parquet`` (atomically) the way ``mimic_mm.py`` does.
 
     Args:
@@ -122,8 +137,10 @@ def write_verl(records: Iterable[Record], out_dir: str | os.PathLike, seed: int 
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name, idx in (("train", train_idx), ("val", val_idx)):
-        rows = [record_to_verl_row(items[int(j)][0], items[int(j)][1], i, name, reasoning, think_suffix, base)
-                for i, j in enumerate(idx)]
+        rows = [
+            record_to_verl_row(items[int(j)][0], items[int(j)][1], i, name, reasoning, think_suffix, base)
+            for i, j in enumerate(idx)
+        ]
         table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.null()) for c in VERL_COLUMNS})
         tmp = out / f"{name}.parquet.tmp"
         pq.write_table(table, tmp)

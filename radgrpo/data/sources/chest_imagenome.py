@@ -44,8 +44,9 @@ def scene_graph_path(root: str | os.PathLike, dicom_id: str) -> Path:
     return Path(root) / "silver_dataset" / "scene_graph" / f"{dicom_id}_SceneGraph.json"
 
 
-def region_boxes(graph: dict[str, Any], columns: int, rows: int, drops: DropCounter,
-                 where: str = "") -> list[tuple[str, tuple[float, float, float, float]]]:
+def region_boxes(
+    graph: dict[str, Any], columns: int, rows: int, drops: DropCounter, where: str = ""
+) -> list[tuple[str, tuple[float, float, float, float]]]:
     """``[(bbox_name, normalised box), ...]`` of a scene graph's objects, in file order.
 
     Args:
@@ -69,16 +70,27 @@ def region_boxes(graph: dict[str, Any], columns: int, rows: int, drops: DropCoun
         if not isinstance(obj, dict) or not obj.get("bbox_name"):
             drops.add("bad_scene_graph_object", where)
             continue
-        box = normalise_box([obj.get(f"original_{k}") for k in ("x1", "y1", "x2", "y2")], columns, rows, drops,
-                            f"{where} {obj['bbox_name']}")
+        box = normalise_box(
+            [obj.get(f"original_{k}") for k in ("x1", "y1", "x2", "y2")],
+            columns,
+            rows,
+            drops,
+            f"{where} {obj['bbox_name']}",
+        )
         if box is not None:
             out.append((str(obj["bbox_name"]), box))
     return out
 
 
-def iter_rows(root: str | os.PathLike, mimic_root: str | os.PathLike, drops: DropCounter, *,
-              splits: tuple[str, ...] = ("train",), only_frontal: bool = True,
-              check_images: bool = True) -> Iterator[RawRow]:
+def iter_rows(
+    root: str | os.PathLike,
+    mimic_root: str | os.PathLike,
+    drops: DropCounter,
+    *,
+    splits: tuple[str, ...] = ("train",),
+    only_frontal: bool = True,
+    check_images: bool = True,
+) -> Iterator[RawRow]:
     """Stream Chest ImaGenome images with their normalised region boxes.
 
     Args:
@@ -132,6 +144,13 @@ def iter_rows(root: str | os.PathLike, mimic_root: str | os.PathLike, drops: Dro
             if check_images and not image.is_file():
                 drops.add("missing_image", str(image.relative_to(mimic_root)))
                 continue
-            yield {"dicom_id": dicom_id, "subject_id": subject_id, "study_id": study_id,
-                   "split": SPLIT_NAMES[name], "image": str(image), "rows": rows, "columns": cols,
-                   "regions": regions}
+            yield {
+                "dicom_id": dicom_id,
+                "subject_id": subject_id,
+                "study_id": study_id,
+                "split": SPLIT_NAMES[name],
+                "image": str(image),
+                "rows": rows,
+                "columns": cols,
+                "regions": regions,
+            }

@@ -56,9 +56,16 @@ def apply_no_finding(labels: dict[str, int]) -> dict[str, int]:
     return {k: (v if k in ("No Finding", "Support Devices") else 0) for k, v in labels.items()}
 
 
-def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = ("train",),
-              only_frontal: bool = True, uncertain: str = "positive", blank_as_negative: bool = True,
-              check_images: bool = True) -> Iterator[RawRow]:
+def iter_rows(
+    root: str | os.PathLike,
+    drops: DropCounter,
+    *,
+    splits: tuple[str, ...] = ("train",),
+    only_frontal: bool = True,
+    uncertain: str = "positive",
+    blank_as_negative: bool = True,
+    check_images: bool = True,
+) -> Iterator[RawRow]:
     """Stream CheXpert images as raw rows.
 
     Args:
@@ -89,8 +96,13 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
                 drops.add("not_frontal", rel)
                 continue
             try:
-                labels = {k: v for k in CHEXPERT_CSV_LABELS if k in r
-                          for v in [label_value(r[k], uncertain, blank_as_negative)] if v is not None}
+                labels = {
+                    k: v
+                    for k in CHEXPERT_CSV_LABELS
+                    if k in r
+                    for v in [label_value(r[k], uncertain, blank_as_negative)]
+                    if v is not None
+                }
             except ValueError as e:
                 drops.add("bad_label_value", f"{csv_path.name}:{r['_line']} {e}")
                 continue
@@ -99,6 +111,13 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
                 drops.add("missing_image", rel)
                 continue
             m = _PATIENT.search(rel)
-            yield {"path": rel, "image": str(image), "split": SPLIT_NAMES[name],
-                   "patient_id": m.group(1) if m else rel.split("/")[0], "view": r.get("AP/PA", ""),
-                   "sex": r.get("Sex", ""), "age": r.get("Age", ""), "labels": apply_no_finding(labels)}
+            yield {
+                "path": rel,
+                "image": str(image),
+                "split": SPLIT_NAMES[name],
+                "patient_id": m.group(1) if m else rel.split("/")[0],
+                "view": r.get("AP/PA", ""),
+                "sex": r.get("Sex", ""),
+                "age": r.get("Age", ""),
+                "labels": apply_no_finding(labels),
+            }

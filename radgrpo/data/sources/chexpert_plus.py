@@ -32,7 +32,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from radgrpo.data.sources.common import (
-    CHEXPERT_CSV_LABELS, DropCounter, RawRow, clean_text, iter_csv, label_value,
+    CHEXPERT_CSV_LABELS,
+    DropCounter,
+    RawRow,
+    clean_text,
+    iter_csv,
+    label_value,
 )
 
 SOURCE = "chexpert_plus"
@@ -48,8 +53,9 @@ def filtered_name(path_to_image: str) -> str:
     return "_".join(path_to_image.split("/")[:3]) + ".txt"
 
 
-def read_chexbert_labels(path: str | os.PathLike, drops: DropCounter, uncertain: str = "positive",
-                         blank_as_negative: bool = True) -> dict[str, dict[str, int]]:
+def read_chexbert_labels(
+    path: str | os.PathLike, drops: DropCounter, uncertain: str = "positive", blank_as_negative: bool = True
+) -> dict[str, dict[str, int]]:
     """``path_to_image -> labels`` from a CheXbert JSON-lines file; bad lines are counted (``bad_label_line``).
 
     Example:
@@ -66,18 +72,31 @@ def read_chexbert_labels(path: str | os.PathLike, drops: DropCounter, uncertain:
                 continue
             try:
                 d = json.loads(line)
-                out[d["path_to_image"]] = {k: v for k in CHEXPERT_CSV_LABELS if k in d
-                                           for v in [label_value(d[k], uncertain, blank_as_negative)]
-                                           if v is not None}
+                out[d["path_to_image"]] = {
+                    k: v
+                    for k in CHEXPERT_CSV_LABELS
+                    if k in d
+                    for v in [label_value(d[k], uncertain, blank_as_negative)]
+                    if v is not None
+                }
             except (ValueError, KeyError, TypeError) as e:
                 drops.add("bad_label_line", f"{Path(path).name}:{i} {type(e).__name__}")
     return out
 
 
-def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = ("train",),
-              only_frontal: bool = True, reports: str = "auto", capitalize: bool = False,
-              uncertain: str = "positive", blank_as_negative: bool = True, check_images: bool = True,
-              image_root: str | os.PathLike | None = None) -> Iterator[RawRow]:
+def iter_rows(
+    root: str | os.PathLike,
+    drops: DropCounter,
+    *,
+    splits: tuple[str, ...] = ("train",),
+    only_frontal: bool = True,
+    reports: str = "auto",
+    capitalize: bool = False,
+    uncertain: str = "positive",
+    blank_as_negative: bool = True,
+    check_images: bool = True,
+    image_root: str | os.PathLike | None = None,
+) -> Iterator[RawRow]:
     """Stream CheXpert-Plus frontal images with report text.
 
     Args:
@@ -120,8 +139,11 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
             continue
         if reports == "filtered":
             name = filtered_name(rel)
-            text = (clean_text((root / FILTERED_DIR / name).read_text(encoding="utf-8", errors="replace"))
-                    if name in filtered else "")
+            text = (
+                clean_text((root / FILTERED_DIR / name).read_text(encoding="utf-8", errors="replace"))
+                if name in filtered
+                else ""
+            )
             if text.lower() == "none":
                 text = ""
         else:
@@ -138,14 +160,24 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
         row_labels = labels.get(rel)
         if row_labels is None:
             drops.note("missing_labels")
-        yield {"path": rel, "image": str(image), "split": SPLIT_NAMES.get(r["split"], r["split"]),
-               "patient_id": r.get("deid_patient_id") or rel.split("/")[1], "view": r.get("ap_pa", ""),
-               "report": text, "labels": dict(row_labels or {})}
+        yield {
+            "path": rel,
+            "image": str(image),
+            "split": SPLIT_NAMES.get(r["split"], r["split"]),
+            "patient_id": r.get("deid_patient_id") or rel.split("/")[1],
+            "view": r.get("ap_pa", ""),
+            "report": text,
+            "labels": dict(row_labels or {}),
+        }
 
 
-
-def iter_report_texts(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = ("train", "valid"),
-                      only_frontal: bool = True) -> Iterator[tuple[str, str]]:
+def iter_report_texts(
+    root: str | os.PathLike,
+    drops: DropCounter,
+    *,
+    splits: tuple[str, ...] = ("train", "valid"),
+    only_frontal: bool = True,
+) -> Iterator[tuple[str, str]]:
     """``(filtered-file key, report text)`` per CheXpert-Plus study, the input of the LLM report filter.
 
     The key is RadVLM's filtered-report name without ``.txt`` (``train_patient00001_study1``, see

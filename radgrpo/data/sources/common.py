@@ -40,8 +40,19 @@ RawRow = dict[str, Any]
 
 #: RadVLM's 13 answer pathologies: the CheXpert labels without "No Finding", in sorted order.
 RADVLM_PATHOLOGIES: tuple[str, ...] = (
-    "Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Enlarged Cardiomediastinum", "Fracture", "Lung Lesion",
-    "Lung Opacity", "Pleural Effusion", "Pleural Other", "Pneumonia", "Pneumothorax", "Support Devices",
+    "Atelectasis",
+    "Cardiomegaly",
+    "Consolidation",
+    "Edema",
+    "Enlarged Cardiomediastinum",
+    "Fracture",
+    "Lung Lesion",
+    "Lung Opacity",
+    "Pleural Effusion",
+    "Pleural Other",
+    "Pneumonia",
+    "Pneumothorax",
+    "Support Devices",
 )
 
 #: The 14 label columns of the CheXpert-style CSVs (names as in the files; order irrelevant).
@@ -118,15 +129,19 @@ class DropCounter:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"counts": {...}, "notes": {...}, "examples": {...}}`` (JSON-ready)."""
-        return {"counts": self.counts, "notes": self.notes,
-                "examples": {k: v for k, v in sorted(self.examples.items()) if v}}
+        return {
+            "counts": self.counts,
+            "notes": self.notes,
+            "examples": {k: v for k, v in sorted(self.examples.items()) if v},
+        }
 
     def __repr__(self) -> str:
         return f"DropCounter({self.counts})"
 
 
-def iter_csv(path: str | os.PathLike, drops: DropCounter, required: Iterable[str] = (),
-             rename: dict[str, str] | None = None) -> Iterator[RawRow]:
+def iter_csv(
+    path: str | os.PathLike, drops: DropCounter, required: Iterable[str] = (), rename: dict[str, str] | None = None
+) -> Iterator[RawRow]:
     """Stream a CSV file as dicts, counting malformed rows instead of raising.
 
     A row is malformed when it has more or fewer fields than the header, or when a ``required`` column is empty.
@@ -247,8 +262,9 @@ def item_rng(seed: int, *keys: object) -> random.Random:
     return random.Random(int.from_bytes(h, "little"))
 
 
-def normalise_box(box_px: Sequence[Any], width: float, height: float, drops: DropCounter,
-                  where: str = "") -> Box | None:
+def normalise_box(
+    box_px: Sequence[Any], width: float, height: float, drops: DropCounter, where: str = ""
+) -> Box | None:
     """Pixel xyxy -> normalised [0,1] xyxy, clipped; unusable boxes are counted and give None.
 
     Out-of-image boxes are clipped (counted as the note ``box_clipped``); non-numeric coordinates are dropped as

@@ -37,7 +37,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from radgrpo.data.sources.common import (
-    CHEXPERT_CSV_LABELS, FRONTAL_VIEWS, DropCounter, RawRow, clean_text, iter_csv, label_value,
+    CHEXPERT_CSV_LABELS,
+    FRONTAL_VIEWS,
+    DropCounter,
+    RawRow,
+    clean_text,
+    iter_csv,
+    label_value,
 )
 
 SOURCE = "mimic_cxr"
@@ -79,7 +85,7 @@ def section_text(report: str, section: str) -> str:
     for i, m in enumerate(heads):
         if m.group(1).strip().lower() == section.lower():
             end = heads[i + 1].start() if i + 1 < len(heads) else len(report)
-            return clean_text(report[m.end():end])
+            return clean_text(report[m.end() : end])
     return ""
 
 
@@ -113,8 +119,9 @@ def read_split(root: str | os.PathLike, drops: DropCounter) -> dict[str, str]:
     return out
 
 
-def read_labels(root: str | os.PathLike, drops: DropCounter, uncertain: str = "positive",
-                blank_as_negative: bool = True) -> dict[tuple[str, str], dict[str, int]]:
+def read_labels(
+    root: str | os.PathLike, drops: DropCounter, uncertain: str = "positive", blank_as_negative: bool = True
+) -> dict[tuple[str, str], dict[str, int]]:
     """``(subject_id, study_id) -> {label: 1/0/-1}`` from the CheXpert-labeler CSV (14 labels, per study).
 
     Labels whose value ends as None (blank with ``blank_as_negative=False``) are left out (= not mentioned).
@@ -123,8 +130,13 @@ def read_labels(root: str | os.PathLike, drops: DropCounter, uncertain: str = "p
     path = Path(root) / CHEXPERT_CSV
     for r in iter_csv(path, drops, required=("subject_id", "study_id")):
         try:
-            labels = {k: v for k in CHEXPERT_CSV_LABELS if k in r
-                      for v in [label_value(r[k], uncertain, blank_as_negative)] if v is not None}
+            labels = {
+                k: v
+                for k in CHEXPERT_CSV_LABELS
+                if k in r
+                for v in [label_value(r[k], uncertain, blank_as_negative)]
+                if v is not None
+            }
         except ValueError as e:
             drops.add("bad_label_value", f"{CHEXPERT_CSV}:{r['_line']} {e}")
             continue
@@ -167,10 +179,18 @@ def _raw_report(root: Path, subject_id: str, study_id: str) -> str | None:
     return paragraphs[-1] if paragraphs else ""
 
 
-def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = SPLITS,
-              only_frontal: bool = True, reports: str = "auto", require_report: bool = False,
-              uncertain: str = "positive", blank_as_negative: bool = True,
-              check_images: bool = True) -> Iterator[RawRow]:
+def iter_rows(
+    root: str | os.PathLike,
+    drops: DropCounter,
+    *,
+    splits: tuple[str, ...] = SPLITS,
+    only_frontal: bool = True,
+    reports: str = "auto",
+    require_report: bool = False,
+    uncertain: str = "positive",
+    blank_as_negative: bool = True,
+    check_images: bool = True,
+) -> Iterator[RawRow]:
     """Stream MIMIC-CXR-JPG images as raw rows.
 
     Args:
@@ -199,8 +219,7 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
     if reports not in ("auto", "filtered", "csv", "raw", "none"):
         raise ValueError(f"reports={reports!r}; valid: auto, filtered, csv, raw, none")
     if reports == "auto":
-        reports = ("filtered" if (root / FILTERED_DIR).is_dir() else "csv" if (root / REPORTS_CSV).is_file()
-                   else "raw")
+        reports = "filtered" if (root / FILTERED_DIR).is_dir() else "csv" if (root / REPORTS_CSV).is_file() else "raw"
     meta = read_metadata(root, drops)
     split = read_split(root, drops)
     labels = read_labels(root, drops, uncertain, blank_as_negative)
@@ -244,9 +263,18 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
         study_labels = labels.get((subject_id, study_id))
         if study_labels is None:
             drops.note("no_chexpert_labels")
-        yield {"dicom_id": dicom_id, "subject_id": subject_id, "study_id": study_id, "view": view, "rows": rows,
-               "columns": cols, "split": sp, "image": str(image), "labels": dict(study_labels or {}),
-               "report": report}
+        yield {
+            "dicom_id": dicom_id,
+            "subject_id": subject_id,
+            "study_id": study_id,
+            "view": view,
+            "rows": rows,
+            "columns": cols,
+            "split": sp,
+            "image": str(image),
+            "labels": dict(study_labels or {}),
+            "report": report,
+        }
 
 
 def read_conversation(path: str | os.PathLike) -> list[dict[str, str]] | None:
@@ -270,14 +298,15 @@ def read_conversation(path: str | os.PathLike) -> list[dict[str, str]] | None:
         want = "human" if i % 2 == 0 else "gpt"
         if not isinstance(t, dict) or t.get("from") != want or not isinstance(t.get("value"), str):
             return None
-        out.append({"role": "user" if want == "human" else "assistant",
-                    "content": t["value"].replace("<image>", "").strip()})
+        out.append(
+            {"role": "user" if want == "human" else "assistant", "content": t["value"].replace("<image>", "").strip()}
+        )
     return out
 
 
-
-def iter_report_texts(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = SPLITS,
-                      only_frontal: bool = True) -> Iterator[tuple[str, str]]:
+def iter_report_texts(
+    root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = SPLITS, only_frontal: bool = True
+) -> Iterator[tuple[str, str]]:
     """``(study_id, report text)`` of every study with a (frontal) image, the input of the LLM report filter.
 
     The text is the whole raw report (``files/p1X/p1XXXXXXX/s<study>.txt``, whitespace collapsed) so the filter sees
@@ -304,8 +333,9 @@ def iter_report_texts(root: str | os.PathLike, drops: DropCounter, *, splits: tu
             continue
         seen.add(study_id)
         p = root / "files" / f"p{subject_id[:2]}" / f"p{subject_id}" / f"s{study_id}.txt"
-        text = (clean_text(p.read_text(encoding="utf-8", errors="replace")) if p.is_file()
-                else csv_rows.get(study_id, ""))
+        text = (
+            clean_text(p.read_text(encoding="utf-8", errors="replace")) if p.is_file() else csv_rows.get(study_id, "")
+        )
         if not text:
             drops.add("no_report", study_id)
             continue

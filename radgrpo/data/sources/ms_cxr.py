@@ -48,8 +48,14 @@ def csv_path(root: str | os.PathLike) -> Path:
     return Path(root) / CSV_NAMES[-1]
 
 
-def iter_rows(root: str | os.PathLike, drops: DropCounter, *, mimic_root: str | os.PathLike | None = None,
-              splits: tuple[str, ...] = ("train", "validate"), check_images: bool = True) -> Iterator[RawRow]:
+def iter_rows(
+    root: str | os.PathLike,
+    drops: DropCounter,
+    *,
+    mimic_root: str | os.PathLike | None = None,
+    splits: tuple[str, ...] = ("train", "validate"),
+    check_images: bool = True,
+) -> Iterator[RawRow]:
     """Stream MS-CXR (image, phrase) groups with normalised boxes.
 
     Args:
@@ -88,10 +94,15 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, mimic_root: str | 
         g = groups.get(key)
         if g is None:
             sp = r.get("split") or split_of.get(r["dicom_id"], "train")
-            groups[key] = {"dicom_id": r["dicom_id"], "phrase": r["label_text"],
-                           "category": r.get("category_name", ""), "boxes": [box],
-                           "split": SPLIT_NAMES.get(sp, sp), "image": str(image_root / r["path"]),
-                           "path": r["path"]}
+            groups[key] = {
+                "dicom_id": r["dicom_id"],
+                "phrase": r["label_text"],
+                "category": r.get("category_name", ""),
+                "boxes": [box],
+                "split": SPLIT_NAMES.get(sp, sp),
+                "image": str(image_root / r["path"]),
+                "path": r["path"],
+            }
         else:
             g["boxes"].append(box)
     for (dicom_id, _), g in groups.items():

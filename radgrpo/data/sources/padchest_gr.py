@@ -39,8 +39,13 @@ IMAGE_DIR = "images_grounding"
 SPLIT_NAMES = {"train": "train", "validation": "validate", "test": "test"}
 
 
-def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = ("train", "validate"),
-              check_images: bool = True) -> Iterator[RawRow]:
+def iter_rows(
+    root: str | os.PathLike,
+    drops: DropCounter,
+    *,
+    splits: tuple[str, ...] = ("train", "validate"),
+    check_images: bool = True,
+) -> Iterator[RawRow]:
     """Stream PadChest-GR images with their grounded English sentences.
 
     Args:
@@ -106,8 +111,15 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
                 box = clip_norm_box(b, drops, f"{image_id}/{j}")
                 if box is not None:
                     boxes.append(box)
-            findings.append({"phrase": fd["sentence_en"].strip(), "boxes": boxes,
-                             "abnormal": bool(fd.get("abnormal", False))})
-        yield {"image_id": image_id, "study_id": st.get("StudyID") or m.get("StudyID", ""),
-               "patient_id": m.get("PatientID", ""), "split": split, "sex": m.get("PatientSex_DICOM", ""),
-               "image": str(image), "findings": findings}
+            findings.append(
+                {"phrase": fd["sentence_en"].strip(), "boxes": boxes, "abnormal": bool(fd.get("abnormal", False))}
+            )
+        yield {
+            "image_id": image_id,
+            "study_id": st.get("StudyID") or m.get("StudyID", ""),
+            "patient_id": m.get("PatientID", ""),
+            "split": split,
+            "sex": m.get("PatientSex_DICOM", ""),
+            "image": str(image),
+            "findings": findings,
+        }

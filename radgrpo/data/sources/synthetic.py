@@ -7,7 +7,8 @@ computed from the pixels drawn for it. The findings text uses one canonical sent
 names laterality (patient side), zone and size, states the absent major findings as negatives and never compares to
 a prior. Labels follow CheXpert (:data:`radgrpo.records.CHEXPERT_LABELS`); the rule labeller
 (:mod:`radgrpo.metrics.text.rule_labeler`) recovers them from the text. :func:`synthesize` writes PNGs and RadVLM-style
-instruction records (real template pools, :mod:`radgrpo.data.tasks.source_records`).
+instruction records with the real template pools: :func:`radgrpo.data.synth.synthesize` (this module only draws and
+writes the text; sources never build records).
 
 What it is not: a realistic simulator, nor a fixture writer for the real on-disk layouts (``tests/data/fixtures``).
 
@@ -22,14 +23,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from radgrpo.config import save_config
 from radgrpo.data.sources import synthetic_draw as draw
-from radgrpo.data.tasks import STUDY_TASKS, Study, StudyFinding, build_study_records
-from radgrpo.records import CHEXPERT_LABELS, Box, Record, write_jsonl
+from radgrpo.records import CHEXPERT_LABELS, STUDY_TASKS, Box
 
 SOURCE = "synthetic"
 #: Study seeds of the test split start here, so test studies never share a seed with training studies.
@@ -50,8 +48,12 @@ FINDING_LABELS: dict[str, tuple[str, ...]] = {
     "atelectasis": ("Atelectasis", "Lung Opacity"),
 }
 #: Absent major finding -> the CheXpert label its negative sentence sets to 0.
-NEGATED_LABELS: dict[str, str] = {"cardiomegaly": "Cardiomegaly", "consolidation": "Consolidation",
-                                  "pleural effusion": "Pleural Effusion", "pneumothorax": "Pneumothorax"}
+NEGATED_LABELS: dict[str, str] = {
+    "cardiomegaly": "Cardiomegaly",
+    "consolidation": "Consolidation",
+    "pleural effusion": "Pleural Effusion",
+    "pneumothorax": "Pneumothorax",
+}
 _REPORT_ORDER = ("cardiomegaly", "consolidation", "nodule", "atelectasis", "pleural effusion", "pneumothorax")
 
 
@@ -62,32 +64,47 @@ class SynthConfig:
     out: str = field(default="data/synth", metadata={"help": "output folder (images/, train.jsonl, test.jsonl)"})
     n_train: int = field(default=4000, metadata={"help": "training studies"})
     n_test: int = field(default=150, metadata={"help": "held-out test studies (seeds disjoint from training)"})
-    n_val: int = field(default=0, metadata={
-        "help": "validation studies written to val.jsonl (seeds disjoint from train and test; 0 = none)"})
+    n_val: int = field(
+        default=0,
+        metadata={"help": "validation studies written to val.jsonl (seeds disjoint from train and test; 0 = none)"},
+    )
     image_size: int = field(default=256, metadata={"help": "image side in pixels"})
     seed: int = field(default=0, metadata={"help": "base seed of the whole dataset"})
-    findings: list[str] = field(default_factory=lambda: list(DEFAULT_FINDINGS), metadata={
-        "help": f"findings to draw, among {list(draw.SUPPORTED_FINDINGS)}"})
-    tasks: list[str] = field(default_factory=lambda: ["report_generation", "abnormality_grounding"], metadata={
-        "help": f"tasks to write, among {list(SUPPORTED_TASKS)}"})
+    findings: list[str] = field(
+        default_factory=lambda: list(DEFAULT_FINDINGS),
+        metadata={"help": f"findings to draw, among {list(draw.SUPPORTED_FINDINGS)}"},
+    )
+    tasks: list[str] = field(
+        default_factory=lambda: ["report_generation", "abnormality_grounding"],
+        metadata={"help": f"tasks to write, among {list(SUPPORTED_TASKS)}"},
+    )
     normal_fraction: float = field(default=0.25, metadata={"help": "share of studies without findings"})
     second_finding_prob: float = field(default=0.35, metadata={"help": "probability of a second, different finding"})
-    grounding_per_study: int = field(default=1, metadata={
-        "help": "abnormality grounding records per abnormal study (distinct findings, at most all present)"})
-    anatomical_per_study: int = field(default=1, metadata={
-        "help": f"anatomical grounding records per study (distinct regions among {len(draw.ANATOMICAL_REGIONS)})"})
+    grounding_per_study: int = field(
+        default=1,
+        metadata={"help": "abnormality grounding records per abnormal study (distinct findings, at most all present)"},
+    )
+    anatomical_per_study: int = field(
+        default=1,
+        metadata={
+            "help": f"anatomical grounding records per study (distinct regions among {len(draw.ANATOMICAL_REGIONS)})"
+        },
+    )
 
     def __post_init__(self) -> None:
         bad = [f for f in self.findings if f not in draw.SUPPORTED_FINDINGS]
         if bad or not self.findings:
-            raise ValueError(f"SynthConfig.findings: unknown or empty {bad or self.findings}; "
-                             f"supported: {list(draw.SUPPORTED_FINDINGS)}")
+            raise ValueError(
+                f"SynthConfig.findings: unknown or empty {bad or self.findings}; "
+                f"supported: {list(draw.SUPPORTED_FINDINGS)}"
+            )
         if len(set(self.findings)) != len(self.findings):
             raise ValueError(f"SynthConfig.findings has duplicates: {self.findings}")
         bad = [t for t in self.tasks if t not in SUPPORTED_TASKS]
         if bad or not self.tasks:
-            raise ValueError(f"SynthConfig.tasks: unknown or empty {bad or self.tasks}; "
-                             f"supported: {list(SUPPORTED_TASKS)}")
+            raise ValueError(
+                f"SynthConfig.tasks: unknown or empty {bad or self.tasks}; supported: {list(SUPPORTED_TASKS)}"
+            )
         if not (0.0 <= self.normal_fraction <= 1.0 and 0.0 <= self.second_finding_prob <= 1.0):
             raise ValueError("SynthConfig: normal_fraction and second_finding_prob must lie in [0, 1]")
         if not all(0 <= n < TEST_SEED_OFFSET for n in (self.n_train, self.n_test, self.n_val)):
@@ -175,8 +192,16 @@ def draw_study(seed: int, cfg: SynthConfig, *, drop: tuple[str, ...] = ()) -> Sy
     sentences, report = write_report(findings, random.Random(int(frng.integers(0, 2**31))))
     body = draw.body_mask(anat, cfg.image_size)
     regions = draw.region_boxes(anat, cfg.image_size, enlarged_heart=any(s.name == "cardiomegaly" for s in specs))
-    return SynthStudy(seed=seed, image=image, findings=findings, report=report, labels=study_labels(findings),
-                      sentences=sentences, body_box=draw.drawn_box(body, "the body drew no pixels"), regions=regions)
+    return SynthStudy(
+        seed=seed,
+        image=image,
+        findings=findings,
+        report=report,
+        labels=study_labels(findings),
+        sentences=sentences,
+        body_box=draw.drawn_box(body, "the body drew no pixels"),
+        regions=regions,
+    )
 
 
 def study_labels(findings: list[SynthFinding]) -> dict[str, int]:
@@ -190,7 +215,7 @@ def study_labels(findings: list[SynthFinding]) -> dict[str, int]:
     names = {f.name for f in findings}
     labels = {lab: 0 for name, lab in NEGATED_LABELS.items() if name not in names}
     for f in findings:
-        labels.update({lab: 1 for lab in FINDING_LABELS[f.name]})
+        labels.update(dict.fromkeys(FINDING_LABELS[f.name], 1))
     if not any(v == 1 for v in labels.values()):
         labels["No Finding"] = 1
     return {lab: labels[lab] for lab in CHEXPERT_LABELS if lab in labels}
@@ -213,18 +238,27 @@ def finding_sentence(f: SynthFinding, rng: random.Random) -> str:
         return f"The heart is {size}ly enlarged." if alt else f"{_cap(size)} cardiomegaly."
     if n == "pleural effusion":
         if side == "bilateral":
-            return (f"There are {size} bilateral pleural effusions." if alt
-                    else f"{_cap(size)} bilateral pleural effusions.")
+            return (
+                f"There are {size} bilateral pleural effusions."
+                if alt
+                else f"{_cap(size)} bilateral pleural effusions."
+            )
         return f"There is a {size} {side} pleural effusion." if alt else f"{_cap(size)} {side} pleural effusion."
     if n == "pneumothorax":
         return f"There is a {size} {side} apical pneumothorax." if alt else f"{_cap(size)} {side} apical pneumothorax."
     if n == "atelectasis":
-        return (f"There is plate-like atelectasis at the {side} lung base." if alt
-                else f"Plate-like atelectasis at the {side} lung base.")
+        return (
+            f"There is plate-like atelectasis at the {side} lung base."
+            if alt
+            else f"Plate-like atelectasis at the {side} lung base."
+        )
     if n in ("consolidation", "nodule"):
         word = "focal consolidation" if n == "consolidation" else "nodule"
-        return (f"There is a {size} {word} in the {side} {zone} lung zone." if alt
-                else f"{_cap(size)} {word} in the {side} {zone} lung zone.")
+        return (
+            f"There is a {size} {word} in the {side} {zone} lung zone."
+            if alt
+            else f"{_cap(size)} {word} in the {side} {zone} lung zone."
+        )
     raise ValueError(f"no sentence for finding {n!r}")
 
 
@@ -245,13 +279,19 @@ def write_report(findings: list[SynthFinding], rng: random.Random) -> tuple[dict
     """
     by_name = {f.name: f for f in findings}
     sentences = {f.name: finding_sentence(f, rng) for f in sorted(findings, key=lambda f: _REPORT_ORDER.index(f.name))}
-    parts = [sentences["cardiomegaly"] if "cardiomegaly" in by_name
-             else rng.choice(["The heart size is normal.", "Normal heart size."])]
+    parts = [
+        sentences["cardiomegaly"]
+        if "cardiomegaly" in by_name
+        else rng.choice(["The heart size is normal.", "Normal heart size."])
+    ]
     lung_pos = [sentences[n] for n in ("consolidation", "nodule", "atelectasis") if n in by_name]
     parts += lung_pos
     if "consolidation" not in by_name:
-        parts.append("No focal consolidation." if lung_pos or rng.random() < 0.5
-                     else "The lungs are clear without focal consolidation.")
+        parts.append(
+            "No focal consolidation."
+            if lung_pos or rng.random() < 0.5
+            else "The lungs are clear without focal consolidation."
+        )
     parts += [sentences[n] for n in ("pleural effusion", "pneumothorax") if n in by_name]
     if "pleural effusion" not in by_name and "pneumothorax" not in by_name:
         parts.append(rng.choice(["No pleural effusion or pneumothorax.", "No pleural effusion. No pneumothorax."]))
@@ -269,90 +309,12 @@ def round_boxes(boxes: list[Box], ndigits: int = 4) -> list[Box]:
         >>> round_boxes([(0.123456, 0.5, 0.77777, 0.9)])
         [(0.1235, 0.5, 0.7778, 0.9)]
     """
-    return [(round(float(b[0]), ndigits), round(float(b[1]), ndigits), round(float(b[2]), ndigits),
-             round(float(b[3]), ndigits)) for b in boxes]
-
-
-def study_records(study: SynthStudy, sid: str, split: str, cfg: SynthConfig) -> list[Record]:
-    """The instruction records of one study (RadVLM template pools; image path ``images/<sid>.png``).
-
-    Args:
-        study: the drawn study.
-        sid: study id (also the patient id).
-        split: "train" or "test".
-        cfg: selects the tasks, ``grounding_per_study`` and ``anatomical_per_study``.
-
-    Returns:
-        Records in :data:`radgrpo.data.tasks.STUDY_TASKS` order (:func:`radgrpo.data.tasks.build_study_records`);
-        boxes are stored to 4 decimals. Normal studies give no abnormality or phrase grounding records.
-    """
-    return build_study_records(to_task_study(study, sid, split), cfg.tasks, cfg.seed,
-                               grounding_per_study=cfg.grounding_per_study,
-                               anatomical_per_study=cfg.anatomical_per_study)
-
-
-def to_task_study(study: SynthStudy, sid: str, split: str) -> Study:
-    """The task-agnostic :class:`radgrpo.data.tasks.Study` of a synthetic study (boxes rounded to 4 decimals,
-    phrases = the findings' sentences, ``meta`` = study id, seed and findings).
-
-    Example:
-        >>> cfg = SynthConfig(out="unused", image_size=64)
-        >>> t = to_task_study(draw_study(0, cfg), "train-000000", "train")
-        >>> t.image, t.source, t.regions["trachea"] == round_boxes([draw_study(0, cfg).regions["trachea"]])[0]
-        ('images/train-000000.png', 'synthetic', True)
-    """
-    meta = {"study": sid, "seed": study.seed,
-            "findings": [{"name": f.name, "side": f.side, "zone": f.zone, "size": f.size,
-                          "boxes": [list(b) for b in round_boxes(f.boxes)]} for f in study.findings]}
-    return Study(key=sid, image=f"images/{sid}.png", source=SOURCE, split=split, report=study.report,
-                 labels=dict(study.labels), patient_id=sid, meta=meta,
-                 findings=[StudyFinding(f.name, round_boxes(f.boxes), study.sentences[f.name])
-                           for f in study.findings],
-                 regions=dict(zip(study.regions, round_boxes(list(study.regions.values())))))
-
-
-def synthesize(cfg: SynthConfig, progress: bool = True) -> dict[str, dict[str, int]]:
-    """Draw ``n_train + n_test (+ n_val)`` studies and write ``out/images/*.png``, ``train.jsonl``, ``test.jsonl``
-    (``val.jsonl`` when ``n_val`` > 0) and ``config.yaml``.
-
-    Args:
-        cfg: the generator config.
-        progress: show a rich progress bar.
-
-    Returns:
-        Record counts ``{split: {task: n}}`` (every configured task appears, possibly with 0).
-    """
-    from PIL import Image
-
-    out = Path(cfg.out)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out)
-    splits = [("train", 0, cfg.n_train), ("test", TEST_SEED_OFFSET, cfg.n_test)]
-    if cfg.n_val:
-        splits.append(("val", VAL_SEED_OFFSET, cfg.n_val))
-    counts: dict[str, dict[str, int]] = {split: {t: 0 for t in cfg.tasks} for split, _, _ in splits}
-    prog = None
-    if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        prog = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), transient=False)
-        prog.start()
-    try:
-        for split, offset, n in splits:
-            bar = prog.add_task(f"synthetic {split}", total=n) if prog is not None else None
-            records: list[Record] = []
-            for i in range(n):
-                sid = f"{split}-{i:06d}"
-                study = draw_study(offset + i, cfg)
-                Image.fromarray(study.image, "L").save(out / "images" / f"{sid}.png", compress_level=1)
-                for r in study_records(study, sid, split, cfg):
-                    counts[split][r.task.value] += 1
-                    records.append(r)
-                if prog is not None and bar is not None and (i % 50 == 49 or i == n - 1):
-                    prog.update(bar, completed=i + 1)
-            write_jsonl(records, out / f"{split}.jsonl")
-    finally:
-        if prog is not None:
-            prog.stop()
-    return counts
+    return [
+        (
+            round(float(b[0]), ndigits),
+            round(float(b[1]), ndigits),
+            round(float(b[2]), ndigits),
+            round(float(b[3]), ndigits),
+        )
+        for b in boxes
+    ]

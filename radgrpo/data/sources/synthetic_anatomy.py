@@ -31,10 +31,26 @@ Box = tuple[float, float, float, float]
 
 #: Anatomical regions :func:`region_boxes` returns (Chest ImaGenome names), in this order.
 ANATOMICAL_REGIONS: tuple[str, ...] = (
-    "right lung", "left lung", "right upper lung zone", "left upper lung zone", "right mid lung zone",
-    "left mid lung zone", "right lower lung zone", "left lower lung zone", "right apical zone", "left apical zone",
-    "right costophrenic angle", "left costophrenic angle", "right hemidiaphragm", "left hemidiaphragm",
-    "cardiac silhouette", "mediastinum", "upper mediastinum", "trachea", "right clavicle", "left clavicle",
+    "right lung",
+    "left lung",
+    "right upper lung zone",
+    "left upper lung zone",
+    "right mid lung zone",
+    "left mid lung zone",
+    "right lower lung zone",
+    "left lower lung zone",
+    "right apical zone",
+    "left apical zone",
+    "right costophrenic angle",
+    "left costophrenic angle",
+    "right hemidiaphragm",
+    "left hemidiaphragm",
+    "cardiac silhouette",
+    "mediastinum",
+    "upper mediastinum",
+    "trachea",
+    "right clavicle",
+    "left clavicle",
 )
 _SIDE_SIGN = {"right": -1.0, "left": 1.0}  # patient side -> image direction from the midline
 
@@ -85,11 +101,26 @@ def sample_anatomy(rng: np.random.Generator) -> Anatomy:
         "right": (cx - 0.18 * s, cy - 0.04 * s, 0.145 * s * u(0.96, 1.04), 0.29 * s * u(0.96, 1.04)),
         "left": (cx + 0.18 * s, cy - 0.025 * s, 0.135 * s * u(0.96, 1.04), 0.305 * s * u(0.96, 1.04)),
     }
-    heart = (cx + 0.06 * s + u(-0.012, 0.012), cy + 0.13 * s + u(-0.01, 0.01),
-             0.125 * s * u(0.92, 1.06), 0.095 * s * u(0.92, 1.06))
+    heart = (
+        cx + 0.06 * s + u(-0.012, 0.012),
+        cy + 0.13 * s + u(-0.01, 0.01),
+        0.125 * s * u(0.92, 1.06),
+        0.095 * s * u(0.92, 1.06),
+    )
     heart_big = (0.2 * s * u(0.97, 1.12), 0.125 * s * u(0.95, 1.08))
-    return Anatomy(cx=cx, cy=cy, s=s, body=body, lungs=lungs, heart=heart, heart_big=heart_big,
-                   contrast=u(0.9, 1.1), offset=u(-0.04, 0.04), rib_phase=u(0, 1), rib_period=0.075 * s)
+    return Anatomy(
+        cx=cx,
+        cy=cy,
+        s=s,
+        body=body,
+        lungs=lungs,
+        heart=heart,
+        heart_big=heart_big,
+        contrast=u(0.9, 1.1),
+        offset=u(-0.04, 0.04),
+        rib_phase=u(0, 1),
+        rib_period=0.075 * s,
+    )
 
 
 def lung_zone_y(lung: tuple[float, float, float, float], zone: str) -> float:
@@ -106,7 +137,7 @@ def lung_zone_y(lung: tuple[float, float, float, float], zone: str) -> float:
 @functools.lru_cache(maxsize=8)
 def grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-centre coordinates normalised to [0, 1]: x of shape (1, size), y of shape (size, 1), float32."""
-    v = ((np.arange(size, dtype=np.float32) + 0.5) / size)
+    v = (np.arange(size, dtype=np.float32) + 0.5) / size
     return v[None, :], v[:, None]
 
 
@@ -214,8 +245,11 @@ def trachea_mask(anat: Anatomy, size: int) -> np.ndarray:
         True
     """
     x, y = grid(size)
-    return (np.abs(x - anat.cx) < 0.014 * anat.s) & (y > anat.body[1] - anat.body[3] * 0.98) & (
-        y < anat.cy - 0.14 * anat.s)
+    return (
+        (np.abs(x - anat.cx) < 0.014 * anat.s)
+        & (y > anat.body[1] - anat.body[3] * 0.98)
+        & (y < anat.cy - 0.14 * anat.s)
+    )
 
 
 def heart_mask(anat: Anatomy, size: int, enlarged: bool = False) -> np.ndarray:
@@ -290,10 +324,10 @@ def region_masks(anat: Anatomy, size: int, enlarged_heart: bool = False) -> dict
     out["cardiac silhouette"] = heart
     heart_rows = np.flatnonzero(heart.any(1))
     mediastinum = column | heart
-    mediastinum[heart_rows[-1] + 1:] = False  # the spine below the heart is not mediastinum
+    mediastinum[heart_rows[-1] + 1 :] = False  # the spine below the heart is not mediastinum
     out["mediastinum"] = mediastinum
     upper = column.copy()
-    upper[heart_rows[0]:] = False
+    upper[heart_rows[0] :] = False
     out["upper mediastinum"] = upper
     out["trachea"] = trachea_mask(anat, size)
     out["right clavicle"], out["left clavicle"] = clav["right"], clav["left"]

@@ -35,13 +35,32 @@ import numpy as np
 
 # anatomy names used here, plus re-exports for callers of this module
 from radgrpo.data.sources.synthetic_anatomy import (  # noqa: F401
-    ANATOMICAL_REGIONS, Anatomy, Box, body_mask, clavicle_masks, drawn_box, ellipse, grid, heart_mask, lung_masks,
-    lung_zone_y, mask_box, mediastinum_mask, region_boxes, sample_anatomy, trachea_mask,
+    ANATOMICAL_REGIONS,
+    Anatomy,
+    Box,
+    body_mask,
+    clavicle_masks,
+    drawn_box,
+    ellipse,
+    grid,
+    heart_mask,
+    lung_masks,
+    lung_zone_y,
+    mask_box,
+    mediastinum_mask,
+    region_boxes,
+    sample_anatomy,
+    trachea_mask,
 )
 
 #: The findings the generator can draw.
 SUPPORTED_FINDINGS: tuple[str, ...] = (
-    "cardiomegaly", "pleural effusion", "consolidation", "pneumothorax", "nodule", "atelectasis",
+    "cardiomegaly",
+    "pleural effusion",
+    "consolidation",
+    "pneumothorax",
+    "nodule",
+    "atelectasis",
 )
 #: Standard deviation of the additive Gaussian noise, in [0, 1] intensity units (x 255 for grey levels).
 NOISE_SIGMA = 0.02
@@ -51,6 +70,7 @@ BLUR_SIGMA_256 = 1.2
 _AIR, _BODY, _LUNG, _MEDIASTINUM, _HEART = 0.05, 0.6, 0.27, 0.72, 0.74
 _FLUID, _PTX, _PLEURAL_LINE = 0.66, 0.03, 0.14
 _SIDE_SIGN = {"right": -1.0, "left": 1.0}  # patient side -> image direction of the lung centre from the midline
+
 
 @dataclass
 class FindingSpec:
@@ -104,16 +124,17 @@ def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
     p = np.pad(img, ((0, 0), (r, r)), mode="edge")
     out = k[0] * p[:, 0:w]
     for i in range(1, len(k)):
-        out += k[i] * p[:, i:i + w]
+        out += k[i] * p[:, i : i + w]
     p = np.pad(out, ((r, r), (0, 0)), mode="edge")
     out = k[0] * p[0:h]
     for i in range(1, len(k)):
-        out += k[i] * p[i:i + h]
+        out += k[i] * p[i : i + h]
     return out
 
 
-def render(anat: Anatomy, findings: list[FindingSpec], size: int,
-           noise_rng: np.random.Generator) -> tuple[np.ndarray, list[list[Box]]]:
+def render(
+    anat: Anatomy, findings: list[FindingSpec], size: int, noise_rng: np.random.Generator
+) -> tuple[np.ndarray, list[list[Box]]]:
     """Draw the phantom with its findings.
 
     Args:
@@ -152,7 +173,7 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
 
     # lung texture (vascular markings) except where the lung has collapsed away from the chest wall
     textured = lung_any & ~ptx_regions
-    img[textured] += 0.035 * tex_bank[oy:oy + size, ox:ox + size][textured]
+    img[textured] += 0.035 * tex_bank[oy : oy + size, ox : ox + size][textured]
     # ribs: thin bright arcs sloping down laterally, visible over the lungs
     phase = (y - 0.35 * np.abs(x - anat.cx) ** 1.0) / anat.rib_period + anat.rib_phase
     ribs = np.clip(np.cos(2 * np.pi * phase) * 4.0 - 3.0, 0.0, 1.0)
@@ -181,7 +202,7 @@ def render(anat: Anatomy, findings: list[FindingSpec], size: int,
             boxes[i] = [drawn_box(add > 0, no_pixels)]
 
     img = _blur(img, BLUR_SIGMA_256 * size / 256)
-    img = img * anat.contrast + anat.offset + NOISE_SIGMA * noise_bank[ny:ny + size, nx:nx + size]
+    img = img * anat.contrast + anat.offset + NOISE_SIGMA * noise_bank[ny : ny + size, nx : nx + size]
     img = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return img, boxes
 
@@ -206,7 +227,7 @@ def _effusion(lung_geo, lung: np.ndarray, side: str, p: dict, x: np.ndarray, y: 
     lx, ly, a, b = lung_geo
     level = ly + b * (0.62 - p["height"])
     lateral = np.clip((x - lx) / a * _SIDE_SIGN[side], 0.0, 1.0)
-    return lung & (y > level - p["meniscus"] * b * lateral ** 2)
+    return lung & (y > level - p["meniscus"] * b * lateral**2)
 
 
 def _lesion(f: FindingSpec, lung: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -217,7 +238,7 @@ def _lesion(f: FindingSpec, lung: np.ndarray, x: np.ndarray, y: np.ndarray) -> n
         d2 = (dx / p["rx"]) ** 2 + (dy / p["ry"]) ** 2
         add = np.where(d2 < 1.0, 0.36 * np.minimum(1.1 - d2, 1.0), 0.0).astype(np.float32)
     elif f.name == "nodule":
-        add = np.where(dx ** 2 + dy ** 2 < p["r"] ** 2, np.float32(0.3), np.float32(0.0))
+        add = np.where(dx**2 + dy**2 < p["r"] ** 2, np.float32(0.3), np.float32(0.0))
     else:  # atelectasis
         c, s = np.cos(p["angle"]), np.sin(p["angle"])
         d2 = ((dx * c + dy * s) / p["half_len"]) ** 2 + ((-dx * s + dy * c) / p["half_thick"]) ** 2
@@ -254,8 +275,9 @@ def sample_finding(name: str, anat: Anatomy, rng: np.random.Generator) -> Findin
         v = rng.random()
         side = "right" if v < 0.35 else "left" if v < 0.7 else "bilateral"
         height = u(0.2, 0.6)
-        return FindingSpec(name, side, "base", _size_word(height, (0.33, 0.47)),
-                           {"height": height, "meniscus": u(0.25, 0.4)})
+        return FindingSpec(
+            name, side, "base", _size_word(height, (0.33, 0.47)), {"height": height, "meniscus": u(0.25, 0.4)}
+        )
     side = "right" if rng.random() < 0.5 else "left"
     lx, ly, a, b = anat.lungs[side]
     if name == "pneumothorax":
@@ -263,15 +285,26 @@ def sample_finding(name: str, anat: Anatomy, rng: np.random.Generator) -> Findin
         return FindingSpec(name, side, "apical", _size_word(-collapse, (-0.67, -0.56)), {"collapse": collapse})
     if name == "atelectasis":
         half_len = u(0.075, 0.1)
-        return FindingSpec(name, side, "base", _size_word(half_len, (0.0835, 0.0915)),
-                           {"cx": lx + u(-0.2, 0.2) * a, "cy": ly + 0.38 * b, "half_len": half_len,
-                            "half_thick": u(0.024, 0.032), "angle": u(-0.3, 0.3)})
+        return FindingSpec(
+            name,
+            side,
+            "base",
+            _size_word(half_len, (0.0835, 0.0915)),
+            {
+                "cx": lx + u(-0.2, 0.2) * a,
+                "cy": ly + 0.38 * b,
+                "half_len": half_len,
+                "half_thick": u(0.024, 0.032),
+                "angle": u(-0.3, 0.3),
+            },
+        )
     zone = ("upper", "mid", "lower")[int(rng.integers(0, 3))]
     cx, cy = lx + u(-0.25, 0.25) * a, lung_zone_y(anat.lungs[side], zone) + u(-0.03, 0.03)
     if name == "consolidation":
         rx = u(0.065, 0.09)
-        return FindingSpec(name, side, zone, _size_word(rx, (0.0733, 0.0817)),
-                           {"cx": cx, "cy": cy, "rx": rx, "ry": rx * u(0.9, 1.25)})
+        return FindingSpec(
+            name, side, zone, _size_word(rx, (0.0733, 0.0817)), {"cx": cx, "cy": cy, "rx": rx, "ry": rx * u(0.9, 1.25)}
+        )
     if name == "nodule":
         r = u(0.06, 0.08)
         return FindingSpec(name, side, zone, _size_word(r, (0.0667, 0.0733)), {"cx": cx, "cy": cy, "r": r})

@@ -70,8 +70,9 @@ def jpg_path(root: str | os.PathLike, split: str, image_id: str) -> Path:
 def read_annotations(root: str | os.PathLike, split: str, drops: DropCounter) -> dict[str, list[RawRow]]:
     """``image_id -> annotation rows`` of one split, in file order (rows hold ``class_name`` and coordinates)."""
     out: dict[str, list[RawRow]] = {}
-    for r in iter_csv(annotations_path(root, split), drops, required=("image_id", "class_name"),
-                      rename={"rad_ID": "rad_id"}):
+    for r in iter_csv(
+        annotations_path(root, split), drops, required=("image_id", "class_name"), rename={"rad_ID": "rad_id"}
+    ):
         out.setdefault(r["image_id"], []).append(r)
     return out
 
@@ -89,8 +90,9 @@ def _read_resolutions(root: Path, split: str, drops: DropCounter) -> dict[str, l
         return {}
 
 
-def fuse_image(rows: list[RawRow], height: int, width: int, drops: DropCounter, iou_thr: float = 0.1,
-               ndigits: int = 3) -> dict[str, list[tuple[float, float, float, float]]]:
+def fuse_image(
+    rows: list[RawRow], height: int, width: int, drops: DropCounter, iou_thr: float = 0.1, ndigits: int = 3
+) -> dict[str, list[tuple[float, float, float, float]]]:
     """Per-class fused boxes of one image: normalise every reader's box by (width, height), then WBF per class.
 
     Args:
@@ -116,15 +118,26 @@ def fuse_image(rows: list[RawRow], height: int, width: int, drops: DropCounter, 
         name = r["class_name"]
         if name == NO_FINDING:
             continue
-        box = normalise_box([r.get("x_min"), r.get("y_min"), r.get("x_max"), r.get("y_max")], width, height,
-                            drops, f"{r.get('image_id', '')}:{r.get('_line', '')}")
+        box = normalise_box(
+            [r.get("x_min"), r.get("y_min"), r.get("x_max"), r.get("y_max")],
+            width,
+            height,
+            drops,
+            f"{r.get('image_id', '')}:{r.get('_line', '')}",
+        )
         if box is not None:
             per_class.setdefault(name, []).append(box)
     return {k: fuse_reader_boxes(v, iou_thr=iou_thr, ndigits=ndigits) for k, v in per_class.items() if v}
 
 
-def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str, ...] = ("train",),
-              iou_thr: float = 0.1, check_images: bool = True) -> Iterator[RawRow]:
+def iter_rows(
+    root: str | os.PathLike,
+    drops: DropCounter,
+    *,
+    splits: tuple[str, ...] = ("train",),
+    iou_thr: float = 0.1,
+    check_images: bool = True,
+) -> Iterator[RawRow]:
     """Stream VinDr-CXR images with fused per-class boxes.
 
     Args:
@@ -165,12 +178,25 @@ def iter_rows(root: str | os.PathLike, drops: DropCounter, *, splits: tuple[str,
                     drops.add("unreadable_dicom", str(e)[:200])
                     continue
                 drops.note("resolution_from_dicom")
-            yield {"image_id": image_id, "split": split, "image": str(jpg), "rows": hw[0], "columns": hw[1],
-                   "findings": fuse_image(rows, hw[0], hw[1], drops, iou_thr=iou_thr)}
+            yield {
+                "image_id": image_id,
+                "split": split,
+                "image": str(jpg),
+                "rows": hw[0],
+                "columns": hw[1],
+                "findings": fuse_image(rows, hw[0], hw[1], drops, iou_thr=iou_thr),
+            }
 
 
-def convert_images(root: str | os.PathLike, split: str, drops: DropCounter, *, mode: str = "display",
-                   size: int | None = 512, overwrite: bool = False) -> dict[str, list[int]]:
+def convert_images(
+    root: str | os.PathLike,
+    split: str,
+    drops: DropCounter,
+    *,
+    mode: str = "display",
+    size: int | None = 512,
+    overwrite: bool = False,
+) -> dict[str, list[int]]:
     """Convert ``<split>/*.dicom`` to ``<split>_jpg/*.jpg`` and write the complete resolution JSON atomically.
 
     Already converted images are skipped but still get their resolution (from the header), so a re-run never writes

@@ -24,25 +24,42 @@ from collections.abc import Sequence
 from radgrpo.data.tasks.classification import classification_records
 from radgrpo.data.tasks.detection import detection_records
 from radgrpo.data.tasks.grounding import (
-    abnormality_grounding_records, anatomical_grounding_records, phrase_grounding_records,
+    abnormality_grounding_records,
+    anatomical_grounding_records,
+    phrase_grounding_records,
 )
 from radgrpo.data.tasks.report_generation import report_generation_records
 from radgrpo.data.tasks.source_records import SOURCE_BUILDERS, records_of_row
 from radgrpo.data.tasks.study import Study, StudyFinding, pick, study_record_id, study_rng
-from radgrpo.records import Record
+from radgrpo.records import STUDY_TASKS, Record
 
-__all__ = ["Study", "StudyFinding", "STUDY_TASKS", "build_study_records", "report_generation_records",
-           "abnormality_grounding_records", "anatomical_grounding_records", "phrase_grounding_records",
-           "classification_records", "detection_records", "pick", "study_record_id", "study_rng",
-           "SOURCE_BUILDERS", "records_of_row"]
+__all__ = [
+    "Study",
+    "StudyFinding",
+    "STUDY_TASKS",
+    "build_study_records",
+    "report_generation_records",
+    "abnormality_grounding_records",
+    "anatomical_grounding_records",
+    "phrase_grounding_records",
+    "classification_records",
+    "detection_records",
+    "pick",
+    "study_record_id",
+    "study_rng",
+    "SOURCE_BUILDERS",
+    "records_of_row",
+]
 
-#: Tasks :func:`build_study_records` can build, in the order their records are emitted.
-STUDY_TASKS: tuple[str, ...] = ("report_generation", "abnormality_grounding", "anatomical_grounding",
-                                "classification", "detection", "phrase_grounding")
 
-
-def build_study_records(study: Study, tasks: Sequence[str], seed: int, *, grounding_per_study: int | None = None,
-                        anatomical_per_study: int | None = 1) -> list[Record]:
+def build_study_records(
+    study: Study,
+    tasks: Sequence[str],
+    seed: int,
+    *,
+    grounding_per_study: int | None = None,
+    anatomical_per_study: int | None = 1,
+) -> list[Record]:
     """All records of ``study`` for ``tasks``, in :data:`STUDY_TASKS` order.
 
     Args:

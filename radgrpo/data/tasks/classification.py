@@ -33,5 +33,8 @@ def classification_records(study: Study, seed: int) -> list[Record]:
         A one-element list; ``target`` = the positive labels joined by ``", "`` (None for a normal study).
     """
     common = study.common_fields()
-    return [classification_record(study_record_id(study, TASK), common.pop("labels"), study_rng(seed, study, TASK),
-                                  **common)]
+    return [
+        classification_record(
+            study_record_id(study, TASK), common.pop("labels"), study_rng(seed, study, TASK), **common
+        )
+    ]

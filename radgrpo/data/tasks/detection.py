@@ -34,5 +34,6 @@ def detection_records(study: Study, seed: int) -> list[Record]:
         A one-element list (a no-lesion answer when ``study.findings`` is empty).
     """
     findings = [(f.name, list(f.boxes)) for f in study.findings]
-    return [detection_record(study_record_id(study, TASK), findings, study_rng(seed, study, TASK),
-                             **study.common_fields())]
+    return [
+        detection_record(study_record_id(study, TASK), findings, study_rng(seed, study, TASK), **study.common_fields())
+    ]

@@ -40,13 +40,22 @@ def abnormality_grounding_records(study: Study, seed: int, per_study: int | None
     out = []
     for k, i in enumerate(pick(seed, study, task, per_study, len(study.findings))):
         f = study.findings[i]
-        out.append(grounding_record(study_record_id(study, task, k), Task.ABNORMALITY_GROUNDING, f.name,
-                                    list(f.boxes), study_rng(seed, study, task, k), **study.common_fields()))
+        out.append(
+            grounding_record(
+                study_record_id(study, task, k),
+                Task.ABNORMALITY_GROUNDING,
+                f.name,
+                list(f.boxes),
+                study_rng(seed, study, task, k),
+                **study.common_fields(),
+            )
+        )
     return out
 
 
-def anatomical_grounding_records(study: Study, seed: int, per_study: int | None = 1,
-                                 regions: Sequence[str] | None = None) -> list[Record]:
+def anatomical_grounding_records(
+    study: Study, seed: int, per_study: int | None = 1, regions: Sequence[str] | None = None
+) -> list[Record]:
     """Anatomical grounding: random regions of ``study`` with their box.
 
     Args:
@@ -76,8 +85,16 @@ def anatomical_grounding_records(study: Study, seed: int, per_study: int | None 
     out = []
     for k, i in enumerate(pick(seed, study, task, per_study, len(names))):
         name = names[i]
-        out.append(grounding_record(study_record_id(study, task, k), Task.ANATOMICAL_GROUNDING, name,
-                                    [study.regions[name]], study_rng(seed, study, task, k), **study.common_fields()))
+        out.append(
+            grounding_record(
+                study_record_id(study, task, k),
+                Task.ANATOMICAL_GROUNDING,
+                name,
+                [study.regions[name]],
+                study_rng(seed, study, task, k),
+                **study.common_fields(),
+            )
+        )
     return out
 
 
@@ -95,6 +112,13 @@ def phrase_grounding_records(study: Study, seed: int) -> list[Record]:
     out = []
     phrases = [(f, f.phrase) for f in study.findings if f.phrase]
     for k, (f, phrase) in enumerate(phrases):
-        out.append(phrase_record(study_record_id(study, task, k), phrase.rstrip("."), list(f.boxes),
-                                 study_rng(seed, study, task, k), **study.common_fields()))
+        out.append(
+            phrase_record(
+                study_record_id(study, task, k),
+                phrase.rstrip("."),
+                list(f.boxes),
+                study_rng(seed, study, task, k),
+                **study.common_fields(),
+            )
+        )
     return out

@@ -37,5 +37,4 @@ def report_generation_records(study: Study, seed: int) -> list[Record]:
     report = study.report
     if report is None or not report.strip():
         raise ValueError(f"study {study.key!r} has no report text for report_generation")
-    return [report_record(study_record_id(study, TASK), report, study_rng(seed, study, TASK),
-                          **study.common_fields())]
+    return [report_record(study_record_id(study, TASK), report, study_rng(seed, study, TASK), **study.common_fields())]

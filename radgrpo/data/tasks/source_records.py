@@ -37,18 +37,39 @@ from pathlib import Path
 from typing import Any, cast
 
 from radgrpo.data.prompts import (
-    CLASSIFICATION_QUESTIONS, DETECTION_QUESTIONS, REPORT_QUESTIONS, classification_answer, detection_answer,
-    grounding_qa, phrase_qa,
+    CLASSIFICATION_QUESTIONS,
+    DETECTION_QUESTIONS,
+    REPORT_QUESTIONS,
+    classification_answer,
+    detection_answer,
+    grounding_qa,
+    phrase_qa,
 )
 from radgrpo.data.sources import chest_imagenome, chexpert, chexpert_plus, mimic_cxr, ms_cxr, padchest_gr, vindr_cxr
 from radgrpo.data.sources.common import DropCounter, RawRow, item_rng, positive_pathologies
 from radgrpo.records import Box, Record, Task
 from radgrpo.records import record_id as _scheme_id
 
-__all__ = ["rng_for", "record_id", "report_record", "classification_record", "grounding_record",
-           "detection_record", "phrase_record", "conversation_record", "REPORT_QUESTIONS",
-           "mimic_cxr_records", "chexpert_records", "chexpert_plus_records", "chest_imagenome_records",
-           "vindr_cxr_records", "ms_cxr_records", "padchest_gr_records", "SOURCE_BUILDERS", "records_of_row"]
+__all__ = [
+    "rng_for",
+    "record_id",
+    "report_record",
+    "classification_record",
+    "grounding_record",
+    "detection_record",
+    "phrase_record",
+    "conversation_record",
+    "REPORT_QUESTIONS",
+    "mimic_cxr_records",
+    "chexpert_records",
+    "chexpert_plus_records",
+    "chest_imagenome_records",
+    "vindr_cxr_records",
+    "ms_cxr_records",
+    "padchest_gr_records",
+    "SOURCE_BUILDERS",
+    "records_of_row",
+]
 
 
 def rng_for(seed: int, source: str, task: str, key: str, repeat: int) -> random.Random:
@@ -84,8 +105,14 @@ def report_record(rid: str, report: str, rng: random.Random, **fields: Any) -> R
         The record.
     """
     fields.pop("reference_report", None)
-    return Record(id=rid, task=Task.REPORT_GENERATION, question=rng.choice(REPORT_QUESTIONS), answer=report,
-                  reference_report=report, **fields)
+    return Record(
+        id=rid,
+        task=Task.REPORT_GENERATION,
+        question=rng.choice(REPORT_QUESTIONS),
+        answer=report,
+        reference_report=report,
+        **fields,
+    )
 
 
 def classification_record(rid: str, label_values: dict[str, int], rng: random.Random, **fields: Any) -> Record:
@@ -99,12 +126,19 @@ def classification_record(rid: str, label_values: dict[str, int], rng: random.Ra
     fields.setdefault("labels", label_values)
     positives = positive_pathologies(label_values)
     q = rng.choice(CLASSIFICATION_QUESTIONS)
-    return Record(id=rid, task=Task.CLASSIFICATION, question=q, answer=classification_answer(positives, rng),
-                  target=", ".join(positives) or None, **fields)
+    return Record(
+        id=rid,
+        task=Task.CLASSIFICATION,
+        question=q,
+        answer=classification_answer(positives, rng),
+        target=", ".join(positives) or None,
+        **fields,
+    )
 
 
-def grounding_record(rid: str, task: Task, target: str, boxes: Sequence[Sequence[float]], rng: random.Random,
-                     **fields: Any) -> Record:
+def grounding_record(
+    rid: str, task: Task, target: str, boxes: Sequence[Sequence[float]], rng: random.Random, **fields: Any
+) -> Record:
     """Anatomical or abnormality grounding of one target with all its normalised boxes.
 
     Example:
@@ -116,12 +150,14 @@ def grounding_record(rid: str, task: Task, target: str, boxes: Sequence[Sequence
     if task not in (Task.ANATOMICAL_GROUNDING, Task.ABNORMALITY_GROUNDING):
         raise ValueError(f"grounding_record: task must be anatomical or abnormality grounding, got {task}")
     q, a = grounding_qa(target, boxes, rng)
-    return Record(id=rid, task=task, question=q, answer=a, target=target,
-                  reference_boxes=cast(list[Box], list(boxes)), **fields)
+    return Record(
+        id=rid, task=task, question=q, answer=a, target=target, reference_boxes=cast(list[Box], list(boxes)), **fields
+    )
 
 
-def detection_record(rid: str, findings: Sequence[tuple[str, Sequence[Sequence[float]]]], rng: random.Random,
-                     **fields: Any) -> Record:
+def detection_record(
+    rid: str, findings: Sequence[tuple[str, Sequence[Sequence[float]]]], rng: random.Random, **fields: Any
+) -> Record:
     """Detection: all findings with their boxes, or a no-lesion answer; ``reference_boxes`` = all boxes.
 
     Example:
@@ -132,12 +168,19 @@ def detection_record(rid: str, findings: Sequence[tuple[str, Sequence[Sequence[f
     boxes = cast(list[Box], [tuple(b) for _, bs in findings for b in bs])
     meta = dict(fields.pop("meta", None) or {})
     meta["findings"] = [[lab, [list(b) for b in bs]] for lab, bs in findings]
-    return Record(id=rid, task=Task.DETECTION, question=q, answer=detection_answer(findings, rng),
-                  reference_boxes=boxes, target=", ".join(lab for lab, _ in findings) or None, meta=meta, **fields)
+    return Record(
+        id=rid,
+        task=Task.DETECTION,
+        question=q,
+        answer=detection_answer(findings, rng),
+        reference_boxes=boxes,
+        target=", ".join(lab for lab, _ in findings) or None,
+        meta=meta,
+        **fields,
+    )
 
 
-def phrase_record(rid: str, phrase: str, boxes: Sequence[Sequence[float]], rng: random.Random,
-                  **fields: Any) -> Record:
+def phrase_record(rid: str, phrase: str, boxes: Sequence[Sequence[float]], rng: random.Random, **fields: Any) -> Record:
     """Phrase grounding: the phrase in the question, all its boxes in the answer.
 
     Example:
@@ -145,8 +188,15 @@ def phrase_record(rid: str, phrase: str, boxes: Sequence[Sequence[float]], rng: 
         'Left effusion'
     """
     q, a = phrase_qa(phrase, boxes, rng)
-    return Record(id=rid, task=Task.PHRASE_GROUNDING, question=q, answer=a, target=phrase,
-                  reference_boxes=cast(list[Box], list(boxes)), **fields)
+    return Record(
+        id=rid,
+        task=Task.PHRASE_GROUNDING,
+        question=q,
+        answer=a,
+        target=phrase,
+        reference_boxes=cast(list[Box], list(boxes)),
+        **fields,
+    )
 
 
 def conversation_record(rid: str, turns: list[dict[str, str]], **fields: Any) -> Record:
@@ -159,19 +209,31 @@ def conversation_record(rid: str, turns: list[dict[str, str]], **fields: Any) ->
     """
     if len(turns) < 2 or turns[0]["role"] != "user" or turns[1]["role"] != "assistant":
         raise ValueError(f"conversation {rid!r}: needs a user turn then an assistant turn")
-    return Record(id=rid, task=Task.CONVERSATION, question=turns[0]["content"], answer=turns[1]["content"],
-                  conversation=list(turns), **fields)
+    return Record(
+        id=rid,
+        task=Task.CONVERSATION,
+        question=turns[0]["content"],
+        answer=turns[1]["content"],
+        conversation=list(turns),
+        **fields,
+    )
 
 
 # ---- per source: one raw row of radgrpo.data.sources.<source>.iter_rows -> its records ----
+
 
 def _unsupported(source: str, task: str, valid: str) -> ValueError:
     return ValueError(f"{source}: unsupported task {task!r}; valid: {valid}")
 
 
-def mimic_cxr_records(row: RawRow, tasks: Sequence[str], seed: int = 0, repeat: int = 0,
-                      drops: DropCounter | None = None,
-                      conversation_dir: str | os.PathLike | None = None) -> list[Record]:
+def mimic_cxr_records(
+    row: RawRow,
+    tasks: Sequence[str],
+    seed: int = 0,
+    repeat: int = 0,
+    drops: DropCounter | None = None,
+    conversation_dir: str | os.PathLike | None = None,
+) -> list[Record]:
     """Records of one MIMIC-CXR image (a row of :func:`radgrpo.data.sources.mimic_cxr.iter_rows`).
 
     Args:
@@ -194,10 +256,15 @@ def mimic_cxr_records(row: RawRow, tasks: Sequence[str], seed: int = 0, repeat: 
     """
     src = mimic_cxr.SOURCE
     drops = drops if drops is not None else DropCounter()
-    common: dict[str, Any] = dict(image=row["image"], source=src, split=row["split"],
-                                  patient_id=row["subject_id"], labels=row["labels"], reference_report=row["report"],
-                                  meta={"study_id": row["study_id"], "dicom_id": row["dicom_id"],
-                                        "view": row["view"]})
+    common: dict[str, Any] = dict(
+        image=row["image"],
+        source=src,
+        split=row["split"],
+        patient_id=row["subject_id"],
+        labels=row["labels"],
+        reference_report=row["report"],
+        meta={"study_id": row["study_id"], "dicom_id": row["dicom_id"], "view": row["view"]},
+    )
     out: list[Record] = []
     key = row["dicom_id"]
     for task in tasks:
@@ -211,8 +278,7 @@ def mimic_cxr_records(row: RawRow, tasks: Sequence[str], seed: int = 0, repeat: 
         elif task == Task.CLASSIFICATION.value:
             out.append(classification_record(rid, row["labels"], rng, **common))
         elif task == Task.CONVERSATION.value:
-            turns = (mimic_cxr.read_conversation(Path(conversation_dir) / f"{key}.json") if conversation_dir
-                     else None)
+            turns = mimic_cxr.read_conversation(Path(conversation_dir) / f"{key}.json") if conversation_dir else None
             if turns is None:
                 drops.add("missing_conversation", key)
                 continue
@@ -222,8 +288,13 @@ def mimic_cxr_records(row: RawRow, tasks: Sequence[str], seed: int = 0, repeat: 
     return out
 
 
-def chexpert_records(row: RawRow, tasks: Sequence[str] = ("classification",), seed: int = 0, repeat: int = 0,
-                     drops: DropCounter | None = None) -> list[Record]:
+def chexpert_records(
+    row: RawRow,
+    tasks: Sequence[str] = ("classification",),
+    seed: int = 0,
+    repeat: int = 0,
+    drops: DropCounter | None = None,
+) -> list[Record]:
     """Classification record of one CheXpert image (a row of :func:`radgrpo.data.sources.chexpert.iter_rows`).
 
     Args:
@@ -247,15 +318,31 @@ def chexpert_records(row: RawRow, tasks: Sequence[str] = ("classification",), se
     for task in tasks:
         if task != Task.CLASSIFICATION.value:
             raise _unsupported(src, task, "classification")
-        common: dict[str, Any] = dict(image=row["image"], source=src, split=row["split"],
-                                      patient_id=row["patient_id"], meta={"path": row["path"], "view": row["view"]})
-        out.append(classification_record(record_id(src, task, row["path"], repeat), row["labels"],
-                                         rng_for(seed, src, task, row["path"], repeat), **common))
+        common: dict[str, Any] = dict(
+            image=row["image"],
+            source=src,
+            split=row["split"],
+            patient_id=row["patient_id"],
+            meta={"path": row["path"], "view": row["view"]},
+        )
+        out.append(
+            classification_record(
+                record_id(src, task, row["path"], repeat),
+                row["labels"],
+                rng_for(seed, src, task, row["path"], repeat),
+                **common,
+            )
+        )
     return out
 
 
-def chexpert_plus_records(row: RawRow, tasks: Sequence[str] = ("report_generation",), seed: int = 0,
-                          repeat: int = 0, drops: DropCounter | None = None) -> list[Record]:
+def chexpert_plus_records(
+    row: RawRow,
+    tasks: Sequence[str] = ("report_generation",),
+    seed: int = 0,
+    repeat: int = 0,
+    drops: DropCounter | None = None,
+) -> list[Record]:
     """Report-generation record of one CheXpert-Plus image (:func:`radgrpo.data.sources.chexpert_plus.iter_rows`).
 
     Args:
@@ -279,16 +366,32 @@ def chexpert_plus_records(row: RawRow, tasks: Sequence[str] = ("report_generatio
     for task in tasks:
         if task != Task.REPORT_GENERATION.value:
             raise _unsupported(src, task, "report_generation")
-        common: dict[str, Any] = dict(image=row["image"], source=src, split=row["split"],
-                                      patient_id=row["patient_id"], labels=row["labels"],
-                                      meta={"path": row["path"], "view": row["view"]})
-        out.append(report_record(record_id(src, task, row["path"], repeat), row["report"],
-                                 rng_for(seed, src, task, row["path"], repeat), **common))
+        common: dict[str, Any] = dict(
+            image=row["image"],
+            source=src,
+            split=row["split"],
+            patient_id=row["patient_id"],
+            labels=row["labels"],
+            meta={"path": row["path"], "view": row["view"]},
+        )
+        out.append(
+            report_record(
+                record_id(src, task, row["path"], repeat),
+                row["report"],
+                rng_for(seed, src, task, row["path"], repeat),
+                **common,
+            )
+        )
     return out
 
 
-def chest_imagenome_records(row: RawRow, tasks: Sequence[str] = ("anatomical_grounding",), seed: int = 0,
-                            repeat: int = 0, drops: DropCounter | None = None) -> list[Record]:
+def chest_imagenome_records(
+    row: RawRow,
+    tasks: Sequence[str] = ("anatomical_grounding",),
+    seed: int = 0,
+    repeat: int = 0,
+    drops: DropCounter | None = None,
+) -> list[Record]:
     """One anatomical-grounding record of a Chest ImaGenome image, for a region drawn with a per-(seed, image,
     repeat) RNG (a row of :func:`radgrpo.data.sources.chest_imagenome.iter_rows`).
 
@@ -315,15 +418,30 @@ def chest_imagenome_records(row: RawRow, tasks: Sequence[str] = ("anatomical_gro
             raise _unsupported(src, task, "anatomical_grounding")
         rng = rng_for(seed, src, task, row["dicom_id"], repeat)
         name, box = row["regions"][rng.randrange(len(row["regions"]))]
-        out.append(grounding_record(record_id(src, task, row["dicom_id"], repeat), Task(task), name,
-                                    [box], rng, image=row["image"], source=src, split=row["split"],
-                                    patient_id=row["subject_id"],
-                                    meta={"dicom_id": row["dicom_id"], "study_id": row["study_id"]}))
+        out.append(
+            grounding_record(
+                record_id(src, task, row["dicom_id"], repeat),
+                Task(task),
+                name,
+                [box],
+                rng,
+                image=row["image"],
+                source=src,
+                split=row["split"],
+                patient_id=row["subject_id"],
+                meta={"dicom_id": row["dicom_id"], "study_id": row["study_id"]},
+            )
+        )
     return out
 
 
-def vindr_cxr_records(row: RawRow, tasks: Sequence[str] = ("abnormality_grounding", "detection"), seed: int = 0,
-                      repeat: int = 0, drops: DropCounter | None = None) -> list[Record]:
+def vindr_cxr_records(
+    row: RawRow,
+    tasks: Sequence[str] = ("abnormality_grounding", "detection"),
+    seed: int = 0,
+    repeat: int = 0,
+    drops: DropCounter | None = None,
+) -> list[Record]:
     """Abnormality-grounding records (one per class with boxes) and/or one detection record of a VinDr-CXR image
     (a row of :func:`radgrpo.data.sources.vindr_cxr.iter_rows`; grounding keys are ``<image_id>/<class>``).
 
@@ -345,26 +463,49 @@ def vindr_cxr_records(row: RawRow, tasks: Sequence[str] = ("abnormality_groundin
          ('vindr_cxr/detection/ab', 'Cardiomegaly')]
     """
     src = vindr_cxr.SOURCE
-    common = dict(image=row["image"], source=src, split=row["split"], patient_id=row["image_id"],
-                  meta={"image_id": row["image_id"], "rows": row["rows"], "columns": row["columns"]})
+    common = dict(
+        image=row["image"],
+        source=src,
+        split=row["split"],
+        patient_id=row["image_id"],
+        meta={"image_id": row["image_id"], "rows": row["rows"], "columns": row["columns"]},
+    )
     out: list[Record] = []
     for task in tasks:
         if task == Task.ABNORMALITY_GROUNDING.value:
             for name, boxes in row["findings"].items():
                 key = f"{row['image_id']}/{name}"
-                out.append(grounding_record(record_id(src, task, key, repeat), Task(task), name, boxes,
-                                            rng_for(seed, src, task, key, repeat), **common))
+                out.append(
+                    grounding_record(
+                        record_id(src, task, key, repeat),
+                        Task(task),
+                        name,
+                        boxes,
+                        rng_for(seed, src, task, key, repeat),
+                        **common,
+                    )
+                )
         elif task == Task.DETECTION.value:
-            out.append(detection_record(record_id(src, task, row["image_id"], repeat),
-                                        list(row["findings"].items()),
-                                        rng_for(seed, src, task, row["image_id"], repeat), **common))
+            out.append(
+                detection_record(
+                    record_id(src, task, row["image_id"], repeat),
+                    list(row["findings"].items()),
+                    rng_for(seed, src, task, row["image_id"], repeat),
+                    **common,
+                )
+            )
         else:
             raise _unsupported(src, task, "abnormality_grounding, detection")
     return out
 
 
-def ms_cxr_records(row: RawRow, tasks: Sequence[str] = ("phrase_grounding",), seed: int = 0, repeat: int = 0,
-                   drops: DropCounter | None = None) -> list[Record]:
+def ms_cxr_records(
+    row: RawRow,
+    tasks: Sequence[str] = ("phrase_grounding",),
+    seed: int = 0,
+    repeat: int = 0,
+    drops: DropCounter | None = None,
+) -> list[Record]:
     """Phrase-grounding record of one MS-CXR (image, phrase) group (a row of
     :func:`radgrpo.data.sources.ms_cxr.iter_rows`; the key is ``<dicom_id>/<phrase>``).
 
@@ -391,15 +532,29 @@ def ms_cxr_records(row: RawRow, tasks: Sequence[str] = ("phrase_grounding",), se
         if task != Task.PHRASE_GROUNDING.value:
             raise _unsupported(src, task, "phrase_grounding")
         key = f"{row['dicom_id']}/{row['phrase']}"
-        out.append(phrase_record(record_id(src, task, key, repeat), row["phrase"], row["boxes"],
-                                 rng_for(seed, src, task, key, repeat), image=row["image"], source=src,
-                                 split=row["split"], patient_id=row["subject_id"],
-                                 meta={"dicom_id": row["dicom_id"], "category": row["category"]}))
+        out.append(
+            phrase_record(
+                record_id(src, task, key, repeat),
+                row["phrase"],
+                row["boxes"],
+                rng_for(seed, src, task, key, repeat),
+                image=row["image"],
+                source=src,
+                split=row["split"],
+                patient_id=row["subject_id"],
+                meta={"dicom_id": row["dicom_id"], "category": row["category"]},
+            )
+        )
     return out
 
 
-def padchest_gr_records(row: RawRow, tasks: Sequence[str] = ("phrase_grounding",), seed: int = 0, repeat: int = 0,
-                        drops: DropCounter | None = None) -> list[Record]:
+def padchest_gr_records(
+    row: RawRow,
+    tasks: Sequence[str] = ("phrase_grounding",),
+    seed: int = 0,
+    repeat: int = 0,
+    drops: DropCounter | None = None,
+) -> list[Record]:
     """Phrase-grounding records of one PadChest-GR image, one per sentence with non-empty boxes (a row of
     :func:`radgrpo.data.sources.padchest_gr.iter_rows`; the key of sentence j is ``<image_id>/<j>``).
 
@@ -429,24 +584,43 @@ def padchest_gr_records(row: RawRow, tasks: Sequence[str] = ("phrase_grounding",
             if not fd["boxes"]:
                 continue
             key = f"{row['image_id']}/{j}"
-            out.append(phrase_record(record_id(src, task, key, repeat), fd["phrase"], fd["boxes"],
-                                     rng_for(seed, src, task, key, repeat), image=row["image"],
-                                     source=src, split=row["split"], patient_id=row["patient_id"],
-                                     meta={"image_id": row["image_id"], "study_id": row["study_id"],
-                                           "sex": row["sex"]}))
+            out.append(
+                phrase_record(
+                    record_id(src, task, key, repeat),
+                    fd["phrase"],
+                    fd["boxes"],
+                    rng_for(seed, src, task, key, repeat),
+                    image=row["image"],
+                    source=src,
+                    split=row["split"],
+                    patient_id=row["patient_id"],
+                    meta={"image_id": row["image_id"], "study_id": row["study_id"], "sex": row["sex"]},
+                )
+            )
     return out
 
 
 #: Source name -> its row builder ``(row, tasks, seed=0, repeat=0, drops=None, **options) -> list[Record]``.
 SOURCE_BUILDERS: dict[str, Callable[..., list[Record]]] = {
-    mimic_cxr.SOURCE: mimic_cxr_records, chexpert.SOURCE: chexpert_records,
-    chexpert_plus.SOURCE: chexpert_plus_records, chest_imagenome.SOURCE: chest_imagenome_records,
-    vindr_cxr.SOURCE: vindr_cxr_records, ms_cxr.SOURCE: ms_cxr_records, padchest_gr.SOURCE: padchest_gr_records,
+    mimic_cxr.SOURCE: mimic_cxr_records,
+    chexpert.SOURCE: chexpert_records,
+    chexpert_plus.SOURCE: chexpert_plus_records,
+    chest_imagenome.SOURCE: chest_imagenome_records,
+    vindr_cxr.SOURCE: vindr_cxr_records,
+    ms_cxr.SOURCE: ms_cxr_records,
+    padchest_gr.SOURCE: padchest_gr_records,
 }
 
 
-def records_of_row(source: str, row: RawRow, tasks: Sequence[str], seed: int = 0, repeat: int = 0,
-                   drops: DropCounter | None = None, **options: Any) -> list[Record]:
+def records_of_row(
+    source: str,
+    row: RawRow,
+    tasks: Sequence[str],
+    seed: int = 0,
+    repeat: int = 0,
+    drops: DropCounter | None = None,
+    **options: Any,
+) -> list[Record]:
     """The records of one raw row of ``source`` for ``tasks`` (dispatch over :data:`SOURCE_BUILDERS`).
 
     Args:

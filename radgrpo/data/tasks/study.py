@@ -80,8 +80,15 @@ class Study:
             >>> Study(key="k", image="i.png", source="s", split="test").common_fields()["patient_id"]
             'k'
         """
-        return dict(image=self.image, source=self.source, split=self.split, patient_id=self.patient_id or self.key,
-                    labels=dict(self.labels), reference_report=self.report, meta=self.meta)
+        return dict(
+            image=self.image,
+            source=self.source,
+            split=self.split,
+            patient_id=self.patient_id or self.key,
+            labels=dict(self.labels),
+            reference_report=self.report,
+            meta=self.meta,
+        )
 
 
 def study_rng(seed: int, study: Study, task: str, k: int = 0) -> random.Random:

@@ -28,23 +28,53 @@ from typing import Any
 from radgrpo.boxes import format_boxes, parse_boxes
 from radgrpo.eval.compare import reading
 from radgrpo.eval.generate import Prediction, read_predictions
-from radgrpo.eval.report.plots import (REFERENCE_COLOUR, draw_boxes, metric_bar_chart, png_bytes, png_data_uri,
-                                       run_colours, training_curves)
+from radgrpo.eval.report.plots import (
+    REFERENCE_COLOUR,
+    draw_boxes,
+    metric_bar_chart,
+    png_bytes,
+    png_data_uri,
+    run_colours,
+    training_curves,
+)
 from radgrpo.eval.score import read_scores
 from radgrpo.eval.summarize import RunResults, read_results
 from radgrpo.records import Record, Task
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: Metric order in tables; metrics not listed follow alphabetically.
-METRIC_ORDER: tuple[str, ...] = ("map_50", "soft_f1", "soft_f1_dice", "matched_iou", "format_valid_rate",
-                                 "rule_finding_f1", "rule_finding_f1_side", "bleu4",
-                                 "rougeL", "gleu", "bertscore", "chexbert_micro_14", "chexbert_macro_14",
-                                 "chexbert_micro_5", "chexbert_macro_5", "radgraph", "green", "radcliq")
+METRIC_ORDER: tuple[str, ...] = (
+    "map_50",
+    "soft_f1",
+    "soft_f1_dice",
+    "matched_iou",
+    "format_valid_rate",
+    "rule_finding_f1",
+    "rule_finding_f1_side",
+    "bleu4",
+    "rougeL",
+    "gleu",
+    "bertscore",
+    "chexbert_micro_14",
+    "chexbert_macro_14",
+    "chexbert_micro_5",
+    "chexbert_macro_5",
+    "radgraph",
+    "green",
+    "radcliq",
+)
 #: Metrics in the per-target table (one column per run each).
 TARGET_TABLE_METRICS: tuple[str, ...] = ("map_50", "soft_f1")
 #: Metrics drawn in the bar chart (those present).
-CHART_METRICS: tuple[str, ...] = ("map_50", "soft_f1", "matched_iou", "rule_finding_f1", "rule_finding_f1_side",
-                                  "bleu4", "rougeL")
+CHART_METRICS: tuple[str, ...] = (
+    "map_50",
+    "soft_f1",
+    "matched_iou",
+    "rule_finding_f1",
+    "rule_finding_f1_side",
+    "bleu4",
+    "rougeL",
+)
 #: Training-log keys drawn as curves (those present): losses, GRPO reward/KL, held-out metrics logged during training.
 CURVE_KEYS: tuple[str, ...] = ("loss", "reward", "kl", "heldout/soft_f1", "heldout/rule_finding_f1")
 
@@ -71,16 +101,24 @@ def _table(blocks: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
             if x is None:
                 cells.append({"text": "–", "ci": "", "n": "", "best": False})
             else:
-                cells.append({"text": f"{x.value:.3f}", "ci": f"[{x.ci_low:.3f}, {x.ci_high:.3f}]", "n": x.n,
-                              "best": best is not None and x.value == best})
+                cells.append(
+                    {
+                        "text": f"{x.value:.3f}",
+                        "ci": f"[{x.ci_low:.3f}, {x.ci_high:.3f}]",
+                        "n": x.n,
+                        "best": best is not None and x.value == best,
+                    }
+                )
         rows.append({"metric": m, "cells": cells})
     return rows
 
 
 def _grouped_tables(runs: Mapping[str, RunResults], attr: str) -> list[dict[str, Any]]:
     groups = list(dict.fromkeys(g for r in runs.values() for g in getattr(r, attr)))
-    return [{"name": g, "rows": _table({name: getattr(run, attr).get(g, {}) for name, run in runs.items()})}
-            for g in sorted(groups)]
+    return [
+        {"name": g, "rows": _table({name: getattr(run, attr).get(g, {}) for name, run in runs.items()})}
+        for g in sorted(groups)
+    ]
 
 
 def _target_table(runs: Mapping[str, RunResults], metrics: Sequence[str]) -> dict[str, Any]:
@@ -91,13 +129,23 @@ def _target_table(runs: Mapping[str, RunResults], metrics: Sequence[str]) -> dic
         blocks = {name: run.per_target.get(t, {}) for name, run in runs.items()}
         by_metric = {row["metric"]: row["cells"] for row in _table(blocks)}
         n = max((x.n for b in blocks.values() for x in b.values()), default=0)
-        rows.append({"name": t, "n": n, "cells": [c for m in metrics for c in by_metric.get(
-            m, [{"text": "–", "ci": "", "n": "", "best": False}] * len(runs))]})
+        rows.append(
+            {
+                "name": t,
+                "n": n,
+                "cells": [
+                    c
+                    for m in metrics
+                    for c in by_metric.get(m, [{"text": "–", "ci": "", "n": "", "best": False}] * len(runs))
+                ],
+            }
+        )
     return {"metrics": list(metrics), "rows": rows}
 
 
 def _paired_rows(paired: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
     """Rows ``{"comparison", "metric", "diff", "ci", "p", "n", "verdict"}`` of the paired-differences table."""
+
     def num(v: Any, fmt: str) -> str:
         return "–" if v is None or (isinstance(v, float) and v != v) else format(v, fmt)
 
@@ -107,9 +155,18 @@ def _paired_rows(paired: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[
             lo, hi = (list(r.get("ci95") or [None, None]) + [None, None])[:2]
             verdict = reading(r)
             sig = verdict.startswith("significantly")
-            rows.append({"comparison": comp, "metric": m, "diff": num(r.get("diff"), "+.3f"),
-                         "ci": f"[{num(lo, '+.3f')}, {num(hi, '+.3f')}]", "p": num(r.get("p_value"), ".4f"),
-                         "n": r.get("n", ""), "verdict": verdict, "significant": sig})
+            rows.append(
+                {
+                    "comparison": comp,
+                    "metric": m,
+                    "diff": num(r.get("diff"), "+.3f"),
+                    "ci": f"[{num(lo, '+.3f')}, {num(hi, '+.3f')}]",
+                    "p": num(r.get("p_value"), ".4f"),
+                    "n": r.get("n", ""),
+                    "verdict": verdict,
+                    "significant": sig,
+                }
+            )
     return rows
 
 
@@ -127,9 +184,16 @@ def _pick_round_robin(records: Sequence[Record], n: int) -> list[Record]:
     return out
 
 
-def _samples(predictions: Mapping[str, Sequence[Prediction]], records: Sequence[Record],
-             base_dir: str | os.PathLike | None, scores: Mapping[str, Sequence[dict]] | None, colours: dict[str, str],
-             n_images: int, n_texts: int, image_size: int) -> tuple[list[dict], list[dict]]:
+def _samples(
+    predictions: Mapping[str, Sequence[Prediction]],
+    records: Sequence[Record],
+    base_dir: str | os.PathLike | None,
+    scores: Mapping[str, Sequence[dict]] | None,
+    colours: dict[str, str],
+    n_images: int,
+    n_texts: int,
+    image_size: int,
+) -> tuple[list[dict], list[dict]]:
     from PIL import Image
 
     pred_by_run = {run: {p.id: p for p in ps} for run, ps in predictions.items()}
@@ -148,11 +212,20 @@ def _samples(predictions: Mapping[str, Sequence[Prediction]], records: Sequence[
         for run in pred_by_run:
             s = score_by_run.get(run, {}).get(rec.id, {})
             score = " · ".join(f"{k} {s[k]:.2f}" for k in ("ap_50", "soft_f1") if isinstance(s.get(k), (int, float)))
-            answers.append({"run": run, "colour": colours[run], "text": pred_by_run[run][rec.id].answer[:400],
-                            "score": score})
-        images.append({"id": rec.id, "task": rec.task.value, "target": rec.target, "question": rec.question,
-                       "reference": format_boxes(rec.reference_boxes), "src": png_data_uri(png_bytes(drawn)),
-                       "answers": answers})
+            answers.append(
+                {"run": run, "colour": colours[run], "text": pred_by_run[run][rec.id].answer[:400], "score": score}
+            )
+        images.append(
+            {
+                "id": rec.id,
+                "task": rec.task.value,
+                "target": rec.target,
+                "question": rec.question,
+                "reference": format_boxes(rec.reference_boxes),
+                "src": png_data_uri(png_bytes(drawn)),
+                "answers": answers,
+            }
+        )
 
     texts = []
     for rec in [r for r in common if r.task is Task.REPORT_GENERATION][:n_texts]:
@@ -160,20 +233,36 @@ def _samples(predictions: Mapping[str, Sequence[Prediction]], records: Sequence[
         for run in pred_by_run:
             s = score_by_run.get(run, {}).get(rec.id, {})
             score = " · ".join(f"{k} {s[k]:.2f}" for k in ("bleu4", "rougeL") if isinstance(s.get(k), (int, float)))
-            answers.append({"run": run, "colour": colours[run], "text": pred_by_run[run][rec.id].answer[:2000],
-                            "score": score})
-        texts.append({"id": rec.id, "question": rec.question,
-                      "reference": rec.reference_report if rec.reference_report is not None else rec.answer,
-                      "answers": answers})
+            answers.append(
+                {"run": run, "colour": colours[run], "text": pred_by_run[run][rec.id].answer[:2000], "score": score}
+            )
+        texts.append(
+            {
+                "id": rec.id,
+                "question": rec.question,
+                "reference": rec.reference_report if rec.reference_report is not None else rec.answer,
+                "answers": answers,
+            }
+        )
     return images, texts
 
 
-def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
-                 predictions: Mapping[str, Sequence[Prediction]] | None = None,
-                 records: Sequence[Record] | None = None, base_dir: str | os.PathLike | None = None,
-                 scores: Mapping[str, Sequence[dict]] | None = None, title: str = "radgrpo evaluation",
-                 notes: str | None = None, logs: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                 paired: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None, n_images: int = 4, n_texts: int = 3, image_size: int = 320) -> Path:
+def write_report(
+    out_path: str | os.PathLike,
+    runs: Mapping[str, RunResults],
+    *,
+    predictions: Mapping[str, Sequence[Prediction]] | None = None,
+    records: Sequence[Record] | None = None,
+    base_dir: str | os.PathLike | None = None,
+    scores: Mapping[str, Sequence[dict]] | None = None,
+    title: str = "radgrpo evaluation",
+    notes: str | None = None,
+    logs: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    paired: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    n_images: int = 4,
+    n_texts: int = 3,
+    image_size: int = 320,
+) -> Path:
     """Render ``report.html`` for one or more runs.
 
     Args:
@@ -204,12 +293,18 @@ def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
         raise ValueError("write_report needs at least one run")
     names = list(runs)
     colours = run_colours(names)
-    chart_values = {run: {m: (r.overall[m].value, r.overall[m].ci_low, r.overall[m].ci_high)
-                          for m in CHART_METRICS if m in r.overall} for run, r in runs.items()}
-    chart = png_data_uri(metric_bar_chart(chart_values, colours=colours)) \
-        if any(chart_values.values()) else None
-    curves = png_data_uri(training_curves(logs, CURVE_KEYS, colours={**run_colours(list(logs)), **colours})) \
-        if logs else None
+    chart_values = {
+        run: {
+            m: (r.overall[m].value, r.overall[m].ci_low, r.overall[m].ci_high) for m in CHART_METRICS if m in r.overall
+        }
+        for run, r in runs.items()
+    }
+    chart = png_data_uri(metric_bar_chart(chart_values, colours=colours)) if any(chart_values.values()) else None
+    curves = (
+        png_data_uri(training_curves(logs, CURVE_KEYS, colours={**run_colours(list(logs)), **colours}))
+        if logs
+        else None
+    )
     images: list[dict] = []
     texts: list[dict] = []
     if predictions and records:
@@ -219,17 +314,32 @@ def write_report(out_path: str | os.PathLike, runs: Mapping[str, RunResults], *,
         images, texts = _samples(predictions, records, base_dir, scores, colours, n_images, n_texts, image_size)
 
     diag_names = list(dict.fromkeys(k for r in runs.values() for k in r.diagnostics))
-    diagnostics = [{"name": k, "cells": ["–" if k not in runs[r].diagnostics else f"{runs[r].diagnostics[k]:.3f}"
-                                         for r in names]} for k in diag_names]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
+    diagnostics = [
+        {"name": k, "cells": ["–" if k not in runs[r].diagnostics else f"{runs[r].diagnostics[k]:.3f}" for r in names]}
+        for k in diag_names
+    ]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.StrictUndefined
+    )
     html = env.get_template("report.html.j2").render(
-        title=title, notes=notes, runs=names, colours=colours, reference_colour=REFERENCE_COLOUR,
-        n={r: runs[r].n for r in names}, overall=_table({r: runs[r].overall for r in names}),
-        per_task=_grouped_tables(runs, "per_task"), per_target=_target_table(runs, TARGET_TABLE_METRICS),
-        diagnostics=diagnostics, paired=_paired_rows(paired or {}), chart=chart, curves=curves, images=images, texts=texts,
+        title=title,
+        notes=notes,
+        runs=names,
+        colours=colours,
+        reference_colour=REFERENCE_COLOUR,
+        n={r: runs[r].n for r in names},
+        overall=_table({r: runs[r].overall for r in names}),
+        per_task=_grouped_tables(runs, "per_task"),
+        per_target=_target_table(runs, TARGET_TABLE_METRICS),
+        diagnostics=diagnostics,
+        paired=_paired_rows(paired or {}),
+        chart=chart,
+        curves=curves,
+        images=images,
+        texts=texts,
         meta={r: json.dumps(runs[r].meta, indent=1, default=str) for r in names if runs[r].meta},
-        generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+        generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    )
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
@@ -267,9 +377,14 @@ def load_run_dir(run_dir: str | os.PathLike) -> tuple[RunResults, list[Predictio
     return read_results(d / "results.json"), preds, read_scores(d / "scores.jsonl")
 
 
-def write_report_from_dirs(out_path: str | os.PathLike, run_dirs: Mapping[str, str | os.PathLike], *,
-                           records: Sequence[Record] | None = None, base_dir: str | os.PathLike | None = None,
-                           **kwargs: Any) -> Path:
+def write_report_from_dirs(
+    out_path: str | os.PathLike,
+    run_dirs: Mapping[str, str | os.PathLike],
+    *,
+    records: Sequence[Record] | None = None,
+    base_dir: str | os.PathLike | None = None,
+    **kwargs: Any,
+) -> Path:
     """:func:`write_report` for several ``radgrpo eval`` output folders (e.g. untrained / sft / grpo).
 
     Args:
@@ -288,5 +403,4 @@ def write_report_from_dirs(out_path: str | os.PathLike, run_dirs: Mapping[str, s
     runs, preds, scores = {}, {}, {}
     for name, d in run_dirs.items():
         runs[name], preds[name], scores[name] = load_run_dir(d)
-    return write_report(out_path, runs, predictions=preds, records=records, base_dir=base_dir, scores=scores,
-                        **kwargs)
+    return write_report(out_path, runs, predictions=preds, records=records, base_dir=base_dir, scores=scores, **kwargs)

@@ -60,9 +60,15 @@ def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def draw_boxes(image: Image.Image, reference_boxes: Sequence[Sequence[float]],
-               predicted: Mapping[str, Sequence[Sequence[float]]], *, colours: Mapping[str, str] | None = None,
-               size: int = 320, width: int = 3) -> Image.Image:
+def draw_boxes(
+    image: Image.Image,
+    reference_boxes: Sequence[Sequence[float]],
+    predicted: Mapping[str, Sequence[Sequence[float]]],
+    *,
+    colours: Mapping[str, str] | None = None,
+    size: int = 320,
+    width: int = 3,
+) -> Image.Image:
     """Draw reference boxes and each run's predicted boxes on a copy of ``image``.
 
     Args:
@@ -111,8 +117,12 @@ def _figure_png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def metric_bar_chart(values: Mapping[str, Mapping[str, tuple[float, float, float]]], *,
-                     colours: Mapping[str, str] | None = None, title: str = "") -> bytes:
+def metric_bar_chart(
+    values: Mapping[str, Mapping[str, tuple[float, float, float]]],
+    *,
+    colours: Mapping[str, str] | None = None,
+    title: str = "",
+) -> bytes:
     """Grouped bar chart of metrics per run with CI whiskers.
 
     Args:
@@ -146,8 +156,7 @@ def metric_bar_chart(values: Mapping[str, Mapping[str, tuple[float, float, float
                 ys.append(v)
                 lo.append(max(0.0, v - low))
                 hi.append(max(0.0, high - v))
-        ax.bar(xs, ys, width=width, color=colours[run], label=run, yerr=[lo, hi], capsize=3,
-               error_kw={"elinewidth": 1})
+        ax.bar(xs, ys, width=width, color=colours[run], label=run, yerr=[lo, hi], capsize=3, error_kw={"elinewidth": 1})
     ax.set_xticks(range(len(metrics)))
     ax.set_xticklabels(metrics)
     ax.set_ylabel("score (95% bootstrap CI)")
@@ -158,8 +167,12 @@ def metric_bar_chart(values: Mapping[str, Mapping[str, tuple[float, float, float
     return _figure_png(fig)
 
 
-def training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]]], keys: Sequence[str] | None = None, *,
-                    colours: Mapping[str, str] | None = None) -> bytes:
+def training_curves(
+    logs: Mapping[str, Sequence[Mapping[str, Any]]],
+    keys: Sequence[str] | None = None,
+    *,
+    colours: Mapping[str, str] | None = None,
+) -> bytes:
     """Line plots of training logs (e.g. TRL ``trainer.state.log_history``), one panel per key.
 
     Args:
@@ -181,8 +194,13 @@ def training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]]], keys: Seque
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    present = {k for entries in logs.values() for e in entries for k, v in e.items()
-               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    present = {
+        k
+        for entries in logs.values()
+        for e in entries
+        for k, v in e.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     keys = [k for k in (keys or ("loss", "reward", "kl", "entropy")) if k in present]
     if not keys:
         raise ValueError(f"no plottable key in the training logs; keys present: {sorted(present)}")

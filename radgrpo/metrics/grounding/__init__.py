@@ -6,5 +6,15 @@ from radgrpo.metrics.grounding.matching import hungarian_match
 from radgrpo.metrics.grounding.mean_ap import radvlm_ap, radvlm_ap_from_text, radvlm_avg_iou, radvlm_map
 from radgrpo.metrics.grounding.soft_f1 import VARIANTS, matched_mean_iou, soft_f1
 
-__all__ = ["VARIANTS", "hungarian_match", "iou", "iou_matrix", "matched_mean_iou", "radvlm_ap", "radvlm_ap_from_text",
-           "radvlm_avg_iou", "radvlm_map", "soft_f1"]
+__all__ = [
+    "VARIANTS",
+    "hungarian_match",
+    "iou",
+    "iou_matrix",
+    "matched_mean_iou",
+    "radvlm_ap",
+    "radvlm_ap_from_text",
+    "radvlm_avg_iou",
+    "radvlm_map",
+    "soft_f1",
+]

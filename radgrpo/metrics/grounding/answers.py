@@ -31,8 +31,12 @@ def _as_boxes(value: Any, parser: Callable[[str], list[Any]]) -> list[Box]:
     return [tuple(float(v) for v in b) for b in boxes]
 
 
-def _per_pair(fn: Callable[[list[Box], list[Box]], float], refs: Sequence[Any], preds: Sequence[Any],
-              parser: Callable[[str], list[Any]] = parse_boxes) -> list[float]:
+def _per_pair(
+    fn: Callable[[list[Box], list[Box]], float],
+    refs: Sequence[Any],
+    preds: Sequence[Any],
+    parser: Callable[[str], list[Any]] = parse_boxes,
+) -> list[float]:
     if len(refs) != len(preds):
         raise ValueError(f"{len(refs)} references vs {len(preds)} predictions")
     return [float(fn(_as_boxes(p, parser), _as_boxes(g, parse_boxes))) for g, p in zip(refs, preds)]

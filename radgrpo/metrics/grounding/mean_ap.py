@@ -53,8 +53,9 @@ def radvlm_ap(pred: Sequence[Sequence[float]], gt: Sequence[Sequence[float]], io
     return float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
 
 
-def radvlm_map(preds: Sequence[Sequence[Sequence[float]]], gts: Sequence[Sequence[Sequence[float]]],
-               iou_threshold: float = 0.5) -> float:
+def radvlm_map(
+    preds: Sequence[Sequence[Sequence[float]]], gts: Sequence[Sequence[Sequence[float]]], iou_threshold: float = 0.5
+) -> float:
     """Mean of :func:`radvlm_ap` over samples (0.0 for an empty set).
 
     Example:
@@ -78,8 +79,9 @@ def radvlm_ap_from_text(text: str, gt: Sequence[Sequence[float]], iou_threshold:
     return radvlm_ap(parse_boxes_radvlm_eval(text), gt, iou_threshold)
 
 
-def radvlm_avg_iou(preds: Sequence[Sequence[Sequence[float]]],
-                   gts: Sequence[Sequence[Sequence[float]]]) -> float | None:
+def radvlm_avg_iou(
+    preds: Sequence[Sequence[Sequence[float]]], gts: Sequence[Sequence[Sequence[float]]]
+) -> float | None:
     """RadVLM's ``avg_iou``: mean IoU over ALL pred×GT pairs pooled over the set; None when no sample had boxes.
 
     Example:

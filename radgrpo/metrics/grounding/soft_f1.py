@@ -26,8 +26,9 @@ VARIANTS = ("paper_code", "dice")
 _EPS = 1e-8
 
 
-def soft_f1(pred: Sequence[Sequence[float]], gt: Sequence[Sequence[float]], variant: str = "paper_code",
-            min_iou: float = 0.0) -> float:
+def soft_f1(
+    pred: Sequence[Sequence[float]], gt: Sequence[Sequence[float]], variant: str = "paper_code", min_iou: float = 0.0
+) -> float:
     """Soft-F1 of predicted vs reference boxes (normalised [0,1] xyxy), in [0, 1].
 
     Args:

@@ -33,7 +33,7 @@ import csv
 import importlib.util
 import math
 import os
-from collections import OrderedDict, Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +88,10 @@ def bundled_baseline_dir() -> Path:
     """
     spec = importlib.util.find_spec("bert_score")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the bert-score package is not installed; `pip install bert-score==0.3.13` provides "
-                                "the baseline files (or pass baseline_path=)")
+        raise FileNotFoundError(
+            "the bert-score package is not installed; `pip install bert-score==0.3.13` provides "
+            "the baseline files (or pass baseline_path=)"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "rescale_baseline"
 
 
@@ -114,8 +116,10 @@ def baseline_file(model: str, lang: str = "en") -> Path:
         p = root / f"{n}.tsv"
         if p.is_file():
             return p
-    raise FileNotFoundError(f"no bert-score baseline for model {model!r} (lang {lang!r}) under {root}; pass "
-                            "baseline_path= (a LAYER,P,R,F TSV) or rescale_with_baseline=False")
+    raise FileNotFoundError(
+        f"no bert-score baseline for model {model!r} (lang {lang!r}) under {root}; pass "
+        "baseline_path= (a LAYER,P,R,F TSV) or rescale_with_baseline=False"
+    )
 
 
 def read_baseline(path: str | os.PathLike, num_layers: int) -> np.ndarray:
@@ -177,8 +181,13 @@ def _truncate_layers(model: Any, num_layers: int) -> Any:
 
     if hasattr(model, "decoder") and hasattr(model, "encoder"):
         model = model.encoder
-    holders = [(model, "layer"), (model, "layers"), (getattr(model, "encoder", None), "layer"),
-               (getattr(model, "encoder", None), "layers"), (getattr(model, "transformer", None), "layer")]
+    holders = [
+        (model, "layer"),
+        (model, "layers"),
+        (getattr(model, "encoder", None), "layer"),
+        (getattr(model, "encoder", None), "layers"),
+        (getattr(model, "transformer", None), "layer"),
+    ]
     for obj, attr in holders:
         layers = getattr(obj, attr, None) if obj is not None else None
         if isinstance(layers, torch.nn.ModuleList):
@@ -214,16 +223,30 @@ class BERTScorer:
         radgrpo.metrics.loaders.ModelNotFoundError: model folder /nonexistent given for 'distilroberta-base' ...
     """
 
-    def __init__(self, model: str, num_layers: int, *, idf: bool = False, idf_sents: Sequence[str] | None = None,
-                 rescale_with_baseline: bool = False, baseline_path: str | os.PathLike | None = None,
-                 lang: str = "en", model_dir: str | os.PathLike | None = None, device: str | None = None,
-                 dtype: str = "float32", batch_tokens: int = 16384, max_batch: int = 256,
-                 ref_cache_size: int = 1024) -> None:
+    def __init__(
+        self,
+        model: str,
+        num_layers: int,
+        *,
+        idf: bool = False,
+        idf_sents: Sequence[str] | None = None,
+        rescale_with_baseline: bool = False,
+        baseline_path: str | os.PathLike | None = None,
+        lang: str = "en",
+        model_dir: str | os.PathLike | None = None,
+        device: str | None = None,
+        dtype: str = "float32",
+        batch_tokens: int = 16384,
+        max_batch: int = 256,
+        ref_cache_size: int = 1024,
+    ) -> None:
         if num_layers is None or int(num_layers) < 0:
             raise ValueError(f"num_layers must be a non-negative int, got {num_layers!r}")
         if idf and idf_sents is None:
-            raise ValueError("idf=True needs idf_sents (a fixed reference corpus); score_bertscore(idf=True) uses "
-                             "the call's references, as bert-score does")
+            raise ValueError(
+                "idf=True needs idf_sents (a fixed reference corpus); score_bertscore(idf=True) uses "
+                "the call's references, as bert-score does"
+            )
         if dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
         self.model_name = model
@@ -278,8 +301,15 @@ class BERTScorer:
             if config not in NAMED_CONFIGS:
                 raise KeyError(f"unknown BERTScore configuration {config!r}; known: {sorted(NAMED_CONFIGS)}")
             config = NAMED_CONFIGS[config]
-        return cls(config.model, config.num_layers, idf=config.idf, rescale_with_baseline=config.rescale_with_baseline,
-                   baseline_path=config.baseline_path, lang=config.lang, **kwargs)
+        return cls(
+            config.model,
+            config.num_layers,
+            idf=config.idf,
+            rescale_with_baseline=config.rescale_with_baseline,
+            baseline_path=config.baseline_path,
+            lang=config.lang,
+            **kwargs,
+        )
 
     # ------------------------------------------------------------------ loading
     def _load(self, model: str, model_dir: str | os.PathLike | None, device: str | None) -> None:
@@ -293,10 +323,12 @@ class BERTScorer:
                 tok = AutoTokenizer.from_pretrained(str(folder), add_prefix_space=True)
             net = AutoModel.from_pretrained(str(folder))
         except OSError as e:
-            raise ModelNotFoundError(f"could not load the BERTScore model {model!r} from {folder}: {e}\n"
-                                     f"  the folder needs config.json, the tokenizer files and the weights "
-                                     f"(model.safetensors or pytorch_model.bin); on a connected machine: "
-                                     f"radgrpo models download {model}") from e
+            raise ModelNotFoundError(
+                f"could not load the BERTScore model {model!r} from {folder}: {e}\n"
+                f"  the folder needs config.json, the tokenizer files and the weights "
+                f"(model.safetensors or pytorch_model.bin); on a connected machine: "
+                f"radgrpo models download {model}"
+            ) from e
         net = _truncate_layers(net, self.num_layers)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         net.to(self.device, dtype=getattr(torch, self.dtype)).eval()
@@ -344,21 +376,24 @@ class BERTScorer:
         start = 0
         while start < len(order):
             end = start + 1
-            while end < len(order) and end - start < self.max_batch and \
-                    (end - start + 1) * len(id_lists[order[end]]) <= self.batch_tokens:
+            while (
+                end < len(order)
+                and end - start < self.max_batch
+                and (end - start + 1) * len(id_lists[order[end]]) <= self.batch_tokens
+            ):
                 end += 1
             idx = order[start:end]
             width = len(id_lists[idx[-1]])
             ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
             mask = torch.zeros((len(idx), width), dtype=torch.long)
             for r, i in enumerate(idx):
-                ids[r, :len(id_lists[i])] = torch.tensor(id_lists[i], dtype=torch.long)
-                mask[r, :len(id_lists[i])] = 1
+                ids[r, : len(id_lists[i])] = torch.tensor(id_lists[i], dtype=torch.long)
+                mask[r, : len(id_lists[i])] = 1
             with torch.inference_mode():
                 hid = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device))[0].float()
                 hid = hid / hid.norm(dim=-1, keepdim=True)
             for r, i in enumerate(idx):
-                out[i] = hid[r, :len(id_lists[i])].clone()
+                out[i] = hid[r, : len(id_lists[i])].clone()
             start = end
         return out
 
@@ -393,8 +428,9 @@ class BERTScorer:
         return [result[t] for t in texts]
 
     # ------------------------------------------------------------------ scoring
-    def score(self, refs: Sequence[str], hyps: Sequence[str], pair_batch: int = 256
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def score(
+        self, refs: Sequence[str], hyps: Sequence[str], pair_batch: int = 256
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-pair ``(P, R, F)`` (rescaled when the scorer has a baseline).
 
         Args:
@@ -416,7 +452,7 @@ class BERTScorer:
         r_stats = self.embed(refs, cache=True)
         h_stats = self.embed(hyps)
         for s in range(0, n, pair_batch):
-            hs, rs = h_stats[s:s + pair_batch], r_stats[s:s + pair_batch]
+            hs, rs = h_stats[s : s + pair_batch], r_stats[s : s + pair_batch]
             he, hw, hm = _pad([e for e, _ in hs], [w for _, w in hs])
             re_, rw, rm = _pad([e for e, _ in rs], [w for _, w in rs])
             with torch.inference_mode():
@@ -428,7 +464,7 @@ class BERTScorer:
                 empty = (hm.sum(1) <= 2) | (rm.sum(1) <= 2)  # only the two special tokens (bert-score's rule)
                 block = torch.stack([p, r, f], dim=1)
                 block = torch.nan_to_num(block, nan=0.0).masked_fill(empty[:, None], 0.0)
-            prf[s:s + len(hs)] = block.cpu().numpy()
+            prf[s : s + len(hs)] = block.cpu().numpy()
         if self.baseline is not None:
             prf = rescale(prf, self.baseline)
         return prf[:, 0], prf[:, 1], prf[:, 2]
@@ -446,9 +482,9 @@ def _pad(embs: list[Any], weights: list[Any]) -> tuple[Any, Any, Any]:
     w_pad = weights[0].new_zeros((n, width))
     m_pad = torch.zeros((n, width), dtype=torch.bool, device=embs[0].device)
     for i, (e, w) in enumerate(zip(embs, weights)):
-        e_pad[i, :e.shape[0]] = e
-        w_pad[i, :e.shape[0]] = w
-        m_pad[i, :e.shape[0]] = True
+        e_pad[i, : e.shape[0]] = e
+        w_pad[i, : e.shape[0]] = w
+        m_pad[i, : e.shape[0]] = True
     return e_pad, w_pad, m_pad
 
 
@@ -466,9 +502,16 @@ def _check_pairs(refs: Sequence[str], hyps: Sequence[str]) -> tuple[list[str], l
 _SCORERS: dict[tuple, BERTScorer] = {}
 
 
-def score_bertscore(refs: Sequence[str], hyps: Sequence[str], model: str, num_layers: int, idf: bool = False,
-                    baseline_path: str | os.PathLike | None = None, rescale_with_baseline: bool = False,
-                    model_dir: str | os.PathLike | None = None) -> np.ndarray:
+def score_bertscore(
+    refs: Sequence[str],
+    hyps: Sequence[str],
+    model: str,
+    num_layers: int,
+    idf: bool = False,
+    baseline_path: str | os.PathLike | None = None,
+    rescale_with_baseline: bool = False,
+    model_dir: str | os.PathLike | None = None,
+) -> np.ndarray:
     """Per-pair BERTScore F1, as ``bert_score.score(hyps, refs, model_type=model, num_layers=num_layers, ...)``.
 
     Args:
@@ -493,14 +536,20 @@ def score_bertscore(refs: Sequence[str], hyps: Sequence[str], model: str, num_la
     refs, hyps = _check_pairs(refs, hyps)
     key = (model, int(num_layers), str(baseline_path), rescale_with_baseline, str(model_dir))
     if key not in _SCORERS:
-        _SCORERS[key] = BERTScorer(model, num_layers, rescale_with_baseline=rescale_with_baseline,
-                                   baseline_path=baseline_path, model_dir=model_dir)
+        _SCORERS[key] = BERTScorer(
+            model,
+            num_layers,
+            rescale_with_baseline=rescale_with_baseline,
+            baseline_path=baseline_path,
+            model_dir=model_dir,
+        )
     scorer = _SCORERS[key].with_idf(refs) if idf else _SCORERS[key]
     return scorer.score(refs, hyps)[2]
 
 
-def score_bertscore_named(refs: Sequence[str], hyps: Sequence[str], name: str = "bertscore",
-                          model_dir: str | os.PathLike | None = None) -> np.ndarray:
+def score_bertscore_named(
+    refs: Sequence[str], hyps: Sequence[str], name: str = "bertscore", model_dir: str | os.PathLike | None = None
+) -> np.ndarray:
     """Per-pair F1 of a named configuration (``bertscore`` = the paper's evaluation, ``bertscore_radcliq``).
 
     The scorer is loaded once per (name, model_dir) and kept for later calls.

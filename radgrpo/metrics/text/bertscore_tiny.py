@@ -40,13 +40,27 @@ class RobertaSizes(TypedDict):
 
 
 #: distilroberta-base's dimensions (its config.json)
-DISTILROBERTA_BASE: RobertaSizes = {"hidden_size": 768, "num_hidden_layers": 6, "num_attention_heads": 12,
-                      "intermediate_size": 3072, "vocab_size": 50265, "max_position_embeddings": 514}
+DISTILROBERTA_BASE: RobertaSizes = {
+    "hidden_size": 768,
+    "num_hidden_layers": 6,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "vocab_size": 50265,
+    "max_position_embeddings": 514,
+}
 _SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
 
-def build_random_roberta(out_dir: str | os.PathLike, corpus: Sequence[str], *, real_size: bool = False,
-                         num_layers: int = 5, hidden_size: int = 32, vocab_size: int = 600, seed: int = 0) -> Path:
+def build_random_roberta(
+    out_dir: str | os.PathLike,
+    corpus: Sequence[str],
+    *,
+    real_size: bool = False,
+    num_layers: int = 5,
+    hidden_size: int = 32,
+    vocab_size: int = 600,
+    seed: int = 0,
+) -> Path:
     """Write a random ``RobertaModel`` + byte-level BPE tokenizer (trained on ``corpus``) into ``out_dir``.
 
     Args:
@@ -71,11 +85,15 @@ def build_random_roberta(out_dir: str | os.PathLike, corpus: Sequence[str], *, r
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(list(corpus), vocab_size=vocab_size, min_frequency=1, special_tokens=_SPECIALS,
-                            show_progress=False)
+    bpe.train_from_iterator(
+        list(corpus), vocab_size=vocab_size, min_frequency=1, special_tokens=_SPECIALS, show_progress=False
+    )
     bpe.save_model(str(out))
-    merges = [tuple(line.split()) for line in (out / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]
-              if line.strip()]
+    merges = [
+        tuple(line.split())
+        for line in (out / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]
+        if line.strip()
+    ]
     vocab = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
     # transformers annotates `merges` as list[str], but hands it to tokenizers' BPE, which takes (a, b) pairs
     tok = RobertaTokenizer(vocab=vocab, merges=merges)  # type: ignore[arg-type]
@@ -85,8 +103,14 @@ def build_random_roberta(out_dir: str | os.PathLike, corpus: Sequence[str], *, r
     if real_size:
         sizes = DISTILROBERTA_BASE.copy()
     else:
-        sizes = {"hidden_size": hidden_size, "num_hidden_layers": num_layers, "num_attention_heads": 2,
-                 "intermediate_size": 2 * hidden_size, "vocab_size": len(tok), "max_position_embeddings": 514}
+        sizes = {
+            "hidden_size": hidden_size,
+            "num_hidden_layers": num_layers,
+            "num_attention_heads": 2,
+            "intermediate_size": 2 * hidden_size,
+            "vocab_size": len(tok),
+            "max_position_embeddings": 514,
+        }
     cfg = RobertaConfig(pad_token_id=1, bos_token_id=0, eos_token_id=2, **sizes)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

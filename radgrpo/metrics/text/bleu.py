@@ -46,8 +46,9 @@ def _ref_counts(refs: list[str], n: int) -> tuple[list[int], list[Counter]]:
     return [len(rt) for rt in ref_toks], max_counts
 
 
-def _stats(refs: list[str], hyp: str, n: int,
-           ref_stats: tuple[list[int], list[Counter]] | None = None) -> tuple[int, int, list[int], list[int]]:
+def _stats(
+    refs: list[str], hyp: str, n: int, ref_stats: tuple[list[int], list[Counter]] | None = None
+) -> tuple[int, int, list[int], list[int]]:
     """(hyp length, closest ref length, correct per order, guess per order)."""
     h = hyp.split()
     lens, max_counts = ref_stats if ref_stats is not None else _ref_counts(refs, n)

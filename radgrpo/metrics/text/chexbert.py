@@ -56,15 +56,17 @@ TWO_WAY_VALUES: tuple[int, int] = (BLANK, 1)
 FIVE_LABEL_COLUMNS: tuple[int, ...] = tuple(i for i, name in enumerate(CHEXPERT_LABELS) if name in CHEXPERT_5_LABELS)
 UNCERTAIN_POLICIES = ("positive", "negative")
 
-CHEXBERT_SPEC = register_model(ModelSpec(
-    name="chexbert",
-    hub_repo="StanfordAIMI/RRG_scorers",
-    files=("chexbert.pth",),
-    used_by=("chexbert_f1", "semb", "radcliq_v1", "radcliq_paper"),
-    note="CheXbert labeller checkpoint (1.31 GB; bert-base-uncased + 14 heads); also needs bert-base-uncased "
-         "config.json + vocab.txt",
-    subfolder_files={"chexbert.pth": "chexbert.pth"},
-))
+CHEXBERT_SPEC = register_model(
+    ModelSpec(
+        name="chexbert",
+        hub_repo="StanfordAIMI/RRG_scorers",
+        files=("chexbert.pth",),
+        used_by=("chexbert_f1", "semb", "radcliq_v1", "radcliq_paper"),
+        note="CheXbert labeller checkpoint (1.31 GB; bert-base-uncased + 14 heads); also needs bert-base-uncased "
+        "config.json + vocab.txt",
+        subfolder_files={"chexbert.pth": "chexbert.pth"},
+    )
+)
 
 
 def _as_label_array(labels: Any, name: str) -> np.ndarray:
@@ -76,8 +78,9 @@ def _as_label_array(labels: Any, name: str) -> np.ndarray:
         for i, row in enumerate(labels):
             unknown = set(row) - set(CHEXPERT_LABELS)
             if unknown:
-                raise ValueError(f"{name}[{i}]: unknown CheXpert label(s) {sorted(unknown)}; valid: "
-                                 f"{list(CHEXPERT_LABELS)}")
+                raise ValueError(
+                    f"{name}[{i}]: unknown CheXpert label(s) {sorted(unknown)}; valid: {list(CHEXPERT_LABELS)}"
+                )
             for j, lab in enumerate(CHEXPERT_LABELS):
                 if lab in row and row[lab] is not None:
                     out[i, j] = row[lab]
@@ -85,15 +88,19 @@ def _as_label_array(labels: Any, name: str) -> np.ndarray:
     else:
         arr = np.asarray(labels, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != len(CHEXPERT_LABELS):
-        raise ValueError(f"{name}: expected an N x {len(CHEXPERT_LABELS)} label matrix (columns in CHEXPERT_LABELS "
-                         f"order), got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected an N x {len(CHEXPERT_LABELS)} label matrix (columns in CHEXPERT_LABELS "
+            f"order), got shape {arr.shape}"
+        )
     arr = arr.copy()
     arr[arr == BLANK] = np.nan
     bad = ~np.isnan(arr) & ~np.isin(arr, (1.0, 0.0, -1.0))
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"{name}: {int(bad.sum())} value(s) outside 1/0/-1/BLANK({BLANK})/NaN, first "
-                         f"{arr[i, j]!r} at row {i}, column {CHEXPERT_LABELS[j]!r}")
+        raise ValueError(
+            f"{name}: {int(bad.sum())} value(s) outside 1/0/-1/BLANK({BLANK})/NaN, first "
+            f"{arr[i, j]!r} at row {i}, column {CHEXPERT_LABELS[j]!r}"
+        )
     return arr
 
 
@@ -230,22 +237,39 @@ def _report(ref: np.ndarray, hyp: np.ndarray, names: Sequence[str]) -> dict[str,
     f1 = _f1(tp, fp, fn)
     rep: dict[str, dict[str, float]] = {
         n: {"precision": float(prec[i]), "recall": float(rec[i]), "f1-score": float(f1[i]), "support": int(support[i])}
-        for i, n in enumerate(names)}
+        for i, n in enumerate(names)
+    }
     total = int(support.sum())
     t, p = tp.sum(), pred.sum()
-    rep["micro avg"] = {"precision": float(t / p) if p else 0.0, "recall": float(t / total) if total else 0.0,
-                        "f1-score": float(_f1(t, fp.sum(), fn.sum())), "support": total}
-    rep["macro avg"] = {"precision": float(prec.mean()), "recall": float(rec.mean()), "f1-score": float(f1.mean()),
-                        "support": total}
+    rep["micro avg"] = {
+        "precision": float(t / p) if p else 0.0,
+        "recall": float(t / total) if total else 0.0,
+        "f1-score": float(_f1(t, fp.sum(), fn.sum())),
+        "support": total,
+    }
+    rep["macro avg"] = {
+        "precision": float(prec.mean()),
+        "recall": float(rec.mean()),
+        "f1-score": float(f1.mean()),
+        "support": total,
+    }
     w = support / total if total else np.zeros(len(names))
-    rep["weighted avg"] = {"precision": float((prec * w).sum()), "recall": float((rec * w).sum()),
-                           "f1-score": float((f1 * w).sum()), "support": total}
+    rep["weighted avg"] = {
+        "precision": float((prec * w).sum()),
+        "recall": float((rec * w).sum()),
+        "f1-score": float((f1 * w).sum()),
+        "support": total,
+    }
     s_tp, s_true, s_pred = (ref & hyp).sum(axis=1), ref.sum(axis=1), hyp.sum(axis=1)
     s_prec = np.divide(s_tp, s_pred, out=np.zeros(len(ref)), where=s_pred > 0)
     s_rec = np.divide(s_tp, s_true, out=np.zeros(len(ref)), where=s_true > 0)
     s_f1 = _f1(s_tp, s_pred - s_tp, s_true - s_tp)
-    rep["samples avg"] = {"precision": float(s_prec.mean()), "recall": float(s_rec.mean()),
-                          "f1-score": float(s_f1.mean()), "support": total}
+    rep["samples avg"] = {
+        "precision": float(s_prec.mean()),
+        "recall": float(s_rec.mean()),
+        "f1-score": float(s_f1.mean()),
+        "support": total,
+    }
     return rep
 
 
@@ -272,9 +296,12 @@ def chexbert_report(ref_labels: Any, hyp_labels: Any, uncertain: str = "positive
     ref, hyp = _pair(ref_labels, hyp_labels, uncertain)
     cols = list(FIVE_LABEL_COLUMNS)
     exact = (ref[:, cols] == hyp[:, cols]).all(axis=1)
-    return {"report_14": _report(ref, hyp, CHEXPERT_LABELS),
-            "report_5": _report(ref[:, cols], hyp[:, cols], [CHEXPERT_LABELS[c] for c in cols]),
-            "accuracy_5": float(exact.mean()), "sample_exact_5": exact.astype(np.float32)}
+    return {
+        "report_14": _report(ref, hyp, CHEXPERT_LABELS),
+        "report_5": _report(ref[:, cols], hyp[:, cols], [CHEXPERT_LABELS[c] for c in cols]),
+        "accuracy_5": float(exact.mean()),
+        "sample_exact_5": exact.astype(np.float32),
+    }
 
 
 def labels_to_dicts(labels: Any) -> list[dict[str, int]]:

@@ -36,10 +36,15 @@ import numpy as np
 import torch
 
 from radgrpo.metrics.loaders import resolve_model
-from radgrpo.metrics.text.chexbert import (CHEXBERT_SPEC, FOUR_WAY_VALUES, TWO_WAY_VALUES, chexbert_f1,
-                                          semb_similarity)
-from radgrpo.metrics.text.chexbert_model import (CHECKPOINT_FILE, MAX_LENGTH, NUM_FOUR_WAY_HEADS, CheXbertNet,
-                                                 bert_config, load_state_dict_checked)
+from radgrpo.metrics.text.chexbert import CHEXBERT_SPEC, FOUR_WAY_VALUES, TWO_WAY_VALUES, chexbert_f1, semb_similarity
+from radgrpo.metrics.text.chexbert_model import (
+    CHECKPOINT_FILE,
+    MAX_LENGTH,
+    NUM_FOUR_WAY_HEADS,
+    CheXbertNet,
+    bert_config,
+    load_state_dict_checked,
+)
 from radgrpo.records import CHEXPERT_LABELS
 
 
@@ -84,8 +89,15 @@ class CheXbertLabeler:
         1
     """
 
-    def __init__(self, net: CheXbertNet, tokenizer: Any, device: str | torch.device = "cpu", batch_size: int = 64,
-                 max_length: int = MAX_LENGTH, cache_size: int = 0):
+    def __init__(
+        self,
+        net: CheXbertNet,
+        tokenizer: Any,
+        device: str | torch.device = "cpu",
+        batch_size: int = 64,
+        max_length: int = MAX_LENGTH,
+        cache_size: int = 0,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.device = torch.device(device)
@@ -122,13 +134,13 @@ class CheXbertLabeler:
         four = torch.tensor(FOUR_WAY_VALUES, device=self.device)
         two = torch.tensor(TWO_WAY_VALUES, device=self.device)
         for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             width = len(ids[idx[0]])
             batch = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
             mask = torch.zeros((len(idx), width), dtype=torch.long)
             for r, i in enumerate(idx):
-                batch[r, :len(ids[i])] = torch.tensor(ids[i])
-                mask[r, :len(ids[i])] = 1
+                batch[r, : len(ids[i])] = torch.tensor(ids[i])
+                mask[r, : len(ids[i])] = 1
             cls, logits = self.net(batch.to(self.device), mask.to(self.device))
             vals = [four[lg.argmax(dim=1)] for lg in logits[:NUM_FOUR_WAY_HEADS]] + [two[logits[-1].argmax(dim=1)]]
             labels[idx] = torch.stack(vals, dim=1).cpu().numpy()
@@ -193,7 +205,7 @@ class CheXbertLabeler:
         if len(refs) != len(hyps):
             raise ValueError(f"CheXbert semb: {len(refs)} references vs {len(hyps)} hypotheses")
         emb = self.encode(refs + hyps).embeddings
-        return semb_similarity(emb[:len(refs)], emb[len(refs):])
+        return semb_similarity(emb[: len(refs)], emb[len(refs) :])
 
     def f1(self, refs: Sequence[str], hyps: Sequence[str], uncertain: str = "positive") -> dict[str, float]:
         """Corpus CheXbert F1 of report texts (f1chexbert's micro/macro over 14 and 5 labels).
@@ -210,7 +222,7 @@ class CheXbertLabeler:
         if len(refs) != len(hyps):
             raise ValueError(f"CheXbert F1: {len(refs)} references vs {len(hyps)} hypotheses")
         labels = self.encode(refs + hyps).labels
-        return chexbert_f1(labels[:len(refs)], labels[len(refs):], uncertain=uncertain)
+        return chexbert_f1(labels[: len(refs)], labels[len(refs) :], uncertain=uncertain)
 
 
 def _check_text(t: Any, i: int) -> str:
@@ -231,9 +243,15 @@ def _load_tokenizer(bert_dir: Path, kind: str) -> Any:
     raise ValueError(f"tokenizer must be 'fast' or 'legacy', got {kind!r}")
 
 
-def load_chexbert(model_dir: str | os.PathLike | None = None, bert_dir: str | os.PathLike | None = None,
-                  device: str | torch.device | None = None, dtype: torch.dtype | None = None, batch_size: int = 64,
-                  cache_size: int = 0, tokenizer: str = "fast") -> CheXbertLabeler:
+def load_chexbert(
+    model_dir: str | os.PathLike | None = None,
+    bert_dir: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    batch_size: int = 64,
+    cache_size: int = 0,
+    tokenizer: str = "fast",
+) -> CheXbertLabeler:
     """Load CheXbert (``chexbert.pth`` + bert-base-uncased config/vocab) into a :class:`CheXbertLabeler`.
 
     Args:
@@ -270,16 +288,21 @@ def load_chexbert(model_dir: str | os.PathLike | None = None, bert_dir: str | os
         net = net.to(dtype)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return CheXbertLabeler(net, _load_tokenizer(bert_path, tokenizer), device=device, batch_size=batch_size,
-                           cache_size=cache_size)
+    return CheXbertLabeler(
+        net, _load_tokenizer(bert_path, tokenizer), device=device, batch_size=batch_size, cache_size=cache_size
+    )
 
 
 _LABELERS: dict[tuple[str, str, str], CheXbertLabeler] = {}
 
 
-def label_report_pairs(refs: Sequence[str], hyps: Sequence[str], model_dir: str | os.PathLike | None = None,
-                       bert_dir: str | os.PathLike | None = None, device: str | None = None
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def label_report_pairs(
+    refs: Sequence[str],
+    hyps: Sequence[str],
+    model_dir: str | os.PathLike | None = None,
+    bert_dir: str | os.PathLike | None = None,
+    device: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """CheXbert labels of aligned reference and generated reports, the labeller loaded once and kept (evaluation).
 
     Both sides go through one batched :meth:`CheXbertLabeler.encode` call; corpus F1 (micro/macro, 14/5 labels, an
@@ -307,7 +330,7 @@ def label_report_pairs(refs: Sequence[str], hyps: Sequence[str], model_dir: str 
     if key not in _LABELERS:
         _LABELERS[key] = load_chexbert(model_dir, bert_dir, device=device, cache_size=8192)
     labels = _LABELERS[key].encode(refs + hyps).labels
-    return labels[:len(refs)], labels[len(refs):]
+    return labels[: len(refs)], labels[len(refs) :]
 
 
 __all__ = ["CheXbertLabeler", "CheXbertOutput", "label_report_pairs", "load_chexbert", "normalize_report"]

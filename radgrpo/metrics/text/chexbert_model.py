@@ -58,10 +58,20 @@ class BertSizes(TypedDict):
 
 #: bert-base-uncased's architecture (its config.json), which chexbert.pth was trained from.
 BERT_BASE_UNCASED: BertSizes = {
-    "vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
-    "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu",
-    "layer_norm_eps": 1e-12, "pad_token_id": 0, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
-    "initializer_range": 0.02}
+    "vocab_size": 30522,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+    "hidden_act": "gelu",
+    "layer_norm_eps": 1e-12,
+    "pad_token_id": 0,
+    "hidden_dropout_prob": 0.1,
+    "attention_probs_dropout_prob": 0.1,
+    "initializer_range": 0.02,
+}
 # buffers that later transformers versions (3.1 - 4.30) saved in state dicts; never weights, ignored when present
 _IGNORED_BUFFERS = ("bert.embeddings.position_ids", "bert.embeddings.token_type_ids")
 
@@ -70,9 +80,14 @@ class CheXbertCheckpointError(ValueError):
     """``chexbert.pth`` does not match the CheXbert layout (missing/unexpected keys or wrong shapes)."""
 
 
-def public_checkpoint_layout(num_layers: int = 12, hidden: int = 768, intermediate: int = 3072,
-                             vocab_size: int = 30522, max_positions: int = 512,
-                             type_vocab: int = 2) -> "OrderedDict[str, tuple[int, ...]]":
+def public_checkpoint_layout(
+    num_layers: int = 12,
+    hidden: int = 768,
+    intermediate: int = 3072,
+    vocab_size: int = 30522,
+    max_positions: int = 512,
+    type_vocab: int = 2,
+) -> OrderedDict[str, tuple[int, ...]]:
     """Key -> shape of ``model_state_dict`` in the public ``chexbert.pth``, in saving order (written from the peers).
 
     Layout: CheXbert's ``bert_labeler`` under ``nn.DataParallel`` (hence ``module.``), its ``bert`` a transformers
@@ -194,33 +209,42 @@ def load_state_dict_checked(net: CheXbertNet, checkpoint: str | Path) -> None:
     path = Path(checkpoint)
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - re-raised with the file named
+    except Exception as e:
         raise CheXbertCheckpointError(f"could not read CheXbert checkpoint {path}: {type(e).__name__}: {e}") from e
     if not isinstance(blob, dict) or "model_state_dict" not in blob:
         found = sorted(blob)[:10] if isinstance(blob, dict) else type(blob).__name__
-        raise CheXbertCheckpointError(f"{path} is not a CheXbert checkpoint: expected a dict with 'model_state_dict' "
-                                      f"(as CheXbert's run_bert.py saves), found {found}")
+        raise CheXbertCheckpointError(
+            f"{path} is not a CheXbert checkpoint: expected a dict with 'model_state_dict' "
+            f"(as CheXbert's run_bert.py saves), found {found}"
+        )
     raw = blob["model_state_dict"]
     prefixed = [k.startswith("module.") for k in raw]
     if any(prefixed) and not all(prefixed):
         raise CheXbertCheckpointError(f"{path}: some keys have the DataParallel 'module.' prefix and some do not")
-    state = OrderedDict((k[len("module."):] if k.startswith("module.") else k, v) for k, v in raw.items())
+    state = OrderedDict((k[len("module.") :] if k.startswith("module.") else k, v) for k, v in raw.items())
     for k in _IGNORED_BUFFERS:
         state.pop(k, None)
     expected = net.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
-             for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    wrong = [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
+    ]
     if missing or unexpected or wrong:
         cfg = net.bert.config
-        parts = [f"{path} does not match the CheXbert model built from its BERT config (layers "
-                 f"{cfg.num_hidden_layers}, hidden {cfg.hidden_size}, vocab {cfg.vocab_size}):"]
+        parts = [
+            f"{path} does not match the CheXbert model built from its BERT config (layers "
+            f"{cfg.num_hidden_layers}, hidden {cfg.hidden_size}, vocab {cfg.vocab_size}):"
+        ]
         for title, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
             if items:
                 parts.append(f"  {len(items)} {title}: " + ", ".join(items[:5]) + (" ..." if len(items) > 5 else ""))
-        parts.append("  the public checkpoint is StanfordAIMI/RRG_scorers:chexbert.pth with bert-base-uncased's "
-                     "config.json; a checkpoint and a config from different models do not fit together")
+        parts.append(
+            "  the public checkpoint is StanfordAIMI/RRG_scorers:chexbert.pth with bert-base-uncased's "
+            "config.json; a checkpoint and a config from different models do not fit together"
+        )
         raise CheXbertCheckpointError("\n".join(parts))
     net.load_state_dict(state, strict=True)
 
@@ -229,16 +253,147 @@ def load_state_dict_checked(net: CheXbertNet, checkpoint: str | Path) -> None:
 
 _SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 _PUNCT = list(".,;:!?()[]-/'\"%&+=<>_*#@")
-_WORDS = """no acute cardiopulmonary process findings finding normal heart size mild moderate severe small large left
-right bilateral pleural effusion effusions pneumothorax pneumothoraces cardiomegaly enlarged cardiac silhouette
-cardiomediastinal mediastinum edema pulmonary vascular congestion consolidation pneumonia atelectasis atelectatic
-opacity opacities lung lungs lesion nodule nodules mass fracture rib support devices tube tip catheter line picc
-endotracheal enteric nasogastric pacemaker sternotomy wires is are the of and with without in at to a an there
-seen not evidence change interval stable unchanged since prior comparison study clear base bases basal bibasilar
-upper lower lobe zone apical hilar perihilar possible likely may cannot excluded suggest focal airspace
-radiographic subsegmental patchy increased decreased improved new present identified noted status post median
-cabg calcification aorta atherosclerosis volumes crowding vasculature minimal overt elevated hemidiaphragm
-blunting costophrenic angle lateral view projects terminates above below carina cm mm""".split()
+_WORDS = [
+    "no",
+    "acute",
+    "cardiopulmonary",
+    "process",
+    "findings",
+    "finding",
+    "normal",
+    "heart",
+    "size",
+    "mild",
+    "moderate",
+    "severe",
+    "small",
+    "large",
+    "left",
+    "right",
+    "bilateral",
+    "pleural",
+    "effusion",
+    "effusions",
+    "pneumothorax",
+    "pneumothoraces",
+    "cardiomegaly",
+    "enlarged",
+    "cardiac",
+    "silhouette",
+    "cardiomediastinal",
+    "mediastinum",
+    "edema",
+    "pulmonary",
+    "vascular",
+    "congestion",
+    "consolidation",
+    "pneumonia",
+    "atelectasis",
+    "atelectatic",
+    "opacity",
+    "opacities",
+    "lung",
+    "lungs",
+    "lesion",
+    "nodule",
+    "nodules",
+    "mass",
+    "fracture",
+    "rib",
+    "support",
+    "devices",
+    "tube",
+    "tip",
+    "catheter",
+    "line",
+    "picc",
+    "endotracheal",
+    "enteric",
+    "nasogastric",
+    "pacemaker",
+    "sternotomy",
+    "wires",
+    "is",
+    "are",
+    "the",
+    "of",
+    "and",
+    "with",
+    "without",
+    "in",
+    "at",
+    "to",
+    "a",
+    "an",
+    "there",
+    "seen",
+    "not",
+    "evidence",
+    "change",
+    "interval",
+    "stable",
+    "unchanged",
+    "since",
+    "prior",
+    "comparison",
+    "study",
+    "clear",
+    "base",
+    "bases",
+    "basal",
+    "bibasilar",
+    "upper",
+    "lower",
+    "lobe",
+    "zone",
+    "apical",
+    "hilar",
+    "perihilar",
+    "possible",
+    "likely",
+    "may",
+    "cannot",
+    "excluded",
+    "suggest",
+    "focal",
+    "airspace",
+    "radiographic",
+    "subsegmental",
+    "patchy",
+    "increased",
+    "decreased",
+    "improved",
+    "new",
+    "present",
+    "identified",
+    "noted",
+    "status",
+    "post",
+    "median",
+    "cabg",
+    "calcification",
+    "aorta",
+    "atherosclerosis",
+    "volumes",
+    "crowding",
+    "vasculature",
+    "minimal",
+    "overt",
+    "elevated",
+    "hemidiaphragm",
+    "blunting",
+    "costophrenic",
+    "angle",
+    "lateral",
+    "view",
+    "projects",
+    "terminates",
+    "above",
+    "below",
+    "carina",
+    "cm",
+    "mm",
+]
 
 
 def _tiny_vocab() -> list[str]:
@@ -248,8 +403,13 @@ def _tiny_vocab() -> list[str]:
     return list(dict.fromkeys(vocab))
 
 
-def build_random_chexbert(out_dir: str | Path, tiny: bool = True, seed: int = 0,
-                          init_std: float | None = None, vocab_file: str | Path | None = None) -> Path:
+def build_random_chexbert(
+    out_dir: str | Path,
+    tiny: bool = True,
+    seed: int = 0,
+    init_std: float | None = None,
+    vocab_file: str | Path | None = None,
+) -> Path:
     """Write a randomly initialised CheXbert in the public checkpoint's format, with its BERT config and vocab.
 
     The folder then holds ``chexbert.pth`` (``{"epoch", "model_state_dict", "optimizer_state_dict"}``, keys with
@@ -308,6 +468,10 @@ def build_random_chexbert(out_dir: str | Path, tiny: bool = True, seed: int = 0,
     cfg.pop("transformers_version", None)
     (out / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
     (out / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    (out / "tokenizer_config.json").write_text(json.dumps(
-        {"do_lower_case": True, "model_max_length": MAX_LENGTH, "tokenizer_class": "BertTokenizer"}, indent=2) + "\n")
+    (out / "tokenizer_config.json").write_text(
+        json.dumps(
+            {"do_lower_case": True, "model_max_length": MAX_LENGTH, "tokenizer_class": "BertTokenizer"}, indent=2
+        )
+        + "\n"
+    )
     return out

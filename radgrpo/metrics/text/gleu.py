@@ -40,7 +40,7 @@ def _all_ngrams(tokens: list[str], min_len: int, max_len: int) -> Counter:
     c: Counter = Counter()
     for n in range(min_len, max_len + 1):
         for i in range(len(tokens) - n + 1):
-            c[tuple(tokens[i:i + n])] += 1
+            c[tuple(tokens[i : i + n])] += 1
     return c
 
 
@@ -60,8 +60,9 @@ def _counts(refs: list[list[str]], hyp: list[str], min_len: int, max_len: int) -
     return best if best is not None else (0, 0)
 
 
-def score_gleu(refs: Sequence[str | Sequence[str]], hyps: Sequence[str], min_len: int = 1, max_len: int = 4,
-               tokenize: str = "13a") -> np.ndarray:
+def score_gleu(
+    refs: Sequence[str | Sequence[str]], hyps: Sequence[str], min_len: int = 1, max_len: int = 4, tokenize: str = "13a"
+) -> np.ndarray:
     """Per-pair GLEU in [0, 1] (each pair scored as ``google_bleu`` with ``references=[[ref]]``).
 
     Args:
@@ -88,8 +89,9 @@ def score_gleu(refs: Sequence[str | Sequence[str]], hyps: Sequence[str], min_len
     return out
 
 
-def corpus_gleu(refs: Sequence[str | Sequence[str]], hyps: Sequence[str], min_len: int = 1, max_len: int = 4,
-                tokenize: str = "13a") -> float:
+def corpus_gleu(
+    refs: Sequence[str | Sequence[str]], hyps: Sequence[str], min_len: int = 1, max_len: int = 4, tokenize: str = "13a"
+) -> float:
     """Corpus GLEU: matches and denominators summed over pairs (``google_bleu`` on the whole list).
 
     Example:

@@ -72,13 +72,15 @@ from radgrpo.metrics.loaders import MODEL_SPECS, ModelNotFoundError, ModelSpec, 
 
 #: the default judge (Llama-2-7B fine-tuned by the GREEN authors on :data:`GREEN_PROMPT_TEMPLATE`)
 GREEN_MODEL = "StanfordAIMI/GREEN-radllama2-7b"
-GREEN_SPEC = register_model(ModelSpec(
-    name="GREEN-radllama2-7b",
-    hub_repo=GREEN_MODEL,
-    files=("config.json", "tokenizer_config.json"),
-    used_by=("green",),
-    note="GREEN judge LLM (Llama-2-7B fine-tuned on GREEN's prompt; float16 weights ~13.5 GB, a GPU is advised)",
-))
+GREEN_SPEC = register_model(
+    ModelSpec(
+        name="GREEN-radllama2-7b",
+        hub_repo=GREEN_MODEL,
+        files=("config.json", "tokenizer_config.json"),
+        used_by=("green",),
+        note="GREEN judge LLM (Llama-2-7B fine-tuned on GREEN's prompt; float16 weights ~13.5 GB, a GPU is advised)",
+    )
+)
 
 #: generation limit of the reference: prompt + completion tokens
 MAX_LENGTH = 2048
@@ -205,8 +207,10 @@ def format_green_chat(prompt: str, eos_token: str = "</s>") -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- parsing
-_HEADER_RE = re.compile(r"\[(?:Explanation|Clinically Significant Errors|Clinically Insignificant Errors|"
-                        r"Matched Findings)\]:")
+_HEADER_RE = re.compile(
+    r"\[(?:Explanation|Clinically Significant Errors|Clinically Insignificant Errors|"
+    r"Matched Findings)\]:"
+)
 _BLANK_LINE_RE = re.compile(r"\n\s*\n")
 _COUNT_RE = re.compile(r": (\d+)(?=\.)")
 
@@ -266,7 +270,7 @@ def _section(text: str, name: str) -> str | None:
     m = re.search(r"\[" + re.escape(name) + r"\]:", text)
     if m is None:
         return None
-    rest = text[m.end():].lstrip()
+    rest = text[m.end() :].lstrip()
     end = len(rest)
     for stop in (_BLANK_LINE_RE.search(rest), _HEADER_RE.search(rest)):
         if stop is not None:
@@ -280,7 +284,8 @@ def _error_counts(body: str | None) -> tuple[int, ...] | None:
         return None
     if body.startswith("No"):
         return (0,) * 6
-    for keys, pattern in (("abcdef", r"\(([a-f])\) (.*)"), ("123456", r"\(([1-6])\) (.*)")):
+    # `keys` is read after the loop: the key alphabet of the pattern that matched
+    for keys, pattern in (("abcdef", r"\(([a-f])\) (.*)"), ("123456", r"\(([1-6])\) (.*)")):  # noqa: B007
         items = re.findall(pattern, body)
         if items:
             break
@@ -324,11 +329,17 @@ def parse_green(completion: str) -> GreenParse:
         matched = int(m.group(1)) if m else (0 if matched_body.startswith("No") else None)
     problem = None
     if significant is None:
-        problem = (f"no [{CATEGORIES[0]}] section" if _section(text, CATEGORIES[0]) is None
-                   else f"[{CATEGORIES[0]}] has no readable (a)-(f) items")
+        problem = (
+            f"no [{CATEGORIES[0]}] section"
+            if _section(text, CATEGORIES[0]) is None
+            else f"[{CATEGORIES[0]}] has no readable (a)-(f) items"
+        )
     elif matched is None:
-        problem = (f"no [{CATEGORIES[2]}] section" if matched_body is None
-                   else f"[{CATEGORIES[2]}] does not start with a count")
+        problem = (
+            f"no [{CATEGORIES[2]}] section"
+            if matched_body is None
+            else f"[{CATEGORIES[2]}] does not start with a count"
+        )
     return GreenParse(matched, significant, insignificant, problem)
 
 
@@ -388,9 +399,18 @@ class GreenResult:
 class _HFBackend:
     """A local causal LM: batched greedy generation with left padding (loaded on first use)."""
 
-    def __init__(self, model: str, model_dir: str | os.PathLike | None, device: str | None, dtype: str | None,
-                 batch_size: int, max_length: int, max_new_tokens: int | None, append_eos: bool,
-                 trust_remote_code: bool) -> None:
+    def __init__(
+        self,
+        model: str,
+        model_dir: str | os.PathLike | None,
+        device: str | None,
+        dtype: str | None,
+        batch_size: int,
+        max_length: int,
+        max_new_tokens: int | None,
+        append_eos: bool,
+        trust_remote_code: bool,
+    ) -> None:
         if dtype not in (None, "float32", "float16", "bfloat16"):
             raise ValueError(f"dtype must be float32, float16 or bfloat16, got {dtype!r}")
         self.name = next((s.name for s in MODEL_SPECS.values() if s.hub_repo == model), model)
@@ -413,14 +433,18 @@ class _HFBackend:
         major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
         dtype_kw = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
         try:
-            tok = AutoTokenizer.from_pretrained(str(self.folder), padding_side="left",
-                                                trust_remote_code=self.trust_remote_code)
-            net = AutoModelForCausalLM.from_pretrained(str(self.folder), trust_remote_code=self.trust_remote_code,
-                                                       **{dtype_kw: getattr(torch, dtype)})
+            tok = AutoTokenizer.from_pretrained(
+                str(self.folder), padding_side="left", trust_remote_code=self.trust_remote_code
+            )
+            net = AutoModelForCausalLM.from_pretrained(
+                str(self.folder), trust_remote_code=self.trust_remote_code, **{dtype_kw: getattr(torch, dtype)}
+            )
         except OSError as e:
-            raise ModelNotFoundError(f"could not load the GREEN judge {self.name!r} from {self.folder}: {e}\n"
-                                     f"  the folder needs config.json, the tokenizer files and the weights; on a "
-                                     f"connected machine: radgrpo models download {GREEN_SPEC.name}") from e
+            raise ModelNotFoundError(
+                f"could not load the GREEN judge {self.name!r} from {self.folder}: {e}\n"
+                f"  the folder needs config.json, the tokenizer files and the weights; on a "
+                f"connected machine: radgrpo models download {GREEN_SPEC.name}"
+            ) from e
         if tok.eos_token_id is None:
             raise ValueError(f"the tokenizer in {self.folder} has no EOS token (GREEN pads and ends with it)")
         self.device = device
@@ -456,7 +480,7 @@ class _HFBackend:
                 todo.append(i)
         todo.sort(key=lambda i: -len(ids[i]))  # similar lengths together: less padding
         for start in range(0, len(todo), self.batch_size):
-            rows = todo[start:start + self.batch_size]
+            rows = todo[start : start + self.batch_size]
             width = max(len(ids[i]) for i in rows)
             budgets = [self.max_length - len(ids[i]) for i in rows]
             if self.max_new_tokens is not None:
@@ -464,13 +488,22 @@ class _HFBackend:
             input_ids = torch.tensor([[eos] * (width - len(ids[i])) + ids[i] for i in rows], device=self.device)
             mask = torch.tensor([[0] * (width - len(ids[i])) + [1] * len(ids[i]) for i in rows], device=self.device)
             with torch.inference_mode():
-                out = self.model.generate(input_ids=input_ids, attention_mask=mask, do_sample=False, num_beams=1,
-                                          max_new_tokens=max(budgets), eos_token_id=eos, pad_token_id=eos,
-                                          temperature=None, top_p=None, top_k=None)
+                out = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=mask,
+                    do_sample=False,
+                    num_beams=1,
+                    max_new_tokens=max(budgets),
+                    eos_token_id=eos,
+                    pad_token_id=eos,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
+                )
             for r, i in enumerate(rows):
-                new = out[r, width:width + budgets[r]].tolist()
+                new = out[r, width : width + budgets[r]].tolist()
                 if eos in new:
-                    new = new[:new.index(eos)]
+                    new = new[: new.index(eos)]
                 completions[i] = self.tokenizer.decode(new, skip_special_tokens=True)
         return texts, completions, errors
 
@@ -479,13 +512,31 @@ class _OpenAIBackend:
     """An OpenAI-compatible chat endpoint through :class:`radgrpo.chat_client.ChatClient` (bounded concurrency,
     retries, optional on-disk cache); one user message per pair."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None, concurrency: int, max_retries: int,
-                 timeout_s: float, backoff_s: float, cache_dir: str | os.PathLike | None,
-                 params: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None,
+        concurrency: int,
+        max_retries: int,
+        timeout_s: float,
+        backoff_s: float,
+        cache_dir: str | os.PathLike | None,
+        params: dict[str, Any] | None,
+    ) -> None:
         from radgrpo.chat_client import ChatClient
 
-        self.client = ChatClient(base_url, model, api_key=api_key, cache_dir=cache_dir, max_concurrency=concurrency,
-                                 max_retries=max_retries, timeout_s=timeout_s, backoff_s=backoff_s, **(params or {}))
+        self.client = ChatClient(
+            base_url,
+            model,
+            api_key=api_key,
+            cache_dir=cache_dir,
+            max_concurrency=concurrency,
+            max_retries=max_retries,
+            timeout_s=timeout_s,
+            backoff_s=backoff_s,
+            **(params or {}),
+        )
         self.url = self.client.base_url + "/chat/completions"
 
     @property
@@ -537,13 +588,29 @@ class GreenScorer:
         radgrpo.metrics.loaders.ModelNotFoundError: model folder /nonexistent given for 'GREEN-radllama2-7b' ...
     """
 
-    def __init__(self, model: str = GREEN_MODEL, *, backend: str = "hf", max_words: int | None = MAX_WORDS,
-                 model_dir: str | os.PathLike | None = None, device: str | None = None, dtype: str | None = None,
-                 batch_size: int = BATCH_SIZE, max_length: int = MAX_LENGTH, max_new_tokens: int | None = None,
-                 append_eos: bool = True, trust_remote_code: bool = False, base_url: str | None = None,
-                 api_key: str | None = None, concurrency: int = 4, max_retries: int = 4, timeout_s: float = 300.0,
-                 backoff_s: float = 1.0, cache_dir: str | os.PathLike | None = None,
-                 request_params: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: str = GREEN_MODEL,
+        *,
+        backend: str = "hf",
+        max_words: int | None = MAX_WORDS,
+        model_dir: str | os.PathLike | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int = BATCH_SIZE,
+        max_length: int = MAX_LENGTH,
+        max_new_tokens: int | None = None,
+        append_eos: bool = True,
+        trust_remote_code: bool = False,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 4,
+        max_retries: int = 4,
+        timeout_s: float = 300.0,
+        backoff_s: float = 1.0,
+        cache_dir: str | os.PathLike | None = None,
+        request_params: dict[str, Any] | None = None,
+    ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if batch_size < 1 or max_length < 2 or (max_new_tokens is not None and max_new_tokens < 1):
@@ -552,13 +619,15 @@ class GreenScorer:
         self.backend_name = backend
         self.backend: _HFBackend | _OpenAIBackend
         if backend == "hf":
-            self.backend = _HFBackend(model, model_dir, device, dtype, batch_size, max_length, max_new_tokens,
-                                      append_eos, trust_remote_code)
+            self.backend = _HFBackend(
+                model, model_dir, device, dtype, batch_size, max_length, max_new_tokens, append_eos, trust_remote_code
+            )
         else:
             if not base_url:
                 raise ValueError("backend='openai' needs base_url, e.g. http://127.0.0.1:8000/v1")
-            self.backend = _OpenAIBackend(base_url, model, api_key, concurrency, max_retries, timeout_s, backoff_s,
-                                          cache_dir, request_params)
+            self.backend = _OpenAIBackend(
+                base_url, model, api_key, concurrency, max_retries, timeout_s, backoff_s, cache_dir, request_params
+            )
 
     def __call__(self, refs: Sequence[str], hyps: Sequence[str]) -> GreenResult:
         """Judge each (reference, candidate) pair and parse the completions.
@@ -583,8 +652,10 @@ def _check_pairs(refs: Sequence[str], hyps: Sequence[str]) -> tuple[list[str], l
     refs, hyps = list(refs), list(hyps)
     if len(refs) != len(hyps):
         raise ValueError(f"refs and hyps must have the same length, got {len(refs)} and {len(hyps)}")
-    bad = next((f"{n}[{i}]" for n, ts in (("refs", refs), ("hyps", hyps)) for i, t in enumerate(ts)
-                if not isinstance(t, str)), None)
+    bad = next(
+        (f"{n}[{i}]" for n, ts in (("refs", refs), ("hyps", hyps)) for i, t in enumerate(ts) if not isinstance(t, str)),
+        None,
+    )
     if bad:
         raise TypeError(f"{bad} is not a str")
     return refs, hyps

@@ -65,8 +65,9 @@ def radcliq_v1_from_features(radgraph: Any, bertscore: Any, semb: Any, bleu: Any
         >>> radcliq_v1_from_features([0, 0], [-1, 0], [0, 0.8], [0, 0]).round(7).tolist()
         [4.1009884, 1.6543257]
     """
-    x = np.stack(np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (radgraph, bertscore, semb, bleu))),
-                 axis=-1)
+    x = np.stack(
+        np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (radgraph, bertscore, semb, bleu))), axis=-1
+    )
     if not np.all(np.isfinite(x)):
         raise ValueError("RadCliQ features must be finite (got NaN or inf)")
     return ((x - RADCLIQ_V1_MEAN) / RADCLIQ_V1_SCALE) @ RADCLIQ_V1_COEF + RADCLIQ_V1_INTERCEPT
@@ -120,8 +121,8 @@ def bleu2_cxr_report_metric(refs: Sequence[str], hyps: Sequence[str]) -> np.ndar
         r, h = cxr_report_metric_tokens(ref), cxr_report_metric_tokens(hyp)
         logs: list[float] = []
         for n in (1, 2):
-            hc = Counter(tuple(h[i:i + n]) for i in range(len(h) - n + 1))
-            rc = Counter(tuple(r[i:i + n]) for i in range(len(r) - n + 1))
+            hc = Counter(tuple(h[i : i + n]) for i in range(len(h) - n + 1))
+            rc = Counter(tuple(r[i : i + n]) for i in range(len(r) - n + 1))
             num = sum(min(c, rc[g]) for g, c in hc.items())
             den = max(1, sum(hc.values()))
             if n == 1 and num == 0:
@@ -183,8 +184,9 @@ class RadCliQConfig:
 
 RADCLIQ_CONFIGS: dict[str, RadCliQConfig] = {
     "radcliq_v1": RadCliQConfig("radcliq_v1", "radgraph", "fast_bleu2", collapse_spaces=True),
-    "radcliq_paper": RadCliQConfig("radcliq_paper", "radgraph-xl", "coco_bleu4", lowercase=True, max_chars=2048,
-                                   short_chars=5, short_score=3.0),
+    "radcliq_paper": RadCliQConfig(
+        "radcliq_paper", "radgraph-xl", "coco_bleu4", lowercase=True, max_chars=2048, short_chars=5, short_score=3.0
+    ),
 }
 
 PairScorer = Callable[[list[str], list[str]], np.ndarray]
@@ -214,10 +216,19 @@ class RadCliQScorer:
         [-1.4406903, 3.0]
     """
 
-    def __init__(self, config: str | RadCliQConfig = "radcliq_v1", *, radgraph: PairScorer | None = None,
-                 bertscore: PairScorer | None = None, semb: PairScorer | None = None, bleu: PairScorer | None = None,
-                 model_dirs: dict[str, str | os.PathLike] | None = None, device: str | None = None,
-                 cache_size: int = 4096, dtype: str = "float32") -> None:
+    def __init__(
+        self,
+        config: str | RadCliQConfig = "radcliq_v1",
+        *,
+        radgraph: PairScorer | None = None,
+        bertscore: PairScorer | None = None,
+        semb: PairScorer | None = None,
+        bleu: PairScorer | None = None,
+        model_dirs: dict[str, str | os.PathLike] | None = None,
+        device: str | None = None,
+        cache_size: int = 4096,
+        dtype: str = "float32",
+    ) -> None:
         if dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
         if isinstance(config, str):
@@ -235,8 +246,12 @@ class RadCliQScorer:
         self.device = device
         self.cache_size = cache_size
         self.dtype = dtype
-        self._components: dict[str, PairScorer | None] = {"radgraph": radgraph, "bertscore": bertscore,
-                                                          "semb": semb, "bleu": bleu}
+        self._components: dict[str, PairScorer | None] = {
+            "radgraph": radgraph,
+            "bertscore": bertscore,
+            "semb": semb,
+            "bleu": bleu,
+        }
 
     # ---------------------------------------------------------------- components (lazy)
     def component(self, name: str) -> PairScorer:
@@ -255,24 +270,40 @@ class RadCliQScorer:
     def _default_bertscore(self) -> PairScorer:
         from radgrpo.metrics.text.bertscore import BERTScorer
 
-        return BERTScorer.from_config(self.config.bertscore, model_dir=self.model_dirs.get("bertscore"),
-                                      device=self.device, ref_cache_size=self.cache_size, dtype=self.dtype)
+        return BERTScorer.from_config(
+            self.config.bertscore,
+            model_dir=self.model_dirs.get("bertscore"),
+            device=self.device,
+            ref_cache_size=self.cache_size,
+            dtype=self.dtype,
+        )
 
     def _default_radgraph(self) -> PairScorer:
         from radgrpo.metrics.text.radgraph import RadGraphScorer
 
-        return _RadGraphCombined(RadGraphScorer(self.config.radgraph_model, model_dir=self.model_dirs.get("radgraph"),
-                                                backbone_dir=self.model_dirs.get("radgraph_backbone"),
-                                                device=self.device, cache_size=self.cache_size,
-                                                dtype=self.dtype))
+        return _RadGraphCombined(
+            RadGraphScorer(
+                self.config.radgraph_model,
+                model_dir=self.model_dirs.get("radgraph"),
+                backbone_dir=self.model_dirs.get("radgraph_backbone"),
+                device=self.device,
+                cache_size=self.cache_size,
+                dtype=self.dtype,
+            )
+        )
 
     def _default_semb(self) -> PairScorer:
-        from radgrpo.metrics.text.chexbert_labeler import load_chexbert
-
         import torch
 
-        labeler = load_chexbert(self.model_dirs.get("chexbert"), self.model_dirs.get("chexbert_bert"),
-                                device=self.device, cache_size=self.cache_size, dtype=getattr(torch, self.dtype))
+        from radgrpo.metrics.text.chexbert_labeler import load_chexbert
+
+        labeler = load_chexbert(
+            self.model_dirs.get("chexbert"),
+            self.model_dirs.get("chexbert_bert"),
+            device=self.device,
+            cache_size=self.cache_size,
+            dtype=getattr(torch, self.dtype),
+        )
         return _SembCosine(labeler)
 
     # ---------------------------------------------------------------- scoring
@@ -285,7 +316,7 @@ class RadCliQScorer:
             (2048, 'heart normal.')
         """
         if self.config.max_chars is not None:
-            text = text[:self.config.max_chars]
+            text = text[: self.config.max_chars]
         return text.lower() if self.config.lowercase else text
 
     def is_short(self, ref: str, hyp: str) -> bool:
@@ -328,8 +359,7 @@ class RadCliQScorer:
             out[f][idx] = vals
         return out
 
-    def score_with_features(self, refs: Sequence[str], hyps: Sequence[str]
-                            ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def score_with_features(self, refs: Sequence[str], hyps: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """``(RadCliQ per pair, features)``; short pairs get ``config.short_score``.
 
         Args:
@@ -390,8 +420,13 @@ class _SembCosine:
 _SCORERS: dict[tuple, RadCliQScorer] = {}
 
 
-def score_radcliq(refs: Sequence[str], hyps: Sequence[str], config: str = "radcliq_paper",
-                  model_dirs: dict[str, str | os.PathLike] | None = None, device: str | None = None) -> np.ndarray:
+def score_radcliq(
+    refs: Sequence[str],
+    hyps: Sequence[str],
+    config: str = "radcliq_paper",
+    model_dirs: dict[str, str | os.PathLike] | None = None,
+    device: str | None = None,
+) -> np.ndarray:
     """Per-pair RadCliQ of a named configuration, with the scorer loaded once and kept (evaluation entry point).
 
     Args:

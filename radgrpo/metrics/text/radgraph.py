@@ -201,8 +201,9 @@ def radgraph_f1(ref_annotations, hyp_annotations, level: str = "partial", lowerc
     if len(refs) != len(hyps):
         raise ValueError(f"{len(refs)} reference annotations but {len(hyps)} hypothesis annotations")
     if level == "all":
-        return np.array([[pair_f1(r, h, lv, lowercase) for lv in F1RADGRAPH_LEVELS] for r, h in zip(refs, hyps)],
-                        dtype=np.float64).reshape(len(refs), 3)
+        return np.array(
+            [[pair_f1(r, h, lv, lowercase) for lv in F1RADGRAPH_LEVELS] for r, h in zip(refs, hyps)], dtype=np.float64
+        ).reshape(len(refs), 3)
     return np.array([pair_f1(r, h, level, lowercase) for r, h in zip(refs, hyps)], dtype=np.float64)
 
 
@@ -230,9 +231,17 @@ class RadGraphScorer:
         array([1.])
     """
 
-    def __init__(self, model: str = "radgraph-xl", model_dir: str | os.PathLike | None = None,
-                 backbone_dir: str | os.PathLike | None = None, device: str | None = None, batch_size: int = 32,
-                 cache_size: int = 50_000, lowercase: bool = False, dtype: str = "float32") -> None:
+    def __init__(
+        self,
+        model: str = "radgraph-xl",
+        model_dir: str | os.PathLike | None = None,
+        backbone_dir: str | os.PathLike | None = None,
+        device: str | None = None,
+        batch_size: int = 32,
+        cache_size: int = 50_000,
+        lowercase: bool = False,
+        dtype: str = "float32",
+    ) -> None:
         if dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
         self.model, self.model_dir, self.backbone_dir, self.dtype = model, model_dir, backbone_dir, dtype
@@ -245,12 +254,18 @@ class RadGraphScorer:
     def radgraph(self) -> RadGraph:
         """The loaded :class:`~radgrpo.metrics.text.radgraph_model.model.RadGraph` (loads on first access)."""
         if self._rg is None:
-            from radgrpo.metrics.text.radgraph_model.model import load_radgraph
-
             import torch
 
-            self._rg = load_radgraph(self.model, self.model_dir, self.backbone_dir, self.device, self.batch_size,
-                                     dtype=getattr(torch, self.dtype))
+            from radgrpo.metrics.text.radgraph_model.model import load_radgraph
+
+            self._rg = load_radgraph(
+                self.model,
+                self.model_dir,
+                self.backbone_dir,
+                self.device,
+                self.batch_size,
+                dtype=getattr(torch, self.dtype),
+            )
         return self._rg
 
     def annotate(self, texts: Sequence[str], cache: bool = False) -> list[dict]:
@@ -279,8 +294,9 @@ class RadGraphScorer:
                 self._cache.popitem(last=False)
         return out
 
-    def __call__(self, refs: Sequence[str], hyps: Sequence[str],
-                 levels: Sequence[str] = ("simple", "partial", "complete")) -> dict[str, np.ndarray]:
+    def __call__(
+        self, refs: Sequence[str], hyps: Sequence[str], levels: Sequence[str] = ("simple", "partial", "complete")
+    ) -> dict[str, np.ndarray]:
         """Per-pair F1 at each of ``levels``.
 
         Args:
@@ -311,3 +327,43 @@ class RadGraphScorer:
                 empty = len(refs[i]) == 0 or len(hyps[i]) == 0
                 out[lv][i] = 0.0 if (lv != "radcliq" and empty) else scores[j]
         return out
+
+
+_SCORERS: dict[tuple[str, str, str, str | None], RadGraphScorer] = {}
+
+
+def score_radgraph(
+    refs: Sequence[str],
+    hyps: Sequence[str],
+    level: str = "complete",
+    model: str = "radgraph-xl",
+    model_dir: str | os.PathLike | None = None,
+    backbone_dir: str | os.PathLike | None = None,
+    device: str | None = None,
+) -> np.ndarray:
+    """Per-pair RadGraph F1 at one level, with the scorer loaded once per model and kept (evaluation entry point of
+    the metric ``radgraph``: radgraph-xl, ``complete`` level, as the paper's evaluation; docs/metrics.md).
+
+    Args:
+        refs: reference reports.
+        hyps: generated reports (same length).
+        level: ``simple``, ``partial``, ``complete`` (default) or ``radcliq``.
+        model: ``"radgraph-xl"`` (default) or ``"radgraph"`` (v1).
+        model_dir: explicit archive or extracted folder (default: the loaders' search path).
+        backbone_dir: explicit backbone folder.
+        device: torch device.
+    Returns:
+        float64 array of shape ``(n,)`` in [0, 1]; a pair with an empty side scores 0.
+
+    Example:
+        >>> score_radgraph(["a"], ["a"], level="full")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown RadGraph F1 level 'full'; expected one of ('simple', 'partial', 'complete', 'radcliq')
+    """
+    if level not in LEVELS:
+        raise ValueError(f"unknown RadGraph F1 level {level!r}; expected one of {LEVELS}")
+    key = (model, str(model_dir), str(backbone_dir), device)
+    if key not in _SCORERS:
+        _SCORERS[key] = RadGraphScorer(model, model_dir=model_dir, backbone_dir=backbone_dir, device=device)
+    return _SCORERS[key](list(refs), list(hyps), levels=(level,))[level]

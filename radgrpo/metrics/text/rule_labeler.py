@@ -43,10 +43,19 @@ METRIC_NAME = "rule_chexpert"
 
 # label -> mention patterns (matched on lower-cased text)
 _MENTIONS: dict[str, tuple[str, ...]] = {
-    "Enlarged Cardiomediastinum": (r"enlarged cardiomediastin\w*", r"widened mediastinum", r"mediastinal widening",
-                                   r"cardiomediastinal silhouette is enlarged"),
-    "Cardiomegaly": (r"cardiomegaly", r"heart (?:size )?(?:is|appears) (?:\w+ )?enlarged", r"enlarged heart",
-                     r"enlarged cardiac silhouette", r"cardiac silhouette is (?:\w+ )?enlarged"),
+    "Enlarged Cardiomediastinum": (
+        r"enlarged cardiomediastin\w*",
+        r"widened mediastinum",
+        r"mediastinal widening",
+        r"cardiomediastinal silhouette is enlarged",
+    ),
+    "Cardiomegaly": (
+        r"cardiomegaly",
+        r"heart (?:size )?(?:is|appears) (?:\w+ )?enlarged",
+        r"enlarged heart",
+        r"enlarged cardiac silhouette",
+        r"cardiac silhouette is (?:\w+ )?enlarged",
+    ),
     "Lung Opacity": (r"opacit(?:y|ies)", r"opacification", r"infiltrates?"),
     "Lung Lesion": (r"nodules?", r"mass(?:es)?", r"lung lesions?"),
     "Edema": (r"edema",),
@@ -57,8 +66,14 @@ _MENTIONS: dict[str, tuple[str, ...]] = {
     "Pleural Effusion": (r"(?:pleural )?effusions?",),
     "Pleural Other": (r"pleural thickening", r"fibrothorax"),
     "Fracture": (r"fractures?",),
-    "Support Devices": (r"catheter", r"endotracheal tube", r"(?:enteric|nasogastric|chest) tube", r"pacemaker",
-                        r"support devices?", r"picc"),
+    "Support Devices": (
+        r"catheter",
+        r"endotracheal tube",
+        r"(?:enteric|nasogastric|chest) tube",
+        r"pacemaker",
+        r"support devices?",
+        r"picc",
+    ),
 }
 # phrases that state a label is normal without a negation cue
 _NORMAL_PHRASES: dict[str, tuple[str, ...]] = {
@@ -68,10 +83,16 @@ _NORMAL_PHRASES: dict[str, tuple[str, ...]] = {
 _NEGATION = re.compile(r"\b(?:no|not|without|free of|negative for)\b")
 # a negation cue before one of these does not reach the mentions after it ("no pneumothorax, but a small effusion")
 _CLAUSE_BREAK = re.compile(r"\b(?:but|however|although)\b")
-_UNCERTAIN = re.compile(r"\b(?:may|possible|possibly|cannot exclude|cannot be excluded|questionable|suspicious for|"
-                        r"likely)\b")
-_IMPLIES = {"Cardiomegaly": ("Enlarged Cardiomediastinum",), "Consolidation": ("Lung Opacity",),
-            "Atelectasis": ("Lung Opacity",), "Pneumonia": ("Lung Opacity",)}
+_UNCERTAIN = re.compile(
+    r"\b(?:may|possible|possibly|cannot exclude|cannot be excluded|questionable|suspicious for|"
+    r"likely)\b"
+)
+_IMPLIES = {
+    "Cardiomegaly": ("Enlarged Cardiomediastinum",),
+    "Consolidation": ("Lung Opacity",),
+    "Atelectasis": ("Lung Opacity",),
+    "Pneumonia": ("Lung Opacity",),
+}
 _COMPILED = {lab: [re.compile(rf"\b{p}\b") for p in ps] for lab, ps in _MENTIONS.items()}
 _COMPILED_NORMAL = {lab: [re.compile(rf"\b{p}\b") for p in ps] for lab, ps in _NORMAL_PHRASES.items()}
 _SENTENCES = re.compile(r"[^.;!?\n]+")
@@ -184,8 +205,9 @@ def rule_chexpert_sample_f1(predictions: Sequence[str], references: Sequence[str
     return [1.0 if t == 0 else float(2 * b / t) for b, t in zip(both.tolist(), total.tolist())]
 
 
-def rule_chexpert_micro_f1(predictions: Sequence[str], references: Sequence[str],
-                           labels: Sequence[str] = CHEXPERT_LABELS) -> float:
+def rule_chexpert_micro_f1(
+    predictions: Sequence[str], references: Sequence[str], labels: Sequence[str] = CHEXPERT_LABELS
+) -> float:
     """Corpus micro-F1 of positive labels over the given label columns (CheXbert-F1 layout, rule labeller inside).
 
     Args:
@@ -215,8 +237,14 @@ def rule_chexpert_micro_f1(predictions: Sequence[str], references: Sequence[str]
 #: CheXpert labels of the findings the synthetic generator can draw (its nodule is "Lung Lesion"). The labels the
 #: generator only implies (Enlarged Cardiomediastinum, Lung Opacity) and "No Finding" are left out on purpose: they
 #: would count one drawn finding twice, or reward a report for naming nothing.
-FINDING_LABELS: tuple[str, ...] = ("Cardiomegaly", "Pleural Effusion", "Consolidation", "Pneumothorax", "Lung Lesion",
-                                   "Atelectasis")
+FINDING_LABELS: tuple[str, ...] = (
+    "Cardiomegaly",
+    "Pleural Effusion",
+    "Consolidation",
+    "Pneumothorax",
+    "Lung Lesion",
+    "Atelectasis",
+)
 #: the two patient sides, in the order side-aware elements are listed
 SIDES: tuple[str, ...] = ("right", "left")
 _SIDE_WORDS = re.compile(r"\b(?:right|left|bilateral|both)\b")

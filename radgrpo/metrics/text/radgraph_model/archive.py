@@ -56,17 +56,29 @@ UNUSED_PREFIXES = ("_coref.", "_events.")
 DROPPABLE_SUFFIXES = ("embeddings.position_ids",)
 
 for _name, _file in ARCHIVE_FILES.items():
-    register_model(ModelSpec(
-        _name, RRG_SCORERS_REPO, (_file,),
-        ("radgraph_simple", "radgraph_partial", "radgraph_complete", "radgraph_radcliq")
-        if _name == "radgraph-xl" else ("radgraph_radcliq", "radcliq_v1"),
-        f"RadGraph {'v1 (PhysioNet, DyGIE++)' if _name == 'radgraph' else 'XL'} model archive "
-        f"(config.json, vocabulary/, weights.th); also needs its backbone '{_name}-backbone'",
-        subfolder_files={_file: _file}))
-    register_model(ModelSpec(
-        f"{_name}-backbone", BACKBONE_IDS[_name], BACKBONE_FILES, (f"{_name} archive",),
-        f"config + tokenizer of the BERT named in {_file}'s config.json (weights come from weights.th)",
-        subfolder_files={f: f for f in (*BACKBONE_FILES, "tokenizer_config.json", "special_tokens_map.json")}))
+    register_model(
+        ModelSpec(
+            _name,
+            RRG_SCORERS_REPO,
+            (_file,),
+            ("radgraph_simple", "radgraph_partial", "radgraph_complete", "radgraph_radcliq")
+            if _name == "radgraph-xl"
+            else ("radgraph_radcliq", "radcliq_v1"),
+            f"RadGraph {'v1 (PhysioNet, DyGIE++)' if _name == 'radgraph' else 'XL'} model archive "
+            f"(config.json, vocabulary/, weights.th); also needs its backbone '{_name}-backbone'",
+            subfolder_files={_file: _file},
+        )
+    )
+    register_model(
+        ModelSpec(
+            f"{_name}-backbone",
+            BACKBONE_IDS[_name],
+            BACKBONE_FILES,
+            (f"{_name} archive",),
+            f"config + tokenizer of the BERT named in {_file}'s config.json (weights come from weights.th)",
+            subfolder_files={f: f for f in (*BACKBONE_FILES, "tokenizer_config.json", "special_tokens_map.json")},
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -270,7 +282,8 @@ def peer_head_shapes(cfg: RadGraphConfig, labels: LabelSpace, hidden_size: int) 
 
     ner_ns, rel_ns, last = labels.ner_namespace, labels.relation_namespace, dims[-1]
     s: dict[str, tuple[int, ...]] = {
-        "_endpoint_span_extractor._span_width_embedding.weight": (cfg.num_width_embeddings, cfg.feature_size)}
+        "_endpoint_span_extractor._span_width_embedding.weight": (cfg.num_width_embeddings, cfg.feature_size)
+    }
     s |= ff(f"_ner._ner_scorers.{ner_ns}.0._module.", span)
     s[f"_ner._ner_scorers.{ner_ns}.1._module.weight"] = (len(labels.ner_labels) - 1, last)
     s[f"_ner._ner_scorers.{ner_ns}.1._module.bias"] = (len(labels.ner_labels) - 1,)
@@ -317,7 +330,7 @@ def peer_to_ours(key: str, labels: LabelSpace) -> str | None:
         True
     """
     if key.startswith(EMBEDDER_PREFIX):
-        return "bert." + key[len(EMBEDDER_PREFIX):]
+        return "bert." + key[len(EMBEDDER_PREFIX) :]
     if key == "_endpoint_span_extractor._span_width_embedding.weight":
         return "width_embedding.weight"
     if key.startswith(UNUSED_PREFIXES):
@@ -326,8 +339,10 @@ def peer_to_ours(key: str, labels: LabelSpace) -> str | None:
     rules = (
         (rf"_ner\._ner_scorers\.{ner}\.0\._module\._linear_layers\.(\d+)\.(weight|bias)", "ner_ff.{0}.{1}"),
         (rf"_ner\._ner_scorers\.{ner}\.1\._module\.(weight|bias)", "ner_out.{0}"),
-        (rf"_relation\._mention_pruners\.{rel}\._scorer\.0\._module\._linear_layers\.(\d+)\.(weight|bias)",
-         "prune_ff.{0}.{1}"),
+        (
+            rf"_relation\._mention_pruners\.{rel}\._scorer\.0\._module\._linear_layers\.(\d+)\.(weight|bias)",
+            "prune_ff.{0}.{1}",
+        ),
         (rf"_relation\._mention_pruners\.{rel}\._scorer\.1\._module\.(weight|bias)", "prune_out.{0}"),
         (rf"_relation\._relation_feedforwards\.{rel}\._linear_layers\.(\d+)\.(weight|bias)", "rel_ff.{0}.{1}"),
         (rf"_relation\._relation_scorers\.{rel}\.(weight|bias)", "rel_out.{0}"),
@@ -392,7 +407,8 @@ def locate_archive(model: str, model_dir: str | os.PathLike | None = None) -> Pa
             return extract_archive(p / archive_name)
         raise ModelNotFoundError(
             f"{p} is neither a RadGraph archive ({archive_name}) nor an extracted one (config.json, vocabulary/, "
-            f"{WEIGHTS_FILE})" + (f"\n{_hint(model)}" if model in ARCHIVE_FILES else ""))
+            f"{WEIGHTS_FILE})" + (f"\n{_hint(model)}" if model in ARCHIVE_FILES else "")
+        )
     candidates += [models_dir() / model, RADGRAPH_PACKAGE_CACHE / model]
     for folder in candidates:
         if _is_extracted(folder):
@@ -400,20 +416,24 @@ def locate_archive(model: str, model_dir: str | os.PathLike | None = None) -> Pa
         if (folder / archive_name).is_file():
             return extract_archive(folder / archive_name)
     if model not in ARCHIVE_FILES:
-        raise ModelNotFoundError(f"unknown RadGraph model {model!r}; known: {sorted(ARCHIVE_FILES)}, "
-                                 "or pass model_dir")
+        raise ModelNotFoundError(f"unknown RadGraph model {model!r}; known: {sorted(ARCHIVE_FILES)}, or pass model_dir")
     try:
         folder = resolve_model(model)  # HF cache of StanfordAIMI/RRG_scorers, or raises with instructions
     except ModelNotFoundError as e:
-        raise ModelNotFoundError(f"{e}\n  also looked in: {RADGRAPH_PACKAGE_CACHE / model} (radgraph package "
-                                 "cache; an extracted folder there is used as is)") from None
-    return extract_archive(folder / archive_name, models_dir() / model / (archive_name.removesuffix(".tar.gz")
-                                                                          + ".extracted"))
+        raise ModelNotFoundError(
+            f"{e}\n  also looked in: {RADGRAPH_PACKAGE_CACHE / model} (radgraph package "
+            "cache; an extracted folder there is used as is)"
+        ) from None
+    return extract_archive(
+        folder / archive_name, models_dir() / model / (archive_name.removesuffix(".tar.gz") + ".extracted")
+    )
 
 
 def _hint(model: str) -> str:
-    return (f"  get it with `radgrpo models download {model}` (hub {RRG_SCORERS_REPO}, file {ARCHIVE_FILES[model]}) "
-            f"into {models_dir() / model}")
+    return (
+        f"  get it with `radgrpo models download {model}` (hub {RRG_SCORERS_REPO}, file {ARCHIVE_FILES[model]}) "
+        f"into {models_dir() / model}"
+    )
 
 
 def locate_backbone(model_name: str, backbone_dir: str | os.PathLike | None = None) -> Path:

@@ -22,8 +22,9 @@ Entity = tuple[int, int, str]  # start, end (inclusive word indices), label
 Relation = tuple[int, int, int, int, str]  # source start, source end, target start, target end, label
 
 
-def build_annotation(words: Sequence[str], entities: Sequence[Entity], relations: Sequence[Relation],
-                     data_source: str | None = None) -> dict:
+def build_annotation(
+    words: Sequence[str], entities: Sequence[Entity], relations: Sequence[Relation], data_source: str | None = None
+) -> dict:
     """One report's annotation in the ``radgraph`` package's output format.
 
     Args:
@@ -49,6 +50,11 @@ def build_annotation(words: Sequence[str], entities: Sequence[Entity], relations
             by_source.setdefault((s1, e1), []).append([label, str(target + 1)])
     out = {}
     for i, (s, e, label) in enumerate(entities):
-        out[str(i + 1)] = {"tokens": " ".join(words[s: e + 1]), "label": label, "start_ix": s, "end_ix": e,
-                           "relations": [list(r) for r in by_source.get((s, e), [])]}
+        out[str(i + 1)] = {
+            "tokens": " ".join(words[s : e + 1]),
+            "label": label,
+            "start_ix": s,
+            "end_ix": e,
+            "relations": [list(r) for r in by_source.get((s, e), [])],
+        }
     return {"text": " ".join(words), "entities": out, "data_source": data_source, "data_split": "inference"}

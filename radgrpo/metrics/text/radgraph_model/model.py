@@ -140,8 +140,9 @@ class RadGraphModel(nn.Module):
         except RuntimeError as e:  # shape mismatch
             raise ValueError(f"weights.th does not fit the config/vocabulary: {e}") from e
         if result.missing_keys or result.unexpected_keys:
-            raise ValueError(f"weights.th mismatch: missing {result.missing_keys[:8]}, "
-                             f"unexpected {result.unexpected_keys[:8]}")
+            raise ValueError(
+                f"weights.th mismatch: missing {result.missing_keys[:8]}, unexpected {result.unexpected_keys[:8]}"
+            )
         return ignored
 
     # ------------------------------------------------------------------------------------------------- forward
@@ -158,8 +159,9 @@ class RadGraphModel(nn.Module):
         """(n_spans,) relation-pruner scores."""
         return self.prune_out(_run_ff(self.prune_ff, spans)).squeeze(-1)
 
-    def relation_scores(self, spans: torch.Tensor, mention: torch.Tensor, src: torch.Tensor,
-                        dst: torch.Tensor) -> torch.Tensor:
+    def relation_scores(
+        self, spans: torch.Tensor, mention: torch.Tensor, src: torch.Tensor, dst: torch.Tensor
+    ) -> torch.Tensor:
         """(n_pairs, 1 + n_relation_labels) scores of the pairs (src[k], dst[k]); column 0 = null (0).
 
         ``FF([a, b, a * b])`` with the first layer split as ``W_a a + W_b b + W_ab (a * b)``, then the scorer,
@@ -169,8 +171,8 @@ class RadGraphModel(nn.Module):
         s = self.span_dim
         w = first.weight
         proj_a = spans @ w[:, :s].T
-        proj_b = spans @ w[:, s: 2 * s].T
-        pre = proj_a[src] + proj_b[dst] + (spans[src] * spans[dst]) @ w[:, 2 * s:].T + first.bias
+        proj_b = spans @ w[:, s : 2 * s].T
+        pre = proj_a[src] + proj_b[dst] + (spans[src] * spans[dst]) @ w[:, 2 * s :].T + first.bias
         hidden = _run_ff(self.rel_ff, torch.relu(pre), start=1)
         logits = self.rel_out(hidden) + (mention[src] + mention[dst]).unsqueeze(-1)
         return torch.cat([logits.new_zeros(logits.shape[0], 1), logits], dim=-1)
@@ -198,15 +200,22 @@ class RadGraph:
         max_pairs: span pairs per relation-scoring chunk (memory bound).
     """
 
-    def __init__(self, net: RadGraphModel, tokenizer, tokenization: str, device: torch.device | str = "cpu",
-                 batch_size: int = 32, max_pairs: int = 32768) -> None:
+    def __init__(
+        self,
+        net: RadGraphModel,
+        tokenizer,
+        tokenization: str,
+        device: torch.device | str = "cpu",
+        batch_size: int = 32,
+        max_pairs: int = 32768,
+    ) -> None:
         self.net, self.tokenizer, self.tokenization = net, tokenizer, tokenization
         self.device = torch.device(device)
         self.batch_size, self.max_pairs = batch_size, max_pairs
         with_special = tokenizer("a", add_special_tokens=True)["input_ids"]
         plain = tokenizer("a", add_special_tokens=False)["input_ids"]
-        at = next(i for i in range(len(with_special)) if with_special[i: i + len(plain)] == plain)
-        self.prefix, self.suffix = with_special[:at], with_special[at + len(plain):]
+        at = next(i for i in range(len(with_special)) if with_special[i : i + len(plain)] == plain)
+        self.prefix, self.suffix = with_special[:at], with_special[at + len(plain) :]
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._wordpieces: dict[str, list[int]] = {}
 
@@ -233,7 +242,7 @@ class RadGraph:
         bs = batch_size or self.batch_size
         by_position: dict[int, dict] = {}
         for k in range(0, len(order), bs):
-            chunk = order[k: k + bs]
+            chunk = order[k : k + bs]
             for i, (ents, rels) in zip(chunk, self.predict([docs[i] for i in chunk])):
                 by_position[i] = build_annotation(docs[i].words, ents, rels)
         return [by_position[i] for i in range(len(docs))]
@@ -263,8 +272,7 @@ class RadGraph:
         if max_len is None:
             return [self.prefix + doc.wordpieces + self.suffix]
         step = max_len - len(self.prefix) - len(self.suffix)
-        return [self.prefix + doc.wordpieces[i: i + step] + self.suffix
-                for i in range(0, len(doc.wordpieces), step)]
+        return [self.prefix + doc.wordpieces[i : i + step] + self.suffix for i in range(0, len(doc.wordpieces), step)]
 
     @torch.inference_mode()
     def word_embeddings(self, docs: Sequence[_Doc]) -> tuple[torch.Tensor, list[int]]:
@@ -313,7 +321,8 @@ class RadGraph:
         index = torch.tensor(wp_word, device=dev)
         sums = torch.zeros(total, hidden_size, device=dev, dtype=pieces.dtype).index_add_(0, index, pieces)
         counts = torch.zeros(total, device=dev, dtype=pieces.dtype).index_add_(
-            0, index, torch.ones_like(index, dtype=pieces.dtype))
+            0, index, torch.ones_like(index, dtype=pieces.dtype)
+        )
         return sums / counts.clamp_min(1).unsqueeze(-1), word_starts
 
     @torch.inference_mode()
@@ -331,9 +340,9 @@ class RadGraph:
         results: list[tuple[list, list]] = [([], []) for _ in docs]
         if not counts.sum():
             return results
-        local = np.concatenate(grids, axis=1)                       # (2, n_spans): doc-local start / end words
+        local = np.concatenate(grids, axis=1)  # (2, n_spans): doc-local start / end words
         glob = local + np.repeat(np.asarray(word_starts, dtype=np.int64), counts)[None, :]
-        span_first = np.concatenate([[0], np.cumsum(counts)])      # global row of each doc's first span
+        span_first = np.concatenate([[0], np.cumsum(counts)])  # global row of each doc's first span
         glob_t = torch.from_numpy(glob).to(dev)
         spans = net.span_embeddings(word_emb, glob_t[0], glob_t[1])
         ner = net.ner_scores(spans).max(dim=-1).indices
@@ -347,7 +356,7 @@ class RadGraph:
             keep = num_spans_to_keep(len(docs[d].words), cfg.spans_per_word)
             if n and keep:
                 first = int(span_first[d])
-                top = mention[first: first + n].topk(max(keep, 1)).indices.sort().values + first
+                top = mention[first : first + n].topk(max(keep, 1)).indices.sort().values + first
                 k = top.numel()
                 src_parts.append(top.repeat_interleave(k))
                 dst_parts.append(top.repeat(k))
@@ -357,7 +366,7 @@ class RadGraph:
         if src_parts:
             src, dst = torch.cat(src_parts), torch.cat(dst_parts)
             for a in range(0, src.numel(), self.max_pairs):
-                s_, d_ = src[a: a + self.max_pairs], dst[a: a + self.max_pairs]
+                s_, d_ = src[a : a + self.max_pairs], dst[a : a + self.max_pairs]
                 labels = net.relation_scores(spans, mention, s_, d_).max(dim=-1).indices - 1
                 hit = (labels >= 0).nonzero().squeeze(1)
                 s_h, d_h, l_h = torch.stack([s_[hit], d_[hit], labels[hit]]).cpu().tolist()  # one copy per chunk
@@ -375,10 +384,16 @@ class RadGraph:
         return results
 
 
-def load_radgraph(model: str = "radgraph-xl", model_dir: str | os.PathLike | None = None,
-                  backbone_dir: str | os.PathLike | None = None, device: str | torch.device | None = None,
-                  batch_size: int = 32, dtype: torch.dtype = torch.float32, dataset: str | None = None,
-                  tokenization: str | None = None) -> RadGraph:
+def load_radgraph(
+    model: str = "radgraph-xl",
+    model_dir: str | os.PathLike | None = None,
+    backbone_dir: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    batch_size: int = 32,
+    dtype: torch.dtype = torch.float32,
+    dataset: str | None = None,
+    tokenization: str | None = None,
+) -> RadGraph:
     """Load a RadGraph archive (public ``.tar.gz``, its extracted folder, or a tiny one) into :class:`RadGraph`.
 
     Args:

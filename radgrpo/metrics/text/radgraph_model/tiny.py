@@ -37,14 +37,58 @@ from radgrpo.metrics.text.radgraph_model.archive import (
 #: RadGraph v1 label set (RadGraph paper / PhysioNet schema)
 V1_NER_LABELS = ["", "ANAT-DP", "OBS-DP", "OBS-U", "OBS-DA"]
 #: RadGraph-XL-style labels (type::[measurement::]certainty), as the XL archive's output shows
-XL_NER_LABELS = ["", "Anatomy::definitely present", "Anatomy::measurement::definitely present",
-                 "Observation::definitely present", "Observation::uncertain", "Observation::definitely absent",
-                 "Observation::measurement::definitely present"]
+XL_NER_LABELS = [
+    "",
+    "Anatomy::definitely present",
+    "Anatomy::measurement::definitely present",
+    "Observation::definitely present",
+    "Observation::uncertain",
+    "Observation::definitely absent",
+    "Observation::measurement::definitely present",
+]
 RELATION_LABELS = ["located_at", "modify", "suggestive_of"]
 
-_WORDS = ("no acute cardiopulmonary process abnormality evidence of moderate hiatal hernia mild pulmonary edema "
-          "pleural effusion effusions left right lung lungs heart size normal stable tube terminates cm above the "
-          "carina bibasilar opacities atelectasis or and is are with there".split())
+_WORDS = [
+    "no",
+    "acute",
+    "cardiopulmonary",
+    "process",
+    "abnormality",
+    "evidence",
+    "of",
+    "moderate",
+    "hiatal",
+    "hernia",
+    "mild",
+    "pulmonary",
+    "edema",
+    "pleural",
+    "effusion",
+    "effusions",
+    "left",
+    "right",
+    "lung",
+    "lungs",
+    "heart",
+    "size",
+    "normal",
+    "stable",
+    "tube",
+    "terminates",
+    "cm",
+    "above",
+    "the",
+    "carina",
+    "bibasilar",
+    "opacities",
+    "atelectasis",
+    "or",
+    "and",
+    "is",
+    "are",
+    "with",
+    "there",
+]
 _PIECES = [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz0123456789"] + ["##ation", "##al", "##s", "##ed", "##ing"]
 
 
@@ -72,11 +116,22 @@ def tiny_wordpiece_vocab() -> list[str]:
     return specials + chars + _PIECES + list(_WORDS)
 
 
-def build_tiny_radgraph(out_dir: str | os.PathLike, model: str = "radgraph", seed: int = 0, *,
-                        real_size: bool = False, hidden_size: int = 32, num_layers: int = 2, feature_size: int = 8,
-                        ff_hidden: int = 16, max_span_width: int = 4, max_length: int = 512,
-                        spans_per_word: float = 0.5, weight_scale: float = 1.0,
-                        wordpiece_vocab: str | os.PathLike | None = None) -> TinyRadGraph:
+def build_tiny_radgraph(
+    out_dir: str | os.PathLike,
+    model: str = "radgraph",
+    seed: int = 0,
+    *,
+    real_size: bool = False,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    feature_size: int = 8,
+    ff_hidden: int = 16,
+    max_span_width: int = 4,
+    max_length: int = 512,
+    spans_per_word: float = 0.5,
+    weight_scale: float = 1.0,
+    wordpiece_vocab: str | os.PathLike | None = None,
+) -> TinyRadGraph:
     """Write a random RadGraph archive with the public layout and key names.
 
     Args:
@@ -113,37 +168,55 @@ def build_tiny_radgraph(out_dir: str | os.PathLike, model: str = "radgraph", see
     else:
         vocab = tiny_wordpiece_vocab()
     (backbone / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    bert_cfg = BertConfig(vocab_size=len(vocab), hidden_size=hidden_size,
-                          num_hidden_layers=num_layers, num_attention_heads=max(1, hidden_size // 16),
-                          intermediate_size=4 * hidden_size, max_position_embeddings=max(512, max_length))
+    bert_cfg = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=max(1, hidden_size // 16),
+        intermediate_size=4 * hidden_size,
+        max_position_embeddings=max(512, max_length),
+    )
     bert_cfg.save_pretrained(backbone)
-    (backbone / "tokenizer_config.json").write_text(json.dumps(
-        {"do_lower_case": True, "tokenizer_class": "BertTokenizer", "model_max_length": 512}), encoding="utf-8")
+    (backbone / "tokenizer_config.json").write_text(
+        json.dumps({"do_lower_case": True, "tokenizer_class": "BertTokenizer", "model_max_length": 512}),
+        encoding="utf-8",
+    )
 
     ner = V1_NER_LABELS if model == "radgraph" else XL_NER_LABELS
     (folder / "vocabulary" / "non_padded_namespaces.txt").write_text("*tags\n*labels\n", encoding="utf-8")
     (folder / "vocabulary" / f"{model}__ner_labels.txt").write_text("\n".join(ner) + "\n", encoding="utf-8")
-    (folder / "vocabulary" / f"{model}__relation_labels.txt").write_text("\n".join(RELATION_LABELS) + "\n",
-                                                                         encoding="utf-8")
+    (folder / "vocabulary" / f"{model}__relation_labels.txt").write_text(
+        "\n".join(RELATION_LABELS) + "\n", encoding="utf-8"
+    )
     indexer = {"type": "pretrained_transformer_mismatched", "model_name": model_name, "max_length": max_length}
     config = {
-        "dataset_reader": {"type": "dygie", "token_indexers": {"bert": dict(indexer)},
-                           "max_span_width": max_span_width},
+        "dataset_reader": {
+            "type": "dygie",
+            "token_indexers": {"bert": dict(indexer)},
+            "max_span_width": max_span_width,
+        },
         "model": {
             "type": "dygie",
             "embedder": {"token_embedders": {"bert": dict(indexer)}},
             "initializer": {"regexes": [["_span_width_embedding.weight", {"type": "xavier_normal"}]]},
-            "module_initializer": {"regexes": [[".*weight", {"type": "xavier_normal"}],
-                                               [".*weight_matrix", {"type": "xavier_normal"}]]},
+            "module_initializer": {
+                "regexes": [[".*weight", {"type": "xavier_normal"}], [".*weight_matrix", {"type": "xavier_normal"}]]
+            },
             "loss_weights": {"ner": 0.2, "relation": 1.0, "coref": 0.0, "events": 0.0},
             "feature_size": feature_size,
             "max_span_width": max_span_width,
             "target_task": "relation",
             "feedforward_params": {"num_layers": 2, "hidden_dims": ff_hidden, "dropout": 0.4},
-            "modules": {"coref": {"spans_per_word": 0.3, "max_antecedents": 100, "coref_prop": 0}, "ner": {},
-                        "relation": {"spans_per_word": spans_per_word},
-                        "events": {"trigger_spans_per_word": 0.3, "argument_spans_per_word": 0.8,
-                                   "loss_weights": {"trigger": 0.2, "arguments": 1.0}}},
+            "modules": {
+                "coref": {"spans_per_word": 0.3, "max_antecedents": 100, "coref_prop": 0},
+                "ner": {},
+                "relation": {"spans_per_word": spans_per_word},
+                "events": {
+                    "trigger_spans_per_word": 0.3,
+                    "argument_spans_per_word": 0.8,
+                    "loss_weights": {"trigger": 0.2, "arguments": 1.0},
+                },
+            },
         },
         "data_loader": {"batch_sampler": {"type": "bucket", "batch_size": 1}},
         "trainer": {"num_epochs": 50, "grad_norm": 5.0, "cuda_device": -1, "validation_metric": "+MEAN__relation_f1"},
@@ -153,12 +226,13 @@ def build_tiny_radgraph(out_dir: str | os.PathLike, model: str = "radgraph", see
     torch.manual_seed(seed)
     bert = BertModel(bert_cfg)
     state = {EMBEDDER_PREFIX + k: v.detach().clone() for k, v in bert.state_dict().items()}
-    cfg = RadGraphConfig(model_name, max_length, max_span_width, max_span_width, feature_size,
-                         (ff_hidden, ff_hidden), spans_per_word)
+    cfg = RadGraphConfig(
+        model_name, max_length, max_span_width, max_span_width, feature_size, (ff_hidden, ff_hidden), spans_per_word
+    )
     gen = torch.Generator().manual_seed(seed + 1)
     for key, shape in peer_head_shapes(cfg, LabelSpace(model, ner, RELATION_LABELS), hidden_size).items():
         fan_in = shape[1] if len(shape) == 2 else shape[0]
-        state[key] = torch.randn(shape, generator=gen) * (weight_scale / fan_in ** 0.5)
+        state[key] = torch.randn(shape, generator=gen) * (weight_scale / fan_in**0.5)
     torch.save(state, folder / WEIGHTS_FILE)
 
     archive = out / f"{model}.tar.gz"
