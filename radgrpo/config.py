@@ -246,7 +246,6 @@ def parse_config(cls: type[T], argv: list[str] | None = None, prog: str | None =
             parser.add_argument(flag, type=tp if callable(tp) else str, default=argparse.SUPPRESS, help=help_)
     ns = vars(parser.parse_args(argv))
     cfg_path = ns.pop("config", None)
-    from radgrpo.configs import resolve_config  # --config takes a file or a shipped name (radgrpo configs list)
 
     cfg_path = str(resolve_config(cfg_path)) if cfg_path else None
     data = _typed_values(load_yaml(cfg_path), hints, cfg_path) if cfg_path else {}
@@ -280,3 +279,62 @@ def save_config(cfg: Any, out_dir: str | os.PathLike, name: str = "config.yaml")
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(to_dict(cfg), f, sort_keys=False)
     return path
+
+
+#: The folder holding the configs shipped inside the package (``<group>/<name>.yaml``; :mod:`radgrpo.configs`).
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def list_configs() -> list[str]:
+    """The shipped config names, sorted (``["data/radvlm", ..., "sft/paper"]``)."""
+    return sorted(p.relative_to(CONFIG_DIR).with_suffix("").as_posix() for p in CONFIG_DIR.rglob("*.yaml"))
+
+
+def _name(name: str) -> str:
+    return name.removesuffix(".yaml").removesuffix(".yml").strip("/")
+
+
+def _unknown(name: str, what: str) -> str:
+    near = difflib.get_close_matches(_name(name), list_configs(), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    return f"{what}{hint} (`radgrpo configs list` shows the shipped names)"
+
+
+def config_path(name: str) -> Path:
+    """The file of shipped config ``name`` (``"sft/demo_cpu"``; a trailing ``.yaml`` is allowed).
+
+    Raises:
+        ConfigError: an unknown name; the message names the nearest shipped ones.
+
+    Example:
+        >>> config_path("sft/demo_cpu").name
+        'demo_cpu.yaml'
+        >>> config_path("sft/demo")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        radgrpo.config.ConfigError: unknown config 'sft/demo'; did you mean sft/demo_cpu...
+    """
+    key = _name(name)
+    if key not in list_configs():
+        raise ConfigError(_unknown(name, f"unknown config {name!r}"))
+    return CONFIG_DIR / f"{key}.yaml"
+
+
+def resolve_config(name_or_path: str | os.PathLike) -> Path:
+    """What a ``--config`` value names: an existing file, else a shipped config (``"sft/demo_cpu"``).
+
+    Raises:
+        ConfigError: neither a file nor a shipped name; the message names the nearest shipped ones.
+
+    Example:
+        >>> resolve_config("grpo/paper_report") == config_path("grpo/paper_report")
+        True
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if _name(str(name_or_path)) in list_configs():
+        return config_path(str(name_or_path))
+    raise ConfigError(
+        _unknown(str(name_or_path), f"--config {str(name_or_path)!r} is neither a file nor a shipped config name")
+    )

@@ -123,7 +123,7 @@ def _paths_given(argv: list[str]) -> list[str]:
             return [v] if isinstance(v, str) else []
 
         try:
-            from radgrpo.configs import resolve_config  # a file or a shipped config name
+            from radgrpo.config import resolve_config  # a file or a shipped config name
 
             words += strings(load_yaml(resolve_config(cfg)))
         except Exception:

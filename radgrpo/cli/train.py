@@ -56,7 +56,7 @@ def _parse(cls: Any, argv: list[str] | None, prog: str | None = None) -> Any:
     parser = _Parser((cls,), prog=prog)
     cfg_path, args = _pop_config(list(argv or []))
     if cfg_path:
-        from radgrpo.configs import resolve_config  # a file or a shipped name (radgrpo configs list)
+        from radgrpo.config import resolve_config  # a file or a shipped name (radgrpo configs list)
 
         cfg_path = str(resolve_config(cfg_path))
         config = load_yaml(cfg_path)
