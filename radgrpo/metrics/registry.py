@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -234,7 +235,9 @@ def check_metrics(metrics: Iterable[str] | None) -> list[str]:
     names = list(DEFAULT_METRICS if metrics is None else dict.fromkeys(metrics))
     unknown = [m for m in names if m not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; valid: {list_metrics()}")
+        near = {m: difflib.get_close_matches(m, list_metrics(), n=1, cutoff=0.6) for m in unknown}
+        hint = "".join(f"; did you mean {n[0]} for {m}?" for m, n in near.items() if n)
+        raise ValueError(f"unknown metric(s) {unknown}{hint} (valid: {', '.join(list_metrics())})")
     return names
 
 

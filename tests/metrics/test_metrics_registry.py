@@ -142,7 +142,9 @@ def test_model_free_functions_load_and_missing_ones_say_so():
 def test_unknown_name_lists_valid_ones_and_register_guards():
     with pytest.raises(KeyError, match="soft_f1"):
         get_metric("mAP")
-    with pytest.raises(ValueError, match=r"unknown metric\(s\) \['mAP'\]; valid: \['soft_f1'"):
+    with pytest.raises(ValueError, match=r"unknown metric\(s\) \['bleu5'\]; did you mean bleu4 for bleu5\?"):
+        check_metrics(["bleu5"])
+    with pytest.raises(ValueError, match=r"unknown metric\(s\) \['mAP'\] \(valid: soft_f1, "):
         check_metrics(["bleu4", "mAP"])
     assert check_metrics(None) == list(DEFAULT_METRICS)
     with pytest.raises(ValueError, match="kind"):
