@@ -250,3 +250,31 @@ def test_the_console_script_prints_one_line_and_exits_2(tmp_path):
         "(radgrpo --help lists commands)"
     )
     assert proc.stdout == ""
+
+
+def test_a_mistyped_local_model_folder_fails_at_once_with_the_nearest_folder(tmp_path, capsys):
+    # "runs/sftt" is a local path (its first part exists), never a hub id to retry for a minute
+    (tmp_path / "runs" / "sft").mkdir(parents=True)
+    from radgrpo.records import Record, Task, write_jsonl
+
+    test_file = tmp_path / "test.jsonl"
+    write_jsonl([Record("r/1", "a.png", Task.REPORT_GENERATION, "Describe.", "No findings.")], test_file)
+    model = str(tmp_path / "runs" / "sftt")
+    code, _, err = run(["eval", "--model", model, "--test_file", str(test_file), "--out", str(tmp_path / "e")], capsys)
+    assert_one_line_error(
+        code,
+        err,
+        f"radgrpo eval: cannot load the model from {model!r}: no such folder; did you mean {tmp_path}/runs/sft?",
+    )
+
+
+def test_hub_ids_are_not_taken_for_local_folders(tmp_path, monkeypatch):
+    from radgrpo.models.qwen3_vl import check_local_folder, looks_local
+
+    monkeypatch.chdir(tmp_path)
+    assert not looks_local("Qwen/Qwen3-VL-8B-Instruct")
+    check_local_folder("Qwen/Qwen3-VL-8B-Instruct")  # a hub id passes through to transformers
+    (tmp_path / "Qwen").mkdir()  # ... unless its first part is a folder here: then it is a local path
+    assert looks_local("Qwen/Qwen3-VL-8B-Instruct")
+    with pytest.raises(OSError, match="no such folder"):
+        check_local_folder("Qwen/Qwen3-VL-8B-Instruct")

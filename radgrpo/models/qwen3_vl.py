@@ -13,7 +13,9 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import os
+from pathlib import Path
 from typing import Any
 
 # Modules LoRA adapts by default: attention and MLP projections of the language model (vision tower frozen).
@@ -42,6 +44,51 @@ def _load_error(name_or_path: str, what: str, err: Exception) -> OSError:
     return OSError(f"cannot load the {what} from {name_or_path!r}: {hint}. ({type(err).__name__}: {err})")
 
 
+def looks_local(name_or_path: str) -> bool:
+    """Whether a model name is meant as a local folder rather than a hub id (``org/name``).
+
+    A name is local when it starts with ``.``, ``/`` or ``~``, has more than one ``/``, contains a backslash, or its
+    first component is an existing folder here (``demo_out/sftt`` when ``demo_out/`` exists).
+
+    Example:
+        >>> looks_local("Qwen/Qwen3-VL-8B-Instruct"), looks_local("./runs/sft"), looks_local("/data/m")
+        (False, True, True)
+    """
+    parts = Path(name_or_path).expanduser().parts
+    return (
+        name_or_path.startswith((".", "/", "~"))
+        or name_or_path.count("/") >= 2
+        or "\\" in name_or_path
+        or (len(parts) > 1 and Path(parts[0]).is_dir())
+    )
+
+
+def check_local_folder(name_or_path: str | os.PathLike, what: str = "model") -> None:
+    """Fail at once, naming the nearest existing folders, when a local-looking model folder does not exist (instead of
+    treating the name as a hub id and retrying the hub).
+
+    Raises:
+        OSError: the folder does not exist (the CLI prints it as one line).
+
+    Example:
+        >>> check_local_folder("./no_such_run/checkpoint-1")
+        Traceback (most recent call last):
+        ...
+        OSError: cannot load the model from './no_such_run/checkpoint-1': no such folder
+    """
+    name = str(name_or_path)
+    path = Path(name).expanduser()
+    if not looks_local(name) or path.exists():
+        return
+    parent = path.parent
+    near: list[str] = []
+    if parent.is_dir():
+        siblings = [c.name for c in parent.iterdir() if c.is_dir()]
+        near = [str(parent / n) for n in difflib.get_close_matches(path.name, siblings, n=3, cutoff=0.6)]
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    raise OSError(f"cannot load the {what} from {name!r}: no such folder{hint}")
+
+
 def load_model(
     name_or_path: str | os.PathLike,
     *,
@@ -64,6 +111,7 @@ def load_model(
         kwargs["dtype"] = resolve_dtype(dtype)
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
+    check_local_folder(name_or_path, "model")
     try:
         model: Any = AutoModelForImageTextToText.from_pretrained(str(name_or_path), **kwargs)
     except (OSError, ValueError) as e:
@@ -93,6 +141,7 @@ def load_processor(
     from radgrpo.models.processor import has_torchvision, image_only_processor
 
     name = str(name_or_path)
+    check_local_folder(name, "processor")
     try:
         if has_torchvision():
             proc = AutoProcessor.from_pretrained(name)
