@@ -52,6 +52,7 @@ NEAR_MISSES = [
     (["models", "build-tiny"], "--imagesize", "--image_size"),
     (["models", "download"], "--dst", "--dest"),
     (["rewards", "list"], "--name", "--names"),
+    (["serve", "rewards"], "--replica", "--replicas"),
 ]
 
 

@@ -16,8 +16,9 @@ DIST = {"PIL": "pillow", "yaml": "pyyaml", "sklearn": "scikit-learn"}
 # installed by a declared dependency, never by the user: transformers -> huggingface_hub, tokenizers;
 # datasets -> pyarrow
 TRANSITIVE = {"huggingface_hub", "tokenizers", "pyarrow"}
-# optional, imported behind a guard that works without them
-OPTIONAL = {"torchvision"}
+# optional, imported behind a guard that works without them; the `serve` extra (radgrpo.serve.app, imported only
+# by `radgrpo serve rewards`)
+OPTIONAL = {"torchvision", "ray", "fastapi", "starlette"}
 
 
 def _imported_packages() -> dict[str, str]:

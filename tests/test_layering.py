@@ -47,6 +47,7 @@ LAYER = {
     "eval": 3,
     "serve": 4,
     "cli": 4,
+    "integrations": 4,
 }
 # same-layer imports that are forbidden all the same
 FORBIDDEN = {

@@ -40,6 +40,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("models", "build-tiny"): ("radgrpo.cli.models", "build_tiny_main", "build and save a tiny Qwen3-VL"),
     ("models", "download"): ("radgrpo.cli.models", "download_main", "download scoring models (needs internet)"),
     ("rewards", "list"): ("radgrpo.cli.rewards", "list_main", "list the registered reward names"),
+    ("serve", "rewards"): ("radgrpo.cli.serve", "rewards_main", "serve rewards over HTTP with Ray Serve (batched)"),
     ("configs",): ("radgrpo.cli.configs", "main", "shipped configs: `configs list`, `configs cp NAME DEST`"),
 }
 

@@ -472,16 +472,30 @@ def _export(cfg: DataConfig, out: Path, splits: list[str]) -> dict[str, Any]:
     if "llava_json" in cfg.exports:
         from radgrpo.data.export.llava_json import write_dataset_info, write_llava_json
 
+        # source image paths are as the roots were given: relative ones start from the current folder
         done["llava_json"] = {
-            sp: write_llava_json(iter_jsonl(out / "records" / f"{sp}.jsonl"), out / "llava" / f"{sp}.json")
+            sp: write_llava_json(
+                iter_jsonl(out / "records" / f"{sp}.jsonl"),
+                out / "llava" / f"{sp}.json",
+                base=Path.cwd(),
+                check_images=cfg.check_images,
+            )
             for sp in splits
         }
         write_dataset_info(out / "llava" / "dataset_info.json", "radvlm_train", "train.json")
     if "verl" in cfg.exports and "train" in splits:
-        from radgrpo.data.export.verl import write_verl
+        from radgrpo.data.export.verl import write_verl, write_verl_run_script
 
         train = (r for r in iter_jsonl(out / "records" / "train.jsonl") if r.task.value in cfg.verl_tasks)
-        done["verl"] = write_verl(train, out / "verl", think_suffix=cfg.verl_think_suffix, reasoning=cfg.verl_reasoning)
+        done["verl"] = write_verl(
+            train,
+            out / "verl",
+            think_suffix=cfg.verl_think_suffix,
+            reasoning=cfg.verl_reasoning,
+            base=Path.cwd(),
+            check_images=cfg.check_images,
+        )
+        write_verl_run_script(out / "verl", cfg.verl_tasks)  # verl/verl_run.sh: docs/training.md#verl
     if "trl" in cfg.exports:
         from radgrpo.data.export.trl import records_to_grpo_dataset, records_to_sft_dataset, save_dataset
 

@@ -4,6 +4,7 @@ Choose them by name (:func:`radgrpo.rewards.registry.get_reward`, ``radgrpo rewa
 a reward does not apply to or failed on (failures counted and logged), never a silent 0. Modules: ``base`` (the
 contract, :class:`~radgrpo.rewards.base.Reward`), ``grounding`` (soft-F1), ``report`` (BLEU-4, GLEU), ``clinical``
 (−RadCliQ, BERTScore, RadGraph F1), ``format`` (think format), ``composite`` (``RewardBreakdown``, weighted sums),
+``remote`` (``RemoteReward``, a reward scored by a reward service over HTTP: ``get_reward("remote:NAME@URL")``),
 ``registry``. Importing this package imports no model code and no TRL.
 
 The default-configured rewards are also importable by name (loaded on first access; model-backed ones load their
@@ -37,6 +38,7 @@ _LAZY = {
     "gleu_reward": "report",
     "bleu4_reward": "report",
     "think_format_reward": "format",
+    "RemoteReward": "remote",
 }
 
 __all__ = ["get_reward", "list_rewards", "register_reward", *sorted(_LAZY)]

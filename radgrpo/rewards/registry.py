@@ -67,6 +67,12 @@ REWARDS: dict[str, tuple[str, str]] = {
         "radgrpo.rewards.clinical:make_radgraph_reward",
         "RadGraph F1 (radgraph-xl; paper ablation uses level=complete); options level, model, model_dir",
     ),
+    # not a name but the form of every remote reward; get_reward reads the "remote:" prefix before this table
+    "remote:NAME@URL[,URL]": (
+        "radgrpo.rewards.remote:make_remote_reward",
+        "reward NAME scored by a reward service at the URL(s), with retries and failover "
+        "(docs/rewards.md#remote-rewards); options timeout_s, retries, backoff_s, chunk_size, api_key_env",
+    ),
 }
 
 
@@ -108,7 +114,8 @@ def get_reward(name: str, **kwargs: Any) -> Callable[..., list[float | None]]:
     """The reward registered as ``name``: a TRL-signature callable ``fn(completions, **columns)``.
 
     Args:
-        name: a registered name (:func:`list_rewards`).
+        name: a registered name (:func:`list_rewards`), or ``"remote:NAME@URL[,URL]"`` for a reward scored by a
+            reward service (:class:`radgrpo.rewards.remote.RemoteReward`).
         **kwargs: options for the reward's factory.
     Returns:
         the reward callable (its ``__name__`` is what TRL logs).
@@ -122,6 +129,10 @@ def get_reward(name: str, **kwargs: Any) -> Callable[..., list[float | None]]:
         ...
         KeyError: "unknown reward 'radcliqq'; valid rewards: bertscore, bleu4, ..."
     """
+    if name.startswith("remote:"):  # a reward service over HTTP (docs/rewards.md#remote-rewards)
+        from radgrpo.rewards.remote import make_remote_reward
+
+        return make_remote_reward(name, **kwargs)
     if name not in REWARDS:
         raise KeyError(f"unknown reward {name!r}; valid rewards: {', '.join(list_rewards())}")
     module, attr = REWARDS[name][0].split(":")

@@ -24,25 +24,32 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The paper's report-generation run (verl/jobs/mimic_*_run.sh), as verl overrides.
-PAPER_REPORT_VERL: dict[str, Any] = {
-    "actor_rollout_ref.rollout.n": 8,
-    "data.train_batch_size": 512,
-    "actor_rollout_ref.actor.ppo_mini_batch_size": 128,
-    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": 4,
-    "actor_rollout_ref.actor.optim.lr": 1e-6,
-    "actor_rollout_ref.actor.use_kl_loss": True,
-    "actor_rollout_ref.actor.kl_loss_coef": 0.01,
-    "actor_rollout_ref.actor.kl_loss_type": "low_var_kl",
-    "actor_rollout_ref.actor.clip_ratio_low": 0.2,
-    "actor_rollout_ref.actor.clip_ratio_high": 0.28,
-    "actor_rollout_ref.actor.clip_ratio_c": 3.0,
-    "actor_rollout_ref.actor.loss_agg_mode": "token-mean",
-    "actor_rollout_ref.actor.entropy_coeff": 0.0,
-    "actor_rollout_ref.rollout.temperature": 1.0,
-    "actor_rollout_ref.rollout.top_p": 1.0,
-    "data.max_response_length": 1024,
-}
+from radgrpo.data.export.verl import verl_run_overrides
+
+#: The verl overrides that decide the TRL mapping (the rest of a verl run is cluster and logging settings).
+MAPPED_KEYS: tuple[str, ...] = (
+    "actor_rollout_ref.rollout.n",
+    "data.train_batch_size",
+    "actor_rollout_ref.actor.ppo_mini_batch_size",
+    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu",
+    "actor_rollout_ref.actor.optim.lr",
+    "actor_rollout_ref.actor.use_kl_loss",
+    "actor_rollout_ref.actor.kl_loss_coef",
+    "actor_rollout_ref.actor.kl_loss_type",
+    "actor_rollout_ref.actor.clip_ratio_low",
+    "actor_rollout_ref.actor.clip_ratio_high",
+    "actor_rollout_ref.actor.clip_ratio_c",
+    "actor_rollout_ref.actor.loss_agg_mode",
+    "actor_rollout_ref.actor.entropy_coeff",
+    "actor_rollout_ref.rollout.temperature",
+    "actor_rollout_ref.rollout.top_p",
+    "data.max_response_length",
+)
+
+#: The paper's report-generation run as verl overrides: the mapped keys of the one settings table that the verl run
+#: script is written from (:func:`radgrpo.data.export.verl.verl_run_overrides`), so the TRL presets and the verl script
+#: cannot drift apart.
+PAPER_REPORT_VERL: dict[str, Any] = {k: verl_run_overrides(["report_generation"])[k] for k in MAPPED_KEYS}
 _AGG = {"token-mean": "bnpo", "seq-mean-token-mean": "grpo", "seq-mean-token-sum-norm": "dr_grpo"}
 
 

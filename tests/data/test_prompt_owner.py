@@ -73,7 +73,7 @@ def test_trl_and_verl_prompts_are_the_same_text(thinking):
             *want,
             {"role": "assistant", "content": [{"type": "text", "text": r.answer}]},
         ]
-        row = record_to_verl_row(r, r.id, 0, "train", think_suffix=thinking)
+        row = record_to_verl_row(r, r.id, 0, "train", think_suffix=thinking, base="/data")
         assert row["prompt"] == [{"role": "user", "content": "<image>\n" + r.question + suffix}]
         assert P.prompt_messages(r, thinking=thinking) == want
         assert P.prompt_text(r, thinking=thinking) == r.question + suffix
@@ -81,7 +81,7 @@ def test_trl_and_verl_prompts_are_the_same_text(thinking):
 
 def test_llava_first_turn_uses_the_same_question():
     for r in RECORDS:
-        assert record_to_llava(r)["conversations"][0]["value"] == "<image>\n" + r.question
+        assert record_to_llava(r, base="/data")["conversations"][0]["value"] == "<image>\n" + r.question
 
 
 def test_multi_turn_first_user_turn_matches_grpo_and_eval_text():

@@ -5,6 +5,8 @@ What it is: ``Record`` -> ``{"image": "/abs/path", "conversations": [{"from": "h
 (atomic: temp file + rename) that RadVLM's trainers and LLaMA-Factory read with ``"formatting": "sharegpt",
 "columns": {"messages": "conversations", "images": "image"}``. ``<image>\\n`` prefixes the first human turn only;
 multi-turn records keep all turns. ``labels`` (positive CheXpert names) appears when the record has positives.
+Image paths are written absolute: relative ones resolve against the records file's folder (or ``base``), and every
+image must exist (:mod:`radgrpo.data.export.image_paths`).
 What it is not: the TRL dataset export (``radgrpo.data.export.trl``) nor verl parquet (``radgrpo.data.export.verl``).
 
 Example:
@@ -18,10 +20,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from radgrpo.data.export.image_paths import ImageCheck, RecordsArg, records_and_base, resolve_image
 from radgrpo.data.prompts import IMAGE_TOKEN, inline_image_text
 from radgrpo.records import Record
 
@@ -48,7 +50,10 @@ def record_to_llava(
         pathologies: optional ``pathologies`` list (RadVLM adds it for datasets that have one).
 
     Returns:
-        The item dict.
+        The item dict (the image is not checked here; :func:`write_llava_json` checks them all).
+
+    Raises:
+        ValueError: a turn of another role, or a relative image path without ``base``.
     """
     turns = record.conversation or [
         {"role": "user", "content": record.question},
@@ -63,9 +68,8 @@ def record_to_llava(
         if i == 0:
             value = inline_image_text(value)
         conv.append({"from": frm, "value": value})
-    image = record.image_path(base)
     item: dict[str, Any] = {
-        "image": str(image.resolve() if not image.is_absolute() else image),
+        "image": str(resolve_image(record, base)),
         "conversations": conv,
         "id": item_id or record.id,
     }
@@ -94,40 +98,59 @@ def llava_turns(item: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def write_llava_json(
-    records: Iterable[Record], path: str | os.PathLike, base: str | os.PathLike | None = None, radvlm_ids: bool = True
+    records: RecordsArg,
+    path: str | os.PathLike,
+    base: str | os.PathLike | None = None,
+    radvlm_ids: bool = True,
+    check_images: bool = True,
 ) -> int:
     """Stream records into one LLaVA JSON list, atomically.
 
     Args:
-        records: the records (e.g. a mixed split).
+        records: the records (e.g. a mixed split), or the path of a records JSONL (streamed).
         path: output ``.json`` file.
-        base: folder for relative image paths.
+        base: folder for relative image paths; default the records file's folder when ``records`` is a path.
         radvlm_ids: ids ``f"{meta['block']}_{index}"`` (RadVLM's global index) when the record has a block name;
             otherwise the record id.
+        check_images: every item's image must be a file.
 
     Returns:
         The number of items written.
 
+    Raises:
+        ValueError: a relative image path without a base folder, or images that do not exist (the first one and the
+            count are named; no file is left behind).
+
     Example:
         >>> import tempfile
-        >>> p = Path(tempfile.mkdtemp()) / "all_train.json"
-        >>> write_llava_json([Record("r", "/a.jpg", "classification", "Q?", "A.", meta={"block": "b"})], p)
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "a.jpg").write_bytes(b"")
+        >>> write_llava_json([Record("r", "a.jpg", "classification", "Q?", "A.", meta={"block": "b"})], d / "t.json", d)
         1
-        >>> json.loads(p.read_text())[0]["id"]
+        >>> json.loads((d / "t.json").read_text())[0]["id"]
         'b_0'
     """
+    records, base = records_and_base(records, base)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
+    check = ImageCheck(f"LLaVA JSON export {path.name}", base)
     n = 0
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("[")
-        for r in records:
-            block = r.meta.get("block") if radvlm_ids else None
-            item = record_to_llava(r, f"{block}_{n}" if block else None, base)
-            f.write(("\n" if n == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
-            n += 1
-        f.write("\n]\n")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("[")
+            for r in records:
+                block = r.meta.get("block") if radvlm_ids else None
+                item = record_to_llava(r, f"{block}_{n}" if block else None, base)
+                if check_images:
+                    check.add(Path(item["image"]), r.id)
+                f.write(("\n" if n == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
+                n += 1
+            f.write("\n]\n")
+        check.raise_if_missing()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     return n
 
