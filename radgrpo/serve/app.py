@@ -351,12 +351,14 @@ def serve_forever(cfg: ServeConfig) -> int:
     joined = bool(cfg.address)
     if not joined:  # a joined cluster's proxy may run on another node
         check_port(cfg.host, cfg.port)
-    ray.init(address=cfg.address or None, log_to_driver=True)
+    # the handlers go in before Ray starts, so Ctrl-C while Ray or the deployments start is a clean stop, not a
+    # KeyboardInterrupt traceback
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        url = deploy(cfg)
-        if not stop.is_set():
+        ray.init(address=cfg.address or None, log_to_driver=True)
+        url = "" if stop.is_set() else deploy(cfg)
+        if url and not stop.is_set():
             print(
                 f"radgrpo serve rewards: serving {', '.join(cfg.rewards)} at {url} "
                 f"(POST {url}/rewards/<name>, GET {url}/rewards, GET {url}/healthz); Ctrl-C stops",
@@ -367,10 +369,11 @@ def serve_forever(cfg: ServeConfig) -> int:
     finally:
         print("radgrpo serve rewards: shutting down", file=sys.stderr, flush=True)
         try:
-            if joined:
-                serve.delete(APP_NAME)
-            else:
-                serve.shutdown()
+            if ray.is_initialized():
+                if joined:
+                    serve.delete(APP_NAME)
+                else:
+                    serve.shutdown()
         finally:
             ray.shutdown()
             for s, handler in previous.items():
