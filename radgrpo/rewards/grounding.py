@@ -45,9 +45,14 @@ def reference_boxes_of(value: Any) -> list[Box]:
     Example:
         >>> reference_boxes_of([0.1, 0.2, 0.3, 0.4]), reference_boxes_of("[0, 0, 1, 1]")
         ([(0.1, 0.2, 0.3, 0.4)], [(0.0, 0.0, 1.0, 1.0)])
+        >>> import numpy as np
+        >>> reference_boxes_of(np.array([[0.1, 0.2, 0.3, 0.4]]))
+        [(0.1, 0.2, 0.3, 0.4)]
     """
     if value is None:
         raise ValueError("grounding sample without reference_boxes")
+    if hasattr(value, "tolist") and not isinstance(value, str):  # a numpy array (e.g. from a datasets/arrow column)
+        value = value.tolist()
     if isinstance(value, (list, tuple)) and len(value) == 4 and all(isinstance(v, Real) for v in value):
         value = [value]
     return parse_boxes(value)

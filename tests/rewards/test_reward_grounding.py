@@ -136,3 +136,17 @@ def test_picklable_and_named_for_trl():
     assert get_callable_name(r2) == "grounding_soft_f1_dice"
     assert get_callable_name(grounding_soft_f1_reward) == "grounding_soft_f1"
     assert not is_async_callable(r2)
+
+
+def test_numpy_reference_boxes_score_as_their_lists():
+    # a datasets/arrow column can hand the reward numpy arrays; they are the same boxes, not "no reference"
+    import numpy as np
+
+    from radgrpo.rewards import get_reward
+
+    reward = get_reward("grounding_soft_f1")
+    boxes = [[0.1, 0.2, 0.5, 0.6], [0.6, 0.2, 0.9, 0.7]]
+    answers = ["The effusion is at [0.1, 0.2, 0.5, 0.6] and [0.6, 0.2, 0.9, 0.7].", "[0.1, 0.2, 0.5, 0.6]"]
+    as_lists = reward(answers, reference_boxes=[boxes, boxes])
+    as_arrays = reward(answers, reference_boxes=[np.array(boxes), np.array(boxes)])
+    assert as_arrays == as_lists and as_lists[0] > 0.99 and 0.5 < as_lists[1] < 0.9
