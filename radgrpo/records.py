@@ -201,16 +201,55 @@ def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> int:
     return write_json_lines((r.to_dict() for r in records), path)
 
 
+class RecordsFileError(ValueError):
+    """A records file that is not JSONL of records: the message names the file, the line and what was expected (the
+    CLI prints it as one line and exits 2)."""
+
+
+def _jsonl_problem(line: str) -> str:
+    """Why a line is not one JSON object per line, in words a user can act on."""
+    text = line.strip()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        if text.startswith(("[", "{")):
+            return "not valid JSON on one line (a records file is JSONL: one JSON object per line, not a JSON document)"
+        return "not JSON (a records file is JSONL: one JSON object per line, e.g. `radgrpo data synth` writes them)"
+    if not isinstance(value, dict):
+        return (
+            f"a JSON {type(value).__name__}, not an object (a records file is JSONL: one JSON object per line; "
+            "a JSON array of records must be written one record per line)"
+        )
+    return ""
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[Record]:
-    """Yield records from a JSONL file; a malformed line raises with its line number."""
+    """Yield records from a JSONL file (one JSON object per line; blank lines are skipped).
+
+    Raises:
+        RecordsFileError: a line that is not a JSON object or not a record, naming the file and the line.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> p = Path(tempfile.mkdtemp(), "test.json")
+        >>> _ = p.write_text('[{"id": "a"}]')
+        >>> next(iter_jsonl(p))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        radgrpo.records.RecordsFileError: .../test.json:1: a JSON list, not an object (a records file is JSONL: ...
+    """
     with open(path, encoding="utf-8") as f:
         for i, line in enumerate(f, 1):
             if not line.strip():
                 continue
+            problem = _jsonl_problem(line)
+            if problem:
+                raise RecordsFileError(f"{path}:{i}: {problem}")
             try:
                 yield Record.from_dict(json.loads(line))
             except (ValueError, TypeError, KeyError) as e:
-                raise ValueError(f"{path}:{i}: bad record: {e}") from e
+                raise RecordsFileError(f"{path}:{i}: not a record ({type(e).__name__}: {e})") from e
 
 
 def read_jsonl(path: str | os.PathLike) -> list[Record]:

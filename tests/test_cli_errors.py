@@ -279,3 +279,37 @@ def test_hub_ids_are_not_taken_for_local_folders(tmp_path, monkeypatch):
     assert looks_local("Qwen/Qwen3-VL-8B-Instruct")
     with pytest.raises(OSError, match="no such folder"):
         check_local_folder("Qwen/Qwen3-VL-8B-Instruct")
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ('[{"id": "a"}]\n', ":1: a JSON list, not an object (a records file is JSONL: one JSON object per line"),
+        ("id,image\n1,a.png\n", ":1: not JSON (a records file is JSONL: one JSON object per line"),
+        ('{"id": "a"}\n', ":1: not a record (TypeError: "),
+    ],
+)
+def test_a_test_file_that_is_not_jsonl_names_the_line(tmp_path, capsys, content, expected):
+    test_file = tmp_path / "test.json"
+    test_file.write_text(content)
+    code, _, err = run(["eval", "--model", str(tmp_path), "--test_file", str(test_file)], capsys)
+    assert_one_line_error(code, err, f"radgrpo eval: {test_file}{expected}")
+
+
+def test_eval_lists_every_missing_scoring_model_before_loading_anything(tmp_path, capsys, monkeypatch):
+    import huggingface_hub.constants
+
+    from radgrpo.records import Record, Task, write_jsonl
+
+    monkeypatch.setenv("RADGRPO_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))  # an empty HF cache
+    test_file = tmp_path / "test.jsonl"
+    write_jsonl([Record("r/1", "a.png", Task.REPORT_GENERATION, "Describe.", "No findings.")], test_file)
+    model = str(tmp_path / "no_model_here")  # never reached: the models are checked first
+    argv = ["eval", "--model", model, "--test_file", str(test_file), "--metrics", "bleu4", "bertscore", "radgraph"]
+    code, _, err = run(argv + ["--out", str(tmp_path / "e")], capsys)
+    assert_one_line_error(code, err, "radgrpo eval: 3 scoring model(s) missing, nothing was generated: ")
+    assert "distilbert-base-uncased (for bertscore): config.json, vocab.txt and the weights" in err
+    assert "radgraph-xl (for radgraph): radgraph-xl.tar.gz in " + str(tmp_path / "models" / "radgraph-xl") in err
+    assert "radgrpo models download distilbert-base-uncased radgraph-xl radgraph-xl-backbone" in err
+    assert not (tmp_path / "e").exists()  # nothing written

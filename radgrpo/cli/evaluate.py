@@ -20,7 +20,8 @@ from typing import Any
 from radgrpo.config import ConfigError, parse_config, save_config
 from radgrpo.eval.config import EvalConfig
 from radgrpo.eval.pipeline import evaluate, select_records
-from radgrpo.records import read_jsonl
+from radgrpo.metrics.registry import check_metrics, require_all_models
+from radgrpo.records import Task, read_jsonl
 
 __all__ = ["EvalConfig", "evaluate", "main", "print_results", "results_table", "run_eval"]
 
@@ -60,6 +61,8 @@ def run_eval(cfg: EvalConfig) -> dict[str, Any]:
     records = select_records(read_jsonl(test_file), tasks=cfg.tasks or None, max_per_task=cfg.max_samples)
     if not records:
         raise ValueError(f"no records left in {test_file} after --tasks {cfg.tasks} / --max_samples filtering")
+    if any(r.task is Task.REPORT_GENERATION for r in records):  # before the model loads: every missing model at once
+        require_all_models(check_metrics(cfg.metrics))
     save_config(cfg, cfg.out)
     t0 = time.perf_counter()
     model, processor = _load(cfg)

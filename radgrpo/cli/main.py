@@ -59,6 +59,7 @@ USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("radgrpo.metrics.loaders", "ModelNotFoundError"),
     ("radgrpo.metrics.text.chexbert_model", "CheXbertCheckpointError"),
     ("radgrpo.data.dicom", "DicomError"),
+    ("radgrpo.records", "RecordsFileError"),
 )
 _PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 

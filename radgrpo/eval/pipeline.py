@@ -28,6 +28,7 @@ from radgrpo.eval.generate import Prediction, generate_predictions, write_predic
 from radgrpo.eval.report.html import write_report
 from radgrpo.eval.score import check_metrics, load_metric_functions, score_predictions, write_scores
 from radgrpo.eval.summarize import flatten_results, summarize, write_results
+from radgrpo.metrics.registry import require_all_models
 from radgrpo.records import Record, Task
 
 
@@ -111,6 +112,7 @@ def evaluate(
     names = check_metrics(config.metrics)  # fail before spending time on generation
     if any(r.task is Task.REPORT_GENERATION for r in records):
         load_metric_functions(names)  # a report metric without an implementation stops the run here
+        require_all_models(names)  # and so do missing scoring models, all listed at once
     if base_dir is None and config.test_file:
         base_dir = Path(config.test_file).parent
     out = Path(config.out)

@@ -37,6 +37,8 @@ class ModelSpec:
         note: one line on what the model is.
         repo_type: "model" or "dataset".
         subfolder_files: optional mapping of file -> path inside ``hub_repo`` when it differs.
+        weights: weight files of which at least one must exist (``model.safetensors`` or ``pytorch_model.bin`` ...);
+            empty when :attr:`files` already names them or the model takes no weights from this folder.
     """
 
     name: str
@@ -46,6 +48,16 @@ class ModelSpec:
     note: str = ""
     repo_type: str = "model"
     subfolder_files: dict[str, str] = field(default_factory=dict)
+    weights: tuple[str, ...] = ()
+
+
+#: the weight files of a transformers checkpoint, any one of which is enough
+HF_WEIGHTS: tuple[str, ...] = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 
 
 #: Registry of known scoring models. Metric modules add their own entries with :func:`register_model`.
@@ -87,6 +99,7 @@ for _spec in (
         ("config.json", "vocab.json", "merges.txt"),
         ("bertscore_radcliq", "radcliq_v1", "radcliq_paper"),
         "BERTScore encoder of RadCliQ (layer 5, baseline-rescaled)",
+        weights=HF_WEIGHTS,
     ),
     ModelSpec(
         "distilbert-base-uncased",
@@ -94,6 +107,7 @@ for _spec in (
         ("config.json", "vocab.txt"),
         ("bertscore",),
         "BERTScore encoder of the paper's evaluation (layer 5)",
+        weights=HF_WEIGHTS,
     ),
     ModelSpec(
         "bert-base-uncased",
@@ -115,13 +129,29 @@ class ModelNotFoundError(FileNotFoundError):
     """A scoring model is not available locally; the message says what to download and where to put it."""
 
 
-def _missing(folder: Path, files: tuple[str, ...]) -> list[str]:
-    return [f for f in files if not (folder / f).exists()]
+def _missing(folder: Path, files: tuple[str, ...], weights: tuple[str, ...] = ()) -> list[str]:
+    out = [f for f in files if not (folder / f).exists()]
+    if weights and not any((folder / w).exists() for w in weights):
+        out.append(" or ".join(weights))
+    return out
+
+
+def needed_files(spec: ModelSpec) -> str:
+    """The files a spec's folder must hold, weights included, in words.
+
+    Example:
+        >>> needed_files(MODEL_SPECS["distilbert-base-uncased"])
+        'config.json, vocab.txt and the weights (model.safetensors or pytorch_model.bin)'
+    """
+    files = ", ".join(spec.files)
+    if not spec.weights:
+        return files
+    return f"{files} and the weights ({' or '.join(w for w in spec.weights if not w.endswith('.index.json'))})"
 
 
 def _not_found_message(spec: ModelSpec, tried: list[str]) -> str:
     target = models_dir() / spec.name
-    files = ", ".join(spec.files)
+    files = needed_files(spec)
     lines = [
         f"model {spec.name!r} (needed by {', '.join(spec.used_by)}) is not available offline.",
         f"  files needed: {files}  (from the Hugging Face {spec.repo_type} repo {spec.hub_repo!r})",
@@ -149,10 +179,10 @@ def resolve_model(name: str, model_dir: str | os.PathLike | None = None) -> Path
     tried: list[str] = []
     if model_dir is not None:
         folder = Path(model_dir)
-        files = spec.files if spec else ()
-        if folder.is_dir() and not _missing(folder, files):
+        files, weights = (spec.files, spec.weights) if spec else ((), ())
+        if folder.is_dir() and not _missing(folder, files, weights):
             return folder
-        missing = ", ".join(_missing(folder, files)) if folder.is_dir() else "the folder itself"
+        missing = ", ".join(_missing(folder, files, weights)) if folder.is_dir() else "the folder itself"
         raise ModelNotFoundError(
             f"model folder {folder} given for {name!r} is incomplete (missing: {missing})"
             + (f"\n{_not_found_message(spec, [str(folder)])}" if spec else "")
@@ -163,14 +193,14 @@ def resolve_model(name: str, model_dir: str | os.PathLike | None = None) -> Path
             return p
         spec = ModelSpec(name=name.replace("/", "--"), hub_repo=name, files=("config.json",), used_by=("(custom)",))
     folder = models_dir() / spec.name
-    if folder.is_dir() and not _missing(folder, spec.files):
+    if folder.is_dir() and not _missing(folder, spec.files, spec.weights):
         return folder
     tried.append(str(folder))
     try:
         from huggingface_hub import snapshot_download
 
         cached = Path(snapshot_download(spec.hub_repo, repo_type=spec.repo_type, local_files_only=True))
-        if not _missing(cached, spec.files):
+        if not _missing(cached, spec.files, spec.weights):
             return cached
         tried.append(f"HF cache {cached} (incomplete)")
     except Exception:
@@ -194,7 +224,7 @@ def download_model(name: str, dest: str | os.PathLike | None = None) -> Path:
             _copy(Path(path), target / local)
     else:
         snapshot_download(spec.hub_repo, repo_type=spec.repo_type, local_dir=target)
-    missing = _missing(target, spec.files)
+    missing = _missing(target, spec.files, spec.weights)
     if missing:
         raise ModelNotFoundError(f"downloaded {spec.hub_repo} into {target} but {missing} are still missing")
     return target

@@ -220,6 +220,36 @@ def list_metrics(kind: str | None = None) -> list[str]:
     return [n for n, s in METRICS.items() if kind is None or s.kind == kind]
 
 
+def require_all_models(metrics: Iterable[str], kinds: Sequence[str] = ("report", "label")) -> None:
+    """Resolve the scoring models of every named metric of ``kinds`` at once, before any generation.
+
+    Raises:
+        ModelNotFoundError: one message listing every missing model, the metrics that need it, every file it needs
+            (weights included), the folder to put it in, and the one ``radgrpo models download`` command.
+
+    Example:
+        >>> require_all_models(["bleu4", "soft_f1", "rule_finding_f1"])  # no model needed
+    """
+    from radgrpo.metrics.loaders import MODEL_SPECS, ModelNotFoundError, models_dir, needed_files
+
+    need: dict[str, list[str]] = {}
+    for name in metrics:
+        spec = get_metric(name)
+        if spec.kind in kinds:
+            for model in spec.missing_models():
+                need.setdefault(model, []).append(name)
+    if not need:
+        return
+    parts = []
+    for model, users in need.items():
+        files = needed_files(MODEL_SPECS[model]) if model in MODEL_SPECS else "its files"
+        parts.append(f"{model} (for {', '.join(users)}): {files} in {models_dir() / model}")
+    raise ModelNotFoundError(
+        f"{len(need)} scoring model(s) missing, nothing was generated: {'; '.join(parts)}. On a machine with "
+        f"internet: radgrpo models download {' '.join(need)} (or set RADGRPO_MODELS_DIR to a folder holding them)"
+    )
+
+
 def check_metrics(metrics: Iterable[str] | None) -> list[str]:
     """Validate metric names; unknown names raise ``ValueError`` listing the valid ones.
 

@@ -21,6 +21,10 @@ def test_resolves_radgrpo_models_dir_and_explicit_dir(tmp_path, monkeypatch):
     folder.mkdir()
     for f in MODEL_SPECS["distilbert-base-uncased"].files:
         (folder / f).write_text("{}")
+    # config and tokenizer without weights is not a model: the error names the weight files too
+    with pytest.raises(ModelNotFoundError, match=r"and the weights \(model.safetensors or pytorch_model.bin\)"):
+        resolve_model("distilbert-base-uncased")
+    (folder / "model.safetensors").write_bytes(b"")
     assert resolve_model("distilbert-base-uncased") == folder
     other = tmp_path / "elsewhere"
     other.mkdir()

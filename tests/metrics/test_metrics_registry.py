@@ -127,6 +127,8 @@ def test_missing_model_is_a_clear_error_and_present_one_resolves(tmp_path, monke
     folder.mkdir()
     for f in ("config.json", "vocab.txt"):
         (folder / f).write_text("{}")
+    assert spec.missing_models() == ["distilbert-base-uncased"]  # no weights yet
+    (folder / "pytorch_model.bin").write_bytes(b"")
     assert spec.missing_models() == []
     spec.require_models()
     assert get_metric("soft_f1").missing_models() == []

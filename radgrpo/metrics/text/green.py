@@ -68,7 +68,14 @@ from typing import Any
 
 import numpy as np
 
-from radgrpo.metrics.loaders import MODEL_SPECS, ModelNotFoundError, ModelSpec, register_model, resolve_model
+from radgrpo.metrics.loaders import (
+    HF_WEIGHTS,
+    MODEL_SPECS,
+    ModelNotFoundError,
+    ModelSpec,
+    register_model,
+    resolve_model,
+)
 
 #: the default judge (Llama-2-7B fine-tuned by the GREEN authors on :data:`GREEN_PROMPT_TEMPLATE`)
 GREEN_MODEL = "StanfordAIMI/GREEN-radllama2-7b"
@@ -79,6 +86,7 @@ GREEN_SPEC = register_model(
         files=("config.json", "tokenizer_config.json"),
         used_by=("green",),
         note="GREEN judge LLM (Llama-2-7B fine-tuned on GREEN's prompt; float16 weights ~13.5 GB, a GPU is advised)",
+        weights=HF_WEIGHTS,
     )
 )
 
