@@ -81,8 +81,12 @@ def closest(word: str, options: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def _did_you_mean(wrong: Sequence[str], options: Iterable[str]) -> str:
-    """``"; did you mean X?"`` for the wrong words that have a close option ("" when none has)."""
+def did_you_mean(wrong: Sequence[str], options: Iterable[str]) -> str:
+    """``"; did you mean X?"`` for the wrong words that have a close option ("" when none has).
+
+    >>> did_you_mean(["bleu5"], ["bleu4", "rougeL"]), did_you_mean(["a", "rouge"], ["bleu4", "rougeL"])
+    ('; did you mean bleu4?', '; did you mean rougeL (for rouge)?')
+    """
     options = list(options)
     hits = [(w, closest(w, options)) for w in wrong]
     hits = [(w, c) for w, c in hits if c]
@@ -107,7 +111,7 @@ def unknown_flags_message(extras: Sequence[str], known: Iterable[str]) -> str:
         return f"unexpected argument {' '.join(extras)!r} (flags start with --)"
     known = list(known)
     head = f"unknown flag {flags[0]}" if len(flags) == 1 else f"unknown flags {', '.join(flags)}"
-    hint = _did_you_mean(flags, known)
+    hint = did_you_mean(flags, known)
     return head + (hint or " (--help lists the flags)")
 
 
@@ -185,7 +189,7 @@ def unknown_keys_message(unknown: Sequence[str], names: Iterable[str], prefix: s
     "unknown key(s) ['zzz']; valid keys: ['out', 'sft_steps']"
     """
     names = sorted(names)
-    hint = _did_you_mean(list(unknown), names)
+    hint = did_you_mean(list(unknown), names)
     msg = f"{prefix}unknown key(s) {list(unknown)}" + (f" for {owner}" if owner else "") + hint
     if any(closest(k, names) is None for k in unknown):
         listing = f"valid keys: {names}" if len(names) <= 40 else "--help lists the valid keys"

@@ -16,7 +16,7 @@ One :class:`MetricSpec` per name (the ``--metrics`` name, the score key in ``sco
 - the direction, the names it gets in ``results.json`` (``ap_50``'s mean is ``map_50``), and
 - the scoring models it needs: names of ``radgrpo.metrics.loaders.MODEL_SPECS``; a missing one raises
   ``ModelNotFoundError`` naming the files and the ``radgrpo models download NAME`` command
-  (:meth:`MetricSpec.require_models`).
+  (:func:`require_all_models`).
 
 Not the reward table (``radgrpo.rewards.registry``); rewards that wrap a metric (``bleu4``, ``gleu``) take the
 function from here. Definitions of every metric: docs/metrics.md.
@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +38,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from radgrpo.config import did_you_mean
 from radgrpo.metrics.report_labels import CHEXBERT_KEYS, RULE_FINDING_KEYS
 
 KINDS: tuple[str, ...] = ("grounding", "report", "label")
@@ -163,18 +163,6 @@ class MetricSpec:
                 missing.append(name)
         return missing
 
-    def require_models(self) -> None:
-        """Resolve every model; the first missing one raises ``ModelNotFoundError`` saying what to download.
-
-        Example:
-            >>> get_metric("soft_f1").require_models()  # no model needed
-        """
-        from radgrpo.metrics.loaders import all_model_specs, resolve_model
-
-        all_model_specs()
-        for name in self.models:
-            resolve_model(name)
-
 
 #: the table, in ``--metrics`` help order
 METRICS: dict[str, MetricSpec] = {}
@@ -265,8 +253,7 @@ def check_metrics(metrics: Iterable[str] | None) -> list[str]:
     names = list(DEFAULT_METRICS if metrics is None else dict.fromkeys(metrics))
     unknown = [m for m in names if m not in METRICS]
     if unknown:
-        near = {m: difflib.get_close_matches(m, list_metrics(), n=1, cutoff=0.6) for m in unknown}
-        hint = "".join(f"; did you mean {n[0]} for {m}?" for m, n in near.items() if n)
+        hint = did_you_mean(unknown, list_metrics())
         raise ValueError(f"unknown metric(s) {unknown}{hint} (valid: {', '.join(list_metrics())})")
     return names
 

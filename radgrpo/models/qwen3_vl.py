@@ -13,10 +13,11 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Any
+
+from radgrpo.config import closest
 
 # Modules LoRA adapts by default: attention and MLP projections of the language model (vision tower frozen).
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -81,11 +82,8 @@ def check_local_folder(name_or_path: str | os.PathLike, what: str = "model") -> 
     if not looks_local(name) or path.exists():
         return
     parent = path.parent
-    near: list[str] = []
-    if parent.is_dir():
-        siblings = [c.name for c in parent.iterdir() if c.is_dir()]
-        near = [str(parent / n) for n in difflib.get_close_matches(path.name, siblings, n=3, cutoff=0.6)]
-    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    near = closest(path.name, [c.name for c in parent.iterdir() if c.is_dir()]) if parent.is_dir() else None
+    hint = f"; did you mean {parent / near}?" if near else ""
     raise OSError(f"cannot load the {what} from {name!r}: no such folder{hint}")
 
 

@@ -19,6 +19,7 @@ from radgrpo.metrics.registry import (
     list_metrics,
     metrics_help,
     register_metric,
+    require_all_models,
 )
 from radgrpo.metrics.text import score_bleu, score_gleu, score_rouge_l
 
@@ -122,7 +123,7 @@ def test_missing_model_is_a_clear_error_and_present_one_resolves(tmp_path, monke
     spec = get_metric("bertscore")
     assert spec.missing_models() == ["distilbert-base-uncased"]
     with pytest.raises(ModelNotFoundError, match="radgrpo models download distilbert-base-uncased"):
-        spec.require_models()
+        require_all_models(["bertscore"])
     folder = tmp_path / "distilbert-base-uncased"
     folder.mkdir()
     for f in ("config.json", "vocab.txt"):
@@ -130,7 +131,7 @@ def test_missing_model_is_a_clear_error_and_present_one_resolves(tmp_path, monke
     assert spec.missing_models() == ["distilbert-base-uncased"]  # no weights yet
     (folder / "pytorch_model.bin").write_bytes(b"")
     assert spec.missing_models() == []
-    spec.require_models()
+    require_all_models(["bertscore"])
     assert get_metric("soft_f1").missing_models() == []
 
 
@@ -144,7 +145,7 @@ def test_model_free_functions_load_and_missing_ones_say_so():
 def test_unknown_name_lists_valid_ones_and_register_guards():
     with pytest.raises(KeyError, match="soft_f1"):
         get_metric("mAP")
-    with pytest.raises(ValueError, match=r"unknown metric\(s\) \['bleu5'\]; did you mean bleu4 for bleu5\?"):
+    with pytest.raises(ValueError, match=r"unknown metric\(s\) \['bleu5'\]; did you mean bleu4\?"):
         check_metrics(["bleu5"])
     with pytest.raises(ValueError, match=r"unknown metric\(s\) \['mAP'\] \(valid: soft_f1, "):
         check_metrics(["bleu4", "mAP"])
