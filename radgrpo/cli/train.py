@@ -17,27 +17,30 @@ from typing import Any
 from radgrpo.config import ConfigError, FlagParser, load_yaml, unknown_keys_message
 
 
-def _pop_config(args: list[str]) -> tuple[str | None, list[str]]:
-    """``--config PATH`` (or ``--config=PATH``) taken out of ``args``; the path (None when absent) and the rest.
+def _pop_config(args: list[str]) -> tuple[list[str], list[str]]:
+    """Every ``--config PATH`` (or ``--config=PATH``) taken out of ``args``, in order; the paths and the rest.
 
-    >>> _pop_config(["--lr", "1", "--config", "a.yaml"])
-    ('a.yaml', ['--lr', '1'])
+    Several ``--config`` files layer: later files override earlier ones key by key (e.g. a paper preset, then a
+    vLLM preset), and flags override them all.
+
+    >>> _pop_config(["--lr", "1", "--config", "a.yaml", "--config=b.yaml"])
+    (['a.yaml', 'b.yaml'], ['--lr', '1'])
     """
     rest: list[str] = []
-    path: str | None = None
+    paths: list[str] = []
     it = iter(range(len(args)))
     for i in it:
         a = args[i]
         if a == "--config":
             if i + 1 >= len(args) or args[i + 1].startswith("--"):
                 raise ConfigError("--config: expected a value (a YAML file)")
-            path = args[i + 1]
+            paths.append(args[i + 1])
             next(it)
         elif a.startswith("--config="):
-            path = a.split("=", 1)[1]
+            paths.append(a.split("=", 1)[1])
         else:
             rest.append(a)
-    return path, rest
+    return paths, rest
 
 
 def _parse(cls: Any, argv: list[str] | None, prog: str | None = None) -> Any:
@@ -54,22 +57,25 @@ def _parse(cls: Any, argv: list[str] | None, prog: str | None = None) -> Any:
         """TRL's parser with radgrpo's one-line errors."""
 
     parser = _Parser((cls,), prog=prog)
-    cfg_path, args = _pop_config(list(argv or []))
-    if cfg_path:
+    cfg_paths, args = _pop_config(list(argv or []))
+    if cfg_paths:
         from radgrpo.config import resolve_config  # a file or a shipped name (radgrpo configs list)
 
-        cfg_path = str(resolve_config(cfg_path))
-        config = load_yaml(cfg_path)
-        env = config.pop("env", {})  # TrlParser's convention: env: {VAR: value} sets environment variables
-        if not isinstance(env, dict):
-            raise ConfigError(f"{cfg_path}: env: expected a mapping of environment variables")
         fields = {a.dest for a in parser._actions if a.option_strings and a.dest != "help"}
-        unknown = [k for k in config if k not in fields]
-        if unknown:
-            raise ConfigError(unknown_keys_message(unknown, fields, f"{cfg_path}: ", cls.__name__))
-        for key, value in env.items():
-            os.environ[key] = str(value)
-        parser.set_defaults_with_config(**config)
+        merged: dict[str, Any] = {}
+        for cfg_path in cfg_paths:
+            cfg_path = str(resolve_config(cfg_path))
+            config = load_yaml(cfg_path)
+            env = config.pop("env", {})  # TrlParser's convention: env: {VAR: value} sets environment variables
+            if not isinstance(env, dict):
+                raise ConfigError(f"{cfg_path}: env: expected a mapping of environment variables")
+            unknown = [k for k in config if k not in fields]
+            if unknown:
+                raise ConfigError(unknown_keys_message(unknown, fields, f"{cfg_path}: ", cls.__name__))
+            for key, value in env.items():
+                os.environ[key] = str(value)
+            merged.update(config)
+        parser.set_defaults_with_config(**merged)
     parser.parse_args(args)  # unknown flags and bad values, before the dataclass (and its checks) is built
     try:
         (cfg,) = parser.parse_args_into_dataclasses(args=args)

@@ -95,3 +95,27 @@ class HeldOutCallback(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         self._run(state, kwargs.get("model"))
+
+
+class StatefulCallback(TrainerCallback):
+    """A callback whose state is saved with every checkpoint and restored on resume.
+
+    Subclasses implement :meth:`state_dict` (JSON-serialisable) and :meth:`load_state_dict`. ``on_save`` writes it
+    to ``checkpoint-<step>/callback_state/<state_key>.json`` (main process); :func:`restore_callback_states` reads it
+    back before training resumes.
+    """
+
+    @property
+    def state_key(self) -> str:
+        return type(self).__name__
+
+    def state_dict(self) -> dict:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict) -> None:
+        raise NotImplementedError
+
+
+def restore_callback_states(callbacks, checkpoint: str) -> None:
+    """Load each :class:`StatefulCallback`'s saved state from ``checkpoint`` (absent files leave it as it is)."""
+    raise NotImplementedError  # filled in by the resume work

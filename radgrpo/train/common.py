@@ -53,6 +53,22 @@ def last_checkpoint(output_dir: str | os.PathLike) -> str | None:
     return get_last_checkpoint(str(output_dir)) if Path(output_dir).is_dir() else None
 
 
+def train_resuming(trainer: Any, output_dir: str | os.PathLike) -> None:
+    """``trainer.train()``, continuing from the newest checkpoint in ``output_dir`` when one exists.
+
+    The callbacks' own state (budgets, monitors, the best checkpoint so far) is restored from that checkpoint first
+    (:func:`radgrpo.train.callbacks.restore_callback_states`), so a run killed after a checkpoint and started again
+    with the same command continues as if it had never stopped.
+    """
+    from radgrpo.train.callbacks import restore_callback_states
+
+    ckpt = last_checkpoint(output_dir)
+    if ckpt is not None:
+        logger.info("resuming from %s", ckpt)
+        restore_callback_states(trainer.callback_handler.callbacks, ckpt)
+    trainer.train(resume_from_checkpoint=ckpt)
+
+
 def callbacks_for(cfg: Any) -> list[Any]:
     """The wall-clock guard callback when ``time_limit_s`` is set (opt-in; it stops and reports, never schedules)."""
     if cfg.time_limit_s and cfg.time_limit_s > 0:

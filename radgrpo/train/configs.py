@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from trl import GRPOConfig, SFTConfig
 
+from radgrpo.train.fields import GRPOFields, RadFields
+
 
 def _cpu_fallback(cfg) -> None:
     import torch
@@ -22,28 +24,6 @@ def _cpu_fallback(cfg) -> None:
         cfg.use_cpu = True
         cfg.bf16 = False
         cfg.fp16 = False
-
-
-@dataclass
-class _RadFields:
-    model_name_or_path: str | None = field(default=None, metadata={"help": "hub id or local folder of the model"})
-    train_file: str | None = field(default=None, metadata={"help": "records JSONL (images relative to its folder)"})
-    tasks: list[str] | None = field(default=None, metadata={"help": "keep only these tasks (default: all)"})
-    max_train_samples: int = field(default=0, metadata={"help": "cap on training records (0 = all)"})
-    time_limit_s: float = field(
-        default=0.0,
-        metadata={
-            "help": "opt-in wall-clock guard (s); > 0 stops training when exceeded and logs time_guard_hit (training "
-            "length is max_steps / epochs, so results do not depend on machine speed)"
-        },
-    )
-    min_pixels: int | None = field(default=None, metadata={"help": "image min pixels (paper: 1024)"})
-    max_pixels: int | None = field(default=None, metadata={"help": "image max pixels (paper: 451584)"})
-    thinking: bool = field(default=False, metadata={"help": "append ' /think' to prompts (thinking mode)"})
-    use_lora: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
 
 
 def _check(cfg) -> None:
@@ -56,7 +36,7 @@ def _check(cfg) -> None:
 
 
 @dataclass
-class RadSFTConfig(SFTConfig, _RadFields):
+class RadSFTConfig(SFTConfig, RadFields):
     """``trl.SFTConfig`` + radgrpo fields. Defaults suited to VLM data: assistant-only loss, no truncation."""
 
     def __post_init__(self) -> None:
@@ -66,18 +46,59 @@ class RadSFTConfig(SFTConfig, _RadFields):
 
 
 @dataclass
-class RadGRPOConfig(GRPOConfig, _RadFields):
-    """``trl.GRPOConfig`` + radgrpo fields; ``reward_funcs`` are names from ``radgrpo rewards list``."""
+class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
+    """``trl.GRPOConfig`` + radgrpo fields; ``reward_funcs`` are names from ``radgrpo rewards list``.
 
-    reward_funcs: list[str] = field(
-        default_factory=lambda: ["grounding_soft_f1"],
-        metadata={"help": "reward names (radgrpo rewards list); weights via --reward_weights"},
-    )
-    soft_f1_variant: str = field(default="paper_code", metadata={"help": "grounding soft-F1: paper_code or dice"})
+    ``reward_kwargs`` (a mapping, or its JSON text from a flag) gives each reward its options; ``reward_weights``
+    (TRL's) must have one weight per reward. The paper presets set ``vllm_importance_sampling_correction: false``
+    (TRL's default is true; verl 0.5 had no such correction).
+    """
 
     def __post_init__(self) -> None:
         _check(self)
         if not self.reward_funcs:
             raise ValueError("--reward_funcs needs at least one reward name (see `radgrpo rewards list`)")
+        self.reward_kwargs = _json_mapping(self.reward_kwargs, "--reward_kwargs")
+        bad = [k for k in self.reward_kwargs if k not in self.reward_funcs]
+        if bad:
+            raise ValueError(
+                f"--reward_kwargs names {bad}, which are not in --reward_funcs {list(self.reward_funcs)}"
+            )
+        for name, opts in self.reward_kwargs.items():
+            if not isinstance(opts, dict):
+                raise ValueError(f"--reward_kwargs: the options of {name!r} must be a mapping, got {opts!r}")
+        if self.reward_weights is not None and len(self.reward_weights) != len(self.reward_funcs):
+            raise ValueError(
+                f"--reward_weights has {len(self.reward_weights)} values for {len(self.reward_funcs)} rewards "
+                f"{list(self.reward_funcs)}"
+            )
+        if not 0 < self.reward_failure_threshold <= 1:
+            raise ValueError(f"--reward_failure_threshold must be in (0, 1], got {self.reward_failure_threshold}")
+        if self.reward_failure_window < 1 or not 1 <= self.reward_failure_min_samples <= self.reward_failure_window:
+            raise ValueError("--reward_failure_min_samples must be in [1, --reward_failure_window]")
+        if self.eval_max_samples < 1:
+            raise ValueError(f"--eval_max_samples must be >= 1, got {self.eval_max_samples}")
+        if not 0 <= self.hacking_length_ratio < 1 or self.hacking_patience < 0:
+            raise ValueError("--hacking_length_ratio must be in [0, 1) and --hacking_patience >= 0")
         _cpu_fallback(self)
         super().__post_init__()
+
+
+def _json_mapping(value, flag: str) -> dict:
+    """A mapping from YAML (already a dict) or a flag's JSON text; ``None`` -> ``{}``.
+
+    >>> _json_mapping('{"radgraph_f1": {"level": "partial"}}', "--reward_kwargs")
+    {'radgraph_f1': {'level': 'partial'}}
+    """
+    import json
+
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{flag}: not valid JSON ({e.msg} at character {e.pos}): {value!r}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{flag}: expected a JSON object (name -> options), got {value!r}")
+    return value

@@ -18,10 +18,10 @@ from radgrpo.rewards.registry import get_reward
 from radgrpo.train.common import (
     callbacks_for,
     finish,
-    last_checkpoint,
     load_processor_for,
     load_train_records,
     peft_config_for,
+    train_resuming,
 )
 from radgrpo.train.configs import RadGRPOConfig
 
@@ -65,5 +65,5 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
         peft_config=peft_config_for(cfg),
         callbacks=callbacks_for(cfg) + list(callbacks or []),
     )
-    trainer.train(resume_from_checkpoint=last_checkpoint(cfg.output_dir))
+    train_resuming(trainer, cfg.output_dir)
     return finish(trainer, processor, cfg)

@@ -16,10 +16,10 @@ from radgrpo.data.export.trl import records_to_sft_dataset
 from radgrpo.train.common import (
     callbacks_for,
     finish,
-    last_checkpoint,
     load_processor_for,
     load_train_records,
     peft_config_for,
+    train_resuming,
 )
 from radgrpo.train.configs import RadSFTConfig
 
@@ -51,5 +51,5 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
         peft_config=peft_config_for(cfg),
         callbacks=callbacks_for(cfg) + list(callbacks or []),
     )
-    trainer.train(resume_from_checkpoint=last_checkpoint(cfg.output_dir))
+    train_resuming(trainer, cfg.output_dir)
     return finish(trainer, processor, cfg)

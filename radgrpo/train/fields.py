@@ -1,0 +1,122 @@
+"""radgrpo's own training options, kept free of TRL so ``radgrpo sft/grpo --help`` lists them in well under a second.
+
+:class:`RadFields` are the options SFT and GRPO share (model, data, images, LoRA, wall-clock guard);
+:class:`GRPOFields` are GRPO's (rewards and their options, the reward-failure stop, the held-out evaluation, the
+reward-hacking alarm). ``radgrpo.train.configs`` mixes them into TRL's ``SFTConfig``/``GRPOConfig``, so every field
+here is a YAML key and a flag of the same name. Each field's ``metadata`` holds its ``help``; its group (the
+heading ``--help`` prints it under) is in :data:`GROUPS`.
+
+Example:
+    >>> from dataclasses import fields
+    >>> [f.name for f in fields(GRPOFields)][:2]
+    ['reward_funcs', 'reward_kwargs']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+#: field name -> the heading ``--help`` lists it under (filled by :func:`_opt`, in definition order)
+GROUPS: dict[str, str] = {}
+_pending: list[str] = []
+
+
+def _opt(default: Any, help: str, group: str) -> Any:
+    """A dataclass field with ``help`` metadata; its group is recorded when the class is built (:func:`_grouped`)."""
+    _pending.append(group)
+    if callable(default) and not isinstance(default, (str, int, float, bool)):
+        return field(default_factory=default, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+def _grouped(cls: Any) -> Any:
+    """Record each field's group in :data:`GROUPS` (the fields of ``cls`` in the order :func:`_opt` was called)."""
+    from dataclasses import fields
+
+    names = [f.name for f in fields(cls) if f.name not in GROUPS]
+    for name, group in zip(names, _pending, strict=True):
+        GROUPS[name] = group
+    _pending.clear()
+    return cls
+
+
+@_grouped
+@dataclass
+class RadFields:
+    """Options SFT and GRPO share (YAML keys = fields = flags)."""
+
+    model_name_or_path: str | None = _opt(None, "hub id or local folder of the model (required)", "model and data")
+    train_file: str | None = _opt(
+        None, "records JSONL; image paths resolve against its folder (required)", "model and data"
+    )
+    tasks: list[str] | None = _opt(None, "keep only these tasks (default: all)", "model and data")
+    max_train_samples: int = _opt(0, "cap on training records (0 = all)", "model and data")
+    min_pixels: int | None = _opt(None, "image min pixels (paper: 1024)", "model and data")
+    max_pixels: int | None = _opt(None, "image max pixels (paper: 451584)", "model and data")
+    thinking: bool = _opt(False, "append ' /think' to prompts (thinking mode)", "model and data")
+    use_lora: bool = _opt(False, "train LoRA adapters instead of all weights", "LoRA")
+    lora_r: int = _opt(16, "LoRA rank", "LoRA")
+    lora_alpha: int = _opt(32, "LoRA alpha", "LoRA")
+    lora_dropout: float = _opt(0.05, "LoRA dropout", "LoRA")
+    time_limit_s: float = _opt(
+        0.0,
+        "opt-in wall-clock guard (s); > 0 stops training when exceeded and logs time_guard_hit (training length is "
+        "max_steps / epochs, so results do not depend on machine speed)",
+        "run",
+    )
+
+
+@_grouped
+@dataclass
+class GRPOFields:
+    """GRPO's own options (YAML keys = fields = flags)."""
+
+    reward_funcs: list[str] = _opt(
+        lambda: ["grounding_soft_f1"], "reward names (radgrpo rewards list); weights via --reward_weights", "rewards"
+    )
+    reward_kwargs: dict | str | None = _opt(
+        None,
+        'JSON mapping reward name -> options, e.g. \'{"radgraph_f1": {"level": "partial"}}\'; unknown rewards and '
+        "options are rejected by name (radgrpo rewards list shows each reward's options)",
+        "rewards",
+    )
+    reward_failure_threshold: float = _opt(
+        0.05,
+        "stop training when more than this share of a reward's recent scored samples failed (0 < x <= 1; 1 = never)",
+        "rewards",
+    )
+    reward_failure_window: int = _opt(256, "recent scored samples the failure share is taken over", "rewards")
+    reward_failure_min_samples: int = _opt(64, "the failure share is checked once this many samples exist", "rewards")
+    eval_file: str | None = _opt(
+        None,
+        "held-out records JSONL scored every --eval_steps with greedy decoding (logged as eval/<task>/<metric>)",
+        "held-out evaluation",
+    )
+    eval_config: str | None = _opt(
+        None,
+        "eval YAML or shipped name (radgrpo configs list) giving the held-out metrics and generation limits "
+        "(default: the evaluation defaults)",
+        "held-out evaluation",
+    )
+    eval_max_samples: int = _opt(
+        128, "held-out records per task (a fixed subset: the first N of each task; paper: 128)", "held-out evaluation"
+    )
+    best_metric: str | None = _opt(
+        None,
+        "held-out metric that picks the best checkpoint, as <task>/<metric> (default: the first metric of the "
+        "first task); lower-is-better metrics are known",
+        "held-out evaluation",
+    )
+    hacking_length_ratio: float = _opt(
+        0.6,
+        "reward-hacking alarm when the mean report length falls below this share of the reference length (0 = off)",
+        "held-out evaluation",
+    )
+    hacking_patience: int = _opt(
+        3,
+        "reward-hacking alarm when the training reward rises while the held-out metric falls over this many "
+        "evaluations (0 = off)",
+        "held-out evaluation",
+    )
