@@ -22,6 +22,7 @@ SHIPPED = [
     "eval/paper_report",
     "grpo/demo_cpu",
     "grpo/paper_grounding",
+    "grpo/paper_joint",
     "grpo/paper_report",
     "sft/demo_cpu",
     "sft/paper",

@@ -14,6 +14,9 @@ optimizer updates per rollout batch), micro-batch 4/GPU on 32 GPUs, lr 1e-6 cons
 Remaining differences (not expressible in TRL): advantage epsilon 1e-4 vs 1e-6, verl's ±20 log-ratio and ±10 KL
 clamps, verl's singleton-group rule.
 
+:func:`trl_schedule` reads a TRL config back into verl's terms (prompts per rollout batch, updates per batch, total
+prompts, save/evaluation cadence in rollout batches), which is how the presets are checked against the paper.
+
 Example:
     >>> kw = verl_to_trl(PAPER_REPORT_VERL, n_gpus=32)
     >>> kw["per_device_train_batch_size"], kw["gradient_accumulation_steps"], kw["steps_per_generation"]
@@ -22,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from radgrpo.data.export.verl import verl_run_overrides
@@ -112,4 +116,85 @@ def verl_to_trl(verl: dict[str, Any], n_gpus: int, verl_version: str = "0.5") ->
         "top_p": float(verl.get("actor_rollout_ref.rollout.top_p", 1.0)),
         "max_completion_length": int(verl.get("data.max_response_length", 1024)),
         "vllm_importance_sampling_correction": False,
+    }
+
+
+def trl_schedule(cfg: Mapping[str, Any] | Any, world_size: int, train_prompts: int | None = None) -> dict[str, Any]:
+    """What a TRL GRPO config does, counted as verl counts it, on ``world_size`` data-parallel ranks.
+
+    TRL counts *optimizer steps* (``max_steps``, ``save_steps``, ``eval_steps``); one rollout (generation) batch of
+    ``per_device_train_batch_size × steps_per_generation × world_size`` completions is used for
+    ``steps_per_generation / gradient_accumulation_steps × num_iterations`` optimizer updates. verl counts *rollout
+    batches* (its "steps": ``data.train_batch_size`` prompts each).
+
+    Args:
+        cfg: a config object or its YAML mapping (missing keys take TRL's defaults: ``gradient_accumulation_steps``
+            1, ``steps_per_generation`` = GA, ``num_iterations`` 1, ``max_steps`` -1 -> epochs).
+        world_size: data-parallel ranks (GPUs).
+        train_prompts: training prompts in the data set; needed only for an epoch-based run's totals.
+    Returns:
+        ``completions_per_update``, ``prompts_per_update``, ``completions_per_rollout``, ``prompts_per_rollout``,
+        ``rollouts_per_prompt``, ``updates_per_rollout``, ``optimizer_steps`` and ``rollout_batches`` (None for an
+        epoch run without ``train_prompts``), ``total_prompts``, ``save_every_rollouts``, ``eval_every_rollouts``
+        (None when unset).
+    Raises:
+        ValueError: the batch sizes do not divide into whole groups / updates.
+
+    Example:
+        >>> s = trl_schedule({"per_device_train_batch_size": 4, "gradient_accumulation_steps": 8,
+        ...                   "steps_per_generation": 32, "num_generations": 8, "max_steps": 1200,
+        ...                   "save_steps": 80}, world_size=32)
+        >>> s["prompts_per_rollout"], s["updates_per_rollout"], s["rollout_batches"], s["total_prompts"]
+        (512, 4, 300, 153600)
+        >>> s["save_every_rollouts"]
+        20
+    """
+
+    def get(key: str, default: Any = None) -> Any:
+        value = cfg.get(key, default) if isinstance(cfg, Mapping) else getattr(cfg, key, default)
+        return default if value is None else value
+
+    per_device = int(get("per_device_train_batch_size", 8))
+    ga = int(get("gradient_accumulation_steps", 1))
+    spg = int(get("steps_per_generation", ga))
+    n = int(get("num_generations", 8))
+    mu = int(get("num_iterations", 1))
+    if spg % ga:
+        raise ValueError(f"steps_per_generation ({spg}) must be a multiple of gradient_accumulation_steps ({ga})")
+    per_update = per_device * ga * world_size
+    per_rollout = per_device * spg * world_size
+    if per_rollout % n:
+        raise ValueError(f"a rollout batch of {per_rollout} completions is not whole groups of {n}")
+    updates = spg // ga * mu
+    max_steps = int(get("max_steps", -1))
+    rollouts: int | None
+    if max_steps > 0:
+        if max_steps % updates:
+            raise ValueError(f"max_steps ({max_steps}) is not a whole number of rollout batches of {updates} updates")
+        rollouts = max_steps // updates
+    elif train_prompts is not None:
+        per_epoch = -(-int(train_prompts) // (per_rollout // n))
+        rollouts = per_epoch * int(float(get("num_train_epochs", 3)))
+    else:
+        rollouts = None
+
+    def every(key: str) -> int | float | None:
+        steps = get(key)
+        if not steps:
+            return None
+        value = float(steps) / updates
+        return int(value) if value.is_integer() else value
+
+    return {
+        "completions_per_update": per_update,
+        "prompts_per_update": per_update / n if per_update % n else per_update // n,
+        "completions_per_rollout": per_rollout,
+        "prompts_per_rollout": per_rollout // n,
+        "rollouts_per_prompt": n,
+        "updates_per_rollout": updates,
+        "optimizer_steps": None if rollouts is None else rollouts * updates,
+        "rollout_batches": rollouts,
+        "total_prompts": None if rollouts is None else rollouts * (per_rollout // n),
+        "save_every_rollouts": every("save_steps"),
+        "eval_every_rollouts": every("eval_steps"),
     }

@@ -231,7 +231,10 @@ def test_run_script_matches_the_paper_settings(tmp_path):
     rep_cfg = yaml.safe_load((CONFIGS / "paper_report.yaml").read_text())
     gr_cfg = yaml.safe_load((CONFIGS / "paper_grounding.yaml").read_text())
     assert int(report["data.max_response_length"]) == rep_cfg["max_completion_length"] == 1024
-    assert int(report["trainer.total_training_steps"]) == rep_cfg["max_steps"] == 300
+    from radgrpo.train.verl import trl_schedule
+
+    rep_schedule = trl_schedule(rep_cfg, world_size=32)  # TRL's max_steps counts optimizer steps, 4 per verl step
+    assert int(report["trainer.total_training_steps"]) == rep_schedule["rollout_batches"] == 300
     assert int(grounding["data.max_response_length"]) == gr_cfg["max_completion_length"] == 4096
     assert int(grounding["trainer.total_epochs"]) == gr_cfg["num_train_epochs"] == 10
     assert "trainer.total_training_steps" not in grounding
@@ -240,7 +243,10 @@ def test_run_script_matches_the_paper_settings(tmp_path):
     assert report["reward.custom_reward_function.name"] == "compute_score"
     assert report["reward.reward_manager.name"] == "naive"
     assert report["data.train_files"] == "$HERE/train.parquet" and report["data.val_files"] == "$HERE/val.parquet"
-    assert report["trainer.save_freq"] == str(rep_cfg["save_steps"])
+    assert report["trainer.save_freq"] == str(rep_schedule["save_every_rollouts"])
+    assert report["trainer.test_freq"] == str(rep_schedule["eval_every_rollouts"])
+    assert int(grounding["actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu"]) == gr_cfg["per_device_train_batch_size"]
+    assert (int(report["data.max_prompt_length"]), int(grounding["data.max_prompt_length"])) == (3072, 4096)
     # TRL's reading of the script's settings is the presets' (same batch arithmetic on 32 GPUs)
     from radgrpo.train.verl import verl_to_trl
 

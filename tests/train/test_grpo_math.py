@@ -123,8 +123,13 @@ def test_paper_presets_parse_and_agree_with_the_mapping(tmp_path):
     from trl import TrlParser
 
     root = Path(__file__).resolve().parents[2] / "radgrpo" / "configs"
-    kw = verl_to_trl(PAPER_REPORT_VERL, n_gpus=32)
-    for name in ("paper_report", "paper_grounding", "demo_cpu"):
+    from radgrpo.data.export.verl import verl_run_overrides
+
+    mapped = {
+        "paper_report": verl_to_trl(PAPER_REPORT_VERL, n_gpus=32),
+        "paper_grounding": verl_to_trl(verl_run_overrides(["phrase_grounding"]), n_gpus=32),
+    }
+    for name in ("paper_report", "paper_grounding", "paper_joint", "demo_cpu"):
         raw = yaml.safe_load((root / "grpo" / f"{name}.yaml").read_text())
         (cfg,) = TrlParser((RadGRPOConfig,)).parse_args_and_config(
             args=[
@@ -139,7 +144,8 @@ def test_paper_presets_parse_and_agree_with_the_mapping(tmp_path):
             ]
         )
         assert cfg.reward_funcs == raw["reward_funcs"]
-        if name.startswith("paper"):
+        if name in mapped:
+            kw = mapped[name]
             for k in (
                 "num_generations",
                 "per_device_train_batch_size",

@@ -238,7 +238,6 @@ VERL_RUN_SETTINGS: dict[str, Any] = {
     "algorithm.norm_adv_by_std_in_grpo": True,
     "algorithm.use_kl_in_reward": False,
     "data.train_batch_size": 512,
-    "data.max_prompt_length": 1024,
     "data.filter_overlong_prompts": True,
     "data.truncation": "error",
     "data.image_key": "images",
@@ -278,14 +277,22 @@ VERL_RUN_SETTINGS: dict[str, Any] = {
 #: response tokens: report generation (the paper's report run) and any other task (the grounding run)
 REPORT_RESPONSE_LENGTH = 1024
 GROUNDING_RESPONSE_LENGTH = 4096
-#: run length: report generation (optimizer steps) and grounding (epochs), as in ``grpo/paper_report|grounding``
+#: prompt tokens (paper §4.1: 3072; §4.2: 4096)
+REPORT_PROMPT_LENGTH = 3072
+GROUNDING_PROMPT_LENGTH = 4096
+#: actor micro-batch per GPU (paper §4.1: 4; §4.2: 8)
+REPORT_MICRO_BATCH = 4
+GROUNDING_MICRO_BATCH = 8
+#: run length: report generation (verl steps = rollout batches) and grounding (epochs), as in
+#: ``grpo/paper_report|grounding`` (whose ``max_steps`` counts TRL optimizer steps: 4 per rollout batch)
 REPORT_TRAINING_STEPS = 300
 GROUNDING_EPOCHS = 10
 
 
 def verl_run_overrides(tasks: Sequence[str]) -> dict[str, Any]:
-    """The fixed verl overrides of a run on rows of ``tasks``: :data:`VERL_RUN_SETTINGS` plus response length and run
-    length (report only: 1024 tokens, 300 steps; with any other task: 4096 tokens, 10 epochs).
+    """The fixed verl overrides of a run on rows of ``tasks``: :data:`VERL_RUN_SETTINGS` plus prompt and response
+    length, actor micro-batch and run length (report only: 3072/1024 tokens, 4 per GPU, 300 steps; with any other
+    task, the paper's grounding run: 4096/4096 tokens, 8 per GPU, 10 epochs).
 
     Example:
         >>> kw = verl_run_overrides(["report_generation"])
@@ -296,7 +303,11 @@ def verl_run_overrides(tasks: Sequence[str]) -> dict[str, Any]:
     """
     report_only = {Task(t) for t in tasks} <= {Task.REPORT_GENERATION}
     out = dict(VERL_RUN_SETTINGS)
+    out["data.max_prompt_length"] = REPORT_PROMPT_LENGTH if report_only else GROUNDING_PROMPT_LENGTH
     out["data.max_response_length"] = REPORT_RESPONSE_LENGTH if report_only else GROUNDING_RESPONSE_LENGTH
+    out["actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu"] = (
+        REPORT_MICRO_BATCH if report_only else GROUNDING_MICRO_BATCH
+    )
     if report_only:
         out["trainer.total_training_steps"] = REPORT_TRAINING_STEPS
     else:
@@ -324,10 +335,9 @@ _SCRIPT_HEAD = """\
 #!/usr/bin/env bash
 # GRPO with verl 0.9.1 on radgrpo's verl export (written by `radgrpo data build`; docs/training.md#verl).
 # The paper's settings: 8 rollouts, lr 1e-6 constant, KL loss low_var_kl (k3) 0.01, clip 0.2/0.28, dual clip 3,
-# temperature 1, 512 prompts per rollout batch, 128 per update (4 updates), micro-batch 4 per GPU on 32 GPUs.
-# Differences from the paper's verl 0.5 job: loss_agg_mode token-mean is a global token mean in verl >= 0.6
-# (a per-micro-batch mean in 0.5); data.max_prompt_length is not the paper's (the prompt is one image and a
-# question).
+# temperature 1, 512 prompts per rollout batch, 128 per update (4 updates), micro-batch 4 per GPU on 32 GPUs
+# (8 for grounding). Difference from the paper's verl 0.5 job: loss_agg_mode token-mean is a global token mean in
+# verl >= 0.6 (a per-micro-batch mean in 0.5).
 # The reward is radgrpo.integrations.verl.compute_score (radgrpo must be installed in verl's environment):
 # report rows -> REPORT_REWARD (default radcliq), grounding rows -> GROUNDING_REWARD (default grounding_soft_f1),
 # scored in each reward worker, or by the reward service at RADGRPO_REWARD_URL when it is set.
