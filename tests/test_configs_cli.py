@@ -72,7 +72,7 @@ def test_cli_cp_unknown_name_exits_2_with_the_nearest_names(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown config 'sft/demo'; did you mean sft/demo_cpu?" in err and "radgrpo configs list" in err
     assert not (tmp_path / "x.yaml").exists()
-    with pytest.raises(ConfigError, match="did you mean grpo/paper_report or grpo/paper_grounding"):
+    with pytest.raises(ConfigError, match="did you mean grpo/paper_joint or grpo/paper_report or grpo/paper_grounding"):
         copy_config("grpo/paper", tmp_path)
     assert radgrpo_main(["configs"]) == 2  # no action: argparse usage error
 
