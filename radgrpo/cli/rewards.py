@@ -1,4 +1,5 @@
-"""``radgrpo rewards list``: the reward names GRPO configs accept in ``reward_funcs``, with one line each.
+"""``radgrpo rewards list``: the reward names GRPO configs accept in ``reward_funcs``, with one line each and the
+options each takes (``reward_kwargs``, read from the reward's signature).
 
 Example:
     >>> list_main(["--names"]) == 0  # doctest: +ELLIPSIS
@@ -26,8 +27,18 @@ def list_main(argv: list[str] | None = None) -> int:
     p = FlagParser(prog="radgrpo rewards list", description="List the registered reward names.")
     p.add_argument("--names", action="store_true", help="print only the names, one per line")
     args = p.parse_args(argv or [])
-    from radgrpo.rewards.registry import REWARDS, list_rewards
+    from radgrpo.rewards.registry import REWARDS, list_rewards, reward_options
 
     for name in list_rewards():
-        print(name if args.names else f"{name:<24} {REWARDS[name][1]}")
+        if args.names:
+            print(name)
+            continue
+        print(f"{name:<24} {REWARDS[name][1]}")
+        opts = reward_options(name)
+        if opts:
+            print(f"{'':<24} options (reward_kwargs): " + ", ".join(f"{k}={v!r}" for k, v in opts.items()))
+    if args.names:
+        return 0
+    print("\nSet options per reward in a GRPO config: reward_kwargs: {radgraph_f1: {level: partial}} or")
+    print("""--reward_kwargs '{"radgraph_f1": {"level": "partial"}}'""")
     return 0

@@ -208,6 +208,45 @@ def resolve_model(name: str, model_dir: str | os.PathLike | None = None) -> Path
     raise ModelNotFoundError(_not_found_message(spec, tried))
 
 
+def require_models(
+    need: dict[str, list[str]],
+    folders: dict[str, str | None] | None = None,
+    consequence: str = "nothing was generated",
+) -> None:
+    """Resolve every scoring model in ``need`` at once; one error lists all the missing ones.
+
+    Args:
+        need: model name (:data:`MODEL_SPECS`) -> who needs it (metric or reward names, for the message).
+        folders: model name -> an explicit folder given for it (None: search radgrpo's model folder and the HF cache).
+        consequence: what did not happen, for the message (``"nothing was generated"``, ``"training did not start"``).
+    Raises:
+        ModelNotFoundError: one message naming each missing model, who needs it, every file it needs (weights
+            included), the folder to put it in, and the one ``radgrpo models download`` command.
+
+    Example:
+        >>> require_models({})  # nothing needed
+    """
+    all_model_specs()
+    folders = folders or {}
+    missing: dict[str, list[str]] = {}
+    for model, users in need.items():
+        try:
+            resolve_model(model, folders.get(model))
+        except ModelNotFoundError:
+            missing[model] = users
+    if not missing:
+        return
+    parts = []
+    for model, users in missing.items():
+        files = needed_files(MODEL_SPECS[model]) if model in MODEL_SPECS else "its files"
+        where = folders.get(model) or models_dir() / model
+        parts.append(f"{model} (for {', '.join(dict.fromkeys(users))}): {files} in {where}")
+    raise ModelNotFoundError(
+        f"{len(missing)} scoring model(s) missing, {consequence}: {'; '.join(parts)}. On a machine with internet: "
+        f"radgrpo models download {' '.join(missing)} (or set RADGRPO_MODELS_DIR to a folder holding them)"
+    )
+
+
 def download_model(name: str, dest: str | os.PathLike | None = None) -> Path:
     """Download spec ``name`` into ``dest`` (default ``models_dir()/name``). Needs internet; never used in tests."""
     all_model_specs()

@@ -218,24 +218,15 @@ def require_all_models(metrics: Iterable[str], kinds: Sequence[str] = ("report",
     Example:
         >>> require_all_models(["bleu4", "soft_f1", "rule_finding_f1"])  # no model needed
     """
-    from radgrpo.metrics.loaders import MODEL_SPECS, ModelNotFoundError, models_dir, needed_files
+    from radgrpo.metrics.loaders import require_models
 
     need: dict[str, list[str]] = {}
     for name in metrics:
         spec = get_metric(name)
         if spec.kind in kinds:
-            for model in spec.missing_models():
+            for model in spec.models:
                 need.setdefault(model, []).append(name)
-    if not need:
-        return
-    parts = []
-    for model, users in need.items():
-        files = needed_files(MODEL_SPECS[model]) if model in MODEL_SPECS else "its files"
-        parts.append(f"{model} (for {', '.join(users)}): {files} in {models_dir() / model}")
-    raise ModelNotFoundError(
-        f"{len(need)} scoring model(s) missing, nothing was generated: {'; '.join(parts)}. On a machine with "
-        f"internet: radgrpo models download {' '.join(need)} (or set RADGRPO_MODELS_DIR to a folder holding them)"
-    )
+    require_models(need)
 
 
 def check_metrics(metrics: Iterable[str] | None) -> list[str]:

@@ -162,6 +162,8 @@ class Reward:
 
     Attributes:
         n_scored: samples scored so far; n_failed: samples whose scoring raised (returned ``None``).
+        last_statuses: ``"ok"``/``"skipped"``/``"failed"`` per sample of the last call (the trainer's failure
+            monitor reads them); last_error: the first error of the last call that had one.
     """
 
     #: dataset columns the reward cannot work without (checked per call, before scoring)
@@ -172,6 +174,15 @@ class Reward:
         self.tasks = None if tasks is None else tuple(tasks)
         self.n_scored = 0
         self.n_failed = 0
+        self.last_statuses: list[str] = []
+        self.last_error: str | None = None
+
+    def required_models(self) -> dict[str, str | None]:
+        """Scoring-model names (``radgrpo models list``) this reward needs -> an explicit folder given for it, or None.
+
+        A reward with no model returns ``{}``; training resolves all of them before its first step.
+        """
+        return {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.__name__!r})"
@@ -221,7 +232,9 @@ class Reward:
             out[i] = res
         failed = [b for b in out if b.status == "failed"]
         self.n_scored += sum(b.ok for b in out)
+        self.last_statuses = [b.status for b in out]
         if failed:
+            self.last_error = failed[0].error
             self.n_failed += len(failed)
             logger.warning(
                 "reward %s: %d of %d samples failed and were excluded (None); %d failures so far; first error: %s",
@@ -282,6 +295,8 @@ class ReportReward(Reward):
         name: ``__name__`` (TRL logs ``rewards/<name>/mean``).
         thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column (absent -> off).
         missing_think_score: reward of a thinking sample without ``</think>``.
+        batch_size: pairs per :meth:`score_pairs` call (0: every pair of a reward call at once); bounds a scoring
+            model's memory.
 
     Example:
         >>> class Length(ReportReward):
@@ -293,10 +308,15 @@ class ReportReward(Reward):
 
     required_columns = ("reference_report",)
 
-    def __init__(self, name: str, thinking: bool | None = None, missing_think_score: float = 0.0) -> None:
+    def __init__(
+        self, name: str, thinking: bool | None = None, missing_think_score: float = 0.0, batch_size: int = 0
+    ) -> None:
         super().__init__(name, tasks=REPORT_TASKS)
+        if batch_size < 0:
+            raise ValueError(f"{name}: batch_size must be >= 0, got {batch_size}")
         self.thinking = thinking
         self.missing_think_score = float(missing_think_score)
+        self.batch_size = int(batch_size)
 
     def score_pairs(self, refs: list[str], answers: list[str]) -> Sequence[RewardBreakdown | float]:
         """Rewards of (reference, answer) pairs, one per pair (subclasses implement this)."""
@@ -331,11 +351,13 @@ class ReportReward(Reward):
         answers = [self._answer(t, r) for t, r in zip(texts, rows)]
         out: list[RewardBreakdown | float] = [RewardBreakdown(self.missing_think_score, comps) for _, comps in answers]
         todo = [i for i, (a, _) in enumerate(answers) if a is not None]
-        if todo:
-            scored = self.score_pairs([refs[i] for i in todo], [answers[i][0] or "" for i in todo])
-            if len(scored) != len(todo):
-                raise RuntimeError(f"{self.__name__}: {len(scored)} scores for {len(todo)} pairs")
-            for i, s in zip(todo, scored):
+        step = self.batch_size or max(1, len(todo))
+        for start in range(0, len(todo), step):
+            chunk = todo[start : start + step]
+            scored = self.score_pairs([refs[i] for i in chunk], [answers[i][0] or "" for i in chunk])
+            if len(scored) != len(chunk):
+                raise RuntimeError(f"{self.__name__}: {len(scored)} scores for {len(chunk)} pairs")
+            for i, s in zip(chunk, scored):
                 if isinstance(s, RewardBreakdown):
                     s.components.update(answers[i][1])
                     out[i] = s

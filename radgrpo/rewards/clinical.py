@@ -50,10 +50,13 @@ class ClinicalReportReward(ReportReward):
         thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column (absent -> off).
         missing_think_score: reward of a thinking sample without ``</think>``.
         scorer: an already built scorer (tests, benchmarks); default: built by :meth:`build_scorer` on first use.
+        batch_size: pairs per scoring call (0: every pair of a reward call at once); bounds the scorer's memory.
     """
 
-    def __init__(self, name: str, thinking: bool | None, missing_think_score: float, scorer: Any = None) -> None:
-        super().__init__(name, thinking=thinking, missing_think_score=missing_think_score)
+    def __init__(
+        self, name: str, thinking: bool | None, missing_think_score: float, scorer: Any = None, batch_size: int = 0
+    ) -> None:
+        super().__init__(name, thinking=thinking, missing_think_score=missing_think_score, batch_size=batch_size)
         self._scorer = scorer
 
     def __getstate__(self) -> dict[str, Any]:
@@ -104,9 +107,22 @@ class RadCliQReward(ClinicalReportReward):
         device: str | None = None,
         scorer: Any = None,
         dtype: str = "float32",
+        batch_size: int = 0,
     ) -> None:
-        super().__init__(name, thinking, missing_think_score, scorer)
+        super().__init__(name, thinking, missing_think_score, scorer, batch_size)
         self.config, self.model_dirs, self.device, self.dtype = config, model_dirs, device, dtype
+
+    def required_models(self) -> dict[str, str | None]:
+        """The models of the ``radcliq`` metric, with any ``model_dirs`` folder given for them."""
+        keys = {
+            "radgraph-xl": "radgraph",
+            "radgraph-xl-backbone": "radgraph_backbone",
+            "chexbert": "chexbert",
+            "bert-base-uncased": "chexbert_bert",
+            "distilroberta-base": "bertscore",
+        }
+        dirs = self.model_dirs or {}
+        return {m: (str(dirs[k]) if dirs.get(k) else None) for m, k in keys.items()}
 
     def build_scorer(self) -> Any:
         """A ``RadCliQScorer`` of the configuration (components load on first use)."""
@@ -150,9 +166,15 @@ class BERTScoreReward(ClinicalReportReward):
         model_dir: str | os.PathLike | None = None,
         device: str | None = None,
         scorer: Any = None,
+        batch_size: int = 0,
     ) -> None:
-        super().__init__(name, thinking, missing_think_score, scorer)
+        super().__init__(name, thinking, missing_think_score, scorer, batch_size)
         self.config, self.model_dir, self.device, self.short_score = config, model_dir, device, float(short_score)
+
+    def required_models(self) -> dict[str, str | None]:
+        """The configuration's BERT model (``bertscore``: distilbert-base-uncased; ``bertscore_radcliq``: distilroberta)."""
+        model = "distilroberta-base" if self.config == "bertscore_radcliq" else "distilbert-base-uncased"
+        return {model: str(self.model_dir) if self.model_dir else None}
 
     def build_scorer(self) -> Any:
         """``BERTScorer.from_config(config)``."""
@@ -195,12 +217,21 @@ class RadGraphReward(ClinicalReportReward):
         backbone_dir: str | os.PathLike | None = None,
         device: str | None = None,
         scorer: Any = None,
+        batch_size: int = 0,
     ) -> None:
         if level not in RADGRAPH_LEVELS:
             raise ValueError(f"unknown RadGraph level {level!r}; valid: {RADGRAPH_LEVELS}")
-        super().__init__(name or f"radgraph_{level}", thinking, missing_think_score, scorer)
+        super().__init__(name or f"radgraph_{level}", thinking, missing_think_score, scorer, batch_size)
         self.level, self.model, self.short_score = level, model, float(short_score)
         self.model_dir, self.backbone_dir, self.device = model_dir, backbone_dir, device
+
+    def required_models(self) -> dict[str, str | None]:
+        """The RadGraph model and its backbone, with any folders given for them."""
+        backbone = f"{self.model}-backbone"
+        return {
+            self.model: str(self.model_dir) if self.model_dir else None,
+            backbone: str(self.backbone_dir) if self.backbone_dir else None,
+        }
 
     def build_scorer(self) -> Any:
         """``RadGraphScorer(model)``."""
@@ -241,6 +272,7 @@ def make_radcliq_reward(
     device: str | None = None,
     scorer: Any = None,
     dtype: str = "float32",
+    batch_size: int = 0,
 ) -> RadCliQReward:
     """−RadCliQ reward (registry name ``radcliq``; the paper's main report reward).
 
@@ -252,6 +284,7 @@ def make_radcliq_reward(
         device: torch device.
         scorer: prebuilt ``RadCliQScorer``.
         dtype: ``"float32"`` (default) or ``"bfloat16"`` model components.
+        batch_size: pairs per scoring call (0: all pairs of a reward call at once).
     Returns:
         the reward.
 
@@ -259,7 +292,9 @@ def make_radcliq_reward(
         >>> make_radcliq_reward()(["ok"], reference_report=["No acute process."])  # ≤ 5 characters: −3, no model
         [-3.0]
     """
-    return RadCliQReward(name, config, thinking, model_dirs=model_dirs, device=device, scorer=scorer, dtype=dtype)
+    return RadCliQReward(
+        name, config, thinking, model_dirs=model_dirs, device=device, scorer=scorer, dtype=dtype, batch_size=batch_size
+    )
 
 
 def make_bertscore_reward(
@@ -269,6 +304,7 @@ def make_bertscore_reward(
     model_dir: str | os.PathLike | None = None,
     device: str | None = None,
     scorer: Any = None,
+    batch_size: int = 0,
 ) -> BERTScoreReward:
     """BERTScore reward (registry name ``bertscore``; the paper's ablation; docs/rewards.md#bertscore).
 
@@ -276,7 +312,9 @@ def make_bertscore_reward(
         >>> make_bertscore_reward()(["<think>x</think>"], reference_report=["No acute process."], thinking=[True])
         [0.0]
     """
-    return BERTScoreReward(name, config, thinking, model_dir=model_dir, device=device, scorer=scorer)
+    return BERTScoreReward(
+        name, config, thinking, model_dir=model_dir, device=device, scorer=scorer, batch_size=batch_size
+    )
 
 
 def make_radgraph_reward(
@@ -288,6 +326,7 @@ def make_radgraph_reward(
     backbone_dir: str | os.PathLike | None = None,
     device: str | None = None,
     scorer: Any = None,
+    batch_size: int = 0,
 ) -> RadGraphReward:
     """RadGraph-F1 reward (registry name ``radgraph_f1``; the paper's RGF1-C ablation uses ``level="complete"``).
 
@@ -296,7 +335,15 @@ def make_radgraph_reward(
         'radgraph_partial'
     """
     return RadGraphReward(
-        name, level, model, thinking, model_dir=model_dir, backbone_dir=backbone_dir, device=device, scorer=scorer
+        name,
+        level,
+        model,
+        thinking,
+        model_dir=model_dir,
+        backbone_dir=backbone_dir,
+        device=device,
+        scorer=scorer,
+        batch_size=batch_size,
     )
 
 

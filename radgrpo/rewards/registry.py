@@ -20,12 +20,13 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from radgrpo.config import did_you_mean
+
 # name -> ("module:attribute", one-line description)
 REWARDS: dict[str, tuple[str, str]] = {
     "grounding_soft_f1": (
         "radgrpo.rewards.grounding:make_grounding_soft_f1_reward",
-        "IoU soft-F1 with Hungarian matching, released-code variant (the paper's reward); "
-        "options variant=paper_code|dice, min_iou, thinking",
+        "IoU soft-F1 with Hungarian matching, released-code variant (the paper's reward)",
     ),
     "grounding_soft_f1_dice": (
         "radgrpo.rewards.grounding:make_grounding_soft_f1_dice_reward",
@@ -42,13 +43,12 @@ REWARDS: dict[str, tuple[str, str]] = {
     "rule_finding_errors": (
         "radgrpo.rewards.report:make_rule_finding_errors_reward",
         "minus (missed + 0.7 x falsely named findings) per report, read by the rule_chexpert "
-        "labeller (synthetic/offline report reward; not CheXbert); options false_positive_cost, "
-        "side, thinking",
+        "labeller (synthetic/offline report reward; not CheXbert)",
     ),
     "rule_finding_f1": (
         "radgrpo.rewards.report:make_rule_finding_f1_reward",
         "per-report F1 of positive findings read by the rule_chexpert labeller, side-aware by default "
-        "(synthetic/offline report reward; not CheXbert); options side, lexical_weight, thinking",
+        "(synthetic/offline report reward; not CheXbert)",
     ),
     "think_format": (
         "radgrpo.rewards.format:make_think_format_reward",
@@ -57,21 +57,21 @@ REWARDS: dict[str, tuple[str, str]] = {
     "radcliq": (
         "radgrpo.rewards.clinical:make_radcliq_reward",
         "-RadCliQ, the paper's report reward (radcliq_paper rules: 2048 chars, lowercase, <=5 chars or no "
-        "</think> -> -3); options config=radcliq_paper|radcliq_v1, thinking, model_dirs, device, dtype",
+        "</think> -> -3); config radcliq_paper or radcliq_v1",
     ),
     "bertscore": (
         "radgrpo.rewards.clinical:make_bertscore_reward",
-        "BERTScore F1 (distilbert-base-uncased L5 rescaled; paper ablation); options config, model_dir",
+        "BERTScore F1 (distilbert-base-uncased L5 rescaled; paper ablation)",
     ),
     "radgraph_f1": (
         "radgrpo.rewards.clinical:make_radgraph_reward",
-        "RadGraph F1 (radgraph-xl; paper ablation uses level=complete); options level, model, model_dir",
+        "RadGraph F1 (radgraph-xl; paper ablation uses level=complete; level simple|partial|complete)",
     ),
     # not a name but the form of every remote reward; get_reward reads the "remote:" prefix before this table
     "remote:NAME@URL[,URL]": (
         "radgrpo.rewards.remote:make_remote_reward",
         "reward NAME scored by a reward service at the URL(s), with retries and failover "
-        "(docs/rewards.md#remote-rewards); options timeout_s, retries, backoff_s, chunk_size, api_key_env",
+        "(docs/rewards.md#remote-rewards)",
     ),
 }
 
@@ -110,6 +110,71 @@ def list_rewards() -> list[str]:
     return sorted(REWARDS)
 
 
+#: factory parameters that are not options a config can set (the callable's name, prebuilt scorer objects)
+_NOT_OPTIONS = frozenset({"name", "scorer", "spec", "session"})
+
+
+def _factory(name: str) -> Any:
+    if name.startswith("remote:"):
+        from radgrpo.rewards.remote import RemoteReward
+
+        return RemoteReward
+    if name not in REWARDS:
+        hint = did_you_mean([name], list_rewards())
+        raise KeyError(f"unknown reward {name!r}{hint or ';'} valid rewards: {', '.join(list_rewards())}")
+    module, attr = REWARDS[name][0].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def reward_options(name: str) -> dict[str, Any]:
+    """The options reward ``name`` takes (``reward_kwargs`` keys), with their defaults.
+
+    Read from the factory's signature (or the remote reward's), so the list cannot drift from the code; ``{}`` for a
+    reward that is a ready instance.
+
+    Example:
+        >>> reward_options("grounding_soft_f1")
+        {'variant': 'paper_code', 'min_iou': 0.0, 'thinking': None}
+        >>> sorted(reward_options("radgraph_f1"))[:3]
+        ['backbone_dir', 'batch_size', 'device']
+    """
+    import inspect
+
+    obj = _factory(name)
+    if not (isinstance(obj, type) or (callable(obj) and getattr(obj, "__name__", "").startswith("make_"))):
+        return {}
+    params = inspect.signature(obj.__init__ if isinstance(obj, type) else obj).parameters
+    skip = _NOT_OPTIONS | {"self"} | ({"urls"} if name.startswith("remote:") else set())
+    return {
+        k: (None if p.default is inspect.Parameter.empty else p.default)
+        for k, p in params.items()
+        if k not in skip and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
+
+
+def check_reward_options(name: str, options: dict[str, Any]) -> None:
+    """Reject options reward ``name`` does not take, by name, with the nearest valid one.
+
+    Raises:
+        TypeError: unknown options (the message lists the reward's options).
+
+    Example:
+        >>> check_reward_options("radgraph_f1", {"levle": "partial"})
+        Traceback (most recent call last):
+        ...
+        TypeError: reward 'radgraph_f1' has no option 'levle'; did you mean level? Its options: backbone_dir, batch_size, device, level, model, model_dir, thinking
+    """
+    valid = reward_options(name)
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        hint = did_you_mean(unknown, list(valid))
+        listed = ", ".join(sorted(valid)) or "none"
+        what = "option" if len(unknown) == 1 else "options"
+        raise TypeError(
+            f"reward {name!r} has no {what} {', '.join(repr(u) for u in unknown)}{hint} Its options: {listed}"
+        )
+
+
 def get_reward(name: str, **kwargs: Any) -> Callable[..., list[float | None]]:
     """The reward registered as ``name``: a TRL-signature callable ``fn(completions, **columns)``.
 
@@ -127,16 +192,17 @@ def get_reward(name: str, **kwargs: Any) -> Callable[..., list[float | None]]:
         >>> get_reward("radcliqq")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        KeyError: "unknown reward 'radcliqq'; valid rewards: bertscore, bleu4, ..."
+        KeyError: "unknown reward 'radcliqq'; did you mean radcliq? valid rewards: bertscore, bleu4, ..."
     """
     if name.startswith("remote:"):  # a reward service over HTTP (docs/rewards.md#remote-rewards)
         from radgrpo.rewards.remote import make_remote_reward
 
+        check_reward_options(name, kwargs)
         return make_remote_reward(name, **kwargs)
-    if name not in REWARDS:
-        raise KeyError(f"unknown reward {name!r}; valid rewards: {', '.join(list_rewards())}")
-    module, attr = REWARDS[name][0].split(":")
-    obj = getattr(importlib.import_module(module), attr)
+    obj = _factory(name)
+    if kwargs:
+        check_reward_options(name, kwargs)
+    attr = REWARDS[name][0].split(":")[1]
     if isinstance(obj, type) or (callable(obj) and attr.startswith("make_")):
         return obj(**kwargs)
     if kwargs:

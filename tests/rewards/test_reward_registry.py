@@ -45,7 +45,10 @@ def test_lazy_registration_imports_only_when_requested():
 def test_cli_list(capsys):
     assert list_main([]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out] == list_rewards()
+    assert [line.split()[0] for line in out if line and not line.startswith(" ")][: len(list_rewards())] == list_rewards()
+    # each reward's options, read from its signature, under its line
+    i = next(k for k, line in enumerate(out) if line.startswith("radgraph_f1 "))
+    assert out[i + 1].split(": ", 1)[1].startswith("level='complete', model='radgraph-xl'") and "batch_size=0" in out[i + 1]
     assert list_main(["--names"]) == 0
     assert capsys.readouterr().out.split() == list_rewards()
 
@@ -65,3 +68,19 @@ def test_default_rewards_importable_from_the_package():
     assert R.radcliq_reward(["[0, 0, 1, 1]"], reference_report=["x"], task=["abnormality_grounding"]) == [None]
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = R.nope
+
+
+def test_reward_options_are_checked_by_name():
+    from radgrpo.rewards.registry import check_reward_options, get_reward, reward_options
+
+    assert reward_options("grounding_soft_f1") == {"variant": "paper_code", "min_iou": 0.0, "thinking": None}
+    assert {"config", "dtype", "device", "batch_size", "model_dirs"} <= set(reward_options("radcliq"))
+    assert "name" not in reward_options("radcliq") and "scorer" not in reward_options("radcliq")
+    assert get_reward("radgraph_f1", level="partial").__name__ == "radgraph_partial"
+    assert get_reward("radcliq", config="radcliq_v1", batch_size=8).batch_size == 8
+    with pytest.raises(TypeError, match=r"reward 'radgraph_f1' has no option 'levle'; did you mean level\? Its options:"):
+        get_reward("radgraph_f1", levle="partial")
+    with pytest.raises(TypeError, match="has no option 'variant'"):
+        check_reward_options("bleu4", {"variant": "dice"})
+    with pytest.raises(TypeError, match="retries"):
+        get_reward("remote:radcliq@http://127.0.0.1:1", retry=2)
