@@ -15,6 +15,10 @@ from radgrpo.config import ConfigError
 from radgrpo.configs import CONFIG_DIR, config_path, copy_config, list_configs, load_config, resolve_config
 
 SHIPPED = [
+    "accelerate/ddp",
+    "accelerate/fsdp2",
+    "accelerate/zero2",
+    "accelerate/zero3",
     "data/radvlm",
     "data/synth_demo",
     "eval/demo_cpu",
@@ -24,6 +28,8 @@ SHIPPED = [
     "grpo/paper_grounding",
     "grpo/paper_joint",
     "grpo/paper_report",
+    "grpo/vllm_colocate",
+    "grpo/vllm_server",
     "sft/demo_cpu",
     "sft/paper",
 ]

@@ -78,22 +78,36 @@ def callbacks_for(cfg: Any) -> list[Any]:
     return []
 
 
-def finish(trainer: Any, processor: Any, cfg: Any) -> Path:
-    """Save model (merged if LoRA), processor, config.yaml and the log history into ``output_dir``."""
+def finish(trainer: Any, processor: Any, cfg: Any, records: list[Record] | None = None) -> Path:
+    """Save the final model (merged if LoRA), processor, config.yaml, log history and model card into ``output_dir``.
+
+    ``trainer.save_model`` gathers ZeRO-3 / FSDP shards and writes on the main process; everything else is written by
+    the main process only, then all ranks wait. With ``push_to_hub`` the folder (with its model card) is uploaded.
+    """
     import json
+
+    from radgrpo.train.model_card import keep_model_card, write_model_card
 
     out = Path(cfg.output_dir)
     model = trainer.model
     if cfg.use_lora and hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
-    model.save_pretrained(out)
-    processor.tokenizer.padding_side = "left"
-    processor.save_pretrained(out)
-    pc = out / "processor_config.json"
-    if pc.exists():  # keep the folder loadable by AutoProcessor where torchvision exists
-        from radgrpo.models.processor import add_video_processor_block
+        if trainer.is_world_process_zero():
+            model.merge_and_unload().save_pretrained(out)
+    else:
+        trainer.save_model(str(out))
+    if trainer.is_world_process_zero():
+        processor.tokenizer.padding_side = "left"
+        processor.save_pretrained(out)
+        pc = out / "processor_config.json"
+        if pc.exists():  # keep the folder loadable by AutoProcessor where torchvision exists
+            from radgrpo.models.processor import add_video_processor_block
 
-        add_video_processor_block(out)
-    save_config(cfg, out)
-    (out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+            add_video_processor_block(out)
+        save_config(cfg, out)
+        (out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+        write_model_card(out, cfg, records=records)
+    trainer.accelerator.wait_for_everyone()
+    if getattr(cfg, "push_to_hub", False):
+        keep_model_card(trainer)
+        trainer.push_to_hub()
     return out

@@ -52,4 +52,4 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
         callbacks=callbacks_for(cfg) + list(callbacks or []),
     )
     train_resuming(trainer, cfg.output_dir)
-    return finish(trainer, processor, cfg)
+    return finish(trainer, processor, cfg, records=records)

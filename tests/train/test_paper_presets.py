@@ -1,4 +1,4 @@
-"""The shipped GRPO presets do what the paper did, counted as verl counts it (paper §4.1, §4.2).
+"""The shipped GRPO presets do what the paper did, counted as verl counts it (its report and grounding runs).
 
 TRL counts optimizer steps; verl counts rollout batches. :func:`radgrpo.train.verl.trl_schedule` reads a preset back
 into verl's terms on a stated world size, and a real TRL run on the tiny model checks that reading against what the
@@ -24,7 +24,7 @@ def _preset(name):
 def test_report_preset_is_the_papers_run_on_32_gpus():
     raw = _preset("paper_report")
     s = trl_schedule(raw, world_size=32)
-    # paper §4.1: 512 prompts x 8 rollouts per step, mini-batch 128 prompts -> 4 updates, 300 steps, save/test every 20
+    # the paper's report run: 512 prompts x 8 rollouts per step, mini-batch 128 prompts -> 4 updates, 300 steps, save/test every 20
     assert (s["prompts_per_rollout"], s["rollouts_per_prompt"], s["updates_per_rollout"]) == (512, 8, 4)
     assert s["prompts_per_update"] == 128 and s["completions_per_update"] == 1024
     assert (s["rollout_batches"], s["total_prompts"]) == (300, 153_600)
@@ -36,7 +36,7 @@ def test_report_preset_is_the_papers_run_on_32_gpus():
 def test_grounding_preset_is_the_papers_run():
     raw = _preset("paper_grounding")
     s = trl_schedule(raw, world_size=32, train_prompts=51_200)
-    # paper §4.2: as §4.1 except micro-batch 8 per GPU, response 4096, 10 epochs
+    # the paper's grounding run: as the report run except micro-batch 8 per GPU, response 4096, 10 epochs
     assert raw["per_device_train_batch_size"] == 8 and raw["max_completion_length"] == 4096
     assert (s["prompts_per_rollout"], s["rollouts_per_prompt"], s["updates_per_rollout"]) == (512, 8, 4)
     assert raw["num_train_epochs"] == 10 and "max_steps" not in raw
@@ -136,6 +136,9 @@ def test_the_schedule_is_what_trl_does(tiny_model_dir, tiny_records, tmp_path, m
     finally:
         del REWARDS["count_probe"]
     calls = [json.loads(line) for line in seen.read_text().splitlines()]
+    tasks = {r.task for r in tiny_records[0]}
+    assert calls[: len(tasks)] == [{"n": 1}] * len(tasks)  # the preflight: one real sample per task
+    calls = calls[len(tasks) :]
     assert len(calls) == s["rollout_batches"]  # one reward call per rollout batch
     assert sum(c["n"] for c in calls) == s["total_prompts"] * s["rollouts_per_prompt"]
     assert all(c["n"] == s["completions_per_rollout"] for c in calls)

@@ -277,10 +277,10 @@ VERL_RUN_SETTINGS: dict[str, Any] = {
 #: response tokens: report generation (the paper's report run) and any other task (the grounding run)
 REPORT_RESPONSE_LENGTH = 1024
 GROUNDING_RESPONSE_LENGTH = 4096
-#: prompt tokens (paper §4.1: 3072; §4.2: 4096)
+#: prompt tokens (the paper's report run: 3072; its grounding run: 4096)
 REPORT_PROMPT_LENGTH = 3072
 GROUNDING_PROMPT_LENGTH = 4096
-#: actor micro-batch per GPU (paper §4.1: 4; §4.2: 8)
+#: actor micro-batch per GPU (the paper's report run: 4; its grounding run: 8)
 REPORT_MICRO_BATCH = 4
 GROUNDING_MICRO_BATCH = 8
 #: run length: report generation (verl steps = rollout batches) and grounding (epochs), as in
