@@ -63,15 +63,22 @@ def build_rewards(cfg: RadGRPOConfig) -> list[Any]:
     return rewards
 
 
-def _sample_columns(record: Record, base_dir: Path, thinking: bool) -> tuple[str, dict[str, list[Any]]]:
-    """One training record as a reward call: the reference answer as the completion, and its dataset columns."""
+def _sample_call(
+    record: Record, base_dir: Path, thinking: bool, tokenizer: Any = None
+) -> tuple[str, dict[str, list[Any]]]:
+    """One training record as TRL's reward call: the reference answer as the completion, with ``prompts``,
+    ``completion_ids`` (empty without a tokenizer) and the dataset columns."""
     ds = records_to_grpo_dataset([record], base_dir, thinking=thinking)
-    row = {k: v for k, v in ds[0].items() if k not in ("prompt", "images")}
+    row = {k: v for k, v in ds[0].items() if k != "images"}
     answer = record.answer if not thinking else f"<think>checking the image</think> {record.answer}"
-    return answer, {k: [v] for k, v in row.items()}
+    ids = tokenizer(answer, add_special_tokens=False)["input_ids"] if tokenizer is not None else []
+    cols = {k: [v] for k, v in row.items() if k != "prompt"}
+    return answer, {"prompts": [row["prompt"]], "completion_ids": [ids], **cols}
 
 
-def preflight(rewards: list[Any], records: list[Record], base_dir: Path, thinking: bool = False) -> None:
+def preflight(
+    rewards: list[Any], records: list[Record], base_dir: Path, thinking: bool = False, tokenizer: Any = None
+) -> None:
     """Check, before any model loads, that every reward can score this training data.
 
     1. Every scoring model of every reward resolves (``Reward.required_models``); one error lists all missing ones
@@ -101,7 +108,7 @@ def preflight(rewards: list[Any], records: list[Record], base_dir: Path, thinkin
         first.setdefault(r.task.value, r)
     problems: list[str] = []
     for task, record in first.items():
-        completion, cols = _sample_columns(record, base_dir, thinking)
+        completion, cols = _sample_call(record, base_dir, thinking, tokenizer)
         scored_by = []
         for fn in rewards:
             try:
@@ -194,11 +201,11 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
 
     rewards = build_rewards(cfg)
     records, base = load_train_records(cfg)
-    preflight(rewards, records, base, thinking=cfg.thinking)
-    heldout_cb = _heldout_callback(cfg)
-    dataset = records_to_grpo_dataset(records, base, thinking=cfg.thinking)
     processor = load_processor_for(cfg)
     processor.tokenizer.padding_side = "left"
+    preflight(rewards, records, base, thinking=cfg.thinking, tokenizer=processor.tokenizer)
+    heldout_cb = _heldout_callback(cfg)
+    dataset = records_to_grpo_dataset(records, base, thinking=cfg.thinking)
     if cfg.model_name_or_path is None or cfg.output_dir is None:  # RadGRPOConfig requires both; this narrows the types
         raise ValueError("run_grpo needs cfg.model_name_or_path and cfg.output_dir")
     monitor = RunMonitor(
