@@ -232,13 +232,24 @@ def sft_config(cfg: DemoConfig, *, control: bool = False) -> Any:
     return RadSFTConfig(**values)
 
 
+#: GRPO's held-out evaluations during training (at the start, every max_steps / this, and at the end)
+GRPO_EVALS = 4
+
+
 def grpo_config(cfg: DemoConfig) -> Any:
-    """The GRPO stage: ``grpo/demo_cpu`` from ``OUT/sft`` into ``OUT/grpo``, with the demo's GRPO flags; --fast
-    logs every step."""
+    """The GRPO stage: ``grpo/demo_cpu`` from ``OUT/sft`` into ``OUT/grpo``, with the demo's GRPO flags, and a held-out
+    evaluation on the validation split (``eval/demo_cpu``'s metrics, greedy) every ``max_steps /``
+    :data:`GRPO_EVALS` steps; --fast logs every step."""
     from radgrpo.train.configs import RadGRPOConfig
 
     out = Path(cfg.out)
     values = _train_values(cfg, "grpo", out / "grpo", out / "sft")
+    values.update(
+        eval_file=str(out / "data" / "val.jsonl"),
+        eval_config=STAGE_CONFIGS["eval"],
+        eval_max_samples=cfg.n_val,
+        eval_steps=max(1, cfg.grpo_steps // GRPO_EVALS),
+    )
     if cfg.fast:
         values["logging_steps"] = FAST_LOGGING_STEPS["grpo"]
     return RadGRPOConfig(**values)
@@ -375,6 +386,14 @@ def _notes(results: dict, cfg: DemoConfig, rewards: Sequence[str]) -> str:
                 f"The time guard stopped {name} at step {info['time_guard_hit']} of "
                 f"{info['steps_planned']}: these numbers depend on machine speed."
             )
+    monitors = results.get("grpo_monitors")
+    if monitors is not None:
+        alarms = monitors.get("alarms", [])
+        lines.append(
+            "GRPO reward-hacking alarms: "
+            + ("; ".join(f"step {a['step']}: {a['message']}" for a in alarms) if alarms else "none raised")
+            + f" (held-out evaluations at steps {', '.join(str(e['step']) for e in monitors.get('evals', []))})."
+        )
     lines.append(
         "Paired differences: bootstrap over test items and approximate randomisation, "
         f"{cfg.n_resamples} resamples each. Synthetic data and a tiny model: this shows what each stage "
@@ -458,6 +477,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     results["training"]["grpo"] = _train_info(
         grpo_dir, cfg.grpo_steps, cfg.grpo_batch_size // cfg.grpo_num_generations, "grpo"
     )
+    results["grpo_monitors"] = json.loads((grpo_dir / "monitors.json").read_text())
     timings["grpo"] = time.time() - t
 
     t = stage(7, "evaluate GRPO")

@@ -143,7 +143,7 @@ def reward_options(name: str) -> dict[str, Any]:
     obj = _factory(name)
     if not (isinstance(obj, type) or (callable(obj) and getattr(obj, "__name__", "").startswith("make_"))):
         return {}
-    params = inspect.signature(obj.__init__ if isinstance(obj, type) else obj).parameters
+    params = inspect.signature(obj).parameters  # a class: its constructor's parameters (no self)
     skip = _NOT_OPTIONS | {"self"} | ({"urls"} if name.startswith("remote:") else set())
     return {
         k: (None if p.default is inspect.Parameter.empty else p.default)

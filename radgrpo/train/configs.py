@@ -10,7 +10,7 @@ Presets ship in the package: ``sft/demo_cpu``, ``sft/paper``, ``grpo/demo_cpu``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from trl import GRPOConfig, SFTConfig
 
@@ -61,9 +61,7 @@ class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
         self.reward_kwargs = _json_mapping(self.reward_kwargs, "--reward_kwargs")
         bad = [k for k in self.reward_kwargs if k not in self.reward_funcs]
         if bad:
-            raise ValueError(
-                f"--reward_kwargs names {bad}, which are not in --reward_funcs {list(self.reward_funcs)}"
-            )
+            raise ValueError(f"--reward_kwargs names {bad}, which are not in --reward_funcs {list(self.reward_funcs)}")
         for name, opts in self.reward_kwargs.items():
             if not isinstance(opts, dict):
                 raise ValueError(f"--reward_kwargs: the options of {name!r} must be a mapping, got {opts!r}")

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
 #: field name -> the heading ``--help`` lists it under (filled by :func:`_opt`, in definition order)
 GROUPS: dict[str, str] = {}
 _pending: list[str] = []

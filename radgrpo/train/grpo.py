@@ -150,7 +150,7 @@ def _trainer_class() -> Any:
             monitor = self.radgrpo_monitor
             if monitor is None:
                 return rewards_per_func
-            mode = "train" if self.model.training else "eval"
+            mode = "train" if getattr(self.model, "training", True) else "eval"
             weights = self.reward_weights.to(rewards_per_func.device).unsqueeze(0)
             unscored = rewards_per_func.isnan().all(dim=1)
             total = (rewards_per_func * weights).nansum(dim=1)
@@ -164,14 +164,15 @@ def _trainer_class() -> Any:
                 "ref_chars": [len(x.get("reference_report") or "") for x in inputs],
             }
             gathered = {k: gather_object(v) for k, v in local.items()}
-            statuses, errors = {}, {}
-            for fn in self.reward_funcs:
+            statuses: dict[str, list[str]] = {}
+            errors: dict[str, str | None] = {}
+            for fn, name in zip(self.reward_funcs, self.reward_func_names):
                 sts = getattr(fn, "last_statuses", None)
                 if sts is None:
                     continue
-                statuses[fn.__name__] = gather_object(list(sts))
+                statuses[name] = gather_object(list(sts))
                 errs = [e for e in gather_object([getattr(fn, "last_error", None) if "failed" in sts else None]) if e]
-                errors[fn.__name__] = errs[0] if errs else None
+                errors[name] = errs[0] if errs else None
             logs = monitor.rollout(
                 rewards=total.tolist(), statuses=statuses, errors=errors, step=int(self.state.global_step), **gathered
             )
@@ -209,7 +210,7 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
     if cfg.model_name_or_path is None or cfg.output_dir is None:  # RadGRPOConfig requires both; this narrows the types
         raise ValueError("run_grpo needs cfg.model_name_or_path and cfg.output_dir")
     monitor = RunMonitor(
-        num_generations=cfg.num_generations,
+        num_generations=int(cfg.num_generations or 8),
         failure_threshold=cfg.reward_failure_threshold,
         window=cfg.reward_failure_window,
         min_samples=cfg.reward_failure_min_samples,

@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from radgrpo.records import Task
@@ -138,8 +138,8 @@ class RunMonitor:
         tokens: Sequence[int],
         truncated: Sequence[bool],
         ref_chars: Sequence[int],
-        statuses: dict[str, Sequence[str]],
-        errors: dict[str, str | None],
+        statuses: Mapping[str, Sequence[str]],
+        errors: Mapping[str, str | None],
         step: int,
     ) -> dict[str, float]:
         """The scalars to log for one rollout batch (all ranks' samples, in group order).
@@ -188,7 +188,7 @@ class RunMonitor:
             self.rewards_since_eval.append(_mean(all_scored))
         return logs
 
-    def _failures(self, statuses: dict[str, Sequence[str]], errors: dict[str, str | None]) -> dict[str, float]:
+    def _failures(self, statuses: Mapping[str, Sequence[str]], errors: Mapping[str, str | None]) -> dict[str, float]:
         logs: dict[str, float] = {}
         for name, sts in statuses.items():
             applied = [s for s in sts if s != "skipped"]

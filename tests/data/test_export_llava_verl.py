@@ -245,7 +245,9 @@ def test_run_script_matches_the_paper_settings(tmp_path):
     assert report["data.train_files"] == "$HERE/train.parquet" and report["data.val_files"] == "$HERE/val.parquet"
     assert report["trainer.save_freq"] == str(rep_schedule["save_every_rollouts"])
     assert report["trainer.test_freq"] == str(rep_schedule["eval_every_rollouts"])
-    assert int(grounding["actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu"]) == gr_cfg["per_device_train_batch_size"]
+    assert (
+        int(grounding["actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu"]) == gr_cfg["per_device_train_batch_size"]
+    )
     assert (int(report["data.max_prompt_length"]), int(grounding["data.max_prompt_length"])) == (3072, 4096)
     # TRL's reading of the script's settings is the presets' (same batch arithmetic on 32 GPUs)
     from radgrpo.train.verl import verl_to_trl

@@ -45,10 +45,15 @@ def test_lazy_registration_imports_only_when_requested():
 def test_cli_list(capsys):
     assert list_main([]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out if line and not line.startswith(" ")][: len(list_rewards())] == list_rewards()
+    assert [line.split()[0] for line in out if line and not line.startswith(" ")][
+        : len(list_rewards())
+    ] == list_rewards()
     # each reward's options, read from its signature, under its line
     i = next(k for k, line in enumerate(out) if line.startswith("radgraph_f1 "))
-    assert out[i + 1].split(": ", 1)[1].startswith("level='complete', model='radgraph-xl'") and "batch_size=0" in out[i + 1]
+    assert (
+        out[i + 1].split(": ", 1)[1].startswith("level='complete', model='radgraph-xl'")
+        and "batch_size=0" in out[i + 1]
+    )
     assert list_main(["--names"]) == 0
     assert capsys.readouterr().out.split() == list_rewards()
 
@@ -78,7 +83,9 @@ def test_reward_options_are_checked_by_name():
     assert "name" not in reward_options("radcliq") and "scorer" not in reward_options("radcliq")
     assert get_reward("radgraph_f1", level="partial").__name__ == "radgraph_partial"
     assert get_reward("radcliq", config="radcliq_v1", batch_size=8).batch_size == 8
-    with pytest.raises(TypeError, match=r"reward 'radgraph_f1' has no option 'levle'; did you mean level\? Its options:"):
+    with pytest.raises(
+        TypeError, match=r"reward 'radgraph_f1' has no option 'levle'; did you mean level\? Its options:"
+    ):
         get_reward("radgraph_f1", levle="partial")
     with pytest.raises(TypeError, match="has no option 'variant'"):
         check_reward_options("bleu4", {"variant": "dice"})

@@ -119,7 +119,9 @@ def test_failure_share_stops_after_min_samples_over_the_window():
     logs = _batch(m, [1.0] * 4, statuses=["ok", "ok", "failed", "skipped"])  # 1 of 7 applied: below min_samples
     assert logs["monitor/r/failure_share"] == pytest.approx(1 / 7)
     _batch(m, [1.0] * 2, statuses=["ok", "failed"])  # window of 8: 2 of 8 = 25%, not above
-    with pytest.raises(RewardFailureError, match=r"reward r failed on 3 of its last 8 samples .*Last error: ValueError"):
+    with pytest.raises(
+        RewardFailureError, match=r"reward r failed on 3 of its last 8 samples .*Last error: ValueError"
+    ):
         _batch(m, [1.0] * 2, statuses=["failed", "ok"])
 
 
@@ -130,7 +132,9 @@ def test_short_report_alarm_fires_once_per_episode():
     assert [a["step"] for a in m.alarms] == [3]
     _batch(m, [1.0] * 2, chars=[20, 20], step=5)
     _batch(m, [1.0] * 2, chars=[1, 1], step=6)
-    assert [a["step"] for a in m.alarms] == [3, 6] and "reports are 5% of the reference length" in m.alarms[1]["message"]
+    assert [a["step"] for a in m.alarms] == [3, 6] and "reports are 5% of the reference length" in m.alarms[1][
+        "message"
+    ]
     assert "hacking/short_reports" not in _batch(RunMonitor(2, length_ratio=0.0), [1.0, 1.0], chars=[1, 1])
 
 
@@ -195,7 +199,9 @@ def test_a_failing_reward_stops_training_with_its_error(tiny_model_dir, tiny_rec
         run_grpo(cfg)
 
 
-def test_preflight_lists_every_missing_model_and_writes_nothing(tiny_model_dir, tiny_records, tmp_path, monkeypatch, capsys):
+def test_preflight_lists_every_missing_model_and_writes_nothing(
+    tiny_model_dir, tiny_records, tmp_path, monkeypatch, capsys
+):
     from radgrpo.cli.main import main
 
     monkeypatch.setenv("RADGRPO_MODELS_DIR", str(tmp_path / "no_models"))
@@ -215,7 +221,9 @@ def test_preflight_lists_every_missing_model_and_writes_nothing(tiny_model_dir, 
 def test_preflight_names_a_task_no_reward_scores(tiny_model_dir, tiny_records, tmp_path):
     from radgrpo.train.grpo import PreflightError, run_grpo
 
-    with pytest.raises(PreflightError, match=r"no reward in --reward_funcs \['bleu4'\] scores task abnormality_grounding"):
+    with pytest.raises(
+        PreflightError, match=r"no reward in --reward_funcs \['bleu4'\] scores task abnormality_grounding"
+    ):
         run_grpo(_cfg(tiny_model_dir, tiny_records, tmp_path / "run", reward_funcs=["bleu4"]))
     assert not (tmp_path / "run").exists()
 

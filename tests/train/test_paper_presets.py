@@ -50,9 +50,21 @@ def test_joint_preset_routes_both_rewards_at_the_shared_settings():
     raw = _preset("paper_joint")
     s = trl_schedule(raw, world_size=32)
     assert (s["prompts_per_rollout"], s["updates_per_rollout"], s["rollout_batches"]) == (512, 4, 600)
-    assert raw["reward_funcs"] == ["radcliq", "grounding_soft_f1"] and set(raw["tasks"]) == {"report_generation", *GROUNDING}
+    assert raw["reward_funcs"] == ["radcliq", "grounding_soft_f1"] and set(raw["tasks"]) == {
+        "report_generation",
+        *GROUNDING,
+    }
     report = _preset("paper_report")
-    shared = ("learning_rate", "beta", "epsilon", "epsilon_high", "delta", "loss_type", "num_generations", "temperature")
+    shared = (
+        "learning_rate",
+        "beta",
+        "epsilon",
+        "epsilon_high",
+        "delta",
+        "loss_type",
+        "num_generations",
+        "temperature",
+    )
     assert {k: raw[k] for k in shared} == {k: report[k] for k in shared}
 
 
@@ -68,7 +80,9 @@ def test_presets_equal_the_verl_mapping_of_the_verl_script(name, tasks):
     assert raw["vllm_importance_sampling_correction"] == kw["vllm_importance_sampling_correction"]
     s = trl_schedule(raw, world_size=32)
     assert s["prompts_per_rollout"] == verl["data.train_batch_size"]
-    assert s["save_every_rollouts"] == verl["trainer.save_freq"] and s["eval_every_rollouts"] == verl["trainer.test_freq"]
+    assert (
+        s["save_every_rollouts"] == verl["trainer.save_freq"] and s["eval_every_rollouts"] == verl["trainer.test_freq"]
+    )
     if "trainer.total_training_steps" in verl:
         assert s["rollout_batches"] == verl["trainer.total_training_steps"]
 
@@ -114,7 +128,12 @@ def test_the_schedule_is_what_trl_does(tiny_model_dir, tiny_records, tmp_path, m
         save_steps=2,
     )
     s = trl_schedule(values, world_size=1)
-    assert (s["prompts_per_rollout"], s["updates_per_rollout"], s["rollout_batches"], s["total_prompts"]) == (4, 2, 2, 8)
+    assert (s["prompts_per_rollout"], s["updates_per_rollout"], s["rollout_batches"], s["total_prompts"]) == (
+        4,
+        2,
+        2,
+        8,
+    )
     seen = tmp_path / "seen.jsonl"
     (tmp_path / "count_probe_mod.py").write_text(PROBE)
     monkeypatch.syspath_prepend(str(tmp_path))

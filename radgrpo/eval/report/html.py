@@ -75,8 +75,22 @@ CHART_METRICS: tuple[str, ...] = (
     "bleu4",
     "rougeL",
 )
-#: Training-log keys drawn as curves (those present): losses, GRPO reward/KL, held-out metrics logged during training.
-CURVE_KEYS: tuple[str, ...] = ("loss", "reward", "kl", "heldout/soft_f1", "heldout/rule_finding_f1")
+#: Training-log keys drawn as curves (those present): losses, GRPO reward/KL, held-out metrics logged during training
+#: (SFT's ``heldout/``, GRPO's ``eval_<task>/``), and GRPO's per-task monitors (radgrpo.train.monitors).
+CURVE_KEYS: tuple[str, ...] = (
+    "loss",
+    "reward",
+    "kl",
+    "heldout/soft_f1",
+    "heldout/rule_finding_f1",
+    "eval_abnormality_grounding/soft_f1",
+    "eval_report_generation/rule_finding_f1",
+    "tasks/abnormality_grounding/reward_mean",
+    "tasks/report_generation/reward_mean",
+    "tasks/report_generation/length_ratio",
+    "tasks/abnormality_grounding/zero_std_groups",
+    "tasks/report_generation/zero_std_groups",
+)
 
 
 def _ordered(names: Sequence[str]) -> list[str]:

@@ -167,6 +167,10 @@ def metric_bar_chart(
     return _figure_png(fig)
 
 
+#: panels per row of :func:`training_curves` (more keys wrap onto further rows)
+CURVE_COLUMNS = 4
+
+
 def training_curves(
     logs: Mapping[str, Sequence[Mapping[str, Any]]],
     keys: Sequence[str] | None = None,
@@ -177,7 +181,8 @@ def training_curves(
 
     Args:
         logs: stage name (``"sft"``, ``"grpo"``) -> list of log dicts with a ``"step"`` key and numeric values.
-        keys: which keys to plot; default: ``loss``, ``reward``, ``kl``, ``entropy`` where present.
+        keys: which keys to plot; default: ``loss``, ``reward``, ``kl``, ``entropy`` where present. Panels wrap after
+            :data:`CURVE_COLUMNS` per row.
         colours: stage name -> colour (default :func:`run_colours`), so a stage matches its report column.
     Returns:
         PNG bytes.
@@ -205,14 +210,19 @@ def training_curves(
     if not keys:
         raise ValueError(f"no plottable key in the training logs; keys present: {sorted(present)}")
     colours = dict(colours) if colours is not None else run_colours(list(logs))
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 2.8), squeeze=False)
-    for ax, key in zip(axes[0], keys):
+    ncols = min(len(keys), CURVE_COLUMNS)
+    nrows = -(-len(keys) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows), squeeze=False)
+    for ax in axes.flat[len(keys) :]:
+        ax.set_visible(False)
+    for ax, key in zip(axes.flat, keys):
         for stage, entries in logs.items():
             pts = [(e.get("step", i), e[key]) for i, e in enumerate(entries) if isinstance(e.get(key), (int, float))]
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colours[stage], label=stage, lw=1.2)
-        ax.set_title(key)
+        ax.set_title(key.removeprefix("tasks/").replace("eval_", "held-out ", 1), fontsize=9)
         ax.set_xlabel("step")
         ax.spines[["top", "right"]].set_visible(False)
         ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
     return _figure_png(fig)
