@@ -5,6 +5,7 @@ Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/test_benchmarks_smoke.py
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rewards.py"
@@ -97,3 +98,26 @@ def test_bench_demo_markdown_tables():
     assert "| map_50 | – | – | 0.500 | – | 0.500 |" in md and "| distinct_reports | – | – | 7 | – | 7 |" in md
     assert "| grpo_vs_sft | soft_f1 | +0.020 | [+0.010, +0.030] | 0.0040 | 300 |" in md
     assert md[-1] == "Wall 300 s, peak RSS 900 MB; stages (s): sft 200.0."
+
+
+def test_bench_cli_help_timing_and_results_entry(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_cli_help", BENCH.parent / "bench_cli_help.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    d = mod.time_command([sys.executable, "-c", "print('a'); print('b')"], runs=2)
+    assert len(d["runs_s"]) == 2 and d["lines"] == 2 and 0 < d["min_s"] <= d["median_s"] <= d["max_s"]
+    res = {
+        "launcher": ["radgrpo"],
+        "runs": 2,
+        "machine": {"cpu": "x", "cores": 2, "python": "3.11"},
+        "commands": {"grpo --help": d},
+    }
+    md = tmp_path / "RESULTS.md"
+    md.write_text("# Benchmark results\n\n## other (x)\n\ntext\n", encoding="utf-8")
+    mod.append_results(res, md)
+    md.write_text(md.read_text(encoding="utf-8") + "\n## later (y)\n\nmore\n", encoding="utf-8")
+    mod.append_results(res, md)
+    text = md.read_text(encoding="utf-8")
+    assert text.count(mod.SECTION) == 1 and text.count("### ") == 2
+    assert text.index("## other") < text.index(mod.SECTION) < text.rindex("### ") < text.index("## later")
+    assert f"| `radgrpo grpo --help` | {d['median_s']:.2f} |" in text

@@ -60,6 +60,7 @@ USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("radgrpo.metrics.text.chexbert_model", "CheXbertCheckpointError"),
     ("radgrpo.data.dicom", "DicomError"),
     ("radgrpo.records", "RecordsFileError"),
+    ("radgrpo.train.monitors", "RewardFailureError"),
 )
 _PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 

@@ -50,7 +50,7 @@ class RadFields:
     train_file: str | None = _opt(
         None, "records JSONL; image paths resolve against its folder (required)", "model and data"
     )
-    tasks: list[str] | None = _opt(None, "keep only these tasks (default: all)", "model and data")
+    tasks: list[str] | None = _opt(None, "keep only these tasks (none given: all)", "model and data")
     max_train_samples: int = _opt(0, "cap on training records (0 = all)", "model and data")
     min_pixels: int | None = _opt(None, "image min pixels (paper: 1024)", "model and data")
     max_pixels: int | None = _opt(None, "image max pixels (paper: 451584)", "model and data")
