@@ -170,9 +170,8 @@ def check_reward_options(name: str, options: dict[str, Any]) -> None:
         hint = did_you_mean(unknown, list(valid))
         listed = ", ".join(sorted(valid)) or "none"
         what = "option" if len(unknown) == 1 else "options"
-        raise TypeError(
-            f"reward {name!r} has no {what} {', '.join(repr(u) for u in unknown)}{hint} Its options: {listed}"
-        )
+        joiner = f"{hint} Its options" if hint else "; its options"
+        raise TypeError(f"reward {name!r} has no {what} {', '.join(repr(u) for u in unknown)}{joiner}: {listed}")
 
 
 def get_reward(name: str, **kwargs: Any) -> Callable[..., list[float | None]]:

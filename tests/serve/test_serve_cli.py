@@ -57,7 +57,7 @@ def test_help_exits_0_and_lists_the_flags(capsys):
         ([], "radgrpo serve rewards: --rewards is required"),
         (
             ["--rewards", "bleu4", "--reward_options", '{"bleu4": {"nope": 1}}'],
-            "radgrpo serve rewards: --reward_options for 'bleu4': make_bleu4_reward() got an unexpected keyword",
+            "radgrpo serve rewards: --reward_options for 'bleu4': reward 'bleu4' has no option 'nope'; its options: thinking",
         ),
         (
             ["--rewards", "bleu4", "--api_key_env", "RADGRPO_TEST_UNSET_VARIABLE"],
