@@ -97,6 +97,8 @@ def test_two_cpu_ranks_gather_rewards_and_write_one_checkpoint(tiny_model_dir, t
         HF_HUB_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
     )
+    eval_yaml = tmp_path / "eval.yaml"
+    eval_yaml.write_text("metrics: [soft_f1, bleu4]\nmax_new_tokens: 8\nbatch_size: 4\n")
     cmd = [
         sys.executable,
         "-m",
@@ -138,10 +140,20 @@ def test_two_cpu_ranks_gather_rewards_and_write_one_checkpoint(tiny_model_dir, t
         "none",
         "--seed",
         "0",
+        # held-out evaluation on both ranks (the main process scores, every rank takes its values)
+        "--eval_file",
+        str(tiny_records[1]),
+        "--eval_config",
+        str(eval_yaml),
+        "--eval_max_samples",
+        "1",
+        "--eval_steps",
+        "1",
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
 
+    tasks = {r.id: r.task.value for r in tiny_records[0]}
     ranks = [_rows(probe_out / f"rank{r}.jsonl") for r in (0, 1)]  # both ranks scored their own completions
     assert [sorted(rows) for rows in ranks] == [[0, 1], [0, 1]]  # generation at global steps 0 and 1
     logs = json.loads((out / "log_history.json").read_text())
@@ -156,6 +168,11 @@ def test_two_cpu_ranks_gather_rewards_and_write_one_checkpoint(tiny_model_dir, t
         both = r0["scores"] + r1["scores"]
         assert logged[step + 1]["rewards/probe/mean"] == pytest.approx(statistics.fmean(both), abs=1e-6)
         assert logged[step + 1]["rewards/probe/std"] == pytest.approx(statistics.stdev(both), abs=1e-6)
+        task = tasks[r0["ids"][0]]  # radgrpo's per-task monitor gathers both ranks too
+        assert logged[step + 1][f"tasks/{task}/reward_mean"] == pytest.approx(statistics.fmean(both), abs=1e-6)
+    heldout = json.loads((out / "heldout.json").read_text())
+    assert [e["step"] for e in heldout["history"]] == [0, 1, 2]
+    assert sorted(r["step"] for r in logs if any(k.startswith("eval_") for k in r)) == [0, 1, 2]
     ckpt = out / "checkpoint-2"
     assert sorted(p.name for p in out.glob("checkpoint-*")) == [ckpt.name]
     assert json.loads((ckpt / "trainer_state.json").read_text())["global_step"] == 2
