@@ -27,16 +27,21 @@ def _env():
     return env
 
 
+_STARTED: list[subprocess.Popen] = []  # killed at the end of the module if a failure left any running
+
+
 def _start(argv, log: Path) -> subprocess.Popen:
     """``python -m radgrpo.cli.main ARGV`` in its own process group, stdout+stderr into ``log``."""
     with open(log, "wb") as fh:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "radgrpo.cli.main", *argv],
             stdout=fh,
             stderr=subprocess.STDOUT,
             env=_env(),
             start_new_session=True,
         )
+    _STARTED.append(proc)
+    return proc
 
 
 def _finish(proc: subprocess.Popen, log: Path, timeout=300) -> None:
@@ -86,6 +91,16 @@ def _common(out):
 @pytest.fixture(scope="module")
 def runs(tiny_model_dir, tiny_records, tmp_path_factory):
     """SFT then GRPO, each uninterrupted (``a``) and killed + rerun (``b``); concurrent where nothing depends."""
+    try:
+        yield _run_all(tiny_model_dir, tiny_records, tmp_path_factory)
+    finally:
+        for proc in _STARTED:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _run_all(tiny_model_dir, tiny_records, tmp_path_factory):
     root = tmp_path_factory.mktemp("resume_kill")
     train = str(tiny_records[1])
 
