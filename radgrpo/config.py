@@ -71,6 +71,33 @@ class ConfigError(ValueError):
     """A config or flag value that the config class rejects; the CLI prints it in one line and exits 2."""
 
 
+def mapping_flag(value: Any, flag: str) -> dict[str, Any]:
+    """A mapping option given as a dict (YAML) or as JSON/YAML text (a flag); ``None`` / ``""`` -> ``{}``.
+
+    Args:
+        value: the option's value.
+        flag: the flag's name without dashes, for the message.
+    Raises:
+        ConfigError: text that is not JSON/YAML, or a value that is not a mapping.
+
+    >>> mapping_flag('{"radgraph_f1": {"level": "partial"}}', "reward_kwargs")
+    {'radgraph_f1': {'level': 'partial'}}
+    """
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            where = getattr(e, "problem_mark", None)
+            at = f" at column {where.column + 1}" if where is not None else ""
+            raise ConfigError(f"--{flag}: not JSON/YAML ({getattr(e, 'problem', None) or e}{at})") from None
+        value = {} if value is None else value
+    if not isinstance(value, dict):
+        raise ConfigError(f"--{flag}: expected a mapping, got {type(value).__name__}")
+    return {str(k): v for k, v in value.items()}
+
+
 def closest(word: str, options: Iterable[str]) -> str | None:
     """The option most similar to ``word`` (``difflib`` ratio >= 0.6), or None.
 

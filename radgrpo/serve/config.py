@@ -28,32 +28,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from radgrpo.config import ConfigError, closest
+from radgrpo.config import ConfigError, closest, mapping_flag
 from radgrpo.rewards.registry import list_rewards
 
 __all__ = ["APP_NAME", "ServeConfig"]
 
 #: the Ray Serve application name (``serve status`` shows it)
 APP_NAME = "radgrpo_rewards"
-
-
-def _mapping(value: Any, flag: str) -> dict[str, Any]:
-    """A mapping given as a dict (YAML) or as a JSON/YAML string (a flag); ``None``/``""`` -> ``{}``."""
-    if value is None or value == "":
-        return {}
-    if isinstance(value, str):
-        try:
-            value = yaml.safe_load(value)
-        except yaml.YAMLError as e:
-            where = getattr(e, "problem_mark", None)
-            at = f" at column {where.column + 1}" if where is not None else ""
-            raise ConfigError(f"--{flag}: not JSON/YAML ({getattr(e, 'problem', None) or e}{at})") from None
-        value = {} if value is None else value
-    if not isinstance(value, dict):
-        raise ConfigError(f"--{flag}: expected a mapping, got {type(value).__name__}")
-    return {str(k): v for k, v in value.items()}
 
 
 @dataclass
@@ -117,14 +98,14 @@ class ServeConfig:
             v = float(getattr(self, flag))
             if not math.isfinite(v) or v < 0:
                 raise ConfigError(f"--{flag} must be a finite number >= 0, got {getattr(self, flag)}")
-        options = _mapping(self.reward_options, "reward_options")
+        options = mapping_flag(self.reward_options, "reward_options")
         for name, opts in options.items():
             if name not in self.rewards:
                 raise ConfigError(f"--reward_options names {name!r}, which is not in --rewards {self.rewards}")
             if not isinstance(opts, dict):
                 raise ConfigError(f"--reward_options: the options of {name!r} must be a mapping, got {opts!r}")
         self.reward_options = options
-        auto = _mapping(self.autoscaling_config, "autoscaling_config")
+        auto = mapping_flag(self.autoscaling_config, "autoscaling_config")
         for key in ("min_replicas", "max_replicas", "target_ongoing_requests"):
             if getattr(self, key) is not None:
                 auto[key] = getattr(self, key)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from trl import GRPOConfig, SFTConfig
 
+from radgrpo.config import mapping_flag
 from radgrpo.train.fields import GRPOFields, RadFields
 
 
@@ -58,7 +59,7 @@ class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
         _check(self)
         if not self.reward_funcs:
             raise ValueError("--reward_funcs needs at least one reward name (see `radgrpo rewards list`)")
-        self.reward_kwargs = _json_mapping(self.reward_kwargs, "--reward_kwargs")
+        self.reward_kwargs = mapping_flag(self.reward_kwargs, "reward_kwargs")
         bad = [k for k in self.reward_kwargs if k not in self.reward_funcs]
         if bad:
             raise ValueError(f"--reward_kwargs names {bad}, which are not in --reward_funcs {list(self.reward_funcs)}")
@@ -80,23 +81,3 @@ class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
             raise ValueError("--hacking_length_ratio must be in [0, 1) and --hacking_patience >= 0")
         _cpu_fallback(self)
         super().__post_init__()
-
-
-def _json_mapping(value, flag: str) -> dict:
-    """A mapping from YAML (already a dict) or a flag's JSON text; ``None`` -> ``{}``.
-
-    >>> _json_mapping('{"radgraph_f1": {"level": "partial"}}', "--reward_kwargs")
-    {'radgraph_f1': {'level': 'partial'}}
-    """
-    import json
-
-    if value is None or value == "":
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{flag}: not valid JSON ({e.msg} at character {e.pos}): {value!r}") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"{flag}: expected a JSON object (name -> options), got {value!r}")
-    return value

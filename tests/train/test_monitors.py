@@ -254,8 +254,8 @@ def test_reward_kwargs_from_flags_reach_the_rewards(tmp_path):
         build_rewards(_parse(RadGRPOConfig, bad))
     with pytest.raises(ConfigError, match=r"names \['bleu4'\], which are not in --reward_funcs"):
         _parse(RadGRPOConfig, base + ["--reward_funcs", "radcliq", "--reward_kwargs", '{"bleu4": {}}'])
-    with pytest.raises(ConfigError, match="not valid JSON"):
-        _parse(RadGRPOConfig, base + ["--reward_kwargs", "{radcliq: 1}"])
+    with pytest.raises(ConfigError, match="--reward_kwargs: not JSON/YAML"):
+        _parse(RadGRPOConfig, base + ["--reward_kwargs", '{"radcliq": [1'])
     with pytest.raises(ConfigError, match="3 rewards"):
         _parse(RadGRPOConfig, base + ["--reward_funcs", "a", "b", "c", "--reward_weights", "1", "2"])
     yaml_cfg = tmp_path / "g.yaml"
