@@ -39,6 +39,7 @@ LAYER = {
     "config": 0,
     "configs": 0,
     "chat_client": 0,
+    "thinking": 0,
     "data": 1,
     "metrics": 1,
     "models": 1,

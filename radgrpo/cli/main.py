@@ -25,6 +25,9 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("sft",): ("radgrpo.cli.train", "sft_main", "supervised fine-tuning with TRL (YAML/flags = RadSFTConfig)"),
     ("grpo",): ("radgrpo.cli.train", "grpo_main", "GRPO with TRL and radgrpo rewards (YAML/flags = RadGRPOConfig)"),
     ("eval",): ("radgrpo.cli.evaluate", "main", "generate on a test split, score, bootstrap CIs, HTML report"),
+    ("compare",): ("radgrpo.cli.compare", "main", "paired differences of evaluated runs (bootstrap CI, p-value)"),
+    ("report",): ("radgrpo.cli.report", "main", "one HTML report of evaluated runs: paper tables, curves, samples"),
+    ("predict",): ("radgrpo.cli.predict", "main", "answer for one image of your own (PNG/JPEG/DICOM), boxes drawn"),
     ("data", "build"): ("radgrpo.cli.datasets", "build_main", "build the RadVLM instruction set from dataset roots"),
     ("data", "validate"): ("radgrpo.cli.datasets", "validate_main", "check dataset roots before building"),
     ("data", "filter-reports"): (

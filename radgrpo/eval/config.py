@@ -50,8 +50,37 @@ class EvalConfig:
     max_samples: int = field(default=0, metadata={"help": "at most this many records PER TASK (0: all)"})
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS), metadata={"help": metrics_help()})
     thinking: bool = field(default=False, metadata={"help": "append ' /think' and score the text after </think>"})
-    seed: int = field(default=0, metadata={"help": "bootstrap seed (paper: 0)"})
+    seed: int = field(default=0, metadata={"help": "bootstrap seed (paper: 0) and sampling seed"})
     n_resamples: int = field(default=2000, metadata={"help": "bootstrap resamples (paper: 2000)"})
+    adapter: str = field(
+        default="auto",
+        metadata={
+            "help": "model adapter (prompt, chat template, answer parser, box frame): radgrpo, qwen3_vl_instruct, "
+            "qwen3_vl_thinking, qwen2_5_vl, medgemma, maira2, llava_rad, chexagent; auto: chosen from the model's "
+            "hub id or config (`radgrpo eval --help-adapters`)"
+        },
+    )
+    base_model: str = field(
+        default="",
+        metadata={"help": "base model of a PEFT adapter folder (default: base_model_name_or_path of its config)"},
+    )
+    trust_remote_code: bool = field(
+        default=False, metadata={"help": "allow the model's own code from the hub (MAIRA-2, CheXagent need it)"}
+    )
+    backend: str = field(default="hf", metadata={"help": "generation backend: hf (transformers) or vllm (offline)"})
+    do_sample: bool = field(default=False, metadata={"help": "sample instead of greedy decoding (paper: thinking models)"})
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature (with --do_sample)"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass (with --do_sample)"})
+    top_k: int = field(default=0, metadata={"help": "top-k sampling (0: off; with --do_sample)"})
+    regenerate: int = field(
+        default=0,
+        metadata={"help": "regenerate a thinking output with no answer up to N times (paper: 64; needs --do_sample)"},
+    )
+    tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallelism (--backend vllm)"})
+    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vLLM GPU memory share (--backend vllm)"})
+    radgraph_level: str = field(
+        default="complete", metadata={"help": "RadGraph-F1 level: simple, partial or complete (paper: complete)"}
+    )
     dtype: str = field(default="", metadata={"help": "model dtype, e.g. bfloat16 (default: the loader's choice)"})
     device: str = field(default="", metadata={"help": "device, e.g. cuda or cpu (default: the loader's choice)"})
     min_pixels: int = field(default=0, metadata={"help": "processor min_pixels (0: as saved with the model)"})
@@ -92,6 +121,17 @@ class EvalConfig:
         if self.n_resamples < 1:
             raise ValueError(f"--n_resamples must be >= 1, got {self.n_resamples}")
         check_metrics(self.metrics)  # unknown names fail here, listing the valid ones
+        if self.backend not in ("hf", "vllm"):
+            raise ValueError(f"--backend must be hf or vllm, got {self.backend!r}")
+        if self.temperature <= 0 or not 0 < self.top_p <= 1 or self.top_k < 0:
+            raise ValueError(
+                f"sampling needs --temperature > 0, 0 < --top_p <= 1 and --top_k >= 0 (got {self.temperature}, "
+                f"{self.top_p}, {self.top_k})"
+            )
+        if self.regenerate < 0 or self.tensor_parallel_size < 1:
+            raise ValueError("--regenerate must be >= 0 and --tensor_parallel_size >= 1")
+        if self.radgraph_level not in ("simple", "partial", "complete"):
+            raise ValueError(f"--radgraph_level must be simple, partial or complete, got {self.radgraph_level!r}")
         if self.green_backend not in ("hf", "openai"):
             raise ValueError(f"--green_backend must be hf or openai, got {self.green_backend!r}")
         if "green" in self.metrics and self.green_backend == "openai" and not self.green_base_url:

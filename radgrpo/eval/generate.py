@@ -26,7 +26,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from typing import Any
 
 from radgrpo.data.prompts import prompt_messages, prompt_text
 from radgrpo.records import Record, Task, renamed_prediction_ids
+from radgrpo.thinking import split_thinking
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +54,6 @@ DEFAULT_MAX_NEW_TOKENS: dict[str, int] = {
 DEFAULT_MAX_NEW_TOKENS_THINKING = 4096
 #: Answers are truncated to this many characters before scoring.
 MAX_ANSWER_CHARS = 4000
-
-_THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
 
 
 @dataclass
@@ -125,10 +123,8 @@ def split_answer(completion: str, thinking: bool) -> tuple[str, bool]:
     """
     if not thinking:
         return completion.strip()[:MAX_ANSWER_CHARS], True
-    parts = _THINK_CLOSE.split(completion)
-    if len(parts) == 1:
-        return "", False
-    return parts[-1].strip()[:MAX_ANSWER_CHARS], True
+    answer, closed = split_thinking(completion, "last")
+    return answer[:MAX_ANSWER_CHARS], closed
 
 
 def default_max_new_tokens(task: str | Task, thinking: bool = False) -> int:

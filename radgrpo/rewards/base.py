@@ -23,16 +23,15 @@ Example:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from radgrpo.records import Task
 from radgrpo.rewards.composite import RewardBreakdown, log_breakdowns
+from radgrpo.thinking import split_thinking
 
 logger = logging.getLogger("radgrpo.rewards")
 
-_FIRST_CLOSE = re.compile(r"</think>\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
 #: kwargs TRL passes that are not dataset columns
 TRL_NON_COLUMNS = frozenset({"prompts", "completion_ids", "trainer_state", "log_metric", "log_extra", "environments"})
 GROUNDING_TASKS: tuple[str, ...] = tuple(t.value for t in Task if t.is_grounding)
@@ -72,32 +71,6 @@ def completion_text(completion: Any) -> str:
                 raise TypeError(f"message content must be str or a list of parts, got {type(content).__name__}")
         return "".join(parts)
     raise TypeError(f"a completion must be a string or a list of messages, got {type(completion).__name__}")
-
-
-def split_thinking(text: str, which: str = "first") -> tuple[str, bool]:
-    """``(answer, has_tag)``: the stripped text after a ``</think>`` tag.
-
-    Args:
-        text: the completion text.
-        which: ``"first"``: the grounding reward's rule (regex ``</think>\\s*(.*)\\Z`` on the FIRST tag,
-            case-insensitive, DOTALL); ``"last"``: the report reward client's rule (``str.rfind("</think>")``, the
-            LAST tag, case-sensitive as in the paper's code).
-    Returns:
-        the answer and whether the tag was found; ``("", False)`` without a tag.
-
-    Example:
-        >>> split_thinking("<think>a</think> b </think> c", "first"), split_thinking("<think>a</think> b </think> c", "last")
-        (('b </think> c', True), ('c', True))
-        >>> split_thinking("no tag")
-        ('', False)
-    """
-    if which == "first":
-        m = _FIRST_CLOSE.search(text)
-        return (m.group(1).strip(), True) if m else ("", False)
-    if which == "last":
-        i = text.rfind("</think>")
-        return (text[i + len("</think>") :].strip(), True) if i >= 0 else ("", False)
-    raise ValueError(f"which must be 'first' or 'last', got {which!r}")
 
 
 def column(kwargs: dict[str, Any], name: str, n: int, default: Any = None, required: bool = False) -> list[Any]:
