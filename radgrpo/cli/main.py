@@ -40,6 +40,11 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
         "conversations_main",
         "LLM step: MIMIC conversations (conversations/<split>/standard/)",
     ),
+    ("thinking", "generate"): (
+        "radgrpo.cli.thinking",
+        "generate_main",
+        "cold-start thinking traces from a teacher endpoint, validated (thinking.jsonl)",
+    ),
     ("models", "build-tiny"): ("radgrpo.cli.models", "build_tiny_main", "build and save a tiny Qwen3-VL"),
     ("models", "download"): ("radgrpo.cli.models", "download_main", "download scoring models (needs internet)"),
     ("rewards", "list"): ("radgrpo.cli.rewards", "list_main", "list the registered reward names"),

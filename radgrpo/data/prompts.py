@@ -75,6 +75,9 @@ __all__ = [
     "user_message",
     "prompt_messages",
     "inline_image_text",
+    "COLD_START_INSTRUCTION",
+    "COLD_START_USER",
+    "cold_start_messages",
 ]
 
 #: Appended to the user turn in thinking mode (the ``/think`` switch of Qwen3 chat templates; ``docs/method.md``).
@@ -527,6 +530,48 @@ def prompt_messages(record_or_question: Record | str, *, thinking: bool = False)
         [{'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': 'Describe.'}]}]
     """
     return [user_message(prompt_text(record_or_question), thinking=thinking)]
+
+
+#: The cold-start teacher's instruction (:mod:`radgrpo.data.cold_start`), written for radgrpo after the paper's
+#: description of RadVLM's ground-truth-conditioned template; ``{guide}`` is the reading guide's text.
+COLD_START_INSTRUCTION = (
+    "You are an experienced radiologist teaching a resident how to read chest radiographs. You will see a chest "
+    "X-ray, a question about it and the correct final answer. Write the reasoning a careful radiologist would follow "
+    "to reach that answer from the image alone: go through the image step by step (technical quality, devices, "
+    "mediastinum, heart, hila, lungs zone by zone, pleura and diaphragm, bones and soft tissues, review areas), "
+    "describing what is seen and why it supports or excludes each finding.\n\n"
+    "Rules:\n"
+    "1. Put the whole reasoning inside one <think> ... </think> block at the very start of your reply.\n"
+    "2. Reason as if you had not been told the answer: never mention, quote or allude to a given, provided or "
+    "reference answer or report.\n"
+    "3. After </think>, write the final answer exactly as given, character for character, and nothing else.\n"
+    "4. Keep the reasoning between 100 and 600 words, in plain clinical language.\n\n"
+    "Reading guide:\n{guide}"
+)
+#: The user turn of a cold-start request (after the image).
+COLD_START_USER = "Question: {question}\n\nCorrect final answer (reproduce it exactly after </think>):\n{answer}"
+
+
+def cold_start_messages(question: str, answer: str, image_url: str, guide: str) -> list[dict[str, Any]]:
+    """The cold-start teacher request in the OpenAI vision chat format: a system turn with
+    :data:`COLD_START_INSTRUCTION` and the guide, then a user turn with the image (``image_url``, e.g. a base64 PNG
+    data URL) and :data:`COLD_START_USER`.
+
+    Example:
+        >>> m = cold_start_messages("Where is the nodule?", "[0.1, 0.2, 0.3, 0.4]", "data:image/png;base64,AA", "G")
+        >>> [x["role"] for x in m], m[1]["content"][0]["type"], m[0]["content"].endswith("Reading guide:\\nG")
+        (['system', 'user'], 'image_url', True)
+    """
+    return [
+        {"role": "system", "content": COLD_START_INSTRUCTION.format(guide=guide)},
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": image_url}},
+                {"type": "text", "text": COLD_START_USER.format(question=question, answer=answer)},
+            ],
+        },
+    ]
 
 
 def inline_image_text(record_or_question: Record | str, *, thinking: bool = False) -> str:
