@@ -17,10 +17,10 @@ import pytest
 
 from radgrpo.cli.main import main
 from radgrpo.cli.train import TRL_OPTIONS, _type_label, short_help
-from radgrpo.train.fields import GROUPS, GRPOFields, RadFields
+from radgrpo.train.fields import GROUPS, GRPOFields, RadFields, SFTFields
 
 REPO = Path(__file__).resolve().parents[1]
-OWN = {"sft": (RadFields,), "grpo": (RadFields, GRPOFields)}
+OWN = {"sft": (RadFields, SFTFields), "grpo": (RadFields, GRPOFields)}
 
 
 def _default(f):
@@ -63,7 +63,9 @@ def test_curated_trl_options_are_real_fields_with_the_real_defaults_and_flag_sha
         for f in fields(c):
             assert _default(real[f.name]) == _default(f), f.name
             label = _parser_label(actions[f.name])
-            assert _type_label(c.__annotations__[f.name]) in (label, "JSON" if label == "STR" else label), (
+            own_label = _type_label(c.__annotations__[f.name])
+            own_label = f"[{own_label}]" if f.metadata.get("nargs") == "?" else own_label
+            assert own_label in (label, "JSON" if label == "STR" else label), (
                 f.name,
                 label,
             )

@@ -271,7 +271,7 @@ def short_help(command: str) -> str:
     from dataclasses import MISSING, fields
 
     from radgrpo.config import list_configs
-    from radgrpo.train.fields import GROUPS, GRPOFields, RadFields
+    from radgrpo.train.fields import GROUPS, GRPOFields, RadFields, SFTFields
 
     prog = f"radgrpo {command}"
     shipped = ", ".join(n for n in list_configs() if n.startswith(f"{command}/"))
@@ -283,12 +283,14 @@ def short_help(command: str) -> str:
         "layer: later ones override earlier ones key by key, and flags override them all",
     )
     groups: dict[str, list[str]] = {"config": ["  --config FILE_OR_NAME (repeatable)", *config[1:]]}
-    for cls in (RadFields, GRPOFields) if command == "grpo" else (RadFields,):
+    for cls in (RadFields, GRPOFields) if command == "grpo" else (RadFields, SFTFields):
         for f in fields(cls):
             default = f.default_factory() if f.default_factory is not MISSING else f.default
             # the annotation as written: building a TRL parser rewrites f.type in place (``str | None`` -> str)
             annotation = cls.__annotations__.get(f.name, f.type)
-            entry = _entry(f.name, _type_label(annotation), default, f.metadata.get("help", ""))
+            label = _type_label(annotation)
+            label = f"[{label}]" if f.metadata.get("nargs") == "?" else label  # the value may be left out
+            entry = _entry(f.name, label, default, f.metadata.get("help", ""))
             groups.setdefault(GROUPS.get(f.name, "other"), []).extend(entry)
     trl = TRL_OPTIONS[command]
     groups["common TRL options"] = [line for o in trl for line in _entry(o.name, o.type, o.default, o.help)]

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from trl import GRPOConfig, SFTConfig
 
 from radgrpo.config import mapping_flag
-from radgrpo.train.fields import GRPOFields, RadFields
+from radgrpo.thinking import thinking_mode
+from radgrpo.train.fields import GRPOFields, RadFields, SFTFields
 
 
 def _cpu_fallback(cfg) -> None:
@@ -34,14 +35,19 @@ def _check(cfg) -> None:
         raise ValueError("--train_file is required (a records JSONL, e.g. from `radgrpo data synth`)")
     if cfg.time_limit_s < 0:
         raise ValueError(f"--time_limit_s must be >= 0, got {cfg.time_limit_s}")
+    cfg.thinking = thinking_mode(cfg.thinking)
 
 
 @dataclass
-class RadSFTConfig(SFTConfig, RadFields):
+class RadSFTConfig(SFTConfig, RadFields, SFTFields):
     """``trl.SFTConfig`` + radgrpo fields. Defaults suited to VLM data: assistant-only loss, no truncation."""
 
     def __post_init__(self) -> None:
         _check(self)
+        if not 0 <= self.mix_share < 1:
+            raise ValueError(f"--mix_share must be in [0, 1), got {self.mix_share}")
+        if self.mix_share and not self.mix_file:
+            raise ValueError("--mix_share needs --mix_file (the records to mix in)")
         _cpu_fallback(self)
         super().__post_init__()
 

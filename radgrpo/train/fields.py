@@ -22,12 +22,13 @@ GROUPS: dict[str, str] = {}
 _pending: list[str] = []
 
 
-def _opt(default: Any, help: str, group: str) -> Any:
-    """A dataclass field with ``help`` metadata; its group is recorded when the class is built (:func:`_grouped`)."""
+def _opt(default: Any, help: str, group: str, **extra: Any) -> Any:
+    """A dataclass field with ``help`` metadata (plus ``extra`` argparse keywords such as ``nargs``/``const``, which
+    HfArgumentParser passes on); its group is recorded when the class is built (:func:`_grouped`)."""
     _pending.append(group)
     if callable(default) and not isinstance(default, (str, int, float, bool)):
-        return field(default_factory=default, metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=default, metadata={"help": help, **extra})
+    return field(default=default, metadata={"help": help, **extra})
 
 
 def _grouped(cls: Any) -> Any:
@@ -54,7 +55,15 @@ class RadFields:
     max_train_samples: int = _opt(0, "cap on training records (0 = all)", "model and data")
     min_pixels: int | None = _opt(None, "image min pixels (paper: 1024)", "model and data")
     max_pixels: int | None = _opt(None, "image max pixels (paper: 451584)", "model and data")
-    thinking: bool = _opt(False, "append ' /think' to prompts (thinking mode)", "model and data")
+    thinking: str = _opt(
+        "off",
+        "thinking mode: off, suffix (append ' /think' to prompts, the paper's RadVLM-Thinking) or native (a "
+        "thinking model's own template, no suffix); rewards score the text after </think> in both; a bare "
+        "--thinking means suffix, true/false are accepted",
+        "model and data",
+        nargs="?",
+        const="suffix",
+    )
     use_lora: bool = _opt(False, "train LoRA adapters instead of all weights", "LoRA")
     lora_r: int = _opt(16, "LoRA rank", "LoRA")
     lora_alpha: int = _opt(32, "LoRA alpha", "LoRA")
@@ -64,6 +73,25 @@ class RadFields:
         "opt-in wall-clock guard (s); > 0 stops training when exceeded and logs time_guard_hit (training length is "
         "max_steps / epochs, so results do not depend on machine speed)",
         "run",
+    )
+
+
+@_grouped
+@dataclass
+class SFTFields:
+    """SFT's own options: a second records file mixed in (cold-start thinking SFT keeps some plain records)."""
+
+    mix_file: str | None = _opt(
+        None,
+        "records JSONL mixed into the training set with thinking off (e.g. plain SFT records next to the thinking "
+        "traces of `radgrpo thinking generate`); images resolve against its folder",
+        "model and data",
+    )
+    mix_share: float = _opt(
+        0.0,
+        "share of the final training set drawn from --mix_file (0 <= x < 1; sampled without replacement with "
+        "--seed; capped by the file's size)",
+        "model and data",
     )
 
 

@@ -27,6 +27,7 @@ from radgrpo.config import ConfigError
 from radgrpo.data.export.trl import records_to_grpo_dataset
 from radgrpo.records import Record
 from radgrpo.rewards.registry import get_reward
+from radgrpo.thinking import is_thinking
 from radgrpo.train.common import (
     callbacks_for,
     finish,
@@ -64,20 +65,20 @@ def build_rewards(cfg: RadGRPOConfig) -> list[Any]:
 
 
 def _sample_call(
-    record: Record, base_dir: Path, thinking: bool, tokenizer: Any = None
+    record: Record, base_dir: Path, thinking: bool | str, tokenizer: Any = None
 ) -> tuple[str, dict[str, list[Any]]]:
     """One training record as TRL's reward call: the reference answer as the completion, with ``prompts``,
     ``completion_ids`` (empty without a tokenizer) and the dataset columns."""
     ds = records_to_grpo_dataset([record], base_dir, thinking=thinking)
     row = {k: v for k, v in ds[0].items() if k != "images"}
-    answer = record.answer if not thinking else f"<think>checking the image</think> {record.answer}"
+    answer = record.answer if not is_thinking(thinking) else f"<think>checking the image</think> {record.answer}"
     ids = tokenizer(answer, add_special_tokens=False)["input_ids"] if tokenizer is not None else []
     cols = {k: [v] for k, v in row.items() if k != "prompt"}
     return answer, {"prompts": [row["prompt"]], "completion_ids": [ids], **cols}
 
 
 def preflight(
-    rewards: list[Any], records: list[Record], base_dir: Path, thinking: bool = False, tokenizer: Any = None
+    rewards: list[Any], records: list[Record], base_dir: Path, thinking: bool | str = False, tokenizer: Any = None
 ) -> None:
     """Check, before any model loads, that every reward can score this training data.
 

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from radgrpo.records import Record, Task
+from radgrpo.thinking import thinking_mode
 
 #: marks a card written here (``keep_model_card`` leaves such a README alone)
 CARD_MARKER = "<!-- written by radgrpo.train.model_card -->"
@@ -266,7 +267,7 @@ def model_card(
         for r in records:
             counts[r.task.value] = counts.get(r.task.value, 0) + 1
         lines.append(f"- {len(records)} records trained on: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
-    lines.append(f"- thinking mode (`' /think'` appended to prompts): {bool(getattr(cfg, 'thinking', False))}")
+    lines.append(f"- thinking mode: {thinking_mode(getattr(cfg, 'thinking', False))}")
     lines += ["", "## Method", ""]
     if grpo:
         weights = getattr(cfg, "reward_weights", None)

@@ -9,10 +9,13 @@ Example:
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from radgrpo.data.export.trl import records_to_sft_dataset
+from radgrpo.records import Record, read_jsonl
 from radgrpo.train.common import (
     callbacks_for,
     finish,
@@ -22,6 +25,55 @@ from radgrpo.train.common import (
     train_resuming,
 )
 from radgrpo.train.configs import RadSFTConfig
+
+
+def mix_count(n_main: int, share: float, available: int) -> int:
+    """How many records of the mix file join ``n_main`` training records so that they make ``share`` of the total
+    (rounded, capped by ``available``).
+
+    Example:
+        >>> mix_count(950, 0.05, 10_000), mix_count(950, 0.05, 20), mix_count(950, 0.0, 100)
+        (50, 20, 0)
+    """
+    if not 0 <= share < 1:
+        raise ValueError(f"share must be in [0, 1), got {share}")
+    return min(available, round(share / (1 - share) * n_main))
+
+
+def sample_mix(records: Sequence[Record], n: int, seed: int) -> list[Record]:
+    """``n`` records drawn without replacement with ``random.Random(seed)``, in file order.
+
+    Example:
+        >>> rs = [Record(f"r{i}", "x.png", "report_generation", "q", "a") for i in range(10)]
+        >>> [r.id for r in sample_mix(rs, 3, seed=0)] == [r.id for r in sample_mix(rs, 3, seed=0)]
+        True
+    """
+    keep = sorted(random.Random(seed).sample(range(len(records)), n))
+    return [records[i] for i in keep]
+
+
+def build_sft_dataset(cfg: RadSFTConfig) -> tuple[Any, list[Record]]:
+    """The SFT dataset of ``cfg``: ``train_file`` in ``cfg.thinking`` mode, plus, with ``mix_file``/``mix_share``,
+    records of the mix file with thinking off (the plain share of a cold-start thinking SFT), shuffled together
+    with ``cfg.seed``. Returns the dataset and every record in it."""
+    records, base = load_train_records(cfg)
+    dataset = records_to_sft_dataset(records, base, thinking=cfg.thinking)
+    if not cfg.mix_file or not cfg.mix_share:
+        return dataset, records
+    import datasets
+
+    path = Path(cfg.mix_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"--mix_file {path} does not exist")
+    pool = read_jsonl(path)
+    if cfg.tasks:
+        pool = [r for r in pool if r.task.value in set(cfg.tasks)]
+    mixed = sample_mix(pool, mix_count(len(records), cfg.mix_share, len(pool)), cfg.seed)
+    if not mixed:
+        return dataset, records
+    extra = records_to_sft_dataset(mixed, path.parent, thinking="off")
+    both = datasets.concatenate_datasets([dataset, extra]).shuffle(seed=cfg.seed)
+    return both, records + mixed
 
 
 def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
@@ -37,8 +89,7 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
 
     from radgrpo.models.qwen3_vl import load_model
 
-    records, base = load_train_records(cfg)
-    dataset = records_to_sft_dataset(records, base, thinking=cfg.thinking)
+    dataset, records = build_sft_dataset(cfg)
     processor = load_processor_for(cfg)
     if cfg.model_name_or_path is None or cfg.output_dir is None:  # RadSFTConfig requires both; this narrows the types
         raise ValueError("run_sft needs cfg.model_name_or_path and cfg.output_dir")

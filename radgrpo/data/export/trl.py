@@ -4,9 +4,11 @@ SFT rows: ``messages`` (user turn = ``[{"type": "image"}, {"type": "text", "text
 the answer; multi-turn ``conversation`` records keep every turn, the image only in the first) and ``images`` (a list
 with one image, decoded lazily by ``datasets.Image``). GRPO rows: ``prompt`` (the user turn only) and ``images`` plus
 the reward columns every radgrpo reward reads: ``reference_report`` (str or None), ``reference_boxes`` (list of
-[x1, y1, x2, y2] normalised), ``task`` (str), ``thinking`` (bool), ``target``. The user turns come from
+[x1, y1, x2, y2] normalised), ``task`` (str), ``thinking`` (bool: the outputs think), ``target``. The user turns come from
 :mod:`radgrpo.data.prompts` (:func:`~radgrpo.data.prompts.user_message`, :func:`~radgrpo.data.prompts.prompt_messages`),
-the builder evaluation uses too; thinking prompts end with :data:`~radgrpo.data.prompts.THINK_SUFFIX` (``" /think"``).
+the builder evaluation uses too. ``thinking`` is a mode of :mod:`radgrpo.thinking` (``"off"``, ``"suffix"``,
+``"native"``; ``True``/``False`` = suffix/off): suffix prompts end with :data:`~radgrpo.data.prompts.THINK_SUFFIX`
+(``" /think"``); native prompts have no suffix (the model's own template thinks); both set the ``thinking`` column.
 Image paths are resolved against ``base_dir`` (the records file's folder).
 
 Example:
@@ -26,23 +28,25 @@ from typing import Any
 
 from radgrpo.data.prompts import prompt_messages, user_message
 from radgrpo.records import Record
+from radgrpo.thinking import is_thinking, uses_suffix
 
 
 def _assistant(text: str) -> dict[str, Any]:
     return {"role": "assistant", "content": [{"type": "text", "text": text}]}
 
 
-def sft_messages(record: Record, thinking: bool = False) -> list[dict[str, Any]]:
+def sft_messages(record: Record, thinking: bool | str = False) -> list[dict[str, Any]]:
     """The conversation SFT supervises (answers of assistant turns only, with ``assistant_only_loss``).
 
     Args:
         record: a record; multi-turn ``conversation`` records keep every turn (the image in the first user turn).
-        thinking: append ``" /think"`` to the first user turn.
+        thinking: thinking mode; ``suffix`` (or True) appends ``" /think"`` to the first user turn.
     Returns:
         TRL conversational messages, e.g. ``[{"role": "user", "content": [{"type": "image"}, {"type": "text",
         "text": question}]}, {"role": "assistant", "content": [{"type": "text", "text": answer}]}]``; the first
         user turn equals :func:`grpo_prompt`'s.
     """
+    thinking = uses_suffix(thinking)
     if record.conversation:
         msgs, first = [], True
         for turn in record.conversation:
@@ -55,17 +59,17 @@ def sft_messages(record: Record, thinking: bool = False) -> list[dict[str, Any]]
     return [*prompt_messages(record, thinking=thinking), _assistant(record.answer)]
 
 
-def grpo_prompt(record: Record, thinking: bool = False) -> list[dict[str, Any]]:
+def grpo_prompt(record: Record, thinking: bool | str = False) -> list[dict[str, Any]]:
     """The prompt GRPO samples completions for: the first user turn only (:func:`radgrpo.data.prompts.prompt_messages`,
     the prompt evaluation sends too).
 
     Args:
         record: a record.
-        thinking: append ``" /think"`` to the question.
+        thinking: thinking mode; ``suffix`` (or True) appends ``" /think"`` to the question.
     Returns:
         a one-message conversational prompt with the image placeholder first.
     """
-    return prompt_messages(record, thinking=thinking)
+    return prompt_messages(record, thinking=uses_suffix(thinking))
 
 
 def _image_path(record: Record, base_dir: str | os.PathLike | None) -> str:
@@ -86,14 +90,14 @@ def _image_list_feature():
 
 
 def records_to_sft_dataset(
-    records: Sequence[Record], base_dir: str | os.PathLike | None = None, thinking: bool = False
+    records: Sequence[Record], base_dir: str | os.PathLike | None = None, thinking: bool | str = False
 ):
     """``datasets.Dataset`` with ``messages``, ``images``, ``id`` and ``task`` columns for ``trl.SFTTrainer``.
 
     Args:
         records: training records (every image must exist).
         base_dir: folder the records' relative image paths start from (the records file's folder).
-        thinking: append ``" /think"`` to the first user turn.
+        thinking: thinking mode (``suffix`` appends ``" /think"`` to the first user turn).
     Returns:
         a ``datasets.Dataset``; images are stored as paths and decoded to PIL only when a row is read.
     """
@@ -109,14 +113,15 @@ def records_to_sft_dataset(
 
 
 def records_to_grpo_dataset(
-    records: Sequence[Record], base_dir: str | os.PathLike | None = None, thinking: bool = False
+    records: Sequence[Record], base_dir: str | os.PathLike | None = None, thinking: bool | str = False
 ):
     """``datasets.Dataset`` with ``prompt``, ``images`` and the reward columns for ``trl.GRPOTrainer``.
 
     Args:
         records: training records (every image must exist).
         base_dir: folder the records' relative image paths start from.
-        thinking: append ``" /think"`` to the prompt and set the ``thinking`` column.
+        thinking: thinking mode: ``suffix`` appends ``" /think"`` to the prompt; ``suffix`` and ``native`` set the
+            ``thinking`` column (rewards then score the text after ``</think>``).
     Returns:
         a ``datasets.Dataset`` with columns prompt, images, id, task, reference_report (``""`` when absent),
         reference_boxes (lists of 4 normalised floats), target (``""`` when absent), thinking.
@@ -131,7 +136,7 @@ def records_to_grpo_dataset(
         "reference_report": [r.reference_report or "" for r in records],
         "reference_boxes": [[list(b) for b in r.reference_boxes] for r in records],
         "target": [r.target or "" for r in records],
-        "thinking": [bool(thinking)] * len(records),
+        "thinking": [is_thinking(thinking)] * len(records),
     }
     return datasets.Dataset.from_dict(data).cast_column("images", _image_list_feature())
 
