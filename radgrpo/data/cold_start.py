@@ -8,7 +8,8 @@ chest-radiograph reading guide (:data:`DEFAULT_GUIDE`, shipped with the package)
 inside ``<think>…</think>`` that never reveals the answer was supplied, then the answer. :func:`validate_response`
 accepts or rejects each response with one reason from :data:`REJECTION_REASONS`; :func:`generate_traces` writes
 
-    DIR/thinking.jsonl   accepted Records, answer = "<think>TRACE</think>\\n\\nGROUND-TRUTH ANSWER"
+    DIR/thinking.jsonl   accepted Records, answer = "<think>TRACE</think>\\n\\nGROUND-TRUTH ANSWER" (image paths
+                         relative to DIR)
     DIR/rejected.jsonl   one {"id", "reason", "detail", "response"} object per rejected record
     DIR/stats.json       counts per reason, trace-length statistics, teacher, endpoint, prompt hash
     DIR/cache/           one file per answered request (a rerun sends nothing for finished records)
@@ -138,11 +139,20 @@ class ThinkingTraceConfig:
     max_pixels: int = field(default=451584, metadata={"help": "... and 451584, Qwen3-VL's processor bounds)"})
     max_retries: int = field(default=4, metadata={"help": "HTTP retries with exponential back-off (429, 5xx)"})
     timeout_s: float = field(default=600.0, metadata={"help": "per-request timeout (s)"})
+    synthetic_style: str = field(
+        default="full",
+        metadata={
+            "help": "synthetic teacher only: full (a reading in the guide's order, ~100-190 words) or brief (one "
+            "clause per structure, ~15-40 words: what a tiny CPU model can learn in minutes)"
+        },
+    )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
 
     def __post_init__(self) -> None:
         if self.teacher not in ("openai", "synthetic"):
             raise ValueError(f"--teacher must be openai or synthetic, got {self.teacher!r}")
+        if self.synthetic_style not in SyntheticTeacher.STYLES:
+            raise ValueError(f"--synthetic_style must be full or brief, got {self.synthetic_style!r}")
         if self.concurrency < 1 or self.limit < 0 or self.max_tokens < 1:
             raise ValueError("--concurrency and --max_tokens must be >= 1, --limit >= 0")
         if not 0 <= self.min_think_words <= self.max_think_words:
@@ -307,7 +317,8 @@ class SyntheticTeacher:
     """Stand-in teacher for radgrpo's synthetic data (labelled as such in ``stats.json``): a step-by-step reading
     written from the generator's scene description (``Record.meta["findings"]``: name, side, zone, size, boxes) in
     the guide's order, ending in the record's ground-truth answer. Deterministic per record id; the phrasing varies
-    across records so that traces are not duplicates.
+    across records so that traces are not duplicates. ``style="brief"`` writes one clause per structure instead
+    (heart, each finding with side, zone, size and box, the negatives), short enough for the CPU demo.
 
     Example:
         >>> rec = Record("s1", "x.png", "report_generation", "Write the report.", "Mild cardiomegaly.",
@@ -319,6 +330,12 @@ class SyntheticTeacher:
     """
 
     name = "synthetic (stand-in: traces written from the synthetic generator's scene description, not a model)"
+    STYLES = ("full", "brief")
+
+    def __init__(self, style: str = "full") -> None:
+        if style not in self.STYLES:
+            raise ValueError(f"style must be one of {self.STYLES}, got {style!r}")
+        self.style = style
 
     _OPEN = (
         "I start with the technical quality of this frontal chest radiograph.",
@@ -373,10 +390,29 @@ class SyntheticTeacher:
             f"{name}.{extent}"
         ).replace("  ", " ")
 
+    def _brief(self, record: Record, findings: list[dict[str, Any]]) -> str:
+        names = {f.get("name") for f in findings}
+        heart = record.meta.get("cardiac_silhouette")
+        at_heart = " [" + ", ".join(f"{v:.2f}" for v in heart) + "]" if heart and "cardiomegaly" not in names else ""
+        ratio = record.meta.get("cardiothoracic_ratio")
+        at_heart += f" ratio {ratio:.2f}" if ratio is not None else ""
+        parts = [f"heart{at_heart}" + (" enlarged" if "cardiomegaly" in names else " normal size")]
+        for f in findings:
+            where = " ".join(str(x) for x in (f.get("side"), f.get("zone")) if x)
+            box = f.get("boxes") or []
+            at = " at [" + ", ".join(f"{v:.2f}" for v in box[0]) + "]" if box else ""
+            parts.append(" ".join(x for x in (where, f.get("size"), f.get("name")) if x) + at)
+        parts += [f"no {n}" for n in ("consolidation", "pneumothorax", "pleural effusion") if n not in names]
+        if record.task.is_grounding:
+            parts.append(f"asked for the {record.target or 'finding'}")
+        return "; ".join(parts)
+
     def complete(self, record: Record) -> str:
         """The response text ``"<think>TRACE</think>\\n\\nANSWER"`` for ``record`` (no request is sent)."""
         rng = random.Random(hashlib.sha256(record.id.encode()).hexdigest())
         findings = list(record.meta.get("findings") or [])
+        if self.style == "brief":
+            return thinking_answer(self._brief(record, findings), record.answer)
         names = {f.get("name") for f in findings}
         parts = [rng.choice(self._OPEN), rng.choice(self._TECH), rng.choice(self._MEDIA)]
         if "cardiomegaly" not in names:
@@ -471,7 +507,7 @@ def generate_traces(
             max_tokens=cfg.max_tokens,
         )
         complete = client.complete
-    synthetic = SyntheticTeacher() if cfg.teacher == "synthetic" else None
+    synthetic = SyntheticTeacher(cfg.synthetic_style) if cfg.teacher == "synthetic" else None
     prompt_hash = hashlib.sha256(
         json.dumps(
             [cold_start_messages("{question}", "{answer}", "{image}", guide), cfg.temperature, cfg.max_tokens],
@@ -532,7 +568,9 @@ def generate_traces(
                 seen=seen,
             )
         if verdict.record is not None:
-            accepted.append(verdict.record)
+            # image paths relative to thinking.jsonl's folder, so the file works where it is written
+            image = os.path.relpath(verdict.record.image_path(src.parent).resolve(), out.resolve())
+            accepted.append(replace(verdict.record, image=image))
             words.append(verdict.think_words)
         else:
             assert verdict.reason is not None

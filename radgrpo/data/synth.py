@@ -56,9 +56,16 @@ def study_records(study: SynthStudy, sid: str, split: str, cfg: SynthConfig) -> 
     )
 
 
+def _ratio(regions: dict) -> float:
+    """Heart width / outer lung width (both from the drawn regions), rounded to 2 decimals."""
+    h = regions["cardiac silhouette"]
+    thorax = regions["left lung"][2] - regions["right lung"][0]
+    return round((h[2] - h[0]) / thorax, 2)
+
+
 def to_task_study(study: SynthStudy, sid: str, split: str) -> Study:
     """The task-agnostic :class:`radgrpo.data.tasks.Study` of a synthetic study (boxes rounded to 4 decimals,
-    phrases = the findings' sentences, ``meta`` = study id, seed and findings).
+    phrases = the findings' sentences, ``meta`` = study id, seed, the heart's box and the findings).
 
     Example:
         >>> cfg = SynthConfig(out="unused", image_size=64)
@@ -69,6 +76,10 @@ def to_task_study(study: SynthStudy, sid: str, split: str) -> Study:
     meta = {
         "study": sid,
         "seed": study.seed,
+        # the drawn heart's box (normalised xyxy) and its width over the lungs' outer width: the cold-start stand-in
+        # teacher reasons from them (radgrpo.data.cold_start.SyntheticTeacher)
+        "cardiac_silhouette": list(round_boxes([study.regions["cardiac silhouette"]])[0]),
+        "cardiothoracic_ratio": _ratio(study.regions),
         "findings": [
             {
                 "name": f.name,

@@ -267,7 +267,9 @@ class ReportReward(Reward):
     Args:
         name: ``__name__`` (TRL logs ``rewards/<name>/mean``).
         thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column (absent -> off).
-        missing_think_score: reward of a thinking sample without ``</think>``.
+        missing_think_score: reward of a thinking sample without ``</think>``; ``None`` scores it as an empty answer
+            (for rewards whose 0 is not their worst value, such as ``rule_finding_errors``, where a fixed 0 would
+            reward leaving the thinking block open).
         batch_size: pairs per :meth:`score_pairs` call (0: every pair of a reward call at once); bounds a scoring
             model's memory.
 
@@ -282,13 +284,13 @@ class ReportReward(Reward):
     required_columns = ("reference_report",)
 
     def __init__(
-        self, name: str, thinking: bool | None = None, missing_think_score: float = 0.0, batch_size: int = 0
+        self, name: str, thinking: bool | None = None, missing_think_score: float | None = 0.0, batch_size: int = 0
     ) -> None:
         super().__init__(name, tasks=REPORT_TASKS)
         if batch_size < 0:
             raise ValueError(f"{name}: batch_size must be >= 0, got {batch_size}")
         self.thinking = thinking
-        self.missing_think_score = float(missing_think_score)
+        self.missing_think_score = None if missing_think_score is None else float(missing_think_score)
         self.batch_size = int(batch_size)
 
     def score_pairs(self, refs: list[str], answers: list[str]) -> Sequence[RewardBreakdown | float]:
@@ -300,6 +302,8 @@ class ReportReward(Reward):
         if not thinking:
             return text.strip(), {}
         answer, found = split_thinking(text, which="last")
+        if not found and self.missing_think_score is None:
+            return "", {"answer_found": 0.0}  # scored as an empty report
         return (answer if found else None), {"answer_found": float(found)}
 
     @staticmethod
@@ -322,7 +326,8 @@ class ReportReward(Reward):
         """
         refs = [self._reference(r) for r in rows]
         answers = [self._answer(t, r) for t, r in zip(texts, rows)]
-        out: list[RewardBreakdown | float] = [RewardBreakdown(self.missing_think_score, comps) for _, comps in answers]
+        missing = 0.0 if self.missing_think_score is None else self.missing_think_score  # None: never used (scored)
+        out: list[RewardBreakdown | float] = [RewardBreakdown(missing, comps) for _, comps in answers]
         todo = [i for i, (a, _) in enumerate(answers) if a is not None]
         step = self.batch_size or max(1, len(todo))
         for start in range(0, len(todo), step):

@@ -47,7 +47,8 @@ class LexicalReportReward(ReportReward):
     Args:
         name: ``__name__``.
         metric: module-level per-pair metric, references first (e.g. a metric table function).
-        missing_think_score: reward when a thinking sample has no ``</think>`` (paper: 0.0).
+        missing_think_score: reward when a thinking sample has no ``</think>`` (paper: 0.0); ``None``: score it as
+            an empty answer.
         thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column (absent -> off).
 
     Example:
@@ -60,7 +61,7 @@ class LexicalReportReward(ReportReward):
         self,
         name: str,
         metric: Callable[[list[str], list[str]], Any],
-        missing_think_score: float = 0.0,
+        missing_think_score: float | None = 0.0,
         thinking: bool | None = None,
     ) -> None:
         super().__init__(name, thinking=thinking, missing_think_score=missing_think_score)
@@ -196,7 +197,8 @@ def make_rule_finding_errors_reward(
     Args:
         false_positive_cost: cost of a falsely named finding relative to a missed one.
         side: side-aware counting.
-        thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column.
+        thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column. A thinking sample without
+            ``</think>`` is scored as an empty report (all findings missed), not 0, which is this reward's best value.
         name: ``__name__`` (what TRL logs).
 
     Returns:
@@ -212,6 +214,7 @@ def make_rule_finding_errors_reward(
     return LexicalReportReward(
         name,
         partial(rule_finding_errors_pairs, false_positive_cost=float(false_positive_cost), side=bool(side)),
+        missing_think_score=None,  # 0 is this reward's best value: a missing </think> is scored as an empty report
         thinking=thinking,
     )
 

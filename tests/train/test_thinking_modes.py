@@ -121,6 +121,14 @@ def test_missing_think_tag_gets_the_papers_values():
         thinking=[True] * 2,
     )
     assert g[0] == 0.0 and g[1] == pytest.approx(1.0)
+    # rule_finding_errors' best value is 0: a missing </think> is scored as an empty report instead
+    ref2 = "Moderate cardiomegaly. Small left pleural effusion."
+    errs = get_reward("rule_finding_errors")(
+        ["<think>never closed Moderate cardiomegaly.", "<think>x</think>", "<think>x</think> Moderate cardiomegaly."],
+        reference_report=[ref2] * 3,
+        thinking=[True] * 3,
+    )
+    assert errs == [-2.0, -2.0, -1.0]
     import inspect
 
     from radgrpo.rewards.clinical import RadCliQReward
