@@ -1,7 +1,10 @@
-"""Bounding boxes as text: RadVLM's answer format, the paper's reward parser, and Qwen-VL 0–1000 coordinates.
+"""Bounding boxes as text: RadVLM's answer format, the paper's reward parser, and the coordinate frames of other
+models (Qwen-VL 0–1000, Qwen2.5-VL absolute pixels of the resized input, MAIRA-2's 100 bins on a centre crop,
+CheXagent's 0–100, Gemma's y-first order).
 
-All boxes here are normalised ``(x1, y1, x2, y2)`` in [0, 1] (``*_xyxy_norm``), origin top-left. This module does
-string work only; IoU, matching and scores live in ``radgrpo.metrics.grounding``.
+All boxes here are normalised ``(x1, y1, x2, y2)`` in [0, 1] (``*_xyxy_norm``), origin top-left, unless a function
+says it converts from or to another frame. This module does string and coordinate work only; IoU, matching and
+scores live in ``radgrpo.metrics.grounding``, and which model writes which frame in ``radgrpo.models.adapters``.
 
 Follows the released grounding reward (reward regex: negatives and exponents accepted, any bracketed 4-tuple is a
 box, non-finite boxes dropped) and RadVLM's answer form (``format_boxes``: Python ``round(v, 2)`` repr, joined
@@ -191,3 +194,157 @@ def format_boxes_qwen(boxes: Iterable[Sequence[float]]) -> str:
         '[350, 500, 750, 641]'
     """
     return join_items(["[" + ", ".join(str(v) for v in to_qwen_1000(b)) + "]" for b in boxes])
+
+
+# ---- the frames of baseline models (read back to normalised [0, 1] xyxy by radgrpo.models.adapters) ----
+
+
+def _size(size: Sequence[float], what: str = "input_size") -> tuple[float, float]:
+    """``(width, height)`` as floats; a non-positive or malformed size raises ``ValueError``.
+
+    Example:
+        >>> _size((640, 480))
+        (640.0, 480.0)
+    """
+    try:
+        w, h = (float(v) for v in size)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be (width, height) in pixels, got {size!r}") from None
+    if not (w > 0 and h > 0 and math.isfinite(w) and math.isfinite(h)):
+        raise ValueError(f"{what} must be a positive (width, height) in pixels, got {size!r}")
+    return w, h
+
+
+def to_pixels_input(box: Sequence[float], input_size: Sequence[float]) -> tuple[int, int, int, int]:
+    """Normalised [0,1] box -> Qwen2.5-VL's frame: absolute integer pixels of the image the model saw.
+
+    Qwen2.5-VL answers in pixels of its *resized* input (the processor's ``smart_resize`` grid: width and height
+    rounded to multiples of 28, ``input_size = (grid_w * 14, grid_h * 14)`` from ``image_grid_thw``), not of the
+    original image. The resize neither crops nor pads, so a box normalised by the input size is the same box
+    normalised by the original size. The box is clipped to [0, 1] first.
+
+    Args:
+        box: normalised ``(x1, y1, x2, y2)``.
+        input_size: ``(width, height)`` of the resized model input, pixels.
+    Returns:
+        ``(x1, y1, x2, y2)`` integer pixels (rounded).
+
+    Example:
+        >>> to_pixels_input((0.25, 0.5, 0.75, 1.2), (112, 84))
+        (28, 42, 84, 84)
+    """
+    w, h = _size(input_size)
+    x1, y1, x2, y2 = clip_box(box)
+    return (round(x1 * w), round(y1 * h), round(x2 * w), round(y2 * h))
+
+
+def from_pixels_input(box_px: Sequence[float], input_size: Sequence[float]) -> Box:
+    """Qwen2.5-VL absolute-pixel box on its resized input grid -> normalised [0,1] xyxy, clipped and ordered.
+
+    The inverse of :func:`to_pixels_input` (up to its rounding): divide by the input width/height, then
+    :func:`clip_box` (coordinates past the image edge are clipped, swapped corners reordered).
+
+    Args:
+        box_px: ``(x1, y1, x2, y2)`` pixels of the resized input.
+        input_size: ``(width, height)`` of the resized model input, pixels.
+    Returns:
+        normalised ``(x1, y1, x2, y2)`` in [0, 1].
+
+    Example:
+        >>> from_pixels_input((28, 42, 84, 84), (112, 84))
+        (0.25, 0.5, 0.75, 1.0)
+        >>> from_pixels_input((120, -5, 56, 42), (112, 84))  # past the edge, corners swapped
+        (0.5, 0.0, 1.0, 0.5)
+    """
+    w, h = _size(input_size)
+    return clip_box(pixels_to_norm(box_px, w, h))
+
+
+def from_grid(box: Sequence[float], scale: float) -> Box:
+    """A box in a relative ``0..scale`` integer grid -> normalised floats (not clipped): ``v / scale``.
+
+    Qwen3-VL writes 0–1000 (``scale=1000``, as :func:`from_qwen_1000`), CheXagent-2 0–100 (``scale=100``).
+
+    Example:
+        >>> from_grid((35, 50, 75, 64), 100)
+        (0.35, 0.5, 0.75, 0.64)
+    """
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    return _box([float(v) / scale for v in box])
+
+
+def from_bins(box: Sequence[float], n_bins: int = 100) -> Box:
+    """Bin indices ``0..n_bins-1`` -> normalised bin centres ``(i + 0.5) / n_bins`` (MAIRA-2's box tokens
+    ``<x55><y45>...``, decoded as in its processor's ``convert_output_to_plaintext_or_grounded_sequence``).
+
+    Example:
+        >>> from_bins((55, 45, 70, 56))
+        (0.555, 0.455, 0.705, 0.565)
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    return _box([(float(v) + 0.5) / n_bins for v in box])
+
+
+def to_bins(box: Sequence[float], n_bins: int = 100) -> tuple[int, int, int, int]:
+    """Normalised box -> the bins that hold each coordinate, ``floor(v * n_bins)`` clipped to ``0..n_bins-1``
+    (the inverse of :func:`from_bins` up to half a bin).
+
+    Example:
+        >>> to_bins((0.555, 0.0, 0.999, 1.0))
+        (55, 0, 99, 99)
+    """
+    x1, y1, x2, y2 = (min(n_bins - 1, max(0, math.floor(float(v) * n_bins))) for v in box)
+    return (x1, y1, x2, y2)
+
+
+def _crop(image_size: Sequence[float]) -> tuple[float, float, float, float, float]:
+    """``(w, h, side, x_offset, y_offset)`` of the centred square crop of side ``min(w, h)`` (offsets floored, as
+    transformers' ``center_crop`` does)."""
+    w, h = _size(image_size, "image_size")
+    side = min(w, h)
+    return w, h, side, float((w - side) // 2), float((h - side) // 2)
+
+
+def from_center_crop(box: Sequence[float], image_size: Sequence[float]) -> Box:
+    """A box normalised on the centred square crop of an image -> normalised on the whole image (clipped).
+
+    MAIRA-2's processor resizes the shortest edge and centre-crops a square, so its boxes are relative to that
+    crop; this is its ``adjust_box_for_original_image_size`` without the integer truncation of pixel coordinates.
+
+    Args:
+        box: ``(x1, y1, x2, y2)`` normalised on the crop.
+        image_size: ``(width, height)`` of the original image, pixels.
+
+    Example:
+        >>> from_center_crop((0.0, 0.25, 1.0, 0.75), (200, 100))  # crop = the middle 100 x 100
+        (0.25, 0.25, 0.75, 0.75)
+    """
+    w, h, side, ox, oy = _crop(image_size)
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return clip_box(((x1 * side + ox) / w, (y1 * side + oy) / h, (x2 * side + ox) / w, (y2 * side + oy) / h))
+
+
+def to_center_crop(box: Sequence[float], image_size: Sequence[float]) -> Box:
+    """Inverse of :func:`from_center_crop`: a box normalised on the whole image -> normalised on the centred square
+    crop, clipped to the crop.
+
+    Example:
+        >>> to_center_crop((0.25, 0.25, 0.75, 0.75), (200, 100))
+        (0.0, 0.25, 1.0, 0.75)
+    """
+    w, h, side, ox, oy = _crop(image_size)
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return clip_box(((x1 * w - ox) / side, (y1 * h - oy) / side, (x2 * w - ox) / side, (y2 * h - oy) / side))
+
+
+def yxyx_to_xyxy(box: Sequence[float]) -> Box:
+    """``(y1, x1, y2, x2)`` -> ``(x1, y1, x2, y2)`` (Gemma / MedGemma write ``box_2d`` y first).
+
+    Example:
+        >>> yxyx_to_xyxy((200, 100, 400, 300))
+        (100.0, 200.0, 300.0, 400.0)
+    """
+    y1, x1, y2, x2 = (float(v) for v in box)
+    return (x1, y1, x2, y2)
