@@ -522,6 +522,16 @@ def prompt_text(record_or_question: Record | str, *, thinking: bool = False) -> 
     return question + THINK_SUFFIX if thinking else question
 
 
+def image_part() -> dict[str, str]:
+    """The image placeholder of a chat turn's content (where the processor puts the image tokens).
+
+    Example:
+        >>> image_part()
+        {'type': 'image'}
+    """
+    return {"type": "image"}
+
+
 def user_message(question: str, *, thinking: bool = False, with_image: bool = True) -> dict[str, Any]:
     """One chat user turn in the conversational vision format of TRL and Hugging Face processors.
 
@@ -537,7 +547,7 @@ def user_message(question: str, *, thinking: bool = False, with_image: bool = Tr
         >>> user_message("How large?", with_image=False)
         {'role': 'user', 'content': [{'type': 'text', 'text': 'How large?'}]}
     """
-    content: list[dict[str, Any]] = [{"type": "image"}] if with_image else []
+    content: list[dict[str, Any]] = [image_part()] if with_image else []
     content.append({"type": "text", "text": prompt_text(question, thinking=thinking)})
     return {"role": "user", "content": content}
 

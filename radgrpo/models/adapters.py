@@ -395,7 +395,7 @@ class MedGemmaAdapter(_BaselineAdapter):
     def messages(self, record: Record, thinking: bool = False) -> list[dict[str, Any]]:
         return [
             {"role": "system", "content": [{"type": "text", "text": P.MEDGEMMA_SYSTEM_PROMPT}]},
-            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": self.prompt(record, thinking)}]},
+            P.user_message(self.prompt(record, thinking)),
         ]
 
     def read_boxes(
@@ -468,7 +468,7 @@ class Maira2Adapter(_BaselineAdapter):
     def messages(self, record: Record, thinking: bool = False) -> list[dict[str, Any]]:
         self.prompt(record, thinking)  # the task check
         before, after = self._parts(record)
-        content = [{"type": "text", "text": before}, {"type": "image"}, {"type": "text", "text": after}]
+        content = [{"type": "text", "text": before}, P.image_part(), {"type": "text", "text": after}]
         return [{"role": "user", "content": content}]
 
     def prepare_image(self, image: Any) -> Any:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from radgrpo.eval.generate import Prediction, generate_predictions, read_predictions, split_answer
+from radgrpo.eval.generate import Prediction, generate_predictions, read_predictions, split_answer, split_thought
 
 MAX_NEW = 6
 
@@ -42,6 +42,8 @@ def test_prediction_fields(first_run, eval_data, varied_model):
         assert p.finished or p.n_tokens == MAX_NEW  # stopping early is only possible on EOS
         assert p.answer == p.completion.strip()
         assert p.seconds > 0
+        assert (p.thought, p.n_regenerations, p.total_tokens) == ("", 0, p.n_tokens)  # greedy, not thinking
+        assert p.generation == {"thinking": "off", "adapter": "radgrpo", "backend": "hf", "do_sample": False}
         # the completion decodes exactly the generated tokens, stop token and padding excluded
         assert tok.eos_token not in p.completion and "<|endoftext|>" not in p.completion
 
@@ -133,6 +135,8 @@ def test_per_task_limits_and_thinking(varied_model, eval_data):
         assert p.prompt.endswith(" /think") and p.thinking
         assert p.n_tokens <= limits[p.task]
         assert (p.answer, p.think_closed) == split_answer(p.completion, thinking=True)
+        assert p.thought == split_thought(p.completion) and p.n_regenerations == 0  # the thought is kept, unscored
+        assert p.generation["thinking"] == "suffix"
 
 
 def test_errors(varied_model, eval_data, tmp_path):
