@@ -1,11 +1,24 @@
 """Paired comparison of two evaluated runs on the same test items (``scores.jsonl`` rows joined by id).
 
-Each headline metric is named with the per-item columns it is computed from and its statistic
-(:mod:`radgrpo.metrics.paired`): means of per-sample scores (``map_50`` from ``ap_50``, ``soft_f1``, ``bleu4``,
-``rougeL``) and corpus micro-F1s of per-report ``(tp, fp, fn)`` counts (``rule_finding_f1``, ``rule_finding_f1_side``),
-which are recomputed on every resample. :func:`compare_runs` returns, per metric,
-``{"diff": new - old, "ci95": [lo, hi], "p_value": float, "n": int}`` with a paired bootstrap over the shared items
-and a two-sided approximate-randomisation p-value.
+Each metric is named with the per-item columns it is computed from and its statistic
+(:mod:`radgrpo.metrics.paired`), and :data:`PAIRED_METRICS` is built from the metric table
+(``radgrpo.metrics.registry``), so every metric a run can have is comparable:
+
+- every ``mean`` metric of the table under its ``results.json`` name (``map_50`` from ``ap_50``, ``soft_f1``,
+  ``soft_f1_dice``, ``matched_iou``, ``bleu4``, ``rougeL``, ``gleu``, ``bertscore``, ``radgraph``, ``radcliq``,
+  ``green``), plus summarize's own means ``format_valid_rate`` (from ``parseable``) and ``anc`` (mean
+  ``answer_chars`` of ``report_generation`` rows, in characters);
+- the corpus F1s, recomputed on every resample from per-report columns: ``rule_finding_f1`` and
+  ``rule_finding_f1_side`` from the rows' ``(tp, fp, fn)`` counts, and the eight CheXbert F1s (``chexbert_micro_14``
+  ... ``chexbert_uneg_macro_5``) from the rows' CheXbert label vectors, binarised with the result's uncertainty
+  policy into per-label ``(tp, fp, fn)`` (micro: ratio of the summed counts; macro: mean of the per-label F1s),
+  which gives the numbers of ``radgrpo.eval.summarize`` on the same items.
+
+:func:`compare_runs` returns, per metric, ``{"diff": new - old, "ci95": [lo, hi], "p_value": float, "n": int}``
+with a paired bootstrap over the shared items and a two-sided approximate-randomisation p-value. The difference is
+always ``new - old`` in the metric's unit, whatever its direction: for ``radcliq`` (lower is better) a NEGATIVE
+difference means the new run is better; :attr:`PairedMetric.higher_is_better` says which (None for ``anc``, which
+has no better direction). ``radgrpo compare`` (``radgrpo.cli.compare``) prints these for evaluated run folders.
 
 Example:
     >>> new = [{"id": "a", "soft_f1": 0.9}, {"id": "b", "soft_f1": 0.8}, {"id": "c", "soft_f1": 0.7}]
@@ -17,38 +30,179 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from radgrpo.eval.summarize import ANC, ANC_TASK, RESULT_NAMES
 from radgrpo.metrics.paired import Statistic, mean_statistic, micro_f1_statistic, paired_comparison, paired_items
+from radgrpo.metrics.registry import METRICS
+
+#: ``fn(rows) -> one list of floats (or None: the row has no value) per row``: per-item columns computed from rows
+Derive = Callable[[Sequence[Mapping[str, Any]]], list[list[float] | None]]
 
 
 @dataclass(frozen=True)
 class PairedMetric:
-    """A metric as a statistic of per-item columns of ``scores.jsonl``."""
+    """A metric as a statistic of per-item columns of ``scores.jsonl``.
+
+    Args:
+        name: the ``results.json`` name.
+        columns: the row keys it reads.
+        statistic: ``fn(S, W)`` of the summed per-item values (:mod:`radgrpo.metrics.paired`).
+        higher_is_better: direction (None: descriptive, e.g. ``anc``); the difference is ``new - old`` either way.
+        tasks: only rows of these tasks count (empty: every row that has the columns).
+        derive: computes the per-item values from the columns (None: the columns' values are the per-item values).
+    """
 
     name: str
     columns: tuple[str, ...]
     statistic: Statistic
+    higher_is_better: bool | None = True
+    tasks: tuple[str, ...] = ()
+    derive: Derive | None = None
 
 
-#: The headline metrics a paired comparison reports, in display order.
-PAIRED_METRICS: dict[str, PairedMetric] = {
-    m.name: m
-    for m in (
-        PairedMetric("map_50", ("ap_50",), mean_statistic),
-        PairedMetric("soft_f1", ("soft_f1",), mean_statistic),
-        PairedMetric("rule_finding_f1", ("rule_finding_tp", "rule_finding_fp", "rule_finding_fn"), micro_f1_statistic),
-        PairedMetric(
-            "rule_finding_f1_side",
-            ("rule_finding_side_tp", "rule_finding_side_fp", "rule_finding_side_fn"),
-            micro_f1_statistic,
-        ),
-        PairedMetric("bleu4", ("bleu4",), mean_statistic),
-        PairedMetric("rougeL", ("rougeL",), mean_statistic),
-    )
-}
+def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    den = 2.0 * tp + fp + fn
+    return np.divide(2.0 * tp, den, out=np.zeros_like(den), where=den > 0)
+
+
+class _CheXbertCounts:
+    """Derive: a row's two CheXbert label vectors -> per-label (tp x 14, fp x 14, fn x 14) under one policy."""
+
+    def __init__(self, uncertain: str) -> None:
+        self.uncertain = uncertain
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> list[list[float] | None]:
+        from radgrpo.metrics.text.chexbert import binarize_labels
+
+        out: list[list[float] | None] = [None] * len(rows)
+        ok = [i for i, r in enumerate(rows) if r.get(_CHEX_REF) is not None and r.get(_CHEX_HYP) is not None]
+        if ok:
+            ref = binarize_labels([rows[i][_CHEX_REF] for i in ok], self.uncertain)
+            hyp = binarize_labels([rows[i][_CHEX_HYP] for i in ok], self.uncertain)
+            vals = np.concatenate([ref & hyp, (1 - ref) & hyp, ref & (1 - hyp)], axis=1).astype(np.float64)
+            for j, i in enumerate(ok):
+                out[i] = vals[j].tolist()
+        return out
+
+
+class _CheXbertF1:
+    """Statistic: micro or macro F1 over a label subset from summed (tp x L, fp x L, fn x L) columns."""
+
+    def __init__(self, kind: str, labels: Sequence[int], n_labels: int) -> None:
+        self.kind, self.labels, self.n_labels = kind, list(labels), n_labels
+
+    def __call__(self, S: np.ndarray, W: np.ndarray) -> np.ndarray:
+        S = np.asarray(S, dtype=np.float64)
+        L, c = self.n_labels, self.labels
+        tp, fp, fn = S[:, 0:L][:, c], S[:, L : 2 * L][:, c], S[:, 2 * L : 3 * L][:, c]
+        if self.kind == "micro":
+            return _f1(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))
+        return _f1(tp, fp, fn).mean(axis=1)
+
+
+_CHEX_REF, _CHEX_HYP = "chexbert_ref_labels", "chexbert_hyp_labels"
+#: summarize's name of the mean of ``parseable`` (share of grounding answers with a box)
+FORMAT_RATE: str = RESULT_NAMES["parseable"]
+
+
+def _corpus_metrics(spec_name: str) -> list[PairedMetric]:
+    """The paired forms of a ``corpus`` metric of the table (its per-report row fields -> its result names)."""
+    if spec_name == "rule_finding_f1":
+        return [
+            PairedMetric(f"rule_finding_f1{tag}", tuple(f"rule_finding{tag}_{c}" for c in ("tp", "fp", "fn")), stat)
+            for tag, stat in (("", micro_f1_statistic), ("_side", micro_f1_statistic))
+        ]
+    if spec_name == "chexbert":
+        from radgrpo.eval.summarize import CHEXBERT_POLICIES
+        from radgrpo.metrics.text.chexbert import F1_KEYS, FIVE_LABEL_COLUMNS
+        from radgrpo.records import CHEXPERT_LABELS
+
+        n = len(CHEXPERT_LABELS)
+        cols = {"14": list(range(n)), "5": list(FIVE_LABEL_COLUMNS)}
+        out = []
+        for prefix, policy in CHEXBERT_POLICIES.items():
+            derive = _CheXbertCounts(policy)
+            for key in F1_KEYS:
+                kind, suffix = key.split("_")
+                stat = _CheXbertF1(kind, cols[suffix], n)
+                out.append(PairedMetric(f"{prefix}_{key}", (_CHEX_REF, _CHEX_HYP), stat, derive=derive))
+        return out
+    return []
+
+
+def paired_metrics() -> dict[str, PairedMetric]:
+    """Every comparable metric, from the metric table as it is now, in its order (see the module docstring).
+
+    Example:
+        >>> m = paired_metrics()
+        >>> m["map_50"].columns, m["radcliq"].higher_is_better, m["anc"].columns, m["anc"].tasks
+        (('ap_50',), False, ('answer_chars',), ('report_generation',))
+    """
+    out: dict[str, PairedMetric] = {}
+    for spec in METRICS.values():
+        if spec.aggregation == "mean":
+            name = spec.results[0]
+            out[name] = PairedMetric(name, (spec.name,), mean_statistic, spec.higher_is_better)
+        else:
+            out.update({m.name: m for m in _corpus_metrics(spec.name) if m.name in _result_names(spec.results)})
+        if spec.name == "matched_iou":  # the grounding format rate follows the grounding means
+            out[FORMAT_RATE] = PairedMetric(FORMAT_RATE, ("parseable",), mean_statistic)
+    out.setdefault(FORMAT_RATE, PairedMetric(FORMAT_RATE, ("parseable",), mean_statistic))
+    out[ANC] = PairedMetric(ANC, ("answer_chars",), mean_statistic, None, tasks=(ANC_TASK,))
+    return out
+
+
+def _result_names(results: Sequence[str]) -> set[str]:
+    # the table lists "rule_finding_f1/<Label>" as a placeholder for the per-finding F1s (not paired here)
+    return {r for r in results if "<" not in r}
+
+
+#: The comparable metrics at import time, in display order (:func:`paired_metrics` rebuilds it from the table).
+PAIRED_METRICS: dict[str, PairedMetric] = paired_metrics()
+
+
+def _aligned(
+    m: PairedMetric, rows_new: Sequence[Mapping[str, Any]], rows_old: Sequence[Mapping[str, Any]]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The aligned per-item arrays of metric ``m`` (None: the new run lacks its columns or no shared item has it)."""
+    if m.tasks:
+        rows_new = [r for r in rows_new if r.get("task") in m.tasks]
+        rows_old = [r for r in rows_old if r.get("task") in m.tasks]
+    if not any(all(c in r for c in m.columns) for r in rows_new):
+        return None
+    columns: Sequence[str] = m.columns
+    if m.derive is not None:
+        vals_new, vals_old = m.derive(rows_new), m.derive(rows_old)
+        width = next((len(v) for v in (*vals_new, *vals_old) if v is not None), 0)
+        if not width:
+            return None
+        columns = [f"v{j}" for j in range(width)]
+        rows_new, rows_old = _derived_rows(rows_new, vals_new, columns), _derived_rows(rows_old, vals_old, columns)
+    try:
+        return paired_items(rows_new, rows_old, columns)
+    except ValueError:
+        return None  # no shared item has this metric
+
+
+def _derived_rows(
+    rows: Sequence[Mapping[str, Any]], values: Sequence[list[float] | None], columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    return [
+        {"id": r["id"], **(dict(zip(columns, v)) if v is not None else {})} for r, v in zip(rows, values) if "id" in r
+    ]
+
+
+def _check_names(metrics: Iterable[str] | None, table: Mapping[str, PairedMetric]) -> list[str]:
+    names = list(table) if metrics is None else list(dict.fromkeys(metrics))
+    unknown = [m for m in names if m not in table]
+    if unknown:
+        raise KeyError(f"unknown paired metric(s) {unknown}; valid: {list(table)}")
+    return names
 
 
 def compare_runs(
@@ -60,37 +214,62 @@ def compare_runs(
     n_permutations: int = 10_000,
     seed: int = 0,
 ) -> dict[str, dict[str, Any]]:
-    """Paired differences ``new - old`` of the headline metrics, with CIs and p-values.
+    """Paired differences ``new - old`` of the metrics, with CIs and p-values.
 
     Args:
         rows_new: per-item score rows of the new run (``scores.jsonl``, each with ``"id"``).
         rows_old: per-item score rows of the run it is compared with.
-        metrics: names from :data:`PAIRED_METRICS` (default: all); a metric whose columns neither run has is
-            left out of the result.
+        metrics: names from :func:`paired_metrics` (default: all); a metric whose columns the new run does not
+            have, or that no shared item has in both runs, is left out of the result.
         n_resamples: paired bootstrap resamples.
         n_permutations: approximate-randomisation permutations.
         seed: seed of both.
     Returns:
-        ``{metric: {"diff", "ci95", "p_value", "n"}}``; ``ci95`` bounds are NaN when n < 2.
+        ``{metric: {"diff", "ci95", "p_value", "n"}}`` in the order of ``metrics``; ``diff`` is new - old in the
+        metric's unit (for ``radcliq`` negative is better); ``ci95`` bounds are NaN when n < 2.
     Raises:
         KeyError: an unknown metric name.
     """
-    names = list(PAIRED_METRICS) if metrics is None else list(metrics)
-    unknown = [m for m in names if m not in PAIRED_METRICS]
-    if unknown:
-        raise KeyError(f"unknown paired metric(s) {unknown}; valid: {list(PAIRED_METRICS)}")
+    table = paired_metrics()
     out: dict[str, dict[str, Any]] = {}
-    for name in names:
-        m = PAIRED_METRICS[name]
-        if not any(all(c in r for c in m.columns) for r in rows_new):
+    for name in _check_names(metrics, table):
+        m = table[name]
+        ab = _aligned(m, rows_new, rows_old)
+        if ab is None:
             continue
-        try:
-            a, b = paired_items(rows_new, rows_old, m.columns)
-        except ValueError:
-            continue  # no shared item has this metric
         out[name] = paired_comparison(
-            a, b, m.statistic, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed
+            ab[0], ab[1], m.statistic, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed
         )
+    return out
+
+
+def paired_values(
+    rows_new: Sequence[Mapping[str, Any]],
+    rows_old: Sequence[Mapping[str, Any]],
+    *,
+    metrics: Iterable[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Each run's value of each metric on the items :func:`compare_runs` pairs (so ``new - old == diff``).
+
+    Returns:
+        ``{metric: {"new": float, "old": float, "n": int, "higher_is_better": bool | None}}`` for the metrics
+        :func:`compare_runs` returns.
+
+    Example:
+        >>> new = [{"id": "a", "bleu4": 0.5}, {"id": "b", "bleu4": 1.0}, {"id": "c", "bleu4": 0.0}]
+        >>> paired_values(new, [{"id": "a", "bleu4": 0.25}, {"id": "b", "bleu4": 0.75}], metrics=["bleu4"])
+        {'bleu4': {'new': 0.75, 'old': 0.5, 'n': 2, 'higher_is_better': True}}
+    """
+    table = paired_metrics()
+    out: dict[str, dict[str, Any]] = {}
+    for name in _check_names(metrics, table):
+        m = table[name]
+        ab = _aligned(m, rows_new, rows_old)
+        if ab is None:
+            continue
+        n = ab[0].shape[0]
+        new, old = (float(m.statistic(x.sum(axis=0)[None], np.array([float(n)]))[0]) for x in ab)
+        out[name] = {"new": new, "old": old, "n": int(n), "higher_is_better": m.higher_is_better}
     return out
 
 

@@ -7,7 +7,8 @@ parsing and console output live in ``radgrpo.cli.evaluate``; the settings are on
 
     out_dir/predictions.jsonl   one Prediction per test record (resumable)
     out_dir/scores.jsonl        per-sample metric values
-    out_dir/results.json        flat summary + "detail" (MetricResult with bootstrap CIs, per task / target)
+    out_dir/results.json        flat summary + "detail" (MetricResult with bootstrap CIs, per task / dataset /
+                                task and dataset / target) + "manifest" (versions, fingerprints, settings)
     out_dir/report.html         self-contained report of this run
 
 Example:
@@ -25,6 +26,7 @@ from typing import Any
 
 from radgrpo.eval.config import EvalConfig
 from radgrpo.eval.generate import Prediction, generate_predictions, write_predictions
+from radgrpo.eval.manifest import protocol_manifest
 from radgrpo.eval.report.html import write_report
 from radgrpo.eval.score import check_metrics, load_metric_functions, score_predictions, write_scores
 from radgrpo.eval.summarize import flatten_results, summarize, write_results
@@ -81,31 +83,44 @@ def evaluate(
     *,
     base_dir: str | os.PathLike | None = None,
     meta: dict[str, Any] | None = None,
+    adapter: Any = None,
 ) -> dict[str, Any]:
     """Evaluate one model on test records and write its output folder ``config.out``.
 
     Args:
-        model: a loaded HF image-text-to-text model (e.g. Qwen3-VL), put in eval mode here.
+        model: a loaded HF image-text-to-text model (e.g. Qwen3-VL), put in eval mode here; with
+            ``config.backend == "vllm"`` vLLM loads ``config.model`` itself and ``model`` may be None.
         processor: its processor.
         records: the test records (already filtered; see :func:`select_records`).
         config: the run's settings: ``out``, ``batch_size``, new-token limits (:meth:`EvalConfig.generation_limits`),
-            ``thinking``, ``metrics``, ``n_resamples``, ``seed`` (bootstrap seed, and torch seed although greedy
-            decoding does not sample), ``run_name``/``title``/``notes``/``html`` of the report, ``progress`` and the
-            metrics' options (GREEN's judge). An existing ``predictions.jsonl`` in ``config.out`` is resumed.
+            ``thinking``, the model adapter (``adapter``, resolved with
+            :func:`radgrpo.models.adapters.resolve_adapter`), the decoding options (``do_sample``, ``temperature``,
+            ``top_p``, ``top_k``, ``seed``, ``regenerate``), the backend (``backend``, ``tensor_parallel_size``,
+            ``gpu_memory_utilization``), ``metrics``, ``n_resamples``, ``seed`` (also the bootstrap seed),
+            ``run_name``/``title``/``notes``/``html`` of the report, ``progress`` and the metrics' options (GREEN's
+            judge). An existing ``predictions.jsonl`` in ``config.out`` is resumed.
         base_dir: folder that relative image paths are relative to (default: ``config.test_file``'s folder when it
             is set, else the current directory).
         meta: extra run information stored in ``results.json`` (``detail.meta``) and predictions (load timings...).
+        adapter: the model adapter already resolved (the CLI resolves it before loading); None: resolved here from
+            ``config.adapter``, the model's name (``config.model``, else the loaded model's ``name_or_path``) and
+            its config.
     Returns:
         the flat results dict written to ``results.json`` (``{"map_50": ..., "bleu4": ..., "n": ..., "ci": {...},
-        "per_task": ..., "per_target": ..., "diagnostics": ..., "detail": {...}}``), with the generation timing in
-        ``detail.meta``.
+        "per_task": ..., "per_target": ..., "diagnostics": ..., "detail": {...}}``), with the generation timing and
+        a ``generation`` block (backend, adapter, sampling settings, ``tokens_per_s``, ``samples_per_s``,
+        regeneration counts; :func:`radgrpo.eval.generate.generation_stats`) in ``detail.meta``.
 
     Example:
         >>> cfg = EvalConfig(out="runs/eval_sft", metrics=["soft_f1", "bleu4"], run_name="sft")
         >>> res = evaluate(model, processor, records, cfg, base_dir="data/test")  # doctest: +SKIP
         >>> res["soft_f1"], res["ci"]["soft_f1"]  # doctest: +SKIP
+        >>> res["detail"]["meta"]["generation"]["tokens_per_s"]  # doctest: +SKIP
     """
     import torch
+
+    from radgrpo.eval.generate import generation_stats
+    from radgrpo.models.adapters import resolve_adapter
 
     if not records:
         raise ValueError("no test records to evaluate")
@@ -113,15 +128,30 @@ def evaluate(
     if any(r.task is Task.REPORT_GENERATION for r in records):
         load_metric_functions(names)  # a report metric without an implementation stops the run here
         require_all_models(names)  # and so do missing scoring models, all listed at once
+    if config.regenerate and not config.do_sample:
+        raise ValueError(
+            f"--regenerate {config.regenerate} needs --do_sample: greedy decoding would repeat the same output"
+        )
     if base_dir is None and config.test_file:
         base_dir = Path(config.test_file).parent
+    if adapter is None:  # "auto": the model's name or folder (a loaded model's own when unset) and its config
+        name = config.model or str(getattr(model, "name_or_path", "") or "")
+        to_dict = getattr(getattr(model, "config", None), "to_dict", None)
+        adapter = resolve_adapter(config.adapter, name, to_dict() if callable(to_dict) else None)
+    vllm_options: dict[str, Any] = {}
+    if config.backend == "vllm":
+        if config.trust_remote_code:
+            vllm_options["trust_remote_code"] = True
+        if config.dtype:
+            vllm_options["dtype"] = config.dtype
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
-    model.eval()
+    if hasattr(model, "eval"):
+        model.eval()
     t0 = time.perf_counter()
     preds = generate_predictions(
-        model,
+        model if config.backend == "hf" else (config.model or model),
         processor,
         records,
         base_dir,
@@ -131,8 +161,30 @@ def evaluate(
         out_path=out / "predictions.jsonl",
         progress=config.progress,
         meta=meta,
+        adapter=adapter,
+        do_sample=config.do_sample,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        top_k=config.top_k,
+        seed=config.seed,
+        regenerate=config.regenerate,
+        backend=config.backend,
+        tensor_parallel_size=config.tensor_parallel_size,
+        gpu_memory_utilization=config.gpu_memory_utilization,
+        vllm_options=vllm_options,
     )
     gen_s = time.perf_counter() - t0
+    generation = {
+        "backend": config.backend,
+        "adapter": adapter.name,
+        "do_sample": config.do_sample,
+        "temperature": config.temperature,
+        "top_p": config.top_p,
+        "top_k": config.top_k,
+        "seed": config.seed,
+        "regenerate": config.regenerate,
+        **generation_stats(preds),
+    }
     run_meta = {
         **(meta or {}),
         "run_name": config.display_name(),
@@ -140,6 +192,7 @@ def evaluate(
         "thinking": config.thinking,
         "batch_size": config.batch_size,
         "generate_seconds": round(gen_s, 3),
+        "generation": generation,
     }
     return evaluate_predictions(preds, records, config, base_dir=base_dir, meta=run_meta)
 
@@ -157,7 +210,10 @@ def evaluate_predictions(
 
     The second half of :func:`evaluate`, usable on its own for predictors that are not models (the baselines of
     :mod:`radgrpo.eval.baselines`) or for predictions made elsewhere. Of ``config`` it reads ``out``, ``metrics``,
-    ``n_resamples``, ``seed``, ``run_name``, ``title``, ``notes``, ``html`` and the metrics' options.
+    ``n_resamples``, ``seed``, ``run_name``, ``title``, ``notes``, ``html`` and the metrics' options; ``results.json``
+    gets the protocol manifest (:func:`radgrpo.eval.manifest.protocol_manifest`: package versions, fingerprints of
+    ``config.model`` (else ``meta["model"]``) and of the scoring models, settings, the hash of ``config.test_file``
+    (else ``meta["test_file"]``), and ``meta["generation"]`` when present).
 
     Args:
         predictions: one :class:`Prediction` per scored record (ids must be among ``records``).
@@ -199,7 +255,15 @@ def evaluate_predictions(
         "score_seconds": round(score_s, 3),
     }
     run = summarize(rows, n_resamples=config.n_resamples, seed=config.seed, meta=run_meta)
-    data = write_results(run, out / "results.json")
+    manifest = protocol_manifest(
+        config,
+        config.test_file or run_meta.get("test_file"),
+        config.model or run_meta.get("model"),
+        names,
+        generation=run_meta.get("generation"),
+        n_records=len(records),
+    )
+    data = write_results(run, out / "results.json", manifest=manifest)
     if config.html:
         write_report(
             out / "report.html",

@@ -12,7 +12,8 @@ Grounding rows (boxes normalised [0,1] xyxy) get the table's ``grounding`` metri
 ``n_pred_boxes`` and ``n_ref_boxes``. Report rows get the requested ``report`` metrics (``bleu4`` and ``rougeL`` by
 default; the model-backed ones fail with an error naming what to download, never a substitute) and, for the
 ``label`` metrics (``chexbert``, ``rule_finding_f1``), the per-report label fields that ``radgrpo.eval.summarize``
-turns into corpus F1s. Other tasks (classification, conversation) get only the bookkeeping fields for now.
+turns into corpus F1s. Other tasks (classification, conversation) get only the bookkeeping fields for now. Every row
+carries ``source`` (the record's dataset) and ``answer_chars`` (characters of the scored answer).
 
 Example:
     >>> from radgrpo.records import Record
@@ -123,8 +124,11 @@ def score_predictions(
         metric_options: metric name -> extra keyword arguments of its scoring function (e.g.
             ``{"green": {"backend": "openai", "base_url": "http://127.0.0.1:8000/v1", "model": "green"}}``).
     Returns:
-        rows ``{"id", "task", "target", "n_tokens", "finished", "think_closed", <metric>: value, ...}`` in the order
-        of ``predictions``. The report reference is ``record.reference_report`` (else ``record.answer``).
+        rows ``{"id", "task", "source", "target", "n_tokens", "finished", "think_closed", "answer_chars",
+        <metric>: value, ...}`` in the order of ``predictions``: ``source`` is ``record.source`` (the dataset, e.g.
+        ``"ms_cxr"``, so results split per dataset), ``answer_chars`` the length in characters of the scored answer
+        (thinking removed; its mean over report rows is the paper's ANC). The report reference is
+        ``record.reference_report`` (else ``record.answer``).
 
     Raises:
         ValueError: unknown metric names, a prediction whose id has no record, or duplicate prediction ids.
@@ -153,15 +157,17 @@ def score_predictions(
     grounding_names = [m for m in names if get_metric(m).kind == "grounding"]
     for p in preds:
         rec = by_id[p["id"]]
+        answer = p.get("answer") or ""
         row: dict[str, Any] = {
             "id": rec.id,
             "task": rec.task.value,
+            "source": rec.source,
             "target": rec.target,
             "n_tokens": p.get("n_tokens"),
             "finished": p.get("finished"),
             "think_closed": p.get("think_closed", True),
+            "answer_chars": len(answer),
         }
-        answer = p.get("answer") or ""
         if rec.task.is_grounding:
             row.update(score_grounding(answer, rec.reference_boxes, grounding_names))
         elif rec.task is Task.REPORT_GENERATION:

@@ -3,13 +3,17 @@
 A ``mean`` metric of the metric table (``radgrpo.metrics.registry``) is the mean of its per-sample scores, so a
 percentile bootstrap over samples (2,000 resamples, numpy ``default_rng(0)``, 95 %, via ``radgrpo.metrics.bootstrap``)
 gives its CI; the table also gives the ``results.json`` names and the direction of every metric. Results come
-overall, per task and, for grounding, per target (finding / region / phrase): overall mAP can flatter a model that
-only learned the mean cardiomegaly box, so per-finding AP is always reported next to it (docs/evaluation.md).
+overall, per task, per dataset (``per_source``: the rows' ``source``, e.g. ``ms_cxr`` and ``padchest_gr``, which the
+paper's Table 2 reports apart), per task and dataset (``per_task_source``, keys ``"<task>/<source>"``) and, for
+grounding, per target (finding / region / phrase): overall mAP can flatter a model that only learned the mean
+cardiomegaly box, so per-finding AP is always reported next to it (docs/evaluation.md).
 
 Names in ``results.json`` (the score key on the right when it differs):
 ``map_50`` (mean ``ap_50``), ``soft_f1``, ``soft_f1_dice``, ``matched_iou``, ``format_valid_rate`` (mean
 ``parseable``: share of grounding answers with ≥ 1 parseable box), ``bleu4``, ``rougeL`` and any opt-in report
-metric, and ``n`` (samples). Corpus statistics that are not means (bootstrap over reports as well): the CheXbert F1s
+metric, ``anc`` (the paper's ANC, Table 3: mean number of characters of the answers of ``report_generation`` rows,
+from their ``answer_chars``; derived here for every run, not a ``--metrics`` name; it has no better direction, see
+:data:`NO_DIRECTION`) and ``n`` (samples). Corpus statistics that are not means (bootstrap over reports as well): the CheXbert F1s
 (``chexbert_micro_14`` ...) and, for the ``rule_finding_f1`` metric, ``rule_finding_f1`` (positive-finding micro-F1
 over the rule labeller's ``FINDING_LABELS``), ``rule_finding_f1_side`` (side-aware) and ``rule_finding_f1/<Label>``
 (one per finding present in references or predictions). Diagnostics without CIs: ``finished_rate`` (stopped on EOS),
@@ -47,8 +51,26 @@ RESULT_NAMES: dict[str, str] = {**result_names(), "parseable": "format_valid_rat
 LOWER_IS_BETTER: frozenset[str] = lower_is_better()
 #: row keys that are bookkeeping, not metrics (incl. the label metrics' per-report fields)
 _NOT_METRICS = frozenset(
-    {"id", "task", "target", "n_tokens", "finished", "think_closed", "n_pred_boxes", "n_ref_boxes", *label_row_fields()}
+    {
+        "id",
+        "task",
+        "source",
+        "target",
+        "n_tokens",
+        "finished",
+        "think_closed",
+        "answer_chars",
+        "n_pred_boxes",
+        "n_ref_boxes",
+        *label_row_fields(),
+    }
 )
+#: the ANC result name (mean ``answer_chars`` of report rows, in characters) and the task whose rows it averages
+ANC: str = "anc"
+ANC_TASK: str = "report_generation"
+#: summarised metrics without a better direction (descriptive: a report should not mark a best value); their
+#: ``MetricResult.higher_is_better`` is True only because the field needs a value
+NO_DIRECTION: frozenset[str] = frozenset({ANC})
 #: corpus CheXbert F1 result-name prefix -> uncertainty policy (f1chexbert's "uncertain = positive" is the paper's)
 CHEXBERT_POLICIES: dict[str, str] = {"chexbert": "positive", "chexbert_uneg": "negative"}
 #: metrics shown per target (grounding)
@@ -66,6 +88,8 @@ class RunResults:
         n: number of scored samples.
         diagnostics: plain numbers without CIs (``finished_rate``, ``mean_n_tokens``, ...).
         meta: free-form run information (model, config ...).
+        per_source: dataset (the rows' ``source``, ``"unknown"`` when a row has none) -> metric name -> result.
+        per_task_source: ``"<task>/<source>"`` (e.g. ``"phrase_grounding/ms_cxr"``) -> metric name -> result.
     """
 
     overall: dict[str, MetricResult]
@@ -74,6 +98,8 @@ class RunResults:
     n: int = 0
     diagnostics: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    per_source: dict[str, dict[str, MetricResult]] = field(default_factory=dict)
+    per_task_source: dict[str, dict[str, MetricResult]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable nested dict (the ``results.json`` ``"detail"`` block).
@@ -92,13 +118,22 @@ class RunResults:
             "overall": block(self.overall),
             "per_task": {k: block(v) for k, v in self.per_task.items()},
             "per_target": {k: block(v) for k, v in self.per_target.items()},
+            "per_source": {k: block(v) for k, v in self.per_source.items()},
+            "per_task_source": {k: block(v) for k, v in self.per_task_source.items()},
             "diagnostics": dict(self.diagnostics),
             "meta": dict(self.meta),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunResults:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`; a block missing from an older ``results.json`` (``per_source``,
+        ``per_task_source``) is empty.
+
+        Example:
+            >>> old = {"n": 1, "overall": {}, "per_task": {}}  # written before the per-dataset blocks existed
+            >>> RunResults.from_dict(old).per_source
+            {}
+        """
 
         def block(b: dict[str, Any]) -> dict[str, MetricResult]:
             return {k: _metric_result_from_dict(v) for k, v in b.items()}
@@ -110,6 +145,8 @@ class RunResults:
             n=int(d["n"]),
             diagnostics=dict(d.get("diagnostics", {})),
             meta=dict(d.get("meta", {})),
+            per_source={k: block(v) for k, v in d.get("per_source", {}).items()},
+            per_task_source={k: block(v) for k, v in d.get("per_task_source", {}).items()},
         )
 
 
@@ -148,7 +185,8 @@ def summarize_rows(
     """Bootstrap-CI means of every metric present in ``rows``.
 
     A metric is averaged over the rows that carry it (grounding metrics over grounding rows, report metrics over
-    report rows); ``None`` values are skipped; booleans count as 0/1.
+    report rows); ``None`` values are skipped; booleans count as 0/1. ``anc`` is the mean ``answer_chars`` of the
+    ``report_generation`` rows.
 
     Args:
         rows: score rows (``scores.jsonl``).
@@ -187,6 +225,12 @@ def summarize_rows(
         )
     out.update(_chexbert_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
     out.update(_rule_finding_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
+    chars = [float(r["answer_chars"]) for r in rows if r.get("task") == ANC_TASK and r.get("answer_chars") is not None]
+    if chars and (only is None or ANC in only):
+        value, lo, hi = bootstrap_ci(chars, n_resamples=n_resamples, seed=seed, confidence=confidence)
+        out[ANC] = MetricResult(
+            name=ANC, value=float(value), ci_low=float(lo), ci_high=float(hi), n=len(chars), higher_is_better=True
+        )
     return out
 
 
@@ -347,7 +391,8 @@ def summarize(
     confidence: float = 0.95,
     meta: dict[str, Any] | None = None,
 ) -> RunResults:
-    """Summarise one run's score rows overall, per task and per grounding target.
+    """Summarise one run's score rows overall, per task, per dataset (source), per task and dataset, and per
+    grounding target.
 
     Args:
         rows: score rows from :func:`radgrpo.eval.score.score_predictions`.
@@ -364,23 +409,43 @@ def summarize(
         >>> run = summarize(rows, n_resamples=100)
         >>> sorted(run.per_task), list(run.per_target), run.per_task["report_generation"]["bleu4"].n
         (['anatomical_grounding', 'report_generation'], ['heart'], 2)
+        >>> rows = [{"task": "phrase_grounding", "source": "ms_cxr", "ap_50": 1.0},
+        ...         {"task": "phrase_grounding", "source": "padchest_gr", "ap_50": 0.0}]
+        >>> {k: v["map_50"].value for k, v in summarize(rows, n_resamples=10).per_task_source.items()}
+        {'phrase_grounding/ms_cxr': 1.0, 'phrase_grounding/padchest_gr': 0.0}
     """
     if not rows:
         raise ValueError("no score rows to summarise")
     kw: dict[str, Any] = dict(n_resamples=n_resamples, seed=seed, confidence=confidence)
     tasks: dict[str, list[dict[str, Any]]] = {}
     targets: dict[str, list[dict[str, Any]]] = {}
+    sources: dict[str, list[dict[str, Any]]] = {}
+    task_sources: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        tasks.setdefault(str(r.get("task")), []).append(r)
+        task, source = str(r.get("task")), str(r.get("source") or "unknown")
+        tasks.setdefault(task, []).append(r)
+        sources.setdefault(source, []).append(r)
+        task_sources.setdefault(f"{task}/{source}", []).append(r)
         if "ap_50" in r or "soft_f1" in r:  # grounding rows
             targets.setdefault(str(r.get("target") or "(none)"), []).append(r)
+    done: dict[tuple[int, ...], dict[str, MetricResult]] = {}
+
+    def block(rs: Sequence[dict[str, Any]]) -> dict[str, MetricResult]:
+        # a group holding the same rows as another (a task from one dataset) has the same results: computed once
+        key = tuple(map(id, rs))
+        if key not in done:
+            done[key] = summarize_rows(rs, **kw)
+        return dict(done[key])
+
     return RunResults(
-        overall=summarize_rows(rows, **kw),
-        per_task={t: summarize_rows(rs, **kw) for t, rs in sorted(tasks.items())},
+        overall=block(rows),
+        per_task={t: block(rs) for t, rs in sorted(tasks.items())},
         per_target={t: summarize_rows(rs, only=TARGET_METRICS, **kw) for t, rs in sorted(targets.items())},
         n=len(rows),
         diagnostics=diagnostics(rows),
         meta=dict(meta or {}),
+        per_source={s: block(rs) for s, rs in sorted(sources.items())},
+        per_task_source={k: block(rs) for k, rs in sorted(task_sources.items())},
     )
 
 
@@ -390,7 +455,7 @@ def flatten_results(run: RunResults) -> dict[str, Any]:
     Returns:
         ``{<metric>: value, ..., "n": n, "ci": {<metric>: [low, high]}, "n_by_metric": {<metric>: n},
         "per_task": {task: {<metric>: value, "n": n}}, "per_target": {target: {<metric>: value, "n": n}},
-        "diagnostics": {...}}``.
+        "per_source": {source: {...}}, "per_task_source": {"task/source": {...}}, "diagnostics": {...}}``.
 
     Example:
         >>> run = summarize([{"task": "report_generation", "bleu4": 0.5}], n_resamples=10)
@@ -411,13 +476,20 @@ def flatten_results(run: RunResults) -> dict[str, Any]:
     flat["n_by_metric"] = {k: v.n for k, v in run.overall.items()}
     flat["per_task"] = {t: values(d, group_n(d)) for t, d in run.per_task.items()}
     flat["per_target"] = {t: values(d, group_n(d)) for t, d in run.per_target.items()}
+    flat["per_source"] = {t: values(d, group_n(d)) for t, d in run.per_source.items()}
+    flat["per_task_source"] = {t: values(d, group_n(d)) for t, d in run.per_task_source.items()}
     flat["diagnostics"] = dict(run.diagnostics)
     return flat
 
 
-def write_results(run: RunResults, path: str | os.PathLike) -> dict[str, Any]:
-    """Write ``results.json``: the flat summary plus the full nested detail under ``"detail"``.
+def write_results(run: RunResults, path: str | os.PathLike, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``results.json``: the flat summary, the full nested detail under ``"detail"`` and, when given, the
+    protocol manifest under ``"manifest"`` (:func:`radgrpo.eval.manifest.protocol_manifest`).
 
+    Args:
+        run: the summary.
+        path: the ``results.json`` file.
+        manifest: what the numbers depend on (package versions, model fingerprints, settings, test-file hash).
     Returns:
         the dict written.
 
@@ -429,6 +501,8 @@ def write_results(run: RunResults, path: str | os.PathLike) -> dict[str, Any]:
         0.5
     """
     data = {**flatten_results(run), "detail": run.to_dict()}
+    if manifest is not None:
+        data["manifest"] = manifest
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -454,3 +528,18 @@ def read_results(path: str | os.PathLike) -> RunResults:
     if "detail" not in data:
         raise ValueError(f"{path}: not a radgrpo eval results.json (no 'detail' block)")
     return RunResults.from_dict(data["detail"])
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``"manifest"`` block of a ``results.json`` (None for files written before manifests existed).
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp(), "results.json")
+        >>> _ = write_results(summarize([{"rougeL": 0.5}], n_resamples=10), p, manifest={"seed": 0})
+        >>> read_manifest(p)
+        {'seed': 0}
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    manifest = data.get("manifest")
+    return dict(manifest) if isinstance(manifest, dict) else None

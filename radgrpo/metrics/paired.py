@@ -279,3 +279,39 @@ def paired_items(
         raise ValueError(f"paired_items: {why} between rows_a and rows_b")
     k = len(cols)
     return np.asarray(out_a, dtype=np.float64).reshape(-1, k), np.asarray(out_b, dtype=np.float64).reshape(-1, k)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values, in the order given (a family of tests, e.g. one comparison's metrics).
+
+    With the ``m`` finite p-values sorted ascending, ``p_(1) <= ... <= p_(m)``, the adjusted value of the i-th
+    (1-based) is ``min(1, max_{j <= i} (m - j + 1) * p_(j))``; rejecting where the adjusted value is below ``alpha``
+    controls the family-wise error rate at ``alpha`` (Holm 1979). This equals statsmodels'
+    ``multipletests(p, method="holm")[1]``. NaN p-values (tests that could not run) stay NaN and do not count in
+    ``m``.
+
+    Args:
+        pvalues: raw p-values in [0, 1] (NaN allowed).
+    Returns:
+        the adjusted p-values, same length and order.
+    Raises:
+        ValueError: a p-value outside [0, 1].
+
+    Example:
+        >>> holm([0.01, 0.04, 0.03, 0.005])
+        [0.03, 0.06, 0.06, 0.02]
+        >>> holm([0.5, float("nan")])
+        [0.5, nan]
+    """
+    ps = [float(p) for p in pvalues]
+    bad = [p for p in ps if not math.isnan(p) and not 0.0 <= p <= 1.0]
+    if bad:
+        raise ValueError(f"holm: p-values must be in [0, 1], got {bad}")
+    order = sorted((i for i, p in enumerate(ps) if not math.isnan(p)), key=lambda i: ps[i])
+    m = len(order)
+    out = [math.nan] * len(ps)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * ps[i]))
+        out[i] = round(running, 15)
+    return out

@@ -84,7 +84,7 @@ def _pred(i, task, answer, **kw):
 
 RECORDS = [
     _rec("g1", "abnormality_grounding", reference_boxes=[GT], target="cardiomegaly"),
-    _rec("g2", "phrase_grounding", reference_boxes=[GT], target="opacity"),
+    _rec("g2", "phrase_grounding", reference_boxes=[GT], target="opacity", source="ms_cxr"),
     _rec("r1", "report_generation", reference_report="the heart is enlarged"),
     _rec("r2", "report_generation", answer="the heart is normal"),  # no reference_report: the answer is used
     _rec("c1", "classification", answer="Cardiomegaly"),
@@ -109,7 +109,21 @@ def test_score_predictions_rows():
     assert (r1["finished"], r1["n_tokens"]) == (False, 512)
     assert r2["rougeL"] == pytest.approx(1.0) and r2["bleu4"] == pytest.approx(1.0, abs=1e-6)  # identical text
     assert "bleu4" not in g1 and "soft_f1" not in r1
-    assert set(c1) == {"id", "task", "target", "n_tokens", "finished", "think_closed"}  # no metric for this task
+    assert set(c1) == {"id", "task", "source", "target", "n_tokens", "finished", "think_closed", "answer_chars"}
+    # every row names its dataset (Record.source, "unknown" by default) and its answer's length in characters
+    assert [r["source"] for r in rows] == ["unknown", "ms_cxr", "unknown", "unknown", "unknown"]
+    assert [r["answer_chars"] for r in rows] == [len(f"At {NEAR}."), len("no idea"), 19, 19, 1]
+
+
+def test_answer_chars_counts_the_scored_answer_not_the_completion():
+    # a thinking completion: the answer after </think> is what is scored, and what ANC measures
+    pred = Prediction(
+        "r1", "report_generation", "q", "<think>long reasoning</think>No effusion.", "No effusion.", 9, True
+    )
+    row = score_predictions([pred], RECORDS, metrics=["rougeL"])[0]
+    assert row["answer_chars"] == 12 and row["source"] == "unknown"
+    empty = Prediction("r1", "report_generation", "q", "", "", 0, True)
+    assert score_predictions([empty], RECORDS, metrics=["rougeL"])[0]["answer_chars"] == 0
 
 
 def test_report_metrics_use_the_metrics_package():

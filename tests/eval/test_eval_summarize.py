@@ -176,3 +176,78 @@ def test_flatten_and_results_json_round_trip(run, tmp_path):
 def test_empty_rows_raise():
     with pytest.raises(ValueError, match="no score rows"):
         summarize([])
+
+
+# Table 2's layout: one phrase-grounding task from two datasets, plus reports from one dataset (answer lengths in
+# characters: ANC = their mean); grounding answers' lengths never count in ANC
+SOURCE_ROWS = [
+    {"id": "m1", "task": "phrase_grounding", "source": "ms_cxr", "ap_50": 1.0, "parseable": True, "answer_chars": 30},
+    {"id": "m2", "task": "phrase_grounding", "source": "ms_cxr", "ap_50": 1.0, "parseable": True, "answer_chars": 30},
+    {
+        "id": "p1",
+        "task": "phrase_grounding",
+        "source": "padchest_gr",
+        "ap_50": 0.0,
+        "parseable": True,
+        "answer_chars": 9,
+    },
+    {"id": "a1", "task": "anatomical_grounding", "source": "chest_imagenome", "ap_50": 0.5, "answer_chars": 500},
+    {"id": "r1", "task": "report_generation", "source": "mimic_cxr", "bleu4": 0.2, "answer_chars": 100},
+    {"id": "r2", "task": "report_generation", "source": "mimic_cxr", "bleu4": 0.4, "answer_chars": 300},
+    {"id": "r3", "task": "report_generation", "source": "mimic_cxr", "bleu4": 0.6, "answer_chars": 200},
+]
+
+
+def test_per_source_and_per_task_source_keep_ms_cxr_and_padchest_apart():
+    run = summarize(SOURCE_ROWS, n_resamples=200)
+    assert run.per_task["phrase_grounding"]["map_50"].value == pytest.approx(2 / 3)  # merged: (1 + 1 + 0) / 3
+    pts = run.per_task_source
+    assert set(pts) == {
+        "phrase_grounding/ms_cxr",
+        "phrase_grounding/padchest_gr",
+        "anatomical_grounding/chest_imagenome",
+        "report_generation/mimic_cxr",
+    }
+    assert (pts["phrase_grounding/ms_cxr"]["map_50"].value, pts["phrase_grounding/ms_cxr"]["map_50"].n) == (1.0, 2)
+    assert pts["phrase_grounding/padchest_gr"]["map_50"].value == 0.0
+    assert set(run.per_source) == {"ms_cxr", "padchest_gr", "chest_imagenome", "mimic_cxr"}
+    assert run.per_source["chest_imagenome"]["map_50"].value == 0.5
+    assert (
+        run.per_source["mimic_cxr"]["bleu4"].value == pytest.approx(0.4) and "map_50" not in run.per_source["mimic_cxr"]
+    )
+    # a row without a source is grouped as "unknown" (the Record default)
+    assert set(summarize([{"task": "report_generation", "bleu4": 0.1}], n_resamples=10).per_source) == {"unknown"}
+
+
+def test_anc_is_the_mean_answer_length_of_report_rows_with_a_bootstrap_ci():
+    run = summarize(SOURCE_ROWS, n_resamples=500)
+    anc = run.overall["anc"]
+    assert (anc.value, anc.n) == (200.0, 3)  # (100 + 300 + 200) / 3; the 4 grounding rows are left out
+    assert (anc.value, anc.ci_low, anc.ci_high) == pytest.approx(
+        bootstrap_ci([100.0, 300.0, 200.0], n_resamples=500, seed=0)
+    )
+    assert 100.0 <= anc.ci_low < anc.value < anc.ci_high <= 300.0
+    assert run.per_task["report_generation"]["anc"].value == 200.0 and "anc" not in run.per_task["phrase_grounding"]
+    assert run.per_task_source["report_generation/mimic_cxr"]["anc"].n == 3
+    assert "answer_chars" not in run.overall and "anc" not in run.per_target.get("(none)", {})
+    assert summarize_rows(SOURCE_ROWS, n_resamples=10, only=["map_50"]).keys() == {"map_50"}
+
+
+def test_new_blocks_in_results_json_and_old_files_still_read(tmp_path):
+    run = summarize(SOURCE_ROWS, n_resamples=100)
+    data = write_results(run, tmp_path / "results.json", manifest={"seed": 0})
+    assert data["per_task_source"]["phrase_grounding/padchest_gr"] == {"map_50": 0.0, "format_valid_rate": 1.0, "n": 1}
+    assert data["per_source"]["mimic_cxr"]["anc"] == 200.0 and data["anc"] == 200.0 and data["manifest"] == {"seed": 0}
+    back = read_results(tmp_path / "results.json")
+    assert back == run and back.per_task_source == run.per_task_source
+    # a results.json written before per-dataset blocks and manifests existed
+    old = json.loads((tmp_path / "results.json").read_text())
+    for k in ("per_source", "per_task_source"):
+        del old["detail"][k]
+    del old["manifest"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    back = read_results(tmp_path / "old.json")
+    assert back.per_source == {} and back.per_task_source == {} and back.overall == run.overall
+    from radgrpo.eval.summarize import read_manifest
+
+    assert read_manifest(tmp_path / "old.json") is None and read_manifest(tmp_path / "results.json") == {"seed": 0}
