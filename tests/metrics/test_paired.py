@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from radgrpo.metrics.bootstrap import bootstrap_ci
-from radgrpo.metrics.paired import mean_statistic, micro_f1_statistic, paired_comparison, paired_items
+from radgrpo.metrics.paired import holm, mean_statistic, micro_f1_statistic, paired_comparison, paired_items
 
 
 def _scores(seed, n, gain=0.04, noise=0.15):
@@ -270,3 +270,33 @@ def test_paired_items_errors():
         paired_items([{"s": 1.0}], [{"id": "a", "s": 1.0}], ["s"])
     with pytest.raises(ValueError, match="at least one column"):
         paired_items([{"id": "a", "s": 1.0}], [{"id": "a", "s": 1.0}], [])
+
+
+# --- Holm-Bonferroni ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_holm_agrees_with_the_step_down_procedure(seed):
+    """adjusted p <= alpha exactly for the hypotheses Holm's step-down test rejects at alpha (any alpha)."""
+    g = np.random.default_rng(seed)
+    p = np.concatenate([g.uniform(0, 0.02, 4), g.uniform(0, 1, 8)])
+    g.shuffle(p)
+    adjusted = holm(p.tolist())
+    m = len(p)
+    order = np.argsort(p)
+    for alpha in (0.01, 0.05, 0.1, 0.25):
+        rejected = set()
+        for rank, i in enumerate(order):  # step down: stop at the first p_(k) > alpha / (m - k + 1)
+            if p[i] > alpha / (m - rank):
+                break
+            rejected.add(int(i))
+        assert {i for i, a in enumerate(adjusted) if a <= alpha} == rejected, alpha
+    assert all(a >= raw for a, raw in zip(adjusted, p)) and max(adjusted) <= 1.0
+    assert holm(p[::-1].tolist()) == adjusted[::-1]  # the order of the tests does not matter
+
+
+def test_holm_nan_and_errors():
+    out = holm([0.04, math.nan, 0.01])
+    assert out[0] == pytest.approx(0.04) and math.isnan(out[1]) and out[2] == pytest.approx(0.02)
+    with pytest.raises(ValueError, match=r"p-values must be in \[0, 1\]"):
+        holm([-0.1])

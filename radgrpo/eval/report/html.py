@@ -1,11 +1,17 @@
-"""The static evaluation report: one self-contained ``report.html`` comparing one or more runs.
+"""The evaluation report: one self-contained ``report.html`` comparing one or more runs.
 
-It lays out what ``radgrpo.eval.summarize`` computed: the metric table with 95 % bootstrap CIs (one column per run,
-e.g. untrained / sft / grpo), per-task and per-target tables (per-finding AP, docs/evaluation.md#results-file),
-diagnostics, a bar chart with CI whiskers, optional training curves, test images with the reference box and each
-run's predicted boxes drawn in the run's colour, sample report texts against the reference, and optional notes.
-Every picture is an inlined base64 PNG, so the file can be mailed or attached as a CI artefact. It does not compute
-any metric and does not run a model.
+It lays out what ``radgrpo.eval.summarize`` computed and what the paired tests find: the paper's Table 1 (report
+metrics), Table 2 (mAP@0.5 per dataset) and Table 3 (reward ablation of GRPO runs) with significance marks against a
+baseline run (:mod:`radgrpo.eval.report.tables`), the metric table with 95 % bootstrap CIs (one column per run, e.g.
+untrained / sft / grpo), the demo's paired differences, per-task and per-target tables, diagnostics, a bar chart,
+training curves per run (:func:`radgrpo.eval.report.plots.training_curves`) with the GRPO reward-hacking alarms, a
+browser over every test sample (:mod:`radgrpo.eval.report.browser`: filters, sorting, thumbnails with reference and
+predicted boxes, word-level differences of the reports) and optional notes. Pictures are inlined (base64) and the
+script is inline, so the file opens offline and can be mailed or kept as a CI artefact. It does not compute any
+metric of a run and does not run a model.
+
+``radgrpo report RUN... --out report.html`` (:func:`write_report_from_runs`) builds it from ``radgrpo eval`` output
+folders; ``radgrpo demo`` uses :func:`write_report_from_dirs`; ``radgrpo eval`` writes one per run.
 
 Example:
     >>> import tempfile
@@ -25,21 +31,32 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from radgrpo.boxes import format_boxes, parse_boxes
+from radgrpo.config import ConfigError
 from radgrpo.eval.compare import reading
 from radgrpo.eval.generate import Prediction, read_predictions
+from radgrpo.eval.report import tables as T
+from radgrpo.eval.report.browser import THUMB_SIZE, browser_data, run_is_thinking, script_json
 from radgrpo.eval.report.plots import (
     REFERENCE_COLOUR,
-    draw_boxes,
+    curve_series,
     metric_bar_chart,
-    png_bytes,
     png_data_uri,
     run_colours,
     training_curves,
 )
+from radgrpo.eval.report.runs import (
+    TrainingRun,
+    augment_rows,
+    load_eval_run,
+    load_training_run,
+    model_training,
+    read_test_records,
+    training_rewards,
+    unique_names,
+)
 from radgrpo.eval.score import read_scores
 from radgrpo.eval.summarize import RunResults, read_results
-from radgrpo.records import Record, Task
+from radgrpo.records import Record
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: Metric order in tables; metrics not listed follow alphabetically.
@@ -75,22 +92,6 @@ CHART_METRICS: tuple[str, ...] = (
     "bleu4",
     "rougeL",
 )
-#: Training-log keys drawn as curves (those present): losses, GRPO reward/KL, held-out metrics logged during training
-#: (SFT's ``heldout/``, GRPO's ``eval_<task>/``), and GRPO's per-task monitors (radgrpo.train.monitors).
-CURVE_KEYS: tuple[str, ...] = (
-    "loss",
-    "reward",
-    "kl",
-    "heldout/soft_f1",
-    "heldout/rule_finding_f1",
-    "eval_abnormality_grounding/soft_f1",
-    "eval_report_generation/rule_finding_f1",
-    "tasks/abnormality_grounding/reward_mean",
-    "tasks/report_generation/reward_mean",
-    "tasks/report_generation/length_ratio",
-    "tasks/abnormality_grounding/zero_std_groups",
-    "tasks/report_generation/zero_std_groups",
-)
 
 
 def _ordered(names: Sequence[str]) -> list[str]:
@@ -107,7 +108,7 @@ def _table(blocks: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
         res = [blocks[r].get(m) for r in runs]
         vals = [x.value for x in res if x is not None]
         best = None
-        if len(vals) > 1 and len(set(vals)) > 1:
+        if len(vals) > 1 and len(set(vals)) > 1 and m not in T.NO_DIRECTION:  # ANC: no better direction
             hib = next(x.higher_is_better for x in res if x is not None)
             best = max(vals) if hib else min(vals)
         cells = []
@@ -184,81 +185,72 @@ def _paired_rows(paired: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[
     return rows
 
 
-def _pick_round_robin(records: Sequence[Record], n: int) -> list[Record]:
-    """Up to ``n`` records, one target at a time, so the images show different findings."""
-    by_target: dict[str, list[Record]] = {}
-    for r in records:
-        by_target.setdefault(str(r.target), []).append(r)
-    out: list[Record] = []
-    queues = [list(v) for v in by_target.values()]
-    while len(out) < n and any(queues):
-        for q in queues:
-            if q and len(out) < n:
-                out.append(q.pop(0))
+def _diagnostics(runs: Mapping[str, RunResults], thinking: Mapping[str, bool]) -> list[dict[str, Any]]:
+    """Rows ``{"name", "cells"}``: the runs' diagnostics (``think_closed_rate`` only for thinking runs, and only
+    when one is) and the generation throughput recorded in their meta (``generation.tokens_per_s`` ...)."""
+    names = list(runs)
+    keys = list(dict.fromkeys(k for r in runs.values() for k in r.diagnostics))
+    rows = []
+    for k in keys:
+        if k == "think_closed_rate" and not any(thinking.get(r) for r in names):
+            continue
+        cells = []
+        for r in names:
+            v = runs[r].diagnostics.get(k)
+            shown = v is not None and (k != "think_closed_rate" or thinking.get(r))
+            cells.append(f"{v:.3f}" if shown and v is not None else "–")
+        rows.append({"name": k, "cells": cells})
+    for k in ("tokens_per_s", "samples_per_s"):
+        vals = [(runs[r].meta.get("generation") or {}).get(k) for r in names]
+        if any(isinstance(v, (int, float)) for v in vals):
+            rows.append({"name": k, "cells": [f"{v:.1f}" if isinstance(v, (int, float)) else "–" for v in vals]})
+    return rows
+
+
+def _curves(
+    logs: Mapping[str, Sequence[Mapping[str, Any]]],
+    training: Mapping[str, TrainingRun | None],
+    colours: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """One entry per trained run: ``{"run", "folder", "src" (PNG data URI or None), "missing", "alarms"}``."""
+    out = []
+    names = list(dict.fromkeys([*logs, *(r for r, t in training.items() if t is not None)]))
+    pal = {**run_colours(names), **colours}
+    for run in names:
+        t = training.get(run)
+        entries = list(logs[run]) if run in logs else list(t.log_history if t is not None else [])
+        src, missing = None, ""
+        if curve_series(entries):
+            src = png_data_uri(training_curves({run: entries}, colours={run: pal[run]}))
+        else:
+            summary = next((e for e in entries if "train_loss" in e), None)
+            missing = "no training step was logged" + (
+                f" (only the trainer's summary: train_loss {summary['train_loss']:.4g} at step {summary.get('step')})"
+                if summary
+                else ""
+            )
+        out.append(
+            {
+                "run": run,
+                "folder": str(t.folder) if t is not None else "",
+                "src": src,
+                "missing": missing,
+                "alarms": None if t is None or t.alarms is None else t.alarms,
+            }
+        )
     return out
 
 
-def _samples(
-    predictions: Mapping[str, Sequence[Prediction]],
-    records: Sequence[Record],
-    base_dir: str | os.PathLike | None,
-    scores: Mapping[str, Sequence[dict]] | None,
-    colours: dict[str, str],
-    n_images: int,
-    n_texts: int,
-    image_size: int,
-) -> tuple[list[dict], list[dict]]:
-    from PIL import Image
-
-    pred_by_run = {run: {p.id: p for p in ps} for run, ps in predictions.items()}
-    score_by_run = {run: {s["id"]: s for s in rows} for run, rows in (scores or {}).items()}
-    common = [r for r in records if all(r.id in d for d in pred_by_run.values())]
-
-    images = []
-    for rec in _pick_round_robin([r for r in common if r.task.is_grounding], n_images):
-        path = rec.image_path(base_dir)
-        if not path.is_file():
-            raise FileNotFoundError(f"report: image of record {rec.id!r} not found at {path}")
-        with Image.open(path) as im:
-            boxes = {run: parse_boxes(pred_by_run[run][rec.id].answer) for run in pred_by_run}
-            drawn = draw_boxes(im, rec.reference_boxes, boxes, colours=colours, size=image_size)
-        answers = []
-        for run in pred_by_run:
-            s = score_by_run.get(run, {}).get(rec.id, {})
-            score = " · ".join(f"{k} {s[k]:.2f}" for k in ("ap_50", "soft_f1") if isinstance(s.get(k), (int, float)))
-            answers.append(
-                {"run": run, "colour": colours[run], "text": pred_by_run[run][rec.id].answer[:400], "score": score}
-            )
-        images.append(
-            {
-                "id": rec.id,
-                "task": rec.task.value,
-                "target": rec.target,
-                "question": rec.question,
-                "reference": format_boxes(rec.reference_boxes),
-                "src": png_data_uri(png_bytes(drawn)),
-                "answers": answers,
-            }
-        )
-
-    texts = []
-    for rec in [r for r in common if r.task is Task.REPORT_GENERATION][:n_texts]:
-        answers = []
-        for run in pred_by_run:
-            s = score_by_run.get(run, {}).get(rec.id, {})
-            score = " · ".join(f"{k} {s[k]:.2f}" for k in ("bleu4", "rougeL") if isinstance(s.get(k), (int, float)))
-            answers.append(
-                {"run": run, "colour": colours[run], "text": pred_by_run[run][rec.id].answer[:2000], "score": score}
-            )
-        texts.append(
-            {
-                "id": rec.id,
-                "question": rec.question,
-                "reference": rec.reference_report if rec.reference_report is not None else rec.answer,
-                "answers": answers,
-            }
-        )
-    return images, texts
+def _init_run(training: Mapping[str, TrainingRun | None]) -> str | None:
+    """The run whose model every GRPO run started from (Table 3's "no RL" row), if there is exactly one."""
+    folders = {r: t.folder.resolve() for r, t in training.items() if t is not None}
+    inits = {
+        Path(t.init_model).resolve() for t in training.values() if t is not None and t.method == "grpo" and t.init_model
+    }
+    if len(inits) != 1:
+        return None
+    hits = [r for r, f in folders.items() if f in inits]
+    return hits[0] if len(hits) == 1 else None
 
 
 def write_report(
@@ -273,29 +265,42 @@ def write_report(
     notes: str | None = None,
     logs: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     paired: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
-    n_images: int = 4,
-    n_texts: int = 3,
-    image_size: int = 320,
+    baseline: str | None = None,
+    training: Mapping[str, TrainingRun | None] | None = None,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    thumb_size: int = THUMB_SIZE,
 ) -> Path:
     """Render ``report.html`` for one or more runs.
 
     Args:
         out_path: the HTML file to write (parent folders are created).
-        runs: run name -> :class:`RunResults`, in column order (e.g. ``{"untrained": ..., "sft": ..., "grpo": ...}``).
-        predictions: run name -> predictions; with ``records`` it enables the image and text samples.
-        records: the test records (for images, reference boxes and reference reports).
+        runs: run name -> :class:`RunResults`, in column / row order (e.g. ``{"untrained": ..., "sft": ...}``).
+        predictions: run name -> predictions; they fill the per-sample browser (all samples), with ``records``
+            adding the question, references and image.
+        records: the test records (images, reference boxes and reports, source, finding).
         base_dir: folder that relative record image paths are relative to.
-        scores: run name -> score rows, to print each sample's AP / soft-F1 / BLEU next to its answer.
+        scores: run name -> score rows (``scores.jsonl``): per-sample scores in the browser, the paired tests of
+            the tables' significance marks, per-dataset mAP and ANC where the results lack them.
         title: page title.
         notes: a paragraph of plain text shown under the title (e.g. honest remarks on GRPO vs SFT); HTML-escaped.
-        logs: stage -> training log dicts (``step``, ``loss``, ``reward`` ...) for a training-curves figure.
+        logs: run name -> training log dicts (``step``, ``loss``, ``reward`` ...) for its training curves; wins over
+            the log history of ``training``.
         paired: comparison name (e.g. ``"grpo_vs_sft"``) -> metric -> ``{"diff", "ci95", "p_value", "n"}``
             (:func:`radgrpo.eval.compare.compare_runs`), shown as a table of paired differences.
-        n_images: grounding samples drawn (one target at a time).
-        n_texts: report-generation samples shown.
-        image_size: longer side of the drawn images (px).
+        baseline: the run the tables' significance marks compare with (default: the first run; no marks with one
+            run).
+        training: run name -> the training run of its model (:func:`radgrpo.eval.report.runs.load_training_run`):
+            Table 3's rewards for GRPO runs, training curves and reward-hacking alarms.
+        n_resamples: bootstrap resamples and permutations of each paired test behind the marks.
+        seed: their seed.
+        thumb_size: longer side of the browser's thumbnails (px).
     Returns:
         the path written.
+
+    Raises:
+        ValueError: no run, predictions of an unknown run, or an unknown baseline.
+        FileNotFoundError: a record's image does not exist.
 
     Example:
         >>> write_report("out/report.html", {"sft": run}, predictions={"sft": preds}, records=recs,
@@ -306,7 +311,24 @@ def write_report(
     if not runs:
         raise ValueError("write_report needs at least one run")
     names = list(runs)
+    if baseline is not None and baseline not in runs:
+        raise ValueError(f"baseline {baseline!r} is not a run; runs: {names}")
+    if predictions:
+        unknown = set(predictions) - set(runs)
+        if unknown:
+            raise ValueError(f"predictions given for unknown run(s) {sorted(unknown)}; runs: {names}")
+    base = baseline if baseline is not None else (names[0] if len(names) > 1 else None)
     colours = run_colours(names)
+    training = dict(training or {})
+    preds = dict(predictions or {})
+    thinking = {r: run_is_thinking(preds.get(r, ()), runs[r].meta) for r in names}
+    rows = {r: augment_rows((scores or {})[r], preds.get(r, ()), records) for r in names if r in (scores or {})}
+    kw: dict[str, Any] = dict(baseline=base, n_resamples=n_resamples, seed=seed)
+    table1 = T.table1(runs, rows, **kw)
+    table2 = T.table2(runs, rows, **kw)
+    init = _init_run(training)
+    table3 = T.table3(runs, training_rewards(training), rows, **{**kw, "baseline": init or base}, init_run=init)
+
     chart_values = {
         run: {
             m: (r.overall[m].value, r.overall[m].ci_low, r.overall[m].ci_high) for m in CHART_METRICS if m in r.overall
@@ -314,24 +336,20 @@ def write_report(
         for run, r in runs.items()
     }
     chart = png_data_uri(metric_bar_chart(chart_values, colours=colours)) if any(chart_values.values()) else None
-    curves = (
-        png_data_uri(training_curves(logs, CURVE_KEYS, colours={**run_colours(list(logs)), **colours}))
-        if logs
-        else None
-    )
-    images: list[dict] = []
-    texts: list[dict] = []
-    if predictions and records:
-        unknown = set(predictions) - set(runs)
-        if unknown:
-            raise ValueError(f"predictions given for unknown run(s) {sorted(unknown)}; runs: {names}")
-        images, texts = _samples(predictions, records, base_dir, scores, colours, n_images, n_texts, image_size)
-
-    diag_names = list(dict.fromkeys(k for r in runs.values() for k in r.diagnostics))
-    diagnostics = [
-        {"name": k, "cells": ["–" if k not in runs[r].diagnostics else f"{runs[r].diagnostics[k]:.3f}" for r in names]}
-        for k in diag_names
-    ]
+    curves = _curves(logs or {}, training, colours)
+    browser = None
+    if preds:
+        data = browser_data(
+            records,
+            {r: preds[r] for r in names if r in preds},
+            {r: rows[r] for r in rows},
+            base_dir=base_dir,
+            colours=colours,
+            thinking=thinking,
+            images=records is not None,
+            thumb_size=thumb_size,
+        )
+        browser = script_json(data)  # escaped for a <script> element by script_json; inserted with |safe
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.StrictUndefined
     )
@@ -342,15 +360,20 @@ def write_report(
         colours=colours,
         reference_colour=REFERENCE_COLOUR,
         n={r: runs[r].n for r in names},
+        table1=table1,
+        table2=table2,
+        table3=table3,
+        baseline=base,
+        n_resamples=n_resamples,
         overall=_table({r: runs[r].overall for r in names}),
         per_task=_grouped_tables(runs, "per_task"),
         per_target=_target_table(runs, TARGET_TABLE_METRICS),
-        diagnostics=diagnostics,
+        diagnostics=_diagnostics(runs, thinking),
         paired=_paired_rows(paired or {}),
         chart=chart,
         curves=curves,
-        images=images,
-        texts=texts,
+        browser=browser,
+        browser_js=(TEMPLATE_DIR / "browser.js").read_text(encoding="utf-8"),  # our own file; inserted with |safe
         meta={r: json.dumps(runs[r].meta, indent=1, default=str) for r in names if runs[r].meta},
         generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
@@ -397,6 +420,7 @@ def write_report_from_dirs(
     *,
     records: Sequence[Record] | None = None,
     base_dir: str | os.PathLike | None = None,
+    training: Mapping[str, str | os.PathLike | TrainingRun | None] | None = None,
     **kwargs: Any,
 ) -> Path:
     """:func:`write_report` for several ``radgrpo eval`` output folders (e.g. untrained / sft / grpo).
@@ -404,9 +428,11 @@ def write_report_from_dirs(
     Args:
         out_path: the HTML file to write.
         run_dirs: run name -> eval output folder, in column order.
-        records: the test records (enables image and text samples).
+        records: the test records (enables images and references in the sample browser).
         base_dir: folder of relative image paths.
-        **kwargs: passed to :func:`write_report` (``title``, ``notes``, ``logs`` ...).
+        training: run name -> its training output folder (or a loaded :class:`TrainingRun`), for Table 3, the
+            curves and alarms; runs not named use the training run of their ``config.yaml`` model, if any.
+        **kwargs: passed to :func:`write_report` (``title``, ``notes``, ``logs``, ``paired``, ``baseline`` ...).
     Returns:
         the path written.
 
@@ -415,6 +441,73 @@ def write_report_from_dirs(
         ...     "sft": "demo_out/eval_sft"}, records=test_records, base_dir="demo_out/data")  # doctest: +SKIP
     """
     runs, preds, scores = {}, {}, {}
+    trained: dict[str, TrainingRun | None] = {}
     for name, d in run_dirs.items():
         runs[name], preds[name], scores[name] = load_run_dir(d)
-    return write_report(out_path, runs, predictions=preds, records=records, base_dir=base_dir, scores=scores, **kwargs)
+        given = (training or {}).get(name)
+        if isinstance(given, TrainingRun) or given is None:
+            trained[name] = given if given is not None else model_training(d)
+        else:
+            trained[name] = load_training_run(given)
+    return write_report(
+        out_path,
+        runs,
+        predictions=preds,
+        records=records,
+        base_dir=base_dir,
+        scores=scores,
+        training=trained,
+        **kwargs,
+    )
+
+
+def write_report_from_runs(
+    out_path: str | os.PathLike,
+    run_specs: Sequence[str | os.PathLike],
+    *,
+    test_files: Sequence[str | os.PathLike] = (),
+    baseline: str | None = None,
+    **kwargs: Any,
+) -> Path:
+    """``radgrpo report``: one report of eval output folders given as ``FOLDER`` or ``NAME=FOLDER``.
+
+    Test records (images, references) come from ``test_files`` or else each run's ``config.yaml`` ``test_file``
+    (images resolve against that file's folder); a run whose model is a training output folder brings its training
+    curves and, for GRPO, its rewards into Table 3.
+
+    Args:
+        out_path: the HTML file to write.
+        run_specs: the runs, in row / column order.
+        test_files: test records JSONL files (default: the runs' own).
+        baseline: the run that significance marks compare with (default: the first).
+        **kwargs: passed to :func:`write_report` (``title``, ``notes``, ``n_resamples``, ``seed``, ``thumb_size``).
+    Returns:
+        the path written.
+
+    Raises:
+        ConfigError: no run, a missing folder, file or test file, or an unknown baseline.
+
+    Example:
+        >>> write_report_from_runs("report.html", ["sft=runs/eval_sft", "grpo=runs/eval_grpo"],
+        ...                        baseline="sft")  # doctest: +SKIP
+    """
+    if not run_specs:
+        raise ConfigError("radgrpo report needs at least one run folder (a `radgrpo eval` output folder)")
+    loaded = [load_eval_run(s) for s in run_specs]
+    for run, name in zip(loaded, unique_names([r.name for r in loaded])):
+        run.name = name
+    names = [r.name for r in loaded]
+    if baseline is not None and baseline not in names:
+        raise ConfigError(f"--baseline {baseline!r} is not one of the runs: {', '.join(names)}")
+    records = read_test_records(loaded, test_files)
+    by = {r.name: r for r in loaded}
+    return write_report(
+        out_path,
+        {n: by[n].results for n in names},
+        predictions={n: by[n].predictions for n in names},
+        records=records,
+        scores={n: by[n].scores for n in names},
+        training={n: by[n].training for n in names},
+        baseline=baseline,
+        **kwargs,
+    )

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -117,25 +120,55 @@ def _figure_png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def wrap_label(name: str, width: int = 14) -> str:
+    """A metric name broken after underscores into lines of at most ``width`` characters where possible.
+
+    Example:
+        >>> wrap_label("rule_finding_f1_side")
+        'rule_finding_\\nf1_side'
+        >>> wrap_label("bleu4")
+        'bleu4'
+    """
+    parts = re.findall(r"[^_/]+[_/]?", name) or [name]
+    lines = [""]
+    for p in parts:
+        if lines[-1] and len(lines[-1]) + len(p) > width:
+            lines.append("")
+        lines[-1] += p
+    return "\n".join(lines)
+
+
 def metric_bar_chart(
     values: Mapping[str, Mapping[str, tuple[float, float, float]]],
     *,
     colours: Mapping[str, str] | None = None,
     title: str = "",
 ) -> bytes:
-    """Grouped bar chart of metrics per run with CI whiskers.
+    """Grouped bar chart of metrics per run with CI whiskers (:func:`metric_bar_figure`) as PNG bytes.
+
+    Example:
+        >>> png = metric_bar_chart({"sft": {"map_50": (0.5, 0.4, 0.6)}})
+        >>> png[:4]
+        b'\\x89PNG'
+    """
+    return _figure_png(metric_bar_figure(values, colours=colours, title=title))
+
+
+def metric_bar_figure(
+    values: Mapping[str, Mapping[str, tuple[float, float, float]]],
+    *,
+    colours: Mapping[str, str] | None = None,
+    title: str = "",
+) -> Any:
+    """The matplotlib figure of the grouped bar chart: one group per metric (names wrapped at underscores, each
+    group wider than its name so names never overlap), one bar per run with its CI whisker.
 
     Args:
         values: run name -> metric name -> ``(value, ci_low, ci_high)``. Metrics missing for a run are left out.
         colours: run name -> colour (default :func:`run_colours`).
         title: chart title.
     Returns:
-        PNG bytes.
-
-    Example:
-        >>> png = metric_bar_chart({"sft": {"map_50": (0.5, 0.4, 0.6)}})
-        >>> png[:4]
-        b'\\x89PNG'
+        the figure (close it with ``matplotlib.pyplot.close``).
     """
     import matplotlib
 
@@ -145,7 +178,12 @@ def metric_bar_chart(
     runs = list(values)
     metrics = list(dict.fromkeys(m for r in runs for m in values[r]))
     colours = dict(colours) if colours is not None else run_colours(runs)
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(metrics) * max(1, len(runs)) / 2 + 2), 3.2))
+    labels = [wrap_label(m) for m in metrics]
+    # each metric's slot is wider than its longest label line (~0.075 in per character at 9 pt), so names never
+    # overlap, whatever the number of runs
+    longest = max((len(line) for lab in labels for line in lab.split("\n")), default=4)
+    slot = max(0.9, 0.075 * longest + 0.25, 0.35 * len(runs))
+    fig, ax = plt.subplots(figsize=(max(4.0, slot * len(metrics) + 1.2), 3.4))
     width = 0.8 / max(1, len(runs))
     for i, run in enumerate(runs):
         xs, ys, lo, hi = [], [], [], []
@@ -158,17 +196,157 @@ def metric_bar_chart(
                 hi.append(max(0.0, high - v))
         ax.bar(xs, ys, width=width, color=colours[run], label=run, yerr=[lo, hi], capsize=3, error_kw={"elinewidth": 1})
     ax.set_xticks(range(len(metrics)))
-    ax.set_xticklabels(metrics)
+    ax.set_xticklabels(labels, fontsize=9)
     ax.set_ylabel("score (95% bootstrap CI)")
     if title:
         ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
-    return _figure_png(fig)
+    return fig
 
 
-#: panels per row of :func:`training_curves` (more keys wrap onto further rows)
+#: panels per row of :func:`training_curves` (more panels wrap onto further rows)
 CURVE_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class CurvePanel:
+    """One panel of the training curves: which log keys it draws and how its axes are labelled.
+
+    Args:
+        title: panel title.
+        ylabel: y-axis label (with the unit).
+        pattern: regex (full match) of the log keys drawn; group ``label`` names a key's line (else the key), group
+            ``task`` splits the panel into one per task (titled ``"<title>: <task>"``).
+    """
+
+    title: str
+    ylabel: str
+    pattern: str
+
+
+#: The panels, in order (those without data are left out): TRL's loss, GRPO reward (total and per reward), KL and
+#: completion length, radgrpo's per-task GRPO monitors (radgrpo.train.monitors) and held-out metrics logged during
+#: training (SFT's ``heldout/<metric>``, GRPO's ``eval_<task>/<metric>``; per-label values are left out).
+CURVE_PANELS: tuple[CurvePanel, ...] = (
+    CurvePanel("loss", "training loss", r"loss"),
+    CurvePanel("reward", "reward (mean over rollouts)", r"reward|rewards/(?P<label>[^/]+)/mean"),
+    CurvePanel("KL", "KL(policy || reference)", r"kl"),
+    CurvePanel("completion length", "completion length (tokens)", r"completions/mean_length"),
+    CurvePanel("reward per task", "reward (mean)", r"tasks/(?P<label>[^/]+)/reward_mean"),
+    CurvePanel("report length", "length / reference length", r"tasks/(?P<label>[^/]+)/length_ratio"),
+    CurvePanel("groups without reward variance", "share of groups", r"tasks/(?P<label>[^/]+)/zero_std_groups"),
+    CurvePanel("held-out", "held-out metric", r"heldout/(?P<label>[^/]+)"),
+    CurvePanel("held-out", "held-out metric", r"eval_(?P<task>[a-z_]+)/(?P<label>[^/]+)"),
+)
+#: keys of the trainer's final summary entry (``train_runtime``, ``train_loss`` ...): not a training step
+SUMMARY_KEYS: frozenset[str] = frozenset(
+    {"train_runtime", "train_loss", "train_samples_per_second", "train_steps_per_second", "total_flos"}
+)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def curve_series(
+    entries: Sequence[Mapping[str, Any]], keys: Sequence[str] | None = None
+) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """The lines of one run's training curves: panel title -> line label -> ``(step, value)`` points.
+
+    The trainer's final summary entry (any of :data:`SUMMARY_KEYS`) and radgrpo's time-guard marker are not
+    training steps and are dropped; an entry without ``step`` takes its index.
+
+    Args:
+        entries: the run's log history (``log_history.json`` / ``trainer_state.json["log_history"]``).
+        keys: only these log keys (default: every key of :data:`CURVE_PANELS`).
+    Returns:
+        panels with data, in :data:`CURVE_PANELS` order.
+
+    Example:
+        >>> log = [{"step": 1, "loss": 2.0, "reward": 0.1}, {"step": 2, "loss": 1.0, "reward": 0.3},
+        ...        {"step": 2, "train_runtime": 9.0, "train_loss": 1.5}]
+        >>> curve_series(log)
+        {'loss': {'loss': [(1, 2.0), (2, 1.0)]}, 'reward': {'total': [(1, 0.1), (2, 0.3)]}}
+    """
+    found: dict[tuple[int, str], dict[str, list[tuple[float, float]]]] = {}
+    compiled = [re.compile(p.pattern) for p in CURVE_PANELS]
+    for i, e in enumerate(entries):
+        if SUMMARY_KEYS & set(e) or "time_guard_hit" in e:
+            continue
+        step = e.get("step", i)
+        for key, v in e.items():
+            if not _number(v) or (keys is not None and key not in keys):
+                continue
+            for j, rx in enumerate(compiled):
+                m = rx.fullmatch(key)
+                if m is None:
+                    continue
+                groups = m.groupdict()
+                label = groups.get("label") or ("total" if key == "reward" else key)
+                title = CURVE_PANELS[j].title + (f": {groups['task']}" if groups.get("task") else "")
+                found.setdefault((j, title), {}).setdefault(label, []).append((step, float(v)))
+                break
+    return {title: lines for (_, title), lines in sorted(found.items(), key=lambda kv: kv[0][0])}
+
+
+def curves_figure(
+    logs: Mapping[str, Sequence[Mapping[str, Any]]],
+    keys: Sequence[str] | None = None,
+    *,
+    colours: Mapping[str, str] | None = None,
+) -> Any:
+    """The matplotlib figure of :func:`training_curves` (one block of panels per run, each on its own step axis).
+
+    Raises:
+        ValueError: when no run has a plottable key.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    series = {run: curve_series(entries, keys) for run, entries in logs.items()}
+    series = {run: s for run, s in series.items() if s}
+    if not series:
+        present = sorted({k for es in logs.values() for e in es for k, v in e.items() if _number(v)})
+        raise ValueError(f"no plottable key in the training logs; keys present: {present}")
+    colours = dict(colours) if colours is not None else run_colours(list(logs))
+    ncols = min(CURVE_COLUMNS, max(len(s) for s in series.values()))
+    rows_per_run = {run: -(-len(s) // ncols) for run, s in series.items()}
+    fig = plt.figure(figsize=(3.3 * ncols, sum(2.9 * n + 0.4 for n in rows_per_run.values())), layout="constrained")
+    heights = [2.9 * n + 0.4 for n in rows_per_run.values()]
+    subfigs = fig.subfigures(len(series), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for sub, (run, panels) in zip(subfigs, series.items()):
+        sub.suptitle(f"{run} (own step axis)", fontsize=10, x=0.01, ha="left")
+        axes = sub.subplots(rows_per_run[run], ncols, squeeze=False)
+        for ax in axes.flat[len(panels) :]:
+            ax.set_visible(False)
+        ylabels = {p.title: p.ylabel for p in CURVE_PANELS}
+        for ax, (title, lines) in zip(axes.flat, panels.items()):
+            styles = ["-", "--", ":", "-."]
+            for j, (label, pts) in enumerate(lines.items()):
+                ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    color=colours.get(run, "#333333") if len(lines) == 1 else None,
+                    ls=styles[j % len(styles)] if len(lines) > 1 else "-",
+                    marker="o" if len(pts) <= 3 else None,
+                    ms=3,
+                    lw=1.2,
+                    label=label,
+                )
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("optimizer step", fontsize=8)
+            ax.set_ylabel(ylabels[title.split(":")[0]], fontsize=8)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+            ax.tick_params(labelsize=7)
+            ax.spines[["top", "right"]].set_visible(False)
+            if len(lines) > 1:
+                ax.legend(frameon=False, fontsize=6, loc="best")
+    return fig
 
 
 def training_curves(
@@ -177,13 +355,15 @@ def training_curves(
     *,
     colours: Mapping[str, str] | None = None,
 ) -> bytes:
-    """Line plots of training logs (e.g. TRL ``trainer.state.log_history``), one panel per key.
+    """Training curves from log histories (e.g. TRL ``trainer.state.log_history``) as one PNG: one block of panels
+    per run (:data:`CURVE_PANELS`: loss, reward, KL, completion length, GRPO monitors, held-out metrics), each run on
+    its own step axis (SFT and GRPO steps are different units), the trainer's summary entry dropped
+    (:func:`curve_series`), every axis labelled.
 
     Args:
-        logs: stage name (``"sft"``, ``"grpo"``) -> list of log dicts with a ``"step"`` key and numeric values.
-        keys: which keys to plot; default: ``loss``, ``reward``, ``kl``, ``entropy`` where present. Panels wrap after
-            :data:`CURVE_COLUMNS` per row.
-        colours: stage name -> colour (default :func:`run_colours`), so a stage matches its report column.
+        logs: run name (``"sft"``, ``"grpo"``) -> list of log dicts with a ``"step"`` key and numeric values.
+        keys: only these log keys (default: all the panels know).
+        colours: run name -> colour (default :func:`run_colours`), used for single-line panels.
     Returns:
         PNG bytes.
 
@@ -194,35 +374,4 @@ def training_curves(
         >>> training_curves({"sft": [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}]})[:4]
         b'\\x89PNG'
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    present = {
-        k
-        for entries in logs.values()
-        for e in entries
-        for k, v in e.items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool)
-    }
-    keys = [k for k in (keys or ("loss", "reward", "kl", "entropy")) if k in present]
-    if not keys:
-        raise ValueError(f"no plottable key in the training logs; keys present: {sorted(present)}")
-    colours = dict(colours) if colours is not None else run_colours(list(logs))
-    ncols = min(len(keys), CURVE_COLUMNS)
-    nrows = -(-len(keys) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows), squeeze=False)
-    for ax in axes.flat[len(keys) :]:
-        ax.set_visible(False)
-    for ax, key in zip(axes.flat, keys):
-        for stage, entries in logs.items():
-            pts = [(e.get("step", i), e[key]) for i, e in enumerate(entries) if isinstance(e.get(key), (int, float))]
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colours[stage], label=stage, lw=1.2)
-        ax.set_title(key.removeprefix("tasks/").replace("eval_", "held-out ", 1), fontsize=9)
-        ax.set_xlabel("step")
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    return _figure_png(fig)
+    return _figure_png(curves_figure(logs, keys, colours=colours))
