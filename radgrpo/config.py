@@ -256,14 +256,21 @@ def _typed_values(data: dict[str, Any], hints: dict[str, Any], source: str) -> d
 
 
 def parse_config(cls: type[T], argv: list[str] | None = None, prog: str | None = None) -> T:
-    """Parse ``--config file.yaml`` then ``--<field> value`` flags (flags win) into dataclass ``cls``.
+    """Parse ``--config file.yaml`` (repeatable: later files win key by key) then ``--<field> value`` flags (flags win)
+    into dataclass ``cls``.
 
     Booleans accept ``--flag`` (true), ``--flag false`` and ``--no-flag``. Lists take several values.
     """
     hints = typing.get_type_hints(cls)
     # FlagParser: bad flags raise a one-line ConfigError naming the nearest flag; no prefix matching
     parser = FlagParser(prog=prog, description=(cls.__doc__ or "").strip().split("\n")[0])
-    parser.add_argument("--config", default=None, help="YAML file with keys = the flags below")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=None,
+        help="YAML file (or a shipped config name) with keys = the flags below; repeatable: later files override "
+        "earlier ones key by key, and flags override them all",
+    )
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         tp = _field_type(hints[f.name])
         flag = "--" + f.name
@@ -273,15 +280,19 @@ def parse_config(cls: type[T], argv: list[str] | None = None, prog: str | None =
             parser.add_argument("--no-" + f.name, dest=f.name, action="store_false", default=argparse.SUPPRESS)
         elif isinstance(tp, tuple):
             parser.add_argument(flag, nargs="+", type=tp[1], default=argparse.SUPPRESS, help=help_)
+        elif f.metadata.get("nargs") == "?":  # a value that may be left out: --flag alone means metadata["const"]
+            parser.add_argument(
+                flag, nargs="?", const=f.metadata["const"], type=tp, default=argparse.SUPPRESS, help=help_
+            )
         else:
             parser.add_argument(flag, type=tp if callable(tp) else str, default=argparse.SUPPRESS, help=help_)
     ns = vars(parser.parse_args(argv))
-    cfg_path = ns.pop("config", None)
-
-    cfg_path = str(resolve_config(cfg_path)) if cfg_path else None
-    data = _typed_values(load_yaml(cfg_path), hints, cfg_path) if cfg_path else {}
+    cfg_paths = [str(resolve_config(p)) for p in ns.pop("config", None) or []]
+    data: dict[str, Any] = {}
+    for cfg_path in cfg_paths:
+        data.update(_typed_values(load_yaml(cfg_path), hints, cfg_path))
     data.update(ns)
-    return from_dict(cls, data, source=cfg_path or "flags")
+    return from_dict(cls, data, source=" + ".join(cfg_paths) or "flags")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

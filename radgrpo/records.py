@@ -227,7 +227,8 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[Record]:
     """Yield records from a JSONL file (one JSON object per line; blank lines are skipped).
 
     Raises:
-        RecordsFileError: a line that is not a JSON object or not a record, naming the file and the line.
+        RecordsFileError: a line that is not UTF-8 text, not a JSON object or not a record, naming the file and the
+            line.
 
     Example:
         >>> import tempfile
@@ -239,8 +240,15 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[Record]:
         ...
         radgrpo.records.RecordsFileError: .../test.json:1: a JSON list, not an object (a records file is JSONL: ...
     """
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for i, raw in enumerate(f, 1):
+            try:  # a UTF-8 byte-order mark (Windows editors) is allowed at the start
+                line = raw.decode("utf-8-sig" if i == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise RecordsFileError(
+                    f"{path}:{i}: not UTF-8 text (a records file is JSONL: one JSON object per line; is this an image "
+                    "or a binary file?)"
+                ) from None
             if not line.strip():
                 continue
             problem = _jsonl_problem(line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,10 @@ NEAR_MISSES = [
     (["models", "download"], "--dst", "--dest"),
     (["rewards", "list"], "--name", "--names"),
     (["serve", "rewards"], "--replica", "--replicas"),
+    (["compare"], "--metrc", "--metrics"),
+    (["report"], "--thumb_siz", "--thumb_size"),
+    (["predict"], "--imag", "--image"),
+    (["thinking", "generate"], "--recrds", "--records"),
 ]
 
 
@@ -287,13 +292,45 @@ def test_hub_ids_are_not_taken_for_local_folders(tmp_path, monkeypatch):
         ('[{"id": "a"}]\n', ":1: a JSON list, not an object (a records file is JSONL: one JSON object per line"),
         ("id,image\n1,a.png\n", ":1: not JSON (a records file is JSONL: one JSON object per line"),
         ('{"id": "a"}\n', ":1: not a record (TypeError: "),
+        ('[\n  {"id": "a"}\n]\n', ":1: not valid JSON on one line (a records file is JSONL"),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\xff",
+            ":1: not UTF-8 text (a records file is JSONL: one JSON object per line; is this an",
+        ),
+        ("", " holds no records (an empty file)"),
     ],
 )
 def test_a_test_file_that_is_not_jsonl_names_the_line(tmp_path, capsys, content, expected):
     test_file = tmp_path / "test.json"
-    test_file.write_text(content)
+    test_file.write_bytes(content) if isinstance(content, bytes) else test_file.write_text(content)
     code, _, err = run(["eval", "--model", str(tmp_path), "--test_file", str(test_file)], capsys)
-    assert_one_line_error(code, err, f"radgrpo eval: {test_file}{expected}")
+    prefix = "--test_file " if content == "" else ""
+    assert_one_line_error(code, err, f"radgrpo eval: {prefix}{test_file}{expected}")
+
+
+def test_eval_test_file_checks_before_the_model_loads(tmp_path, capsys):
+    from radgrpo.records import Record, Task, read_jsonl, write_jsonl
+
+    rec = Record("r/1", "a.png", Task.REPORT_GENERATION, "Describe.", "No findings.")
+    test_file = tmp_path / "test.jsonl"
+    write_jsonl([rec], test_file)
+    bom = tmp_path / "bom.jsonl"  # a byte-order mark from a Windows editor is fine
+    bom.write_bytes(b"\xef\xbb\xbf" + test_file.read_bytes())
+    assert read_jsonl(bom) == [rec]
+    base = ["eval", "--model", str(tmp_path), "--out", str(tmp_path / "e"), "--metrics", "bleu4"]
+    code, _, err = run([*base, "--test_file", str(tmp_path)], capsys)
+    assert_one_line_error(code, err, f"radgrpo eval: --test_file {tmp_path} is a folder; pass the records JSONL in it")
+    code, _, err = run([*base, "--test_file", str(test_file), "--tasks", "detection"], capsys)
+    assert_one_line_error(
+        code, err, f"radgrpo eval: no records of --tasks ['detection'] in {test_file} (it holds report_generation)"
+    )
+    code, _, err = run([*base, "--test_file", str(test_file)], capsys)
+    assert_one_line_error(
+        code,
+        err,
+        f"radgrpo eval: 1 of 1 test records name an image that does not exist, e.g. record 'r/1': {tmp_path / 'a.png'}",
+    )
+    assert not (tmp_path / "e").exists()
 
 
 def test_eval_lists_every_missing_scoring_model_before_loading_anything(tmp_path, capsys, monkeypatch):
@@ -313,3 +350,100 @@ def test_eval_lists_every_missing_scoring_model_before_loading_anything(tmp_path
     assert "radgraph-xl (for radgraph): radgraph-xl.tar.gz in " + str(tmp_path / "models" / "radgraph-xl") in err
     assert "radgrpo models download distilbert-base-uncased radgraph-xl radgraph-xl-backbone" in err
     assert not (tmp_path / "e").exists()  # nothing written
+
+
+def test_eval_without_a_test_file_or_with_a_missing_config_is_one_line(tmp_path, capsys):
+    code, _, err = run(["eval", "--model", str(tmp_path)], capsys)
+    assert_one_line_error(code, err, "radgrpo eval: --test_file is required (a records JSONL)")
+    code, _, err = run(["eval", "--test_file", "t.jsonl"], capsys)
+    assert_one_line_error(code, err, "radgrpo eval: --model is required")
+    code, _, err = run(["eval", "--config", str(tmp_path / "nope.yaml")], capsys)
+    line = assert_one_line_error(code, err, f"radgrpo eval: --config '{tmp_path / 'nope.yaml'}' is neither a file")
+    assert "radgrpo configs list" in line
+    code, _, err = run(["eval", "--model", str(tmp_path), "--test_file", str(tmp_path / "t.jsonl")], capsys)
+    assert_one_line_error(code, err, f"radgrpo eval: --test_file {tmp_path / 't.jsonl'} does not exist")
+
+
+def _grounding_test_file(folder: Path) -> Path:
+    from radgrpo.records import Record, Task, write_jsonl
+
+    test_file = folder / "test.jsonl"
+    box = (0.1, 0.2, 0.4, 0.5)
+    write_jsonl(
+        [Record("g/1", "a.png", Task.ABNORMALITY_GROUNDING, "Where?", "[0.1, 0.2, 0.4, 0.5]", [box])], test_file
+    )
+    return test_file
+
+
+def test_a_relative_model_path_with_no_such_folder_fails_at_once_offline(tmp_path, capsys, monkeypatch):
+    # "runs/sftt" where no runs/ exists here looks like a hub id; offline and not in the HF cache it cannot load
+    import time
+
+    import huggingface_hub.constants
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    test_file = _grounding_test_file(tmp_path)
+    t0 = time.perf_counter()
+    code, _, err = run(["eval", "--model", "runs/sftt", "--test_file", str(test_file), "--out", "e"], capsys)
+    assert time.perf_counter() - t0 < 5
+    assert_one_line_error(
+        code,
+        err,
+        "radgrpo eval: cannot load the model from 'runs/sftt': no such folder here, and no hub model of that name in "
+        "the HF cache (HF_HUB_OFFLINE=1: the hub is not asked)",
+    )
+    (tmp_path / "sft").mkdir()  # a one-word name near a folder here gets the folder suggested
+    code, _, err = run(["eval", "--model", "sftt", "--test_file", str(test_file), "--out", "e"], capsys)
+    assert_one_line_error(code, err, "radgrpo eval: cannot load the model from 'sftt': no such folder here")
+    assert err.strip().endswith("; did you mean sft?")
+    assert not (tmp_path / "e").exists()  # nothing written
+
+
+def test_a_relative_model_path_fails_at_once_when_the_hub_cannot_be_reached(tmp_path):
+    # online but the hub unreachable (here: a closed local port): one request, no minute of retries (it was 49 s)
+    import time
+
+    test_file = _grounding_test_file(tmp_path)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "0",
+        "TRANSFORMERS_OFFLINE": "0",
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    argv = ["-m", "radgrpo.cli.main", "eval", "--model", "runs/sftt", "--test_file", str(test_file), "--out", "e"]
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode == 2, proc.stderr
+    assert_one_line_error(
+        proc.returncode,
+        proc.stderr,
+        "radgrpo eval: cannot load the model from 'runs/sftt': no such folder here, not in the HF cache, and the hub "
+        "(http://127.0.0.1:9) cannot be reached to look for it (",
+    )
+    assert elapsed < 20, elapsed  # interpreter start and imports; from_pretrained's retries took 49 s
+
+
+def test_eval_adapter_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    from radgrpo.models.adapters import ADAPTERS, ModelAdapter
+
+    test_file = _grounding_test_file(tmp_path)
+    argv = ["eval", "--model", str(tmp_path), "--test_file", str(test_file), "--out", str(tmp_path / "e")]
+    code, _, err = run([*argv, "--adapter", "radgrp"], capsys)
+    assert_one_line_error(code, err, "radgrpo eval: --adapter: unknown model adapter 'radgrp'; did you mean 'radgrpo'?")
+    monkeypatch.setitem(ADAPTERS, "needs_code", ModelAdapter(name="needs_code", trust_remote_code=True))
+    code, _, err = run([*argv, "--adapter", "needs_code"], capsys)
+    assert_one_line_error(
+        code,
+        err,
+        "radgrpo eval: model adapter 'needs_code': its models run their own code from the hub; review it and pass "
+        "--trust_remote_code to allow it",
+    )
+    code, _, err = run([*argv, "--adapter", "llava_rad"], capsys)  # a task the family has no prompt for
+    assert_one_line_error(
+        code, err, "radgrpo eval: model adapter 'llava_rad': no prompt for task(s) abnormality_grounding"
+    )
+    assert not (tmp_path / "e").exists()

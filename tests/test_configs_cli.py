@@ -22,16 +22,22 @@ SHIPPED = [
     "data/radvlm",
     "data/synth_demo",
     "eval/demo_cpu",
+    "eval/demo_thinking",
     "eval/paper_grounding",
     "eval/paper_report",
     "grpo/demo_cpu",
+    "grpo/demo_thinking",
     "grpo/paper_grounding",
     "grpo/paper_joint",
     "grpo/paper_report",
+    "grpo/thinking_native",
+    "grpo/thinking_suffix",
     "grpo/vllm_colocate",
     "grpo/vllm_server",
     "sft/demo_cpu",
+    "sft/demo_thinking",
     "sft/paper",
+    "sft/thinking",
 ]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,7 +82,10 @@ def test_cli_cp_writes_an_identical_file_and_never_overwrites(tmp_path, capsys):
 def test_cli_cp_unknown_name_exits_2_with_the_nearest_names(tmp_path, capsys):
     assert radgrpo_main(["configs", "cp", "sft/demo", str(tmp_path / "x.yaml")]) == 2
     err = capsys.readouterr().err
-    assert "unknown config 'sft/demo'; did you mean sft/demo_cpu?" in err and "radgrpo configs list" in err
+    assert (
+        "unknown config 'sft/demo'; did you mean sft/demo_cpu or sft/demo_thinking?" in err
+        and "radgrpo configs list" in err
+    )
     assert not (tmp_path / "x.yaml").exists()
     with pytest.raises(ConfigError, match="did you mean grpo/paper_joint or grpo/paper_report or grpo/paper_grounding"):
         copy_config("grpo/paper", tmp_path)
@@ -132,4 +141,4 @@ def test_config_flag_takes_a_shipped_name_on_training_commands(capsys):
     assert "--model_name_or_path is required" in capsys.readouterr().err
     # ... and an unknown one names the nearest shipped ones
     assert radgrpo_main(["grpo", "--config", "grpo/demo", "--model_name_or_path", "m", "--train_file", "t"]) == 2
-    assert "did you mean grpo/demo_cpu?" in capsys.readouterr().err
+    assert "did you mean grpo/demo_cpu or grpo/demo_thinking?" in capsys.readouterr().err

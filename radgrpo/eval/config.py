@@ -24,6 +24,7 @@ from typing import Any
 from radgrpo.eval.score import DEFAULT_METRICS, check_metrics
 from radgrpo.metrics.registry import metrics_help
 from radgrpo.records import Task
+from radgrpo.thinking import thinking_mode
 
 __all__ = ["EvalConfig"]
 
@@ -49,7 +50,16 @@ class EvalConfig:
     tasks: list[str] = field(default_factory=list, metadata={"help": "only these tasks (default: all in the file)"})
     max_samples: int = field(default=0, metadata={"help": "at most this many records PER TASK (0: all)"})
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS), metadata={"help": metrics_help()})
-    thinking: bool = field(default=False, metadata={"help": "append ' /think' and score the text after </think>"})
+    thinking: str = field(
+        default="off",
+        metadata={
+            "help": "thinking mode: off, suffix (append ' /think', the paper's RadVLM-Thinking) or native (a "
+            "thinking model's own template); both score the text after the last </think> and keep the thought in "
+            "predictions.jsonl; a bare --thinking means suffix, true/false are accepted",
+            "nargs": "?",
+            "const": "suffix",
+        },
+    )
     seed: int = field(default=0, metadata={"help": "bootstrap seed (paper: 0) and sampling seed"})
     n_resamples: int = field(default=2000, metadata={"help": "bootstrap resamples (paper: 2000)"})
     adapter: str = field(
@@ -68,7 +78,9 @@ class EvalConfig:
         default=False, metadata={"help": "allow the model's own code from the hub (MAIRA-2, CheXagent need it)"}
     )
     backend: str = field(default="hf", metadata={"help": "generation backend: hf (transformers) or vllm (offline)"})
-    do_sample: bool = field(default=False, metadata={"help": "sample instead of greedy decoding (paper: thinking models)"})
+    do_sample: bool = field(
+        default=False, metadata={"help": "sample instead of greedy decoding (paper: thinking models)"}
+    )
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature (with --do_sample)"})
     top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass (with --do_sample)"})
     top_k: int = field(default=0, metadata={"help": "top-k sampling (0: off; with --do_sample)"})
@@ -110,6 +122,7 @@ class EvalConfig:
     green_batch_size: int = field(default=8, metadata={"help": "GREEN judge batch size (hf) / concurrency (openai)"})
 
     def __post_init__(self) -> None:
+        self.thinking = thinking_mode(self.thinking)
         if self.batch_size < 1:
             raise ValueError(f"--batch_size must be >= 1, got {self.batch_size}")
         if self.max_new_tokens < 0 or self.max_samples < 0:
@@ -130,6 +143,15 @@ class EvalConfig:
             )
         if self.regenerate < 0 or self.tensor_parallel_size < 1:
             raise ValueError("--regenerate must be >= 0 and --tensor_parallel_size >= 1")
+        if self.regenerate and not self.do_sample:
+            raise ValueError("--regenerate needs --do_sample (greedy decoding gives the same output again)")
+        if self.adapter != "auto":
+            from radgrpo.models.adapters import get_adapter
+
+            try:
+                get_adapter(self.adapter)
+            except KeyError as e:
+                raise ValueError(f"--adapter: {e.args[0]}") from None
         if self.radgraph_level not in ("simple", "partial", "complete"):
             raise ValueError(f"--radgraph_level must be simple, partial or complete, got {self.radgraph_level!r}")
         if self.green_backend not in ("hf", "openai"):
@@ -162,13 +184,16 @@ class EvalConfig:
         return self.run_name or Path(self.model.rstrip("/")).name or self.model or "model"
 
     def metric_options(self) -> dict[str, dict[str, Any]]:
-        """Keyword arguments of the metrics that take options (GREEN's judge).
+        """Keyword arguments of the metrics that take options: GREEN's judge, the RadGraph-F1 level (and both
+        models' device).
 
         Example:
-            >>> EvalConfig(model="m", test_file="t.jsonl").metric_options()["green"]["backend"]
-            'hf'
+            >>> opts = EvalConfig(model="m", test_file="t.jsonl", radgraph_level="partial").metric_options()
+            >>> opts["green"]["backend"], opts["radgraph"]
+            ('hf', {'level': 'partial'})
         """
         green: dict[str, Any] = {"backend": self.green_backend, "model": self.green_model}
+        radgraph: dict[str, Any] = {"level": self.radgraph_level}
         if self.green_backend == "openai":
             green.update(
                 base_url=self.green_base_url,
@@ -179,4 +204,6 @@ class EvalConfig:
             green["batch_size"] = self.green_batch_size
             if self.device:
                 green["device"] = self.device
-        return {"green": green}
+        if self.device:
+            radgraph["device"] = self.device
+        return {"green": green, "radgraph": radgraph}

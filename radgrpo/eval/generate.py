@@ -19,7 +19,7 @@ subset evaluated (up to the float rounding that left padding can cause, which th
 on the tiny model); vLLM takes the same per-record seed in each request's ``SamplingParams``. The streams of the two
 backends differ, so a seed reproduces a run on the same backend and device type only.
 
-Regeneration (the paper, §7): a thinking output without ``</think>``, without an answer or cut by the token limit is
+Regeneration (the paper's evaluation protocol, docs/evaluation.md#generation): a thinking output without ``</think>``, without an answer or cut by the token limit is
 sampled again, up to ``regenerate`` times, each attempt with the next seed of that record; the last attempt is kept and
 ``Prediction.n_regenerations`` counts the discarded ones. It needs ``do_sample=True`` (greedy decoding would repeat the
 same output), otherwise :func:`generate_predictions` raises ``ValueError`` before generating anything.

@@ -1,4 +1,4 @@
-"""Offline vLLM generation for evaluation (``--backend vllm``), the paper's inference engine (paper.md §7: vLLM,
+"""Offline vLLM generation for evaluation (``--backend vllm``), the paper's inference engine (the paper ran vLLM with
 TP=4, ``gpu_memory_utilization`` 0.7).
 
 vLLM is optional and not a dependency of radgrpo: ``pip install vllm`` on a GPU machine. Without it,

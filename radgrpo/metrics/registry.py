@@ -364,7 +364,8 @@ for _spec in (
         "radgraph",
         "report",
         "radgrpo.metrics.text.radgraph:score_radgraph",
-        "RadGraph-F1 (radgraph-xl, complete level)",
+        "RadGraph-F1 (radgraph-xl; level simple, partial or complete from --radgraph_level, default complete as the "
+        "paper; 0 when either report has no entities)",
         models=("radgraph-xl", "radgraph-xl-backbone"),
     ),
     MetricSpec(

@@ -46,7 +46,7 @@ from radgrpo.eval.score import check_metrics, load_metric_functions, score_predi
 from radgrpo.eval.summarize import summarize
 from radgrpo.metrics.registry import get_metric, lower_is_better, require_all_models
 from radgrpo.records import Record, Task, read_jsonl
-from radgrpo.thinking import is_thinking
+from radgrpo.thinking import thinking_mode
 from radgrpo.train.callbacks import StatefulCallback
 
 logger = logging.getLogger("radgrpo.train")
@@ -148,7 +148,7 @@ class HeldOutEvaluator:
             base,
             test_file=str(path),
             max_samples=int(cfg.eval_max_samples),
-            thinking=is_thinking(cfg.thinking),  # TODO(thinking modes): pass the mode once eval takes it
+            thinking=thinking_mode(cfg.thinking),
             progress=False,
             html=False,
             n_resamples=1,

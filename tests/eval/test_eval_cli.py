@@ -53,7 +53,8 @@ def test_cli_end_to_end(tiny_model_dir, eval_data, tmp_path, capsys):
     cfg = yaml.safe_load((out / "config.yaml").read_text())
     assert cfg["model"] == str(tiny_model_dir) and cfg["max_new_tokens"] == 4
     html = (out / "report.html").read_text()
-    assert f"{res['bleu4']:.3f}" in html and html.count("data:image/png;base64,") == 3  # 2 samples + chart
+    assert f"bleu4 = {res['bleu4'] * 100:.2f} (×100)" in html  # the paper's tables show values x100
+    assert html.count("data:image/jpeg;base64,") == len(records) and "data:image/png;base64," in html  # thumbs, chart
     printed = capsys.readouterr().out
     assert "map_50" in printed and "results.json" in printed
 
@@ -88,7 +89,7 @@ def test_cli_filters_and_config_errors(tiny_model_dir, eval_data, tmp_path):
         == 0
     )
     res = json.loads((out / "results.json").read_text())
-    assert res["n"] == 1 and set(res["ci"]) == {"rougeL"} and not (out / "report.html").exists()
+    assert res["n"] == 1 and set(res["ci"]) == {"rougeL", "anc"} and not (out / "report.html").exists()
     with pytest.raises(ValueError, match=r"unknown metric\(s\) \['map'\]"):
         EvalConfig(model="m", test_file="t.jsonl", metrics=["map"])
     with pytest.raises(ValueError, match="--model is required"):
@@ -125,7 +126,7 @@ def test_library_evaluate_twice_and_compare(varied_model, tiny_model_dir, eval_d
     html = path.read_text()
     head = html.split('id="overall"')[1].split("</tr>")[0]
     assert "untrained</th>" in head and "varied</th>" in head
-    assert html.count("data:image/png;base64,") == 3
+    assert html.count("data:image/jpeg;base64,") == len(records)  # one thumbnail per test image, shared by the runs
 
 
 @pytest.mark.parametrize("name", ["demo_cpu", "paper_grounding", "paper_report"])
@@ -135,7 +136,7 @@ def test_shipped_configs_parse(name):
 
     cfg = parse_config(EvalConfig, ["--config", f"eval/{name}"])  # a shipped name, as `radgrpo eval --config` takes
     assert cfg == parse_config(EvalConfig, ["--config", str(config_path(f"eval/{name}"))])
-    assert cfg.n_resamples == 2000 and cfg.seed == 0 and cfg.thinking is False
+    assert cfg.n_resamples == 2000 and cfg.seed == 0 and cfg.thinking == "off"
     if name.startswith("paper"):
         # the paper's protocol (docs/evaluation.md#command)
         assert (cfg.max_new_tokens, cfg.min_pixels, cfg.max_pixels) == (1024, 1024, 451584)
@@ -149,3 +150,26 @@ def test_metrics_help_lists_every_available_metric():
 
     text = next(f for f in dataclasses.fields(EvalConfig) if f.name == "metrics").metadata["help"]
     assert all(m in text.split() for m in available_metrics()), text
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--radgraph_level", "full"], "--radgraph_level must be simple, partial or complete, got 'full'"),
+        (["--regenerate", "4"], "--regenerate needs --do_sample (greedy decoding gives the same output again)"),
+        (["--adapter", "medgema"], "--adapter: unknown model adapter 'medgema'; did you mean 'medgemma'?"),
+    ],
+)
+def test_new_eval_options_are_checked_before_anything_loads(flags, message, tmp_path, capsys):
+    code = radgrpo_main(["eval", "--model", "m", "--test_file", "t.jsonl", "--out", str(tmp_path / "e"), *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith(f"radgrpo eval: {message}") and len(err.splitlines()) == 1
+    assert not (tmp_path / "e").exists()
+
+
+def test_help_adapters_lists_every_adapter(capsys):
+    from radgrpo.models.adapters import ADAPTERS
+
+    assert radgrpo_main(["eval", "--help-adapters"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(ADAPTERS) and len(ADAPTERS) >= 2

@@ -44,3 +44,25 @@ def test_missing_model_names_what_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("RADGRPO_MODELS_DIR", str(tmp_path))  # no cached copy either
     with pytest.raises(ModelNotFoundError, match="radgraph"):
         score_radgraph(["a"], ["b"], model_dir=tmp_path / "absent", device="cpu")
+
+
+@pytest.mark.parametrize("level", ["simple", "partial", "complete"])
+def test_each_eval_level_equals_the_pure_f1_of_the_same_annotations(tiny, level):
+    from radgrpo.eval.config import EvalConfig
+    from radgrpo.metrics.text.radgraph import radgraph_f1
+
+    options = EvalConfig(radgraph_level=level, device="cpu").metric_options()["radgraph"]
+    assert options == {"level": level, "device": "cpu"}
+    got = get_metric("radgraph").score(REFS, HYPS, model_dir=tiny.folder, backbone_dir=tiny.backbone_dir, **options)
+    scorer = RadGraphScorer("radgraph-xl", model_dir=tiny.folder, backbone_dir=tiny.backbone_dir, device="cpu")
+    pairs = [(r, h) for r, h in zip(REFS, HYPS) if r and h]  # an empty side scores 0 without parsing
+    want = radgraph_f1(scorer.annotate([r for r, _ in pairs]), scorer.annotate([h for _, h in pairs]), level).tolist()
+    assert got == [*want, 0.0]
+    assert got[1] == 1.0  # identical texts
+
+
+def test_the_levels_give_different_values_on_these_reports(tiny):
+    # the test above would pass with one level passed for all three: these reports tell them apart
+    kw = {"model_dir": tiny.folder, "backbone_dir": tiny.backbone_dir, "device": "cpu"}
+    values = {lv: tuple(score_radgraph(REFS, HYPS, level=lv, **kw)) for lv in ("simple", "partial", "complete")}
+    assert len(set(values.values())) == 3, values

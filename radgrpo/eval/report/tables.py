@@ -1,7 +1,7 @@
 """The paper-style tables of the report, as plain data: Table 1 (report metrics), Table 2 (mAP@0.5 per dataset),
 Table 3 (reward ablation), with significance marks from paired tests against a baseline run.
 
-Rows are runs and columns metrics, as in the paper (docs: /work/shared/research/paper.md §8). Values in [0, 1] are
+Rows are runs and columns metrics, as in the paper's Tables 1-3 (docs/evaluation.md#report). Values in [0, 1] are
 shown ×100 with one decimal, RadCliQ (lower is better) with two decimals, ANC (mean characters of the report
 answers) as an integer. Best values are bold and second-best underlined (not for ANC, which has no better
 direction).

@@ -342,7 +342,8 @@ def score_radgraph(
     device: str | None = None,
 ) -> np.ndarray:
     """Per-pair RadGraph F1 at one level, with the scorer loaded once per model and kept (evaluation entry point of
-    the metric ``radgraph``: radgraph-xl, ``complete`` level, as the paper's evaluation; docs/metrics.md).
+    the metric ``radgraph``: radgraph-xl at ``EvalConfig.radgraph_level``, which ``EvalConfig.metric_options()``
+    passes as ``level``; ``complete`` by default, as the paper's evaluation; docs/metrics.md).
 
     Args:
         refs: reference reports.
