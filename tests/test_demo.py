@@ -78,6 +78,33 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "rule_finding_f1" in printed and "grpo_vs_sft" in printed
 
+    # the thinking path on top of run a: its plain demo is reused (not run again), then cold start -> thinking SFT ->
+    # thinking GRPO -> evaluation with " /think" -> paired tests against the plain models
+    plain_sft = (tmp_path / "a" / "sft" / "model.safetensors").stat().st_mtime_ns
+    assert main(["demo", "--fast", "--seed", "3", "--out", str(tmp_path / "a"), "--thinking"]) == 0
+    assert (tmp_path / "a" / "sft" / "model.safetensors").stat().st_mtime_ns == plain_sft
+    t = json.loads((tmp_path / "a" / "thinking" / "results.json").read_text())
+    cs = t["cold_start"]
+    assert cs["n_accepted"] + cs["n_rejected"] == cs["n_records"] > 0 and "stand-in" in cs["teacher"]
+    assert set(cs["rejected"]) <= {"duplicate_trace"} and cs["n_accepted"] > 0.9 * cs["n_records"]
+    assert t["training"]["sft_thinking"]["steps_done"] == cfg.thinking_sft_steps
+    assert t["training"]["grpo_thinking"]["steps_done"] == cfg.thinking_grpo_steps
+    assert set(t["paired"]) == {"sft_thinking_vs_sft", "grpo_thinking_vs_grpo", "grpo_thinking_vs_sft_thinking"}
+    for s in ("sft_thinking", "grpo_thinking"):
+        assert 0.0 <= t[s]["think_closed_rate"] <= 1.0 and t[s]["mean_thought_words"] >= 0.0
+        preds = [json.loads(x) for x in (tmp_path / "a" / f"eval_{s}" / "predictions.jsonl").read_text().splitlines()]
+        assert preds and all(p["prompt"].endswith(" /think") and p["thinking"] for p in preds)
+        assert all(p["answer"] == "" or p["think_closed"] for p in preds)  # the answer is only after </think>
+    thoughts = [
+        json.loads(x)["thought"]
+        for x in (tmp_path / "a" / "eval_sft_thinking" / "predictions.jsonl").read_text().splitlines()
+    ]
+    assert sum(bool(x) for x in thoughts) > 0.5 * len(thoughts)  # 30 SFT steps already write thoughts
+    assert (tmp_path / "a" / "thinking" / "report.html").stat().st_size > 0
+    # another demo's settings in the same folder are refused, in one line
+    assert main(["demo", "--fast", "--seed", "4", "--out", str(tmp_path / "a"), "--thinking"]) == 2
+    assert "holds a demo run with other settings (seed=3)" in capsys.readouterr().err
+
 
 def _value(v):
     return v.value if hasattr(v, "value") else v  # TRL stores lr_scheduler_type / save_strategy as str enums

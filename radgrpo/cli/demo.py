@@ -127,6 +127,21 @@ class DemoConfig:
         default=0.0,
         metadata={"help": "opt-in wall-clock guard per training stage (s); 0 = off. A stage it stops is reported"},
     )
+    thinking: bool = field(
+        default=False,
+        metadata={
+            "help": "the thinking path after the plain demo (reused from --out when present): stand-in cold-start "
+            "traces -> thinking SFT -> thinking GRPO -> evaluation and paired tests against the plain models"
+        },
+    )
+    thinking_sft_steps: int = field(
+        default_factory=lambda: load_config("sft/demo_thinking")["max_steps"],
+        metadata={"help": "thinking SFT optimizer steps (default: max_steps of sft/demo_thinking)"},
+    )
+    thinking_grpo_steps: int = field(
+        default_factory=lambda: load_config("grpo/demo_thinking")["max_steps"],
+        metadata={"help": "thinking GRPO optimizer steps (default: max_steps of grpo/demo_thinking)"},
+    )
 
     def __post_init__(self) -> None:
         if self.fast:
@@ -139,6 +154,8 @@ class DemoConfig:
             self.grpo_steps = min(self.grpo_steps, 3)
             self.grpo_batch_size = min(self.grpo_batch_size, 16)
             self.n_resamples = min(self.n_resamples, 1000)
+            self.thinking_sft_steps = min(self.thinking_sft_steps, 30)
+            self.thinking_grpo_steps = min(self.thinking_grpo_steps, 2)
         if self.n_train < 1 or self.n_test < 1 or self.n_val < 1:
             raise ValueError("--n_train, --n_val and --n_test must be >= 1")
         if self.sft_steps < 1 or self.grpo_steps < 1:
@@ -160,11 +177,11 @@ class DemoConfig:
         return max(1, math.ceil(self.grpo_prompts / self.sft_batch_size))
 
 
-def _stage(title: str) -> None:
+def stage_rule(title: str) -> None:
     console.rule(f"[bold cyan]{title}")
 
 
-def _summary(flat: dict) -> str:
+def summary_line(flat: dict) -> str:
     return ", ".join(f"{k}={flat[k]:.3f}" for k in HEADLINE if isinstance(flat.get(k), float))
 
 
@@ -182,11 +199,16 @@ def synth_config(cfg: DemoConfig) -> Any:
     """
     from radgrpo.data.sources.synthetic import SynthConfig
 
-    values = {**stage_config("data"), **_overrides(cfg, "data"), "out": str(Path(cfg.out) / "data"), "seed": cfg.seed}
+    values = {
+        **stage_config("data"),
+        **stage_overrides(cfg, "data"),
+        "out": str(Path(cfg.out) / "data"),
+        "seed": cfg.seed,
+    }
     return from_dict(SynthConfig, values, source=STAGE_CONFIGS["data"])
 
 
-def _overrides(cfg: DemoConfig, stage: str) -> dict[str, Any]:
+def stage_overrides(cfg: DemoConfig, stage: str) -> dict[str, Any]:
     return {key: getattr(cfg, flag) for flag, (s, key) in FLAG_KEYS.items() if s == stage}
 
 
@@ -195,7 +217,7 @@ def _train_values(cfg: DemoConfig, stage: str, output_dir: Path, model: Path) ->
     out = Path(cfg.out)
     return {
         **stage_config(stage),
-        **_overrides(cfg, stage),
+        **stage_overrides(cfg, stage),
         "output_dir": str(output_dir),
         "model_name_or_path": str(model),
         "train_file": str(out / "data" / "train.jsonl"),
@@ -277,7 +299,7 @@ def eval_config(cfg: DemoConfig, name: str) -> Any:
         "run_name": name,
         "seed": cfg.seed,
         "html": False,
-        **_overrides(cfg, "eval"),
+        **stage_overrides(cfg, "eval"),
     }
     return from_dict(EvalConfig, values, source=STAGE_CONFIGS["eval"])
 
@@ -290,7 +312,7 @@ def _evaluate(records: list, base_dir: Path, name: str, cfg: DemoConfig) -> dict
     model, processor = load_model_and_processor(Path(config.model))
     model.eval()
     flat = evaluate(model, processor, records, config, base_dir=base_dir)
-    console.print(f"  {name}: {_summary(flat)}, n={flat.get('n')}")
+    console.print(f"  {name}: {summary_line(flat)}, n={flat.get('n')}")
     return flat
 
 
@@ -325,7 +347,7 @@ def heldout_scorer(
     return score
 
 
-def _train_info(out_dir: Path, steps: int, samples_per_step: int, name: str) -> dict[str, Any]:
+def train_info(out_dir: Path, steps: int, samples_per_step: int, name: str) -> dict[str, Any]:
     log = json.loads((out_dir / "log_history.json").read_text())
     done = max([int(e.get("step", 0)) for e in log] + [0])
     hit = next((e["time_guard_hit"] for e in log if "time_guard_hit" in e), None)
@@ -433,7 +455,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     n_stages = 9 if cfg.control else 8
 
     def stage(i: int, title: str) -> float:
-        _stage(f"{i}/{n_stages} {title}")
+        stage_rule(f"{i}/{n_stages} {title}")
         return time.time()
 
     t = stage(1, "synthetic chest X-rays")
@@ -455,7 +477,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     preds, info = baseline_predictions(train, test)
     results["prior"] = evaluate_predictions(preds, test, eval_config(cfg, "prior"), meta={"baselines": info})
     results["baselines"] = info
-    console.print(f"  prior: {_summary(results['prior'])} (constant report: {info['constant_report']!r})")
+    console.print(f"  prior: {summary_line(results['prior'])} (constant report: {info['constant_report']!r})")
     timings["eval_untrained_prior"] = time.time() - t
 
     t = stage(4, f"SFT ({cfg.sft_steps} steps, held-out curve every {cfg.sft_eval_every})")
@@ -464,7 +486,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         heldout_scorer(val, data_dir, load_processor(init_dir), cfg.eval_batch_size, limits), cfg.sft_eval_every
     )
     sft_dir = run_sft(sft_config(cfg), callbacks=[heldout])
-    results["training"]["sft"] = _train_info(sft_dir, cfg.sft_steps, cfg.sft_batch_size, "sft")
+    results["training"]["sft"] = train_info(sft_dir, cfg.sft_steps, cfg.sft_batch_size, "sft")
     timings["sft"] = time.time() - t
 
     t = stage(5, "evaluate SFT")
@@ -474,7 +496,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     rewards = list(stage_config("grpo")["reward_funcs"])
     t = stage(6, f"GRPO from SFT ({cfg.grpo_steps} steps; rewards {' + '.join(rewards)})")
     grpo_dir = run_grpo(grpo_config(cfg))
-    results["training"]["grpo"] = _train_info(
+    results["training"]["grpo"] = train_info(
         grpo_dir, cfg.grpo_steps, cfg.grpo_batch_size // cfg.grpo_num_generations, "grpo"
     )
     results["grpo_monitors"] = json.loads((grpo_dir / "monitors.json").read_text())
@@ -492,7 +514,7 @@ def run_demo(cfg: DemoConfig) -> dict:
             f"({cfg.grpo_prompts} samples, as many as GRPO's prompts)",
         )
         ctrl_dir = run_sft(sft_config(cfg, control=True))
-        results["training"]["sft_control"] = _train_info(ctrl_dir, cfg.control_steps, cfg.sft_batch_size, "sft_control")
+        results["training"]["sft_control"] = train_info(ctrl_dir, cfg.control_steps, cfg.sft_batch_size, "sft_control")
         results["sft_control"] = _evaluate(test, data_dir, "sft_control", cfg)
         timings["sft_control"] = time.time() - t
 
@@ -564,6 +586,16 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(DemoConfig, argv, prog="radgrpo demo")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     t0 = time.time()
+    if cfg.thinking:
+        from radgrpo.cli.demo_thinking import print_thinking_table, run_thinking_demo
+
+        results = run_thinking_demo(cfg)
+        print_thinking_table(results)
+        console.print(
+            f"[bold]done in {time.time() - t0:.0f} s[/] -> {Path(cfg.out) / 'thinking' / 'results.json'}, "
+            f"{Path(cfg.out) / 'thinking' / 'report.html'}"
+        )
+        return 0
     results = run_demo(cfg)
     print_table(results)
     console.print(
