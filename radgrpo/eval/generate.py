@@ -104,6 +104,7 @@ class Prediction:
         meta: free-form extra fields (model name, run name ...).
         thought: the thinking text before the answer (:func:`split_thought`; ``""`` for non-thinking outputs); kept
             for reading, never scored.
+        thought_tokens: the thought's length in tokens of the model's tokenizer (0 for non-thinking outputs).
         n_regenerations: how many times the sample was generated again because its thinking output had no answer
             (0: the first attempt was kept).
         total_tokens: generated tokens over all attempts, regenerations included (0 in old files: ``n_tokens``).
@@ -125,6 +126,7 @@ class Prediction:
     max_new_tokens: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
     thought: str = ""
+    thought_tokens: int = 0
     n_regenerations: int = 0
     total_tokens: int = 0
     generation: dict[str, Any] = field(default_factory=dict)
@@ -895,6 +897,7 @@ def _generate_with_regeneration(
                 think_closed=closed,
                 seconds=round(seconds[r.id], 6),
                 thought=split_thought(g.text) if thinks else "",
+                thought_tokens=_n_tokens(processor, split_thought(g.text)) if thinks else 0,
                 n_regenerations=attempt,
                 total_tokens=tokens[r.id],
             )
@@ -904,6 +907,14 @@ def _generate_with_regeneration(
         pending = retry
         attempt += 1
     return out
+
+
+def _n_tokens(processor: Any, text: str) -> int:
+    """Tokens of ``text`` with the model's tokenizer (no special tokens): the thought length in tokens."""
+    if not text:
+        return 0
+    tok = getattr(processor, "tokenizer", processor)
+    return len(tok(text, add_special_tokens=False)["input_ids"])
 
 
 def generation_stats(predictions: Sequence[Prediction]) -> dict[str, Any]:

@@ -168,6 +168,12 @@ def score_predictions(
             "think_closed": p.get("think_closed", True),
             "answer_chars": len(answer),
         }
+        if p.get("thinking"):  # the thought is kept for reading (never scored): its length
+            row.update(
+                thinking=True,
+                thought_words=len((p.get("thought") or "").split()),
+                thought_tokens=int(p.get("thought_tokens") or 0),
+            )
         if rec.task.is_grounding:
             row.update(score_grounding(answer, rec.reference_boxes, grounding_names))
         elif rec.task is Task.REPORT_GENERATION:

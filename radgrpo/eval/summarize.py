@@ -60,6 +60,9 @@ _NOT_METRICS = frozenset(
         "finished",
         "think_closed",
         "answer_chars",
+        "thinking",
+        "thought_words",
+        "thought_tokens",
         "n_pred_boxes",
         "n_ref_boxes",
         *label_row_fields(),
@@ -352,8 +355,9 @@ def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     """Plain rates and means that explain a run (no CIs).
 
     Returns:
-        ``finished_rate`` (share of generations that stopped on EOS), ``mean_n_tokens``, ``think_closed_rate`` and,
-        when grounding rows exist, ``mean_pred_boxes`` (reward-parser boxes per grounding answer) and
+        ``finished_rate`` (share of generations that stopped on EOS), ``mean_n_tokens``, ``think_closed_rate``; for
+        thinking outputs ``mean_thought_words``, ``mean_thought_tokens`` and ``well_formed_rate`` (a closed think
+        block followed by a non-empty answer); when grounding rows exist, ``mean_pred_boxes`` (reward-parser boxes per grounding answer) and
         ``n_grounding_without_reference`` (grounding records with no reference box: they score 0).
 
     Example:
@@ -371,6 +375,13 @@ def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
         "think_closed_rate": mean("think_closed", True),
         "mean_pred_boxes": mean("n_pred_boxes"),
     }
+    thinking = [r for r in rows if r.get("thinking")]
+    if thinking:  # thinking outputs: the thought's length and the share of well-formed answers
+        d["mean_thought_words"] = float(np.mean([r.get("thought_words", 0) for r in thinking]))
+        d["mean_thought_tokens"] = float(np.mean([r.get("thought_tokens", 0) for r in thinking]))
+        d["well_formed_rate"] = float(
+            np.mean([bool(r.get("think_closed", True)) and r.get("answer_chars", 0) > 0 for r in thinking])
+        )
     unscored: dict[str, int] = {}
     for r in rows:  # e.g. GREEN judgements that could not be parsed: left out of the mean, counted here
         for k, v in r.items():

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from radgrpo.eval.generate import Prediction, generate_predictions, read_predictions, split_answer, split_thought
+from radgrpo.eval.score import score_predictions
 
 MAX_NEW = 6
 
@@ -137,6 +138,11 @@ def test_per_task_limits_and_thinking(varied_model, eval_data):
         assert (p.answer, p.think_closed) == split_answer(p.completion, thinking=True)
         assert p.thought == split_thought(p.completion) and p.n_regenerations == 0  # the thought is kept, unscored
         assert p.generation["thinking"] == "suffix"
+        tok = processor.tokenizer
+        assert p.thought_tokens == (len(tok(p.thought, add_special_tokens=False)["input_ids"]) if p.thought else 0)
+    rows = score_predictions(preds, records, ["bleu4"])
+    assert [r["thought_words"] for r in rows] == [len(p.thought.split()) for p in preds]
+    assert [r["thought_tokens"] for r in rows] == [p.thought_tokens for p in preds]
 
 
 def test_errors(varied_model, eval_data, tmp_path):

@@ -251,3 +251,20 @@ def test_new_blocks_in_results_json_and_old_files_still_read(tmp_path):
     from radgrpo.eval.summarize import read_manifest
 
     assert read_manifest(tmp_path / "old.json") is None and read_manifest(tmp_path / "results.json") == {"seed": 0}
+
+
+def test_thinking_diagnostics():
+    from radgrpo.eval.summarize import diagnostics
+
+    rows = [
+        {"task": "report_generation", "thinking": True, "think_closed": True, "answer_chars": 12, "thought_words": 10,
+         "thought_tokens": 30, "n_tokens": 40, "finished": True},
+        {"task": "report_generation", "thinking": True, "think_closed": False, "answer_chars": 0, "thought_words": 20,
+         "thought_tokens": 50, "n_tokens": 60, "finished": False},
+        {"task": "report_generation", "thinking": True, "think_closed": True, "answer_chars": 0, "thought_words": 0,
+         "thought_tokens": 1, "n_tokens": 3, "finished": True},
+    ]  # fmt: skip
+    d = diagnostics(rows)
+    assert (d["mean_thought_words"], d["mean_thought_tokens"]) == (10.0, 27.0)
+    assert d["well_formed_rate"] == pytest.approx(1 / 3)  # closed AND a non-empty answer
+    assert "well_formed_rate" not in diagnostics([{"task": "report_generation", "n_tokens": 3, "finished": True}])

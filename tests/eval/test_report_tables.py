@@ -32,6 +32,7 @@ def test_holm_hand_computation():
 
 def test_holm_matches_statsmodels():
     from statsmodels.stats.multitest import multipletests  # a test peer (the test extra)
+
     p = np.random.default_rng(3).uniform(0, 0.2, 12)
     assert holm(p.tolist()) == pytest.approx(multipletests(p, method="holm")[1].tolist())
 
