@@ -101,9 +101,22 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
     ]
     assert sum(bool(x) for x in thoughts) > 0.5 * len(thoughts)  # 30 SFT steps already write thoughts
     assert (tmp_path / "a" / "thinking" / "report.html").stat().st_size > 0
+    # the demo's eval folders are `radgrpo report` and `radgrpo compare` inputs as they are (config.yaml names the
+    # test file and the model)
+    d = tmp_path / "a"
+    rep = d / "again.html"
+    assert main(["report", str(d / "eval_sft"), str(d / "eval_grpo_thinking"), "--out", str(rep)]) == 0
+    assert rep.read_text().count("data:image/jpeg;base64") == len({r["image"] for r in _test_records(d)})
+    assert (
+        main(["compare", str(d / "eval_sft"), str(d / "eval_grpo"), "--metrics", "map_50", "--n_resamples", "200"]) == 0
+    )
     # another demo's settings in the same folder are refused, in one line
     assert main(["demo", "--fast", "--seed", "4", "--out", str(tmp_path / "a"), "--thinking"]) == 2
     assert "holds a demo run with other settings (seed=3)" in capsys.readouterr().err
+
+
+def _test_records(d):
+    return [json.loads(line) for line in (d / "data" / "test.jsonl").read_text().splitlines()]
 
 
 def _value(v):

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from radgrpo.config import save_config
 from radgrpo.eval.config import EvalConfig
 from radgrpo.eval.generate import Prediction, generate_predictions, write_predictions
 from radgrpo.eval.manifest import protocol_manifest
@@ -236,6 +237,7 @@ def evaluate_predictions(
     names = check_metrics(config.metrics)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    save_config(config, out)  # config.yaml: what `radgrpo report` and `compare` read back (test_file, model)
     preds = list(predictions)
     pred_path = out / "predictions.jsonl"
     if not pred_path.exists():
