@@ -27,7 +27,7 @@ from radgrpo.config import ConfigError
 from radgrpo.data.export.trl import records_to_grpo_dataset
 from radgrpo.records import Record
 from radgrpo.rewards.registry import get_reward
-from radgrpo.thinking import is_thinking
+from radgrpo.thinking import is_thinking, split_thinking
 from radgrpo.train.common import (
     callbacks_for,
     finish,
@@ -160,6 +160,10 @@ def _trainer_class() -> Any:
             local = {
                 "tasks": [x.get("task") for x in inputs],
                 "chars": [len(completion_text(c)) for c in completions],
+                "answer_chars": [
+                    len(split_thinking(completion_text(c), "last")[0] if x.get("thinking") else completion_text(c))
+                    for c, x in zip(completions, inputs)
+                ],
                 "tokens": [len(ids) for ids in completion_ids_list],
                 "truncated": [bool(ids) and int(ids[-1]) not in eos for ids in completion_ids_list],
                 "ref_chars": [len(x.get("reference_report") or "") for x in inputs],

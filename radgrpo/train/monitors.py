@@ -14,7 +14,8 @@ Logged per rollout batch (through the trainer's ``report_to``), for each task ``
 - ``tasks/T/zero_std_groups``: share of the task's groups whose rewards are all equal (no learning signal);
 - ``tasks/T/none_share``: share of samples no reward scored; ``tasks/T/truncated``: share that hit
   ``max_completion_length`` without an end token;
-- report tasks: ``tasks/T/length_ratio`` = mean completion length / mean reference length (characters).
+- report tasks: ``tasks/T/length_ratio`` = mean answer length / mean reference length (characters; the answer of a
+  thinking sample is the text after its last ``</think>``).
 
 And per reward ``R``: ``monitor/R/failed`` and ``monitor/R/scored`` (counts of the batch) and
 ``monitor/R/failure_share`` (over the last ``window`` samples the reward applied to). Alarms (also logged, 0 or 1):
@@ -141,6 +142,7 @@ class RunMonitor:
         statuses: Mapping[str, Sequence[str]],
         errors: Mapping[str, str | None],
         step: int,
+        answer_chars: Sequence[int] | None = None,
     ) -> dict[str, float]:
         """The scalars to log for one rollout batch (all ranks' samples, in group order).
 
@@ -153,6 +155,8 @@ class RunMonitor:
             statuses: reward name -> ``"ok"``/``"skipped"``/``"failed"`` per completion (radgrpo rewards only).
             errors: reward name -> the last error of this batch (None when none failed).
             step: the optimizer step (for alarms).
+            answer_chars: length of each completion's scored answer (the text after ``</think>`` of thinking
+                samples); the report length ratio uses it when given, else ``chars``.
         Returns:
             ``{name: value}`` (see the module docstring).
         Raises:
@@ -180,7 +184,8 @@ class RunMonitor:
                 logs[pre + "zero_std_groups"] = _mean([float(_std(g) == 0.0) for g in groups])
             refs = [ref_chars[i] for i in idx if ref_chars[i] > 0]
             if task in REPORT_TASKS and refs:
-                logs[pre + "length_ratio"] = _mean([chars[i] for i in idx if ref_chars[i] > 0]) / _mean(refs)
+                ans = chars if answer_chars is None else answer_chars
+                logs[pre + "length_ratio"] = _mean([ans[i] for i in idx if ref_chars[i] > 0]) / _mean(refs)
         logs.update(self._failures(statuses, errors))
         logs.update(self._short_reports(logs, step))
         all_scored = [r for r in rewards if not math.isnan(r)]

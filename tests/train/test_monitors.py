@@ -111,6 +111,12 @@ def test_rollout_statistics_by_hand():
     assert logs[pre + "length_chars"] == 35 and logs[pre + "length_ratio"] == pytest.approx(0.7)
     assert logs["hacking/short_reports"] == 0.0 and m.alarms == []
     assert logs["monitor/r/failed"] == 0 and logs["monitor/r/scored"] == 6
+    # thinking runs: the ratio is of the answers (after </think>), the length of the whole completions
+    m2 = RunMonitor(num_generations=2, length_ratio=0.6)
+    logs = m2.rollout(tasks=["report_generation"] * 2, rewards=[1.0, 0.0], chars=[300, 100], tokens=[5, 5],
+                      truncated=[False, False], ref_chars=[50, 50], statuses={}, errors={}, step=1,
+                      answer_chars=[40, 20])  # fmt: skip
+    assert logs["tasks/report_generation/length_chars"] == 200 and logs["tasks/report_generation/length_ratio"] == 0.6
 
 
 def test_failure_share_stops_after_min_samples_over_the_window():

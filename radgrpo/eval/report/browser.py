@@ -48,7 +48,7 @@ THUMB_QUALITY = 80
 #: characters of a thought kept in the page
 MAX_THOUGHT_CHARS = 8000
 #: score-row keys that are not sortable scores
-_NOT_SCORES = frozenset({"id", "task", "source", "target", "n_ref_boxes", "finished", "think_closed"})
+_NOT_SCORES = frozenset({"id", "task", "source", "target", "n_ref_boxes", "finished", "think_closed", "thinking"})
 #: sort keys shown first, in this order (the rest alphabetically)
 _SCORE_ORDER = ("ap_50", "soft_f1", "soft_f1_dice", "matched_iou", "parseable", "rougeL", "bleu4", "bertscore")
 

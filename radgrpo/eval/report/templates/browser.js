@@ -70,7 +70,7 @@
     });
     return html;
   }
-  var COUNTS = { answer_chars: 1, n_pred_boxes: 1, parseable: 1 };
+  var COUNTS = { answer_chars: 1, n_pred_boxes: 1, parseable: 1, thought_words: 1, thought_tokens: 1 };
   function scoreText(s) {
     // n_tokens is in the line below; counts without decimals, scores with three
     var keys = Object.keys(s || {}).filter(function (k) { return k !== "n_tokens"; });
