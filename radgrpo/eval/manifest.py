@@ -262,7 +262,7 @@ def scoring_model_fingerprints(metric_names: Iterable[str]) -> dict[str, Any]:
         >>> scoring_model_fingerprints(["bleu4", "soft_f1"])  # no model needed
         {}
     """
-    from radgrpo.metrics.loaders import ModelNotFoundError, all_model_specs, resolve_model
+    from radgrpo.metrics.loaders import ModelNotFoundError, all_model_specs, locate_model
     from radgrpo.metrics.registry import get_metric
 
     need: dict[str, list[str]] = {}
@@ -275,7 +275,7 @@ def scoring_model_fingerprints(metric_names: Iterable[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for model, users in need.items():
         try:
-            folder = resolve_model(model)
+            folder = locate_model(model)
         except ModelNotFoundError:
             out[model] = {"used_by": users, "missing": True}
             continue

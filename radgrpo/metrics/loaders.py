@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,27 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     """Add (or replace) a spec in :data:`MODEL_SPECS`; returns it."""
     MODEL_SPECS[spec.name] = spec
     return spec
+
+
+#: model name -> a function ``(name, folder_or_None) -> Path`` that finds it where its metric also looks (e.g. an
+#: extracted RadGraph archive or the radgraph package's cache), raising ModelNotFoundError; default resolve_model
+LOCATORS: dict[str, Any] = {}
+
+
+def locate_model(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """Where model ``name`` is: its registered locator (:func:`register_locator`), else :func:`resolve_model`.
+
+    Raises:
+        ModelNotFoundError: not found, with the download instructions.
+    """
+    all_model_specs()
+    return Path(LOCATORS.get(name, resolve_model)(name, folder))
+
+
+def register_locator(name: str, locate: Any) -> None:
+    """Make :func:`require_models` find model ``name`` with ``locate(name, folder)`` instead of :func:`resolve_model`
+    (for models whose metric accepts more places or forms than the spec's files)."""
+    LOCATORS[name] = locate
 
 
 #: metric modules that register their model specs on import (CheXbert, RadGraph v1/XL, GREEN)
@@ -231,7 +253,7 @@ def require_models(
     missing: dict[str, list[str]] = {}
     for model, users in need.items():
         try:
-            resolve_model(model, folders.get(model))
+            locate_model(model, folders.get(model))
         except ModelNotFoundError:
             missing[model] = users
     if not missing:

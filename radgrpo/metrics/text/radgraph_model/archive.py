@@ -33,7 +33,14 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radgrpo.metrics.loaders import ModelNotFoundError, ModelSpec, models_dir, register_model, resolve_model
+from radgrpo.metrics.loaders import (
+    ModelNotFoundError,
+    ModelSpec,
+    models_dir,
+    register_locator,
+    register_model,
+    resolve_model,
+)
 
 #: the hub repository and file names the radgraph package downloads (radgraph.radgraph.MODEL_MAPPING)
 RRG_SCORERS_REPO = "StanfordAIMI/RRG_scorers"
@@ -427,6 +434,33 @@ def locate_archive(model: str, model_dir: str | os.PathLike | None = None) -> Pa
     return extract_archive(
         folder / archive_name, models_dir() / model / (archive_name.removesuffix(".tar.gz") + ".extracted")
     )
+
+
+def archive_present(model: str, model_dir: str | os.PathLike | None = None) -> Path:
+    """Where :func:`locate_archive` would find ``model``, without extracting anything (the preflight's check).
+
+    Raises:
+        ModelNotFoundError: as :func:`locate_archive`.
+    """
+    archive_name = ARCHIVE_FILES.get(model, f"{model}.tar.gz")
+    if model_dir is not None:
+        p = Path(model_dir)
+        if p.is_file() or _is_extracted(p) or (p / archive_name).is_file():
+            return p
+        return locate_archive(model, p)  # raises with locate_archive's message
+    for folder in (models_dir() / model, RADGRAPH_PACKAGE_CACHE / model):
+        if _is_extracted(folder) or (folder / archive_name).is_file():
+            return folder
+    try:
+        return resolve_model(model)
+    except ModelNotFoundError as e:
+        raise ModelNotFoundError(
+            f"{e}\n  also looked in: {RADGRAPH_PACKAGE_CACHE / model} (radgraph package cache)"
+        ) from None
+
+
+for _name in ARCHIVE_FILES:
+    register_locator(_name, archive_present)
 
 
 def _hint(model: str) -> str:
