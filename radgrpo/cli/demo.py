@@ -277,10 +277,11 @@ def grpo_config(cfg: DemoConfig) -> Any:
     return RadGRPOConfig(**values)
 
 
-def eval_config(cfg: DemoConfig, name: str) -> Any:
-    """The evaluation of stage ``name``: ``eval/demo_cpu`` with the stage's model folder, OUT's test split,
-    ``out = OUT/eval_<name>``, ``run_name = name``, ``seed``, ``batch_size = --eval_batch_size`` and no HTML (the demo
-    writes one report for all stages).
+def eval_config(cfg: DemoConfig, name: str, overlay: str | None = None) -> Any:
+    """The evaluation of stage ``name``: ``eval/demo_cpu`` with the stage's model folder (:data:`STAGE_MODELS`, else
+    ``OUT/<name>``; none for the prior), OUT's test split, ``out = OUT/eval_<name>``, ``run_name = name``, ``seed``,
+    ``batch_size = --eval_batch_size`` and no HTML (the demo writes one report for all stages). ``overlay``: a shipped
+    config layered over ``eval/demo_cpu`` (the thinking stages' ``eval/demo_thinking``).
 
     Example:
         >>> c = eval_config(DemoConfig(out="d"), "sft")
@@ -290,9 +291,10 @@ def eval_config(cfg: DemoConfig, name: str) -> Any:
     from radgrpo.eval.config import EvalConfig
 
     out = Path(cfg.out)
-    model = str(out / STAGE_MODELS[name]) if name in STAGE_MODELS else ""
+    model = "" if name == "prior" else str(out / STAGE_MODELS.get(name, name))
     values = {
         **stage_config("eval"),
+        **(load_config(overlay) if overlay else {}),
         "model": model,
         "test_file": str(out / "data" / "test.jsonl"),
         "out": str(out / f"eval_{name}"),
@@ -301,14 +303,15 @@ def eval_config(cfg: DemoConfig, name: str) -> Any:
         "html": False,
         **stage_overrides(cfg, "eval"),
     }
-    return from_dict(EvalConfig, values, source=STAGE_CONFIGS["eval"])
+    return from_dict(EvalConfig, values, source=overlay or STAGE_CONFIGS["eval"])
 
 
-def _evaluate(records: list, base_dir: Path, name: str, cfg: DemoConfig) -> dict:
+def evaluate_stage(records: list, base_dir: Path, name: str, cfg: DemoConfig, overlay: str | None = None) -> dict:
+    """Evaluate stage ``name``'s model (:func:`eval_config`) on ``records``; prints and returns the flat results."""
     from radgrpo.eval.pipeline import evaluate
     from radgrpo.models.qwen3_vl import load_model_and_processor
 
-    config = eval_config(cfg, name)
+    config = eval_config(cfg, name, overlay)
     model, processor = load_model_and_processor(Path(config.model))
     model.eval()
     flat = evaluate(model, processor, records, config, base_dir=base_dir)
@@ -432,14 +435,32 @@ def _report_stats(eval_dir: Path) -> dict[str, int]:
     return {"distinct_reports": len(set(reports)), "n_reports": len(reports)}
 
 
+def paired_tests(out: Path, pairs: Sequence[tuple[str, str]], cfg: DemoConfig) -> dict[str, dict]:
+    """``{"a_vs_b": compare_runs(a, b)}`` on the :data:`HEADLINE` metrics of ``OUT/eval_<stage>/scores.jsonl``, with
+    ``cfg.n_resamples`` resamples and permutations and ``cfg.seed``."""
+    from radgrpo.eval.compare import compare_runs
+    from radgrpo.eval.score import read_scores
+
+    rows = {s: read_scores(out / f"eval_{s}" / "scores.jsonl") for pair in pairs for s in pair}
+    return {
+        f"{a}_vs_{b}": compare_runs(
+            rows[a],
+            rows[b],
+            metrics=HEADLINE,
+            n_resamples=cfg.n_resamples,
+            n_permutations=cfg.n_resamples,
+            seed=cfg.seed,
+        )  # fmt: skip
+        for a, b in pairs
+    }
+
+
 def run_demo(cfg: DemoConfig) -> dict:
     """Run the pipeline; returns the results dict written to ``OUT/results.json``."""
     from radgrpo.data.synth import synthesize
     from radgrpo.eval.baselines import baseline_predictions
-    from radgrpo.eval.compare import compare_runs
     from radgrpo.eval.pipeline import evaluate_predictions
     from radgrpo.eval.report.html import write_report_from_dirs
-    from radgrpo.eval.score import read_scores
     from radgrpo.models.qwen3_vl import load_processor
     from radgrpo.models.tiny import TinyModelConfig, build_tiny_model
     from radgrpo.records import read_jsonl
@@ -473,7 +494,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     timings["build"] = time.time() - t
 
     t = stage(3, "evaluate the untrained model and the image-blind baselines")
-    results["untrained"] = _evaluate(test, data_dir, "untrained", cfg)
+    results["untrained"] = evaluate_stage(test, data_dir, "untrained", cfg)
     preds, info = baseline_predictions(train, test)
     results["prior"] = evaluate_predictions(preds, test, eval_config(cfg, "prior"), meta={"baselines": info})
     results["baselines"] = info
@@ -490,7 +511,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     timings["sft"] = time.time() - t
 
     t = stage(5, "evaluate SFT")
-    results["sft"] = _evaluate(test, data_dir, "sft", cfg)
+    results["sft"] = evaluate_stage(test, data_dir, "sft", cfg)
     timings["eval_sft"] = time.time() - t
 
     rewards = list(stage_config("grpo")["reward_funcs"])
@@ -503,7 +524,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     timings["grpo"] = time.time() - t
 
     t = stage(7, "evaluate GRPO")
-    results["grpo"] = _evaluate(test, data_dir, "grpo", cfg)
+    results["grpo"] = evaluate_stage(test, data_dir, "grpo", cfg)
     timings["eval_grpo"] = time.time() - t
 
     stages = [s for s in STAGES if s != "sft_control" or cfg.control]
@@ -515,25 +536,13 @@ def run_demo(cfg: DemoConfig) -> dict:
         )
         ctrl_dir = run_sft(sft_config(cfg, control=True))
         results["training"]["sft_control"] = train_info(ctrl_dir, cfg.control_steps, cfg.sft_batch_size, "sft_control")
-        results["sft_control"] = _evaluate(test, data_dir, "sft_control", cfg)
+        results["sft_control"] = evaluate_stage(test, data_dir, "sft_control", cfg)
         timings["sft_control"] = time.time() - t
 
     t = stage(n_stages, "paired tests and the report")
     for s in stages:
         results[s].update(_report_stats(out / f"eval_{s}"))
-    rows = {s: read_scores(out / f"eval_{s}" / "scores.jsonl") for s in stages}
-    results["paired"] = {
-        f"{a}_vs_{b}": compare_runs(
-            rows[a],
-            rows[b],
-            metrics=HEADLINE,
-            n_resamples=cfg.n_resamples,
-            n_permutations=cfg.n_resamples,
-            seed=cfg.seed,
-        )
-        for a, b in COMPARISONS
-        if a in rows and b in rows
-    }
+    results["paired"] = paired_tests(out, [(a, b) for a, b in COMPARISONS if a in stages and b in stages], cfg)
     notes = _notes(results, cfg, rewards)
     logs = {
         name: json.loads((out / name / "log_history.json").read_text())

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from radgrpo.config import ConfigError, from_dict, load_yaml, to_dict
+from radgrpo.config import ConfigError, load_yaml, to_dict
 from radgrpo.configs import load_config
 
 #: the shipped overlay of each thinking stage (layered over the plain stage's config)
@@ -115,58 +115,12 @@ def thinking_grpo_config(cfg: Any) -> Any:
     return RadGRPOConfig(**values)
 
 
-def thinking_eval_config(cfg: Any, name: str) -> Any:
-    """Evaluation of a thinking stage: ``eval/demo_cpu`` + ``eval/demo_thinking`` on OUT's test split."""
-    from radgrpo.cli.demo import stage_overrides
-    from radgrpo.eval.config import EvalConfig
-
-    out = Path(cfg.out)
-    values = {
-        **_layered("eval"),
-        "model": str(out / name),
-        "test_file": str(out / "data" / "test.jsonl"),
-        "out": str(out / f"eval_{name}"),
-        "run_name": name,
-        "seed": cfg.seed,
-        "html": False,
-        **stage_overrides(cfg, "eval"),
-    }
-    return from_dict(EvalConfig, values, source=THINKING_CONFIGS["eval"])
-
-
-def _evaluate(cfg: Any, name: str, records: list, base_dir: Path) -> dict:
-    from radgrpo.cli.demo import summary_line
-    from radgrpo.eval.pipeline import evaluate
-    from radgrpo.models.qwen3_vl import load_model_and_processor
-
-    config = thinking_eval_config(cfg, name)
-    model, processor = load_model_and_processor(Path(config.model))
-    flat = evaluate(model, processor, records, config, base_dir=base_dir)
-    _console().print(f"  {name}: {summary_line(flat)}, n={flat.get('n')}")
-    return flat
-
-
-def _thought_stats(eval_dir: Path) -> dict[str, float]:
-    """Share of well-formed answers (a closed think block) and the mean thought length in words."""
-    from radgrpo.eval.generate import read_predictions
-
-    preds, _ = read_predictions(eval_dir / "predictions.jsonl")
-    closed = [p.think_closed for p in preds]
-    words = [len((getattr(p, "thought", "") or "").split()) for p in preds]
-    return {
-        "think_closed_rate": sum(closed) / max(1, len(closed)),
-        "mean_thought_words": sum(words) / max(1, len(words)),
-    }
-
-
 def run_thinking_demo(cfg: Any) -> dict:
     """Run the thinking stages (and the plain demo first when ``OUT`` lacks it); returns
     ``OUT/thinking/results.json``'s content."""
-    from radgrpo.cli.demo import HEADLINE, run_demo, stage_rule, train_info
+    from radgrpo.cli.demo import evaluate_stage, paired_tests, run_demo, stage_rule, train_info
     from radgrpo.data.cold_start import ThinkingTraceConfig, generate_traces
-    from radgrpo.eval.compare import compare_runs
     from radgrpo.eval.report.html import write_report_from_dirs
-    from radgrpo.eval.score import read_scores
     from radgrpo.records import read_jsonl
     from radgrpo.train.grpo import run_grpo
     from radgrpo.train.sft import run_sft
@@ -214,7 +168,7 @@ def run_thinking_demo(cfg: Any) -> dict:
 
     stage_rule(f"3/{n} evaluate thinking SFT (' /think' prompts)")
     t = time.time()
-    results["sft_thinking"] = _evaluate(cfg, "sft_thinking", test, data_dir)
+    results["sft_thinking"] = evaluate_stage(test, data_dir, "sft_thinking", cfg, THINKING_CONFIGS["eval"])
     timings["eval_sft_thinking"] = time.time() - t
 
     grpo_cfg = thinking_grpo_config(cfg)
@@ -231,26 +185,16 @@ def run_thinking_demo(cfg: Any) -> dict:
 
     stage_rule(f"5/{n} evaluate thinking GRPO")
     t = time.time()
-    results["grpo_thinking"] = _evaluate(cfg, "grpo_thinking", test, data_dir)
+    results["grpo_thinking"] = evaluate_stage(test, data_dir, "grpo_thinking", cfg, THINKING_CONFIGS["eval"])
     timings["eval_grpo_thinking"] = time.time() - t
 
     stage_rule(f"6/{n} paired tests against the plain models and the report")
     t = time.time()
     stages = ["sft", "grpo", *THINKING_STAGES]
-    for s in THINKING_STAGES:
-        results[s].update(_thought_stats(out / f"eval_{s}"))
-    rows = {s: read_scores(out / f"eval_{s}" / "scores.jsonl") for s in stages}
-    results["paired"] = {
-        f"{a}_vs_{b}": compare_runs(
-            rows[a],
-            rows[b],
-            metrics=HEADLINE,
-            n_resamples=cfg.n_resamples,
-            n_permutations=cfg.n_resamples,
-            seed=cfg.seed,
-        )  # fmt: skip
-        for a, b in THINKING_COMPARISONS
-    }
+    for s in THINKING_STAGES:  # the evaluation's own thinking diagnostics, at the top of the stage's block
+        diag = results[s]["diagnostics"]
+        results[s].update({k: diag[k] for k in ("think_closed_rate", "mean_thought_words", "well_formed_rate")})
+    results["paired"] = paired_tests(out, THINKING_COMPARISONS, cfg)
     results["notes"] = thinking_notes(results, cfg)
     dest = out / "thinking"
     dest.mkdir(exist_ok=True)

@@ -13,14 +13,19 @@ from radgrpo.records import Record, read_jsonl
 logger = logging.getLogger("radgrpo.train")
 
 
+def read_task_records(path: str | os.PathLike, tasks: Any, flag: str = "--train_file") -> list[Record]:
+    """The records of a JSONL file, only ``tasks`` when given; a missing file raises naming ``flag``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{flag} {path} does not exist")
+    records = read_jsonl(path)
+    return [r for r in records if r.task.value in set(tasks)] if tasks else records
+
+
 def load_train_records(cfg: Any) -> tuple[list[Record], Path]:
     """Training records (task filter, cap) and the folder their image paths are relative to."""
     path = Path(cfg.train_file)
-    if not path.exists():
-        raise FileNotFoundError(f"--train_file {path} does not exist")
-    records = read_jsonl(path)
-    if cfg.tasks:
-        records = [r for r in records if r.task.value in set(cfg.tasks)]
+    records = read_task_records(path, cfg.tasks)
     if cfg.max_train_samples:
         records = records[: cfg.max_train_samples]
     if not records:

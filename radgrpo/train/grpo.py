@@ -157,12 +157,12 @@ def _trainer_class() -> Any:
             total = (rewards_per_func * weights).nansum(dim=1)
             total[unscored] = float("nan")
             eos = {*self.eos_token_ids, self._tokenizer.pad_token_id}
+            texts = [completion_text(c) for c in completions]
             local = {
                 "tasks": [x.get("task") for x in inputs],
-                "chars": [len(completion_text(c)) for c in completions],
+                "chars": [len(t) for t in texts],
                 "answer_chars": [
-                    len(split_thinking(completion_text(c), "last")[0] if x.get("thinking") else completion_text(c))
-                    for c, x in zip(completions, inputs)
+                    len(split_thinking(t, "last")[0] if x.get("thinking") else t) for t, x in zip(texts, inputs)
                 ],
                 "tokens": [len(ids) for ids in completion_ids_list],
                 "truncated": [bool(ids) and int(ids[-1]) not in eos for ids in completion_ids_list],

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.data.export.trl import records_to_sft_dataset
-from radgrpo.records import Record, read_jsonl
+from radgrpo.records import Record
 from radgrpo.train.common import (
     callbacks_for,
     finish,
     load_processor_for,
     load_train_records,
     peft_config_for,
+    read_task_records,
     train_resuming,
 )
 from radgrpo.train.configs import RadSFTConfig
@@ -63,11 +64,7 @@ def build_sft_dataset(cfg: RadSFTConfig) -> tuple[Any, list[Record]]:
     import datasets
 
     path = Path(cfg.mix_file)
-    if not path.is_file():
-        raise FileNotFoundError(f"--mix_file {path} does not exist")
-    pool = read_jsonl(path)
-    if cfg.tasks:
-        pool = [r for r in pool if r.task.value in set(cfg.tasks)]
+    pool = read_task_records(path, cfg.tasks, "--mix_file")
     mixed = sample_mix(pool, mix_count(len(records), cfg.mix_share, len(pool)), cfg.seed)
     if not mixed:
         return dataset, records
