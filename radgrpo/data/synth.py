@@ -91,6 +91,20 @@ def to_task_study(study: SynthStudy, sid: str, split: str) -> Study:
             for f in study.findings
         ],
     }
+    if study.reader is not None:
+        # the readers world: the drawn truth (the reference report and boxes are one reader's), so results can be
+        # scored against the truth and split by subtlety
+        meta["reader"] = study.reader
+        meta["truth"] = [
+            {
+                "finding": f.name,
+                "side": f.side,
+                "severity": round(float(f.severity or 0.0), 4),
+                "subtle": bool(f.subtle),
+                "boxes": [list(b) for b in round_boxes(f.boxes)],
+            }
+            for f in study.findings
+        ]
     return Study(
         key=sid,
         image=f"images/{sid}.png",
@@ -100,7 +114,14 @@ def to_task_study(study: SynthStudy, sid: str, split: str) -> Study:
         labels=dict(study.labels),
         patient_id=sid,
         meta=meta,
-        findings=[StudyFinding(f.name, round_boxes(f.boxes), study.sentences[f.name]) for f in study.findings],
+        findings=[
+            StudyFinding(
+                f.name,
+                round_boxes(f.reader_boxes if f.reader_boxes is not None else f.boxes),
+                study.sentences[f.name],
+            )
+            for f in study.findings
+        ],
         regions=dict(zip(study.regions, round_boxes(list(study.regions.values())))),
     )
 

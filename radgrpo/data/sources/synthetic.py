@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from radgrpo.config import mapping_flag
 from radgrpo.data.sources import synthetic_draw as draw
+from radgrpo.data.sources import synthetic_readers as readers_mod
 from radgrpo.records import CHEXPERT_LABELS, STUDY_TASKS, Box
 
 SOURCE = "synthetic"
@@ -55,6 +57,10 @@ NEGATED_LABELS: dict[str, str] = {
     "pneumothorax": "Pneumothorax",
 }
 _REPORT_ORDER = ("cardiomegaly", "consolidation", "nodule", "atelectasis", "pleural effusion", "pneumothorax")
+#: The worlds :class:`SynthConfig` can draw: "clean" (one deterministic, complete reference per study; every finding
+#: conspicuous) and "readers" (graded findings, references and boxes written by simulated readers,
+#: :mod:`radgrpo.data.sources.synthetic_readers`).
+WORLDS: tuple[str, ...] = ("clean", "readers")
 
 
 @dataclass
@@ -80,6 +86,25 @@ class SynthConfig:
     )
     normal_fraction: float = field(default=0.25, metadata={"help": "share of studies without findings"})
     second_finding_prob: float = field(default=0.35, metadata={"help": "probability of a second, different finding"})
+    world: str = field(
+        default="clean",
+        metadata={
+            "help": "clean: complete deterministic references, conspicuous findings; readers: graded findings with "
+            "references and boxes written by simulated readers (docs/rl_vs_imitation.md)"
+        },
+    )
+    readers: dict = field(
+        default_factory=dict,
+        metadata={
+            "help": "readers world: per-finding reader parameters laid over the defaults, e.g. "
+            "'{consolidation: {sens_max: 0.8}}' (keys: sens_min, sens_max, saturation, hedge_max, hedge_min, "
+            "false_positive, box_sigma, box_iou50)"
+        },
+    )
+    n_readers: int = field(default=4, metadata={"help": "readers world: readers in the panel (one drawn per study)"})
+    reader_spread: float = field(
+        default=0.25, metadata={"help": "readers world: sd of each reader's per-finding logit offset of sensitivity"}
+    )
     grounding_per_study: int = field(
         default=1,
         metadata={"help": "abnormality grounding records per abnormal study (distinct findings, at most all present)"},
@@ -113,18 +138,28 @@ class SynthConfig:
             raise ValueError(f"SynthConfig.image_size must be >= 32, got {self.image_size}")
         if self.grounding_per_study < 0 or self.anatomical_per_study < 0:
             raise ValueError("SynthConfig.grounding_per_study and anatomical_per_study must be >= 0")
+        if self.world not in WORLDS:
+            raise ValueError(f"SynthConfig.world must be one of {list(WORLDS)}, got {self.world!r}")
+        self.readers = mapping_flag(self.readers, "readers")
+        readers_mod.readers_from_config(self.readers)  # validates
+        if self.n_readers < 1 or self.reader_spread < 0:
+            raise ValueError("SynthConfig: n_readers must be >= 1 and reader_spread >= 0")
 
 
 @dataclass
 class SynthFinding:
     """One drawn finding: name, patient side ("right"/"left"/"bilateral", None for cardiomegaly), zone, size word
-    and its boxes (normalised [0, 1] xyxy, one per side, full precision)."""
+    and its boxes (normalised [0, 1] xyxy, one per side, full precision). In the readers world also its severity in
+    [0, 1], whether it is subtle (a typical reader names it at most half the time) and the reader's boxes."""
 
     name: str
     side: str | None
     zone: str | None
     size: str
     boxes: list[Box]
+    severity: float | None = None
+    subtle: bool | None = None
+    reader_boxes: list[Box] | None = None
 
 
 @dataclass
@@ -141,6 +176,7 @@ class SynthStudy:
     sentences: dict[str, str]
     body_box: Box
     regions: dict[str, Box]
+    reader: int | None = None
 
 
 def _rng(cfg: SynthConfig, seed: int, stream: int) -> np.random.Generator:
@@ -170,11 +206,13 @@ def draw_study(seed: int, cfg: SynthConfig, *, drop: tuple[str, ...] = ()) -> Sy
 
     Args:
         seed: the study seed (train studies use 0.., test studies :data:`TEST_SEED_OFFSET` + i).
-        cfg: the generator config (findings pool, probabilities, image size).
+        cfg: the generator config (world, findings pool, probabilities, image size, readers).
         drop: finding names to leave out; anatomy and noise stay identical (the "normal twin" when all are dropped).
 
     Returns:
-        A :class:`SynthStudy`.
+        A :class:`SynthStudy`. In the clean world its report names every finding; in the readers world a reader of
+        the panel (:mod:`radgrpo.data.sources.synthetic_readers`) writes the report and the boxes, and every
+        finding carries its severity.
 
     Example:
         >>> cfg = SynthConfig(image_size=64, normal_fraction=0.0, findings=["cardiomegaly"])
@@ -183,6 +221,8 @@ def draw_study(seed: int, cfg: SynthConfig, *, drop: tuple[str, ...] = ()) -> Sy
         ...     "Moderate cardiomegaly", "The heart is mildly enlarged", "The heart is moderately enlarged")
         (['cardiomegaly'], 1, True)
     """
+    if cfg.world == "readers":
+        return _draw_read_study(seed, cfg, drop)
     anat = draw.sample_anatomy(_rng(cfg, seed, 0))
     frng = _rng(cfg, seed, 1)
     specs = [draw.sample_finding(n, anat, frng) for n in choose_findings(cfg, frng)]
@@ -202,6 +242,79 @@ def draw_study(seed: int, cfg: SynthConfig, *, drop: tuple[str, ...] = ()) -> Sy
         body_box=draw.drawn_box(body, "the body drew no pixels"),
         regions=regions,
     )
+
+
+def _draw_read_study(seed: int, cfg: SynthConfig, drop: tuple[str, ...]) -> SynthStudy:
+    """The readers world's :func:`draw_study`: graded findings, then one reader of the panel writes report and boxes.
+
+    Streams: anatomy (0), findings and severities (1), noise (2), the reader's choices (3) and box jitter (4).
+    """
+    readers = readers_mod.readers_from_config(cfg.readers)
+    anat = draw.sample_anatomy(_rng(cfg, seed, 0))
+    frng = _rng(cfg, seed, 1)
+    names = choose_findings(cfg, frng)
+    severity = {n: float(frng.random()) for n in names}
+    if "cardiomegaly" in severity:
+        anat = draw.graded_anatomy(anat, severity["cardiomegaly"])
+    specs = [draw.sample_finding(n, anat, frng, severity=severity[n]) for n in names]
+    specs = [s for s in specs if s.name not in drop]
+    image, boxes = draw.render(anat, specs, cfg.image_size, _rng(cfg, seed, 2))
+    panel = readers_mod.reader_panel(readers, cfg.n_readers, cfg.reader_spread, cfg.seed)
+    rrng = random.Random(int(_rng(cfg, seed, 3).integers(0, 2**31)))
+    reader = panel[rrng.randrange(len(panel))]
+    jrng = _rng(cfg, seed, 4)
+    findings = []
+    for s, b in zip(specs, boxes):
+        v = severity[s.name]
+        findings.append(
+            SynthFinding(
+                s.name,
+                s.side,
+                s.zone,
+                s.size,
+                b,
+                severity=v,
+                subtle=readers[s.name].sensitivity(v) <= readers_mod.SUBTLE_BELOW,
+                reader_boxes=[readers_mod.jitter_box(x, readers[s.name].box_sigma, jrng) for x in b],
+            )
+        )
+    truth = [readers_mod.TruthFinding(f.name, f.side, float(f.severity or 0.0), f.size, f.zone) for f in findings]
+    said = readers_mod.read_findings(truth, reader, readers, rrng, findings=cfg.findings)
+    report = readers_mod.write_reader_report(said)
+    by_said = {x.name: readers_mod.sentence(x) for x in said}
+    plain = random.Random(int(_rng(cfg, seed, 3).integers(0, 2**31)) + 1)
+    sentences = {f.name: by_said.get(f.name) or finding_sentence(f, plain) for f in findings}
+    body = draw.body_mask(anat, cfg.image_size)
+    regions = draw.region_boxes(anat, cfg.image_size, enlarged_heart=any(s.name == "cardiomegaly" for s in specs))
+    return SynthStudy(
+        seed=seed,
+        image=image,
+        findings=findings,
+        report=report,
+        labels=said_labels(said, cfg.findings),
+        sentences=sentences,
+        body_box=draw.drawn_box(body, "the body drew no pixels"),
+        regions=regions,
+        reader=reader.id,
+    )
+
+
+def said_labels(said: list, pool: list[str]) -> dict[str, int]:
+    """CheXpert labels of a reader's report: 1 for plainly named findings, -1 (uncertain) for hedged ones, 0 for
+    the stock negatives of the absent major findings of ``pool``, "No Finding" 1 when nothing is named.
+
+    Example:
+        >>> from radgrpo.data.sources.synthetic_readers import Said
+        >>> said_labels([Said("pneumothorax", "left", "small", None, True, 0)], ["pneumothorax", "cardiomegaly"])
+        {'Cardiomegaly': 0, 'Pneumothorax': -1}
+    """
+    named = {x.name: x for x in said}
+    labels = {lab: 0 for name, lab in NEGATED_LABELS.items() if name not in named and name in pool}
+    for x in said:
+        labels.update(dict.fromkeys(FINDING_LABELS[x.name], -1 if x.hedged else 1))
+    if not named:
+        labels["No Finding"] = 1
+    return {lab: labels[lab] for lab in CHEXPERT_LABELS if lab in labels}
 
 
 def study_labels(findings: list[SynthFinding]) -> dict[str, int]:

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,18 @@ BLUR_SIGMA_256 = 1.2
 _AIR, _BODY, _LUNG, _MEDIASTINUM, _HEART = 0.05, 0.6, 0.27, 0.72, 0.74
 _FLUID, _PTX, _PLEURAL_LINE = 0.66, 0.03, 0.14
 _SIDE_SIGN = {"right": -1.0, "left": 1.0}  # patient side -> image direction of the lung centre from the midline
+#: Peak added intensity of a lesion at full severity (the clean world draws every lesion at this level).
+_LESION_INTENSITY = {"consolidation": 0.36, "nodule": 0.3, "atelectasis": 0.26}
+#: Graded drawing (``severity`` in [0, 1]): parameter at severity 0 and at severity 1, interpolated linearly. Severity
+#: 0 is the faintest finding the generator draws, 1 the most conspicuous; the clean world's ranges lie inside.
+GRADED: dict[str, dict[str, tuple[float, float]]] = {
+    "cardiomegaly": {"enlargement": (0.3, 1.1)},  # share of the way from the normal heart to the enlarged one
+    "pleural effusion": {"height": (0.1, 0.6)},
+    "pneumothorax": {"collapse": (0.86, 0.45)},  # lung size kept (1 = no pneumothorax)
+    "consolidation": {"intensity": (0.14, 0.36)},
+    "nodule": {"intensity": (0.12, 0.3)},
+    "atelectasis": {"intensity": (0.1, 0.26)},
+}
 
 
 @dataclass
@@ -234,15 +247,16 @@ def _lesion(f: FindingSpec, lung: np.ndarray, x: np.ndarray, y: np.ndarray) -> n
     """Additive intensity of a consolidation (fuzzy blob), nodule (sharp disc) or atelectasis (plate-like band)."""
     p = f.params
     dx, dy = x - p["cx"], y - p["cy"]
+    level = np.float32(p.get("intensity", _LESION_INTENSITY[f.name]))
     if f.name == "consolidation":
         d2 = (dx / p["rx"]) ** 2 + (dy / p["ry"]) ** 2
-        add = np.where(d2 < 1.0, 0.36 * np.minimum(1.1 - d2, 1.0), 0.0).astype(np.float32)
+        add = np.where(d2 < 1.0, level * np.minimum(1.1 - d2, 1.0), 0.0).astype(np.float32)
     elif f.name == "nodule":
-        add = np.where(dx**2 + dy**2 < p["r"] ** 2, np.float32(0.3), np.float32(0.0))
+        add = np.where(dx**2 + dy**2 < p["r"] ** 2, level, np.float32(0.0))
     else:  # atelectasis
         c, s = np.cos(p["angle"]), np.sin(p["angle"])
         d2 = ((dx * c + dy * s) / p["half_len"]) ** 2 + ((-dx * s + dy * c) / p["half_thick"]) ** 2
-        add = np.where(d2 < 1.0, np.float32(0.26), np.float32(0.0))
+        add = np.where(d2 < 1.0, level, np.float32(0.0))
     return np.where(lung, add, np.float32(0.0)).astype(np.float32)
 
 
@@ -250,13 +264,41 @@ def _size_word(value: float, cuts: tuple[float, float], words=("small", "moderat
     return words[0] if value < cuts[0] else words[1] if value < cuts[1] else words[2]
 
 
-def sample_finding(name: str, anat: Anatomy, rng: np.random.Generator) -> FindingSpec:
+def graded(name: str, key: str, severity: float) -> float:
+    """A graded drawing parameter of ``name`` at ``severity`` in [0, 1] (:data:`GRADED`, linear).
+
+    Example:
+        >>> graded("pleural effusion", "height", 0.0), graded("pleural effusion", "height", 1.0)
+        (0.1, 0.6)
+    """
+    lo, hi = GRADED[name][key]
+    return lo + (hi - lo) * float(severity)
+
+
+def graded_anatomy(anat: Anatomy, severity: float) -> Anatomy:
+    """``anat`` whose cardiomegaly heart is enlarged by ``severity``: half-axes moved from the normal heart's towards
+    ``anat.heart_big`` by :func:`graded` ``("cardiomegaly", "enlargement")``.
+
+    Example:
+        >>> a = sample_anatomy(np.random.default_rng(0))
+        >>> graded_anatomy(a, 0.0).heart_big[0] < graded_anatomy(a, 1.0).heart_big[0]
+        True
+    """
+    e = graded("cardiomegaly", "enlargement", severity)
+    (_, _, a, b), (ba, bb) = anat.heart, anat.heart_big
+    return dataclasses.replace(anat, heart_big=(a + e * (ba - a), b + e * (bb - b)))
+
+
+def sample_finding(name: str, anat: Anatomy, rng: np.random.Generator, severity: float | None = None) -> FindingSpec:
     """Draw the side, zone, size and drawing parameters of one finding for a given anatomy.
 
     Args:
         name: one of :data:`SUPPORTED_FINDINGS`.
-        anat: the study's anatomy (findings are placed relative to its lungs and heart).
+        anat: the study's anatomy (findings are placed relative to its lungs and heart); for a graded cardiomegaly,
+            pass :func:`graded_anatomy` of the severity.
         rng: the study's findings stream.
+        severity: None draws the clean world's parameters (the same random calls as always); a value in [0, 1]
+            draws the graded size or contrast of :data:`GRADED` instead (side, zone and place are drawn as before).
 
     Returns:
         A :class:`FindingSpec`; ``side`` is the patient side ("right" = image left), None for cardiomegaly.
@@ -274,15 +316,16 @@ def sample_finding(name: str, anat: Anatomy, rng: np.random.Generator) -> Findin
     if name == "pleural effusion":
         v = rng.random()
         side = "right" if v < 0.35 else "left" if v < 0.7 else "bilateral"
-        height = u(0.2, 0.6)
+        height = u(0.2, 0.6) if severity is None else graded(name, "height", severity)
         return FindingSpec(
             name, side, "base", _size_word(height, (0.33, 0.47)), {"height": height, "meniscus": u(0.25, 0.4)}
         )
     side = "right" if rng.random() < 0.5 else "left"
     lx, ly, a, b = anat.lungs[side]
     if name == "pneumothorax":
-        collapse = u(0.45, 0.78)
+        collapse = u(0.45, 0.78) if severity is None else graded(name, "collapse", severity)
         return FindingSpec(name, side, "apical", _size_word(-collapse, (-0.67, -0.56)), {"collapse": collapse})
+    extra = {} if severity is None else {"intensity": graded(name, "intensity", severity)}
     if name == "atelectasis":
         half_len = u(0.075, 0.1)
         return FindingSpec(
@@ -296,6 +339,7 @@ def sample_finding(name: str, anat: Anatomy, rng: np.random.Generator) -> Findin
                 "half_len": half_len,
                 "half_thick": u(0.024, 0.032),
                 "angle": u(-0.3, 0.3),
+                **extra,
             },
         )
     zone = ("upper", "mid", "lower")[int(rng.integers(0, 3))]
@@ -303,9 +347,13 @@ def sample_finding(name: str, anat: Anatomy, rng: np.random.Generator) -> Findin
     if name == "consolidation":
         rx = u(0.065, 0.09)
         return FindingSpec(
-            name, side, zone, _size_word(rx, (0.0733, 0.0817)), {"cx": cx, "cy": cy, "rx": rx, "ry": rx * u(0.9, 1.25)}
+            name,
+            side,
+            zone,
+            _size_word(rx, (0.0733, 0.0817)),
+            {"cx": cx, "cy": cy, "rx": rx, "ry": rx * u(0.9, 1.25), **extra},
         )
     if name == "nodule":
         r = u(0.06, 0.08)
-        return FindingSpec(name, side, zone, _size_word(r, (0.0667, 0.0733)), {"cx": cx, "cy": cy, "r": r})
+        return FindingSpec(name, side, zone, _size_word(r, (0.0667, 0.0733)), {"cx": cx, "cy": cy, "r": r, **extra})
     raise ValueError(f"unknown synthetic finding {name!r}; supported: {list(SUPPORTED_FINDINGS)}")
