@@ -17,6 +17,7 @@ from trl import GRPOConfig, SFTConfig
 from radgrpo.config import mapping_flag
 from radgrpo.thinking import thinking_mode
 from radgrpo.train.fields import GRPOFields, RadFields, SFTFields
+from radgrpo.train.sampling import SELECTION_MODES
 
 
 def _cpu_fallback(cfg) -> None:
@@ -85,5 +86,45 @@ class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
             raise ValueError(f"--eval_max_samples must be >= 1, got {self.eval_max_samples}")
         if not 0 <= self.hacking_length_ratio < 1 or self.hacking_patience < 0:
             raise ValueError("--hacking_length_ratio must be in [0, 1) and --hacking_patience >= 0")
+        _check_sampling(self)
         _cpu_fallback(self)
         super().__post_init__()
+        if self.dynamic_sampling:
+            _check_whole_groups(self)
+
+
+def _check_sampling(cfg) -> None:
+    """The dynamic-sampling and prompt-selection options (radgrpo.train.sampling)."""
+    if cfg.dynamic_sampling_max_rounds < 1:
+        raise ValueError(f"--dynamic_sampling_max_rounds must be >= 1, got {cfg.dynamic_sampling_max_rounds}")
+    for flag in (
+        "dynamic_sampling_min_std",
+        "prompt_selection_min_std",
+        "prompt_selection_every",
+        "prompt_selection_pool",
+    ):
+        if getattr(cfg, flag) < 0:
+            raise ValueError(f"--{flag} must be >= 0, got {getattr(cfg, flag)}")
+    if cfg.prompt_selection not in SELECTION_MODES:
+        raise ValueError(
+            f"--prompt_selection must be one of {', '.join(SELECTION_MODES)}, got {cfg.prompt_selection!r}"
+        )
+    if cfg.prompt_selection_samples < 2:
+        raise ValueError(
+            f"--prompt_selection_samples must be >= 2 (a std needs two rollouts), got {cfg.prompt_selection_samples}"
+        )
+    if not 0 <= cfg.prompt_selection_unfiltered_share <= 1:
+        raise ValueError(
+            f"--prompt_selection_unfiltered_share must be in [0, 1], got {cfg.prompt_selection_unfiltered_share}"
+        )
+
+
+def _check_whole_groups(cfg) -> None:
+    """Dynamic sampling drops whole groups, so each process must hold whole groups (TRL lets them straddle)."""
+    per_process = cfg.per_device_train_batch_size * cfg.steps_per_generation
+    if per_process % cfg.num_generations:
+        raise ValueError(
+            f"--dynamic_sampling needs whole groups on each process: per_device_train_batch_size x "
+            f"steps_per_generation = {cfg.per_device_train_batch_size} x {cfg.steps_per_generation} = {per_process} "
+            f"is not a multiple of --num_generations {cfg.num_generations}; change one of the three"
+        )

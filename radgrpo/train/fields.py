@@ -2,7 +2,7 @@
 
 :class:`RadFields` are the options SFT and GRPO share (model, data, images, LoRA, wall-clock guard);
 :class:`GRPOFields` are GRPO's (rewards and their options, the reward-failure stop, the held-out evaluation, the
-reward-hacking alarm). ``radgrpo.train.configs`` mixes them into TRL's ``SFTConfig``/``GRPOConfig``, so every field
+reward-hacking alarm, dynamic sampling and prompt selection: ``radgrpo.train.sampling``). ``radgrpo.train.configs`` mixes them into TRL's ``SFTConfig``/``GRPOConfig``, so every field
 here is a YAML key and a flag of the same name. Each field's ``metadata`` holds its ``help``; its group (the
 heading ``--help`` prints it under) is in :data:`GROUPS`.
 
@@ -146,4 +146,45 @@ class GRPOFields:
         "reward-hacking alarm when the training reward rises while the held-out metric falls over this many "
         "evaluations (0 = off)",
         "held-out evaluation",
+    )
+    dynamic_sampling: bool = _opt(
+        False,
+        "DAPO dynamic sampling (verl filter_groups): drop groups with reward std <= --dynamic_sampling_min_std, "
+        "refill with new prompts",
+        "dynamic sampling",
+    )
+    dynamic_sampling_max_rounds: int = _opt(
+        4,
+        "generation rounds per rollout batch at most, the first included (verl max_num_gen_batches); at the cap "
+        "the step trains on the groups found",
+        "dynamic sampling",
+    )
+    dynamic_sampling_min_std: float = _opt(
+        1e-6, "a group whose weighted-reward std is <= this has no signal (not 0: float noise)", "dynamic sampling"
+    )
+    prompt_selection: str = _opt(
+        "none",
+        "none, or uncertainty: train on prompts whose reward std over --prompt_selection_samples rollouts is above "
+        "--prompt_selection_min_std (arXiv 2504.03380)",
+        "prompt selection",
+    )
+    prompt_selection_every: int = _opt(
+        0, "re-score the prompt pool every K optimizer steps (0: once, with the initial model)", "prompt selection"
+    )
+    prompt_selection_samples: int = _opt(4, "rollouts per prompt when scoring (>= 2)", "prompt selection")
+    prompt_selection_pool: int = _opt(
+        0, "prompts scored per pass (a seeded subset, redrawn each pass; 0 = all)", "prompt selection"
+    )
+    prompt_selection_unfiltered_share: float = _opt(
+        0.2, "share of training prompts drawn from the whole training set, not the kept set", "prompt selection"
+    )
+    prompt_selection_min_std: float = _opt(
+        1e-6,
+        "keep a prompt whose scored weighted-reward std is above this (raise for continuous rewards)",
+        "prompt selection",
+    )
+    prompt_selection_tasks: list[str] | None = _opt(
+        None,
+        "tasks whose prompts are scored and filtered; the others are always kept (none given: all)",
+        "prompt selection",
     )

@@ -37,6 +37,7 @@ from radgrpo.train.common import (
     train_resuming,
 )
 from radgrpo.train.configs import RadGRPOConfig
+from radgrpo.train.grpo_sampling import SamplingCallback, SamplingState, SamplingTrainerMixin, weighted_rewards
 from radgrpo.train.monitors import MonitorCallback, RunMonitor
 
 logger = logging.getLogger("radgrpo.train")
@@ -141,21 +142,20 @@ def _trainer_class() -> Any:
 
     from radgrpo.rewards.base import completion_text
 
-    class RadGRPOTrainer(GRPOTrainer):
-        """``trl.GRPOTrainer`` that hands each rollout batch's rewards to a :class:`RunMonitor` (and logs its values)."""
+    class RadGRPOTrainer(SamplingTrainerMixin, GRPOTrainer):
+        """``trl.GRPOTrainer`` that hands each rollout batch's rewards to a :class:`RunMonitor` (and logs its values),
+        with dynamic sampling and prompt selection (:mod:`radgrpo.train.grpo_sampling`)."""
 
         radgrpo_monitor: RunMonitor | None = None
 
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
             rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            self._radgrpo_rewards = rewards_per_func  # all processes' rows: dynamic sampling reads them
             monitor = self.radgrpo_monitor
-            if monitor is None:
+            if monitor is None or self._radgrpo_scoring:  # prompt-selection scoring is not a training rollout
                 return rewards_per_func
             mode = "train" if getattr(self.model, "training", True) else "eval"
-            weights = self.reward_weights.to(rewards_per_func.device).unsqueeze(0)
-            unscored = rewards_per_func.isnan().all(dim=1)
-            total = (rewards_per_func * weights).nansum(dim=1)
-            total[unscored] = float("nan")
+            total = weighted_rewards(rewards_per_func, self.reward_weights)
             eos = {*self.eos_token_ids, self._tokenizer.pad_token_id}
             texts = [completion_text(c) for c in completions]
             local = {
@@ -196,7 +196,8 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
         callbacks: extra ``transformers.TrainerCallback`` objects (the opt-in wall-clock guard is added from ``cfg``).
     Returns:
         ``Path(cfg.output_dir)`` holding the final model, processor, ``config.yaml``, ``log_history.json``,
-        ``monitors.json`` (alarms) and, with ``eval_file``, ``heldout.json``.
+        ``monitors.json`` (alarms), ``sampling.json`` (rollout counts: :class:`radgrpo.train.sampling.SamplingTotals`)
+        and, with ``eval_file``, ``heldout.json``.
     Raises:
         PreflightError: a reward cannot score the training data (nothing is written).
         RewardFailureError: a reward failed on more than ``reward_failure_threshold`` of its recent samples.
@@ -221,8 +222,10 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
         min_samples=cfg.reward_failure_min_samples,
         length_ratio=cfg.hacking_length_ratio,
         patience=cfg.hacking_patience,
+        min_std=cfg.dynamic_sampling_min_std,
     )
-    extra: list[Any] = [MonitorCallback(monitor)]
+    sampling = SamplingState.from_config(cfg, dataset["task"])
+    extra: list[Any] = [MonitorCallback(monitor), SamplingCallback(sampling)]
     if heldout_cb is not None:
         heldout_cb.monitor = monitor
         extra.append(heldout_cb)
@@ -237,6 +240,7 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
         callbacks=callbacks_for(cfg) + extra + list(callbacks or []),
     )
     trainer.radgrpo_monitor = monitor
+    trainer.radgrpo_sampling = sampling
     if heldout_cb is not None:
         heldout_cb.trainer = trainer
     train_resuming(trainer, cfg.output_dir)
@@ -244,6 +248,10 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
         Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
         monitors = {"alarms": monitor.alarms, "evals": monitor.evals}
         (Path(cfg.output_dir) / "monitors.json").write_text(json.dumps(monitors, indent=1))
+        counts = {"dynamic_sampling": cfg.dynamic_sampling, "prompt_selection": cfg.prompt_selection}
+        (Path(cfg.output_dir) / "sampling.json").write_text(
+            json.dumps({**counts, **sampling.totals.as_dict()}, indent=1)
+        )
     return finish(trainer, processor, cfg, records=records)
 
 

@@ -11,7 +11,8 @@ Logged per rollout batch (through the trainer's ``report_to``), for each task ``
 - ``tasks/T/reward_mean``, ``tasks/T/reward_std``: the weighted reward TRL's advantage uses (samples no reward
   scored excluded);
 - ``tasks/T/length_chars``, ``tasks/T/length_tokens``: mean completion length;
-- ``tasks/T/zero_std_groups``: share of the task's groups whose rewards are all equal (no learning signal);
+- ``tasks/T/zero_std_groups``: share of the task's groups whose rewards are all equal, i.e. whose std is at most
+  ``min_std`` (no learning signal; with dynamic sampling on, the share of all generated groups, before filtering);
 - ``tasks/T/none_share``: share of samples no reward scored; ``tasks/T/truncated``: share that hit
   ``max_completion_length`` without an end token;
 - report tasks: ``tasks/T/length_ratio`` = mean answer length / mean reference length (characters; the answer of a
@@ -77,6 +78,8 @@ class RunMonitor:
         patience: reward-up/metric-down alarm after this many evaluations in a row (0 = off).
         metric: the held-out key the alarm watches (``<task>/<metric>``; None = the first key seen).
         higher_is_better: the metric's direction.
+        min_std: a group whose reward std is at most this counts as zero-variance (``--dynamic_sampling_min_std``;
+            0 = exactly equal rewards only, which float noise hides).
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class RunMonitor:
         patience: int = 3,
         metric: str | None = None,
         higher_is_better: bool = True,
+        min_std: float = 0.0,
     ) -> None:
         self.num_generations = int(num_generations)
         self.failure_threshold = float(failure_threshold)
@@ -98,6 +102,7 @@ class RunMonitor:
         self.patience = int(patience)
         self.metric = metric
         self.higher_is_better = bool(higher_is_better)
+        self.min_std = float(min_std)
         self.failures: dict[str, deque[int]] = {}
         self.last_errors: dict[str, str] = {}
         self.rewards_since_eval: list[float] = []
@@ -181,7 +186,7 @@ class RunMonitor:
                 if tasks[g] == task
             ]
             if groups:
-                logs[pre + "zero_std_groups"] = _mean([float(_std(g) == 0.0) for g in groups])
+                logs[pre + "zero_std_groups"] = _mean([float(_std(g) <= self.min_std) for g in groups])
             refs = [ref_chars[i] for i in idx if ref_chars[i] > 0]
             if task in REPORT_TASKS and refs:
                 ans = chars if answer_chars is None else answer_chars
