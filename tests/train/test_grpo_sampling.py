@@ -402,3 +402,31 @@ def test_prompt_selection_once_with_dynamic_sampling_resumes_its_kept_set_and_dr
     assert logs[2]["prompt_selection/unfiltered_share"] == sum(step1[0][1]) / 2  # the zero-advantage first round
     assert totals["selection_passes"] == 1 and totals["rollout_batches"] == 2 and totals["capped_batches"] >= 1
     assert totals["prompts_generated"] == 2 * len(training)
+
+
+def test_fewer_groups_keep_the_micro_batch_slices_equal_with_a_reference_model(
+    tiny_model_dir, tiny_records, tmp_path, probe_registered, trained_batches
+):
+    # 4 micro-batches per rollout batch of 4 groups of 2: a batch of fewer groups must hold a multiple of 2 groups
+    # (group_unit(2, 4)); beta > 0 adds the reference log-probs to the rows that are cut and re-padded
+    plan = {"0": ["half", "half"], "1": ["half", "zero"]}
+    logs, calls, totals = _train(
+        tiny_model_dir,
+        tiny_records,
+        tmp_path / "grpo",
+        tmp_path / "probe",
+        {"plan": plan},
+        max_steps=2,
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=4,
+        beta=0.04,
+        dynamic_sampling=True,
+        dynamic_sampling_max_rounds=2,
+    )
+    assert [len([c for c in calls if c["step"] == s]) for s in (0, 1)] == [2, 2]
+    # step 0: 2 groups found (4 rows, one per micro-batch); step 1: 1 group, less than the unit: zero advantages
+    assert trained_batches == [(1, False)] * 4 + [(2, True)] * 4
+    assert [logs[s]["dynamic_sampling/groups_kept"] for s in (1, 2)] == [2, 0]
+    assert [logs[s]["dynamic_sampling/capped"] for s in (1, 2)] == [1, 1]
+    assert all(math.isfinite(logs[s]["loss"]) and math.isfinite(logs[s]["kl"]) for s in (1, 2))
+    assert totals["groups_trained"] == 2 + 4 and totals["no_signal_batches"] == 1
