@@ -8,8 +8,13 @@ Each metric is named with the per-item columns it is computed from and its stati
   ``soft_f1_dice``, ``matched_iou``, ``bleu4``, ``rougeL``, ``gleu``, ``bertscore``, ``radgraph``, ``radcliq``,
   ``green``), plus summarize's own means ``format_valid_rate`` (from ``parseable``) and ``anc`` (mean
   ``answer_chars`` of ``report_generation`` rows, in characters);
+- the per-report means of the label metrics: ``clinical_utility`` and, on records with a drawn truth,
+  ``clinical_utility_truth`` (and the grounding truth means ``map_50_truth``, ``soft_f1_truth``, ...);
 - the corpus F1s, recomputed on every resample from per-report columns: ``rule_finding_f1`` and
-  ``rule_finding_f1_side`` from the rows' ``(tp, fp, fn)`` counts, and the eight CheXbert F1s (``chexbert_micro_14``
+  ``rule_finding_f1_side`` from the rows' ``(tp, fp, fn)`` counts, likewise ``rule_finding_f1_truth`` and
+  ``rule_finding_f1_side_truth`` from the truth counts, the truth recalls ``recall_truth/<group>`` and
+  ``recall_side_truth/<group>`` (``subtle``, ``conspicuous``) as ratios of the rows' named / truth counts (reports
+  without a truth finding of the group are left out), and the eight CheXbert F1s (``chexbert_micro_14``
   ... ``chexbert_uneg_macro_5``) from the rows' CheXbert label vectors, binarised with the result's uncertainty
   policy into per-label ``(tp, fp, fn)`` (micro: ratio of the summed counts; macro: mean of the per-label F1s),
   which gives the numbers of ``radgrpo.eval.summarize`` on the same items.
@@ -37,7 +42,14 @@ from typing import Any
 import numpy as np
 
 from radgrpo.eval.summarize import ANC, ANC_TASK, RESULT_NAMES
-from radgrpo.metrics.paired import Statistic, mean_statistic, micro_f1_statistic, paired_comparison, paired_items
+from radgrpo.metrics.paired import (
+    Statistic,
+    mean_statistic,
+    micro_f1_statistic,
+    paired_comparison,
+    paired_items,
+    ratio_statistic,
+)
 from radgrpo.metrics.registry import METRICS
 
 #: ``fn(rows) -> one list of floats (or None: the row has no value) per row``: per-item columns computed from rows
@@ -112,13 +124,30 @@ FORMAT_RATE: str = RESULT_NAMES["parseable"]
 
 def _corpus_metrics(spec_name: str) -> list[PairedMetric]:
     """The paired forms of a ``corpus`` metric of the table (its per-report row fields -> its result names)."""
-    if spec_name == "rule_finding_f1":
+    if spec_name in ("rule_finding_f1", "rule_finding_f1_truth"):
+        prefix, suffix = ("rule_finding", "") if spec_name == "rule_finding_f1" else ("rule_finding_truth", "_truth")
         return [
-            PairedMetric(f"rule_finding_f1{tag}", tuple(f"rule_finding{tag}_{c}" for c in ("tp", "fp", "fn")), stat)
-            for tag, stat in (("", micro_f1_statistic), ("_side", micro_f1_statistic))
+            PairedMetric(
+                f"rule_finding_f1{tag}{suffix}",
+                tuple(f"{prefix}{tag}_{c}" for c in ("tp", "fp", "fn")),
+                micro_f1_statistic,
+            )
+            for tag in ("", "_side")
+        ]
+    if spec_name == "recall_truth":
+        from radgrpo.metrics.truth import SUBTLETY_GROUPS
+
+        return [
+            PairedMetric(
+                f"recall{tag}_truth/{group}",
+                (f"recall_truth_{group}_named{tag}", f"recall_truth_{group}_n"),
+                ratio_statistic,
+            )
+            for tag in ("", "_side")
+            for group in SUBTLETY_GROUPS
         ]
     if spec_name == "chexbert":
-        from radgrpo.eval.summarize import CHEXBERT_POLICIES
+        from radgrpo.eval.corpus import CHEXBERT_POLICIES
         from radgrpo.metrics.text.chexbert import F1_KEYS, FIVE_LABEL_COLUMNS
         from radgrpo.records import CHEXPERT_LABELS
 
@@ -158,7 +187,7 @@ def paired_metrics() -> dict[str, PairedMetric]:
 
 
 def _result_names(results: Sequence[str]) -> set[str]:
-    # the table lists "rule_finding_f1/<Label>" as a placeholder for the per-finding F1s (not paired here)
+    # the table lists "rule_finding_f1/<Label>" as a placeholder for the per-finding values (not paired here)
     return {r for r in results if "<" not in r}
 
 

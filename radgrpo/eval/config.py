@@ -17,12 +17,14 @@ Example:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radgrpo.config import mapping_flag
 from radgrpo.eval.score import DEFAULT_METRICS, check_metrics
 from radgrpo.metrics.registry import metrics_help
+from radgrpo.metrics.text.utility import check_costs
 from radgrpo.records import Task
 from radgrpo.thinking import thinking_mode
 
@@ -93,6 +95,21 @@ class EvalConfig:
     radgraph_level: str = field(
         default="complete", metadata={"help": "RadGraph-F1 level: simple, partial or complete (paper: complete)"}
     )
+    utility_side: bool = field(
+        default=True,
+        metadata={
+            "help": "clinical_utility (and clinical_utility_truth): charge a finding named on the wrong side "
+            "(false: the side-free variant)"
+        },
+    )
+    utility_costs: dict | str | None = field(
+        default_factory=dict,
+        metadata={
+            "help": "clinical_utility costs laid over the declared ones (docs/metrics.md#clinical-utility): YAML "
+            "mapping label -> {miss, false, wrong_side}, e.g. '{Pneumothorax: {miss: 4}}'; the costs used are "
+            "written to the results' manifest"
+        },
+    )
     dtype: str = field(default="", metadata={"help": "model dtype, e.g. bfloat16 (default: the loader's choice)"})
     device: str = field(default="", metadata={"help": "device, e.g. cuda or cpu (default: the loader's choice)"})
     min_pixels: int = field(default=0, metadata={"help": "processor min_pixels (0: as saved with the model)"})
@@ -154,6 +171,11 @@ class EvalConfig:
                 raise ValueError(f"--adapter: {e.args[0]}") from None
         if self.radgraph_level not in ("simple", "partial", "complete"):
             raise ValueError(f"--radgraph_level must be simple, partial or complete, got {self.radgraph_level!r}")
+        self.utility_costs = mapping_flag(self.utility_costs, "utility_costs")
+        try:
+            check_costs(self.utility_costs)
+        except ValueError as e:
+            raise ValueError(f"--utility_costs: {e}") from None
         if self.green_backend not in ("hf", "openai"):
             raise ValueError(f"--green_backend must be hf or openai, got {self.green_backend!r}")
         if "green" in self.metrics and self.green_backend == "openai" and not self.green_base_url:
@@ -185,12 +207,16 @@ class EvalConfig:
 
     def metric_options(self) -> dict[str, dict[str, Any]]:
         """Keyword arguments of the metrics that take options: GREEN's judge, the RadGraph-F1 level (and both
-        models' device).
+        models' device), the clinical utility's side rule and its full cost table (the declared costs with
+        ``utility_costs`` laid over them; ``clinical_utility_truth`` takes the same).
 
         Example:
-            >>> opts = EvalConfig(model="m", test_file="t.jsonl", radgraph_level="partial").metric_options()
-            >>> opts["green"]["backend"], opts["radgraph"]
-            ('hf', {'level': 'partial'})
+            >>> opts = EvalConfig(model="m", test_file="t.jsonl", radgraph_level="partial",
+            ...                   utility_costs={"Pneumothorax": {"miss": 4}}).metric_options()
+            >>> opts["green"]["backend"], opts["radgraph"], opts["clinical_utility"]["side"]
+            ('hf', {'level': 'partial'}, True)
+            >>> opts["clinical_utility"]["costs"]["Pneumothorax"]
+            {'miss': 4.0, 'false': 1.0, 'wrong_side': 4.0}
         """
         green: dict[str, Any] = {"backend": self.green_backend, "model": self.green_model}
         radgraph: dict[str, Any] = {"level": self.radgraph_level}
@@ -206,4 +232,8 @@ class EvalConfig:
                 green["device"] = self.device
         if self.device:
             radgraph["device"] = self.device
-        return {"green": green, "radgraph": radgraph}
+        utility = {
+            "side": bool(self.utility_side),
+            "costs": {k: asdict(v) for k, v in check_costs(mapping_flag(self.utility_costs, "utility_costs")).items()},
+        }
+        return {"green": green, "radgraph": radgraph, "clinical_utility": utility}

@@ -11,9 +11,16 @@ Grounding rows (boxes normalised [0,1] xyxy) get the table's ``grounding`` metri
 ``ap_50``, ``matched_iou``, each with its own box parser) plus ``parseable`` (>= 1 box parsed by the reward parser),
 ``n_pred_boxes`` and ``n_ref_boxes``. Report rows get the requested ``report`` metrics (``bleu4`` and ``rougeL`` by
 default; the model-backed ones fail with an error naming what to download, never a substitute) and, for the
-``label`` metrics (``chexbert``, ``rule_finding_f1``), the per-report label fields that ``radgrpo.eval.summarize``
-turns into corpus F1s. Other tasks (classification, conversation) get only the bookkeeping fields for now. Every row
-carries ``source`` (the record's dataset) and ``answer_chars`` (characters of the scored answer).
+``label`` metrics (``chexbert``, ``rule_finding_f1``, ``clinical_utility``), the per-report label fields that
+``radgrpo.eval.summarize`` turns into corpus F1s and means. Other tasks (classification, conversation) get only the
+bookkeeping fields for now. Every row carries ``source`` (the record's dataset) and ``answer_chars`` (characters of
+the scored answer).
+
+Truth metrics (the table's entries with ``truth_of``, :func:`radgrpo.metrics.registry.with_truth`) come with their
+metric: on records whose ``meta["truth"]`` holds the drawn findings (the synthetic readers world), report rows are
+also scored against that truth (``rule_finding_f1_truth``, ``recall_truth``, ``clinical_utility_truth``) and
+grounding rows against the drawn boxes of their target's truth entry (``soft_f1_truth``, ``ap_50_truth`` ...).
+Records without a truth get none of these keys.
 
 Example:
     >>> from radgrpo.records import Record
@@ -34,8 +41,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from radgrpo.boxes import parse_boxes
-from radgrpo.metrics.registry import DEFAULT_METRICS, check_metrics, get_metric, list_metrics
+from radgrpo.metrics.registry import DEFAULT_METRICS, check_metrics, get_metric, list_metrics, with_truth
 from radgrpo.metrics.report_labels import RULE_FINDING_KEYS
+from radgrpo.metrics.truth import target_truth_boxes
 from radgrpo.records import Record, Task
 
 __all__ = [
@@ -77,30 +85,45 @@ def load_metric_functions(metrics: Iterable[str] | None, kinds: Sequence[str] = 
 
 
 def score_grounding(
-    answer: str, reference_boxes: Sequence[Sequence[float]], metrics: Iterable[str] | None = None
+    answer: str,
+    reference_boxes: Sequence[Sequence[float]],
+    metrics: Iterable[str] | None = None,
+    truth_boxes: Sequence[Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """Per-sample grounding scores of one answer text.
 
     Args:
         answer: the model's answer (thinking already removed).
-        reference_boxes: ground-truth boxes, normalised [0,1] xyxy.
+        reference_boxes: ground-truth boxes, normalised [0,1] xyxy (the reference's: a reader's in the synthetic
+            readers world).
         metrics: which of the table's grounding metrics to compute (None: all of them).
+        truth_boxes: the drawn boxes of the target (normalised [0,1] xyxy), for the truth metrics
+            (``soft_f1_truth`` ...); None: no truth, no truth metric.
     Returns:
-        ``{"soft_f1", "soft_f1_dice", "ap_50", "matched_iou"`` (those requested, in table order), ``"parseable",
-        "n_pred_boxes", "n_ref_boxes"}``; values in [0, 1] except the counts. No parsed box or no reference box
-        gives 0.0 (no credit for an empty side).
+        ``{"soft_f1", "soft_f1_dice", "ap_50", "matched_iou"`` (those requested, in table order; their ``_truth``
+        versions when ``truth_boxes`` is given), ``"parseable", "n_pred_boxes", "n_ref_boxes"}``; values in [0, 1]
+        except the counts. No parsed box or no reference box gives 0.0 (no credit for an empty side).
 
     Example:
         >>> s = score_grounding("at [0.35, 0.51, 0.75, 0.64]", [(0.38, 0.47, 0.76, 0.62)])
         >>> round(s["soft_f1"], 3), round(s["soft_f1_dice"], 3), s["ap_50"], s["n_pred_boxes"]
         (0.747, 0.596, 1.0, 1)
+        >>> s = score_grounding("at [0.35, 0.51, 0.75, 0.64]", [(0.38, 0.47, 0.76, 0.62)], ["ap_50", "ap_50_truth"],
+        ...                     truth_boxes=[(0.35, 0.51, 0.75, 0.64)])
+        >>> s["ap_50"], s["ap_50_truth"], "soft_f1" in s
+        (1.0, 1.0, False)
     """
     wanted = None if metrics is None else set(metrics)
     gt = [tuple(float(v) for v in b) for b in reference_boxes]
+    truth = None if truth_boxes is None else [tuple(float(v) for v in b) for b in truth_boxes]
     row: dict[str, Any] = {}
     for name in list_metrics("grounding"):
         if wanted is None or name in wanted:
-            row[name] = get_metric(name).score([gt], [answer])[0]
+            spec = get_metric(name)
+            if not spec.truth_of:
+                row[name] = spec.score([gt], [answer])[0]
+            elif truth is not None:
+                row[name] = spec.score([truth], [answer])[0]
     pred = parse_boxes(answer)
     row["parseable"] = len(pred) > 0
     row["n_pred_boxes"] = len(pred)
@@ -120,9 +143,12 @@ def score_predictions(
         predictions: :class:`radgrpo.eval.generate.Prediction` objects (or dicts with ``id`` and ``answer``).
         records: the test records; each prediction's id must be among them.
         metrics: metric names (:func:`available_metrics`), or None for :data:`DEFAULT_METRICS`. Grounding names
-            apply to grounding tasks, report and label names to ``report_generation``.
+            apply to grounding tasks, report and label names to ``report_generation``; each brings its truth
+            metrics (:func:`radgrpo.metrics.registry.with_truth`), scored on the records with ``meta["truth"]``.
         metric_options: metric name -> extra keyword arguments of its scoring function (e.g.
-            ``{"green": {"backend": "openai", "base_url": "http://127.0.0.1:8000/v1", "model": "green"}}``).
+            ``{"green": {"backend": "openai", "base_url": "http://127.0.0.1:8000/v1", "model": "green"}}``); a
+            truth metric without an entry of its own takes its metric's (``clinical_utility``'s ``side`` and
+            ``costs`` apply to ``clinical_utility_truth``).
     Returns:
         rows ``{"id", "task", "source", "target", "n_tokens", "finished", "think_closed", "answer_chars",
         <metric>: value, ...}`` in the order of ``predictions``: ``source`` is ``record.source`` (the dataset, e.g.
@@ -142,7 +168,7 @@ def score_predictions(
         >>> row["rougeL"], "bleu4" in row
         (1.0, False)
     """
-    names = check_metrics(metrics)
+    names = with_truth(check_metrics(metrics))
     by_id = {r.id: r for r in records}
     preds = [p if isinstance(p, dict) else p.to_dict() for p in predictions]
     ids = [p["id"] for p in preds]
@@ -175,7 +201,8 @@ def score_predictions(
                 thought_tokens=int(p.get("thought_tokens") or 0),
             )
         if rec.task.is_grounding:
-            row.update(score_grounding(answer, rec.reference_boxes, grounding_names))
+            truth_boxes = target_truth_boxes(_truth(rec), rec.target)
+            row.update(score_grounding(answer, rec.reference_boxes, grounding_names, truth_boxes))
         elif rec.task is Task.REPORT_GENERATION:
             report_idx.append(len(rows))
         rows.append(row)
@@ -190,15 +217,29 @@ def score_predictions(
     # per-pair report scores in the requested order, then the label fields in table order
     report_names = [m for m in names if get_metric(m).kind == "report"]
     label_names = [m for m in list_metrics("label") if m in names]
+    options = metric_options or {}
     for name in report_names:
-        opts = (metric_options or {}).get(name, {})
-        for i, v in zip(report_idx, get_metric(name).score(refs, hyps, **opts)):
+        for i, v in zip(report_idx, get_metric(name).score(refs, hyps, **options.get(name, {}))):
             rows[i][name] = v
+    truths = [_truth(by_id[rows[i]["id"]]) for i in report_idx]
+    with_truth_idx = [j for j, t in enumerate(truths) if t is not None]
     for name in label_names:
-        opts = (metric_options or {}).get(name, {})
-        for i, fields in zip(report_idx, get_metric(name).score(refs, hyps, **opts)):
-            rows[i].update(fields)
+        spec = get_metric(name)
+        if not spec.truth_of:
+            for i, fields in zip(report_idx, spec.score(refs, hyps, **options.get(name, {}))):
+                rows[i].update(fields)
+        elif with_truth_idx:  # against the drawn truth, on the records that have one
+            opts = options.get(name, options.get(spec.truth_of, {}))
+            got = spec.score([truths[j] for j in with_truth_idx], [hyps[j] for j in with_truth_idx], **opts)
+            for j, fields in zip(with_truth_idx, got):
+                rows[report_idx[j]].update(fields)
     return rows
+
+
+def _truth(rec: Record) -> list[dict[str, Any]] | None:
+    """The drawn findings of a synthetic readers-world record (``meta["truth"]``), else None."""
+    truth = (rec.meta or {}).get("truth")
+    return list(truth) if isinstance(truth, list) else None
 
 
 def write_scores(rows: Iterable[dict[str, Any]], path: str | os.PathLike) -> int:

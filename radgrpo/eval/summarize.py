@@ -11,13 +11,19 @@ cardiomegaly box, so per-finding AP is always reported next to it (docs/evaluati
 Names in ``results.json`` (the score key on the right when it differs):
 ``map_50`` (mean ``ap_50``), ``soft_f1``, ``soft_f1_dice``, ``matched_iou``, ``format_valid_rate`` (mean
 ``parseable``: share of grounding answers with ≥ 1 parseable box), ``bleu4``, ``rougeL`` and any opt-in report
-metric, ``anc`` (the paper's ANC, Table 3: mean number of characters of the answers of ``report_generation`` rows,
-from their ``answer_chars``; derived here for every run, not a ``--metrics`` name; it has no better direction, see
-:data:`NO_DIRECTION`) and ``n`` (samples). Corpus statistics that are not means (bootstrap over reports as well): the CheXbert F1s
-(``chexbert_micro_14`` ...) and, for the ``rule_finding_f1`` metric, ``rule_finding_f1`` (positive-finding micro-F1
-over the rule labeller's ``FINDING_LABELS``), ``rule_finding_f1_side`` (side-aware) and ``rule_finding_f1/<Label>``
-(one per finding present in references or predictions). Diagnostics without CIs: ``finished_rate`` (stopped on EOS),
-``mean_n_tokens``, ``mean_pred_boxes``, ``think_closed_rate``.
+metric, ``clinical_utility`` and ``clinical_utility/<Label>`` (per-report means, <= 0), ``anc`` (the paper's ANC,
+Table 3: mean number of characters of the answers of ``report_generation`` rows, from their ``answer_chars``;
+derived here for every run, not a ``--metrics`` name; it has no better direction, see :data:`NO_DIRECTION`) and
+``n`` (samples). Corpus statistics that are not means (bootstrap over reports as well, :mod:`radgrpo.eval.corpus`):
+the CheXbert F1s (``chexbert_micro_14`` ...) and, for the ``rule_finding_f1`` metric, ``rule_finding_f1``
+(named-finding micro-F1 over the rule labeller's ``FINDING_LABELS``, hedged mentions named),
+``rule_finding_f1_side`` (side-aware) and ``rule_finding_f1/<Label>`` (one per finding present in references or
+predictions). On records with a drawn truth (synthetic readers world) the truth metrics come too: means
+``map_50_truth``, ``soft_f1_truth``, ``soft_f1_dice_truth``, ``matched_iou_truth``, ``clinical_utility_truth``
+(+ ``/<Label>``), and corpus statistics ``rule_finding_f1_truth``, ``rule_finding_f1_side_truth``,
+``rule_finding_f1_truth/<Label>``, ``recall_truth/subtle``, ``recall_truth/conspicuous``,
+``recall_side_truth/subtle``, ``recall_side_truth/conspicuous``. Diagnostics without CIs: ``finished_rate``
+(stopped on EOS), ``mean_n_tokens``, ``mean_pred_boxes``, ``think_closed_rate``.
 
 This module does not generate or score; it only aggregates.
 
@@ -36,12 +42,13 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
+from radgrpo.eval.corpus import CHEXBERT_POLICIES as CHEXBERT_POLICIES  # re-exported (the tests and compare read it)
+from radgrpo.eval.corpus import corpus_results
 from radgrpo.metrics.bootstrap import MetricResult, bootstrap_ci
 from radgrpo.metrics.registry import label_row_fields, lower_is_better, result_names
 
@@ -74,10 +81,16 @@ ANC_TASK: str = "report_generation"
 #: summarised metrics without a better direction (descriptive: a report should not mark a best value); their
 #: ``MetricResult.higher_is_better`` is True only because the field needs a value
 NO_DIRECTION: frozenset[str] = frozenset({ANC})
-#: corpus CheXbert F1 result-name prefix -> uncertainty policy (f1chexbert's "uncertain = positive" is the paper's)
-CHEXBERT_POLICIES: dict[str, str] = {"chexbert": "positive", "chexbert_uneg": "negative"}
-#: metrics shown per target (grounding)
-TARGET_METRICS: tuple[str, ...] = ("map_50", "soft_f1", "matched_iou", "format_valid_rate")
+#: metrics shown per target (grounding); the truth ones only where the records carry a drawn truth
+TARGET_METRICS: tuple[str, ...] = (
+    "map_50",
+    "soft_f1",
+    "matched_iou",
+    "format_valid_rate",
+    "map_50_truth",
+    "soft_f1_truth",
+    "matched_iou_truth",
+)
 
 
 @dataclass
@@ -226,8 +239,7 @@ def summarize_rows(
             n=int(vals.size),
             higher_is_better=name not in lower,
         )
-    out.update(_chexbert_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
-    out.update(_rule_finding_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
+    out.update(corpus_results(rows, n_resamples=n_resamples, seed=seed, confidence=confidence, only=only))
     chars = [float(r["answer_chars"]) for r in rows if r.get("task") == ANC_TASK and r.get("answer_chars") is not None]
     if chars and (only is None or ANC in only):
         value, lo, hi = bootstrap_ci(chars, n_resamples=n_resamples, seed=seed, confidence=confidence)
@@ -235,120 +247,6 @@ def summarize_rows(
             name=ANC, value=float(value), ci_low=float(lo), ci_high=float(hi), n=len(chars), higher_is_better=True
         )
     return out
-
-
-def _chexbert_results(
-    rows: Sequence[dict[str, Any]], *, n_resamples: int, seed: int, confidence: float, only: Sequence[str] | None
-) -> dict[str, MetricResult]:
-    """Corpus CheXbert F1 (micro/macro, 14/5 labels, both uncertainty policies) with a bootstrap over reports.
-
-    Example:
-        >>> pos, neg = [0, 1] + [-2] * 12, [0, 0] + [-2] * 12          # cardiomegaly present / absent
-        >>> rows = [{"chexbert_ref_labels": pos, "chexbert_hyp_labels": pos},
-        ...         {"chexbert_ref_labels": pos, "chexbert_hyp_labels": neg}]
-        >>> res = _chexbert_results(rows, n_resamples=50, seed=0, confidence=0.95, only=None)
-        >>> round(res["chexbert_micro_5"].value, 4), res["chexbert_micro_5"].n
-        (0.6667, 2)
-    """
-    from radgrpo.metrics.bootstrap import bootstrap_weighted_ci
-    from radgrpo.metrics.text.chexbert import F1_KEYS, chexbert_f1_weighted
-
-    lab = [r for r in rows if r.get("chexbert_ref_labels") is not None and r.get("chexbert_hyp_labels") is not None]
-    if not lab:
-        return {}
-    ref = np.array([r["chexbert_ref_labels"] for r in lab])
-    hyp = np.array([r["chexbert_hyp_labels"] for r in lab])
-    out: dict[str, MetricResult] = {}
-    for prefix, policy in CHEXBERT_POLICIES.items():
-        names = [f"{prefix}_{k}" for k in F1_KEYS]
-        if only is not None and not set(names) & set(only):
-            continue
-        value, lo, hi = bootstrap_weighted_ci(
-            len(lab),
-            partial(chexbert_f1_weighted, ref, hyp, uncertain=policy),
-            n_resamples=n_resamples,
-            seed=seed,
-            confidence=confidence,
-        )
-        for j, name in enumerate(names):
-            if only is None or name in only:
-                out[name] = MetricResult(
-                    name=name,
-                    value=float(value[j]),
-                    ci_low=float(lo[j]),
-                    ci_high=float(hi[j]),
-                    n=len(lab),
-                    higher_is_better=True,
-                )
-    return out
-
-
-_RULE_FINDING_LISTS = ("rule_finding_ref", "rule_finding_hyp", "rule_finding_side_ref", "rule_finding_side_hyp")
-
-
-def _rule_finding_results(
-    rows: Sequence[dict[str, Any]], *, n_resamples: int, seed: int, confidence: float, only: Sequence[str] | None
-) -> dict[str, MetricResult]:
-    """Corpus positive-finding micro-F1s of the ``rule_finding_f1`` metric with a bootstrap over reports.
-
-    Counts come from the rows' finding lists (``rule_finding_ref`` / ``_hyp`` and their ``side_`` versions, written
-    by ``radgrpo.eval.score``); the resampling is the one of :func:`_chexbert_results`
-    (:func:`radgrpo.metrics.bootstrap.bootstrap_weighted_ci` with the same seed).
-
-    Returns:
-        ``rule_finding_f1``, ``rule_finding_f1_side`` and ``rule_finding_f1/<Label>`` for each label of
-        ``FINDING_LABELS`` in some reference or prediction; F1 = 2TP / (2TP + FP + FN), 0.0 without positives.
-
-    Example:
-        >>> rows = [{"rule_finding_ref": ["Cardiomegaly"], "rule_finding_hyp": ["Cardiomegaly"],
-        ...          "rule_finding_side_ref": ["Cardiomegaly|none"], "rule_finding_side_hyp": ["Cardiomegaly|none"]},
-        ...         {"rule_finding_ref": ["Pneumothorax"], "rule_finding_hyp": ["Pneumothorax"],
-        ...          "rule_finding_side_ref": ["Pneumothorax|left"], "rule_finding_side_hyp": ["Pneumothorax|right"]}]
-        >>> res = _rule_finding_results(rows, n_resamples=50, seed=0, confidence=0.95, only=None)
-        >>> [(k, round(v.value, 4)) for k, v in res.items()]  # doctest: +NORMALIZE_WHITESPACE
-        [('rule_finding_f1', 1.0), ('rule_finding_f1_side', 0.5), ('rule_finding_f1/Cardiomegaly', 1.0),
-         ('rule_finding_f1/Pneumothorax', 1.0)]
-    """
-    from radgrpo.metrics.bootstrap import bootstrap_weighted_ci
-    from radgrpo.metrics.text.rule_labeler import FINDING_LABELS
-
-    lab = [r for r in rows if all(r.get(k) is not None for k in _RULE_FINDING_LISTS)]
-    if not lab:
-        return {}
-    sets = [{k: set(r[k]) for k in _RULE_FINDING_LISTS} for r in lab]
-    present = [f for f in FINDING_LABELS if any(f in s["rule_finding_ref"] or f in s["rule_finding_hyp"] for s in sets)]
-    names = ["rule_finding_f1", "rule_finding_f1_side", *[f"rule_finding_f1/{f}" for f in present]]
-    if only is not None and not set(names) & set(only):
-        return {}
-    # (n, k, 3) counts: k columns = plain, side-aware, one per present label; last axis tp, fp, fn
-    counts = np.zeros((len(lab), len(names), 3))
-    for i, s in enumerate(sets):
-        for j, (ref, hyp) in enumerate(
-            ((s["rule_finding_ref"], s["rule_finding_hyp"]), (s["rule_finding_side_ref"], s["rule_finding_side_hyp"]))
-        ):
-            counts[i, j] = (len(hyp & ref), len(hyp - ref), len(ref - hyp))
-        for j, f in enumerate(present, start=2):
-            h, g = f in s["rule_finding_hyp"], f in s["rule_finding_ref"]
-            counts[i, j] = (h and g, h and not g, g and not h)
-
-    def micro_f1(w: np.ndarray) -> np.ndarray:
-        tot = np.einsum("rn,nkc->rkc", w, counts)
-        den = 2 * tot[..., 0] + tot[..., 1] + tot[..., 2]
-        return np.divide(2 * tot[..., 0], den, out=np.zeros_like(den), where=den > 0)
-
-    value, lo, hi = bootstrap_weighted_ci(len(lab), micro_f1, n_resamples=n_resamples, seed=seed, confidence=confidence)
-    return {
-        name: MetricResult(
-            name=name,
-            value=float(value[j]),
-            ci_low=float(lo[j]),
-            ci_high=float(hi[j]),
-            n=len(lab),
-            higher_is_better=True,
-        )
-        for j, name in enumerate(names)
-        if only is None or name in only
-    }
 
 
 def diagnostics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:

@@ -4,7 +4,7 @@ Every headline metric here is a function of column sums of per-item values: a me
 mAP@0.5 = mean of per-sample AP, BLEU-4, ROUGE-L) or a corpus micro-F1 of per-item ``(tp, fp, fn)`` counts. A
 *statistic* is therefore ``fn(S, W) -> (R,)``, where ``S`` is an (R, k) array of weighted column sums over the items
 and ``W`` the (R,) total weights (items counted, with multiplicity). :func:`mean_statistic` and
-:func:`micro_f1_statistic` are the two built in; :func:`paired_comparison` evaluates one on two systems ``a`` (the
+:func:`micro_f1_statistic` are the two built in (and :func:`ratio_statistic` for a ratio of counts); :func:`paired_comparison` evaluates one on two systems ``a`` (the
 new one) and ``b`` (the one it is compared with) and returns
 
 * ``diff``: statistic(a) - statistic(b) on all items;
@@ -75,6 +75,25 @@ def micro_f1_statistic(S: np.ndarray, W: np.ndarray) -> np.ndarray:
     tp, fp, fn = S[:, 0], S[:, 1], S[:, 2]
     den = 2.0 * tp + fp + fn
     return np.divide(2.0 * tp, den, out=np.zeros_like(den), where=den != 0)
+
+
+def ratio_statistic(S: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Corpus ratio of summed per-item counts: ``S[:, 0] / S[:, 1]`` (e.g. named truth findings / truth findings).
+
+    Args:
+        S: (R, k >= 2) weighted column sums; column 0 the numerator counts, column 1 the denominator counts.
+        W: (R,) total weights (unused: a ratio of sums).
+    Returns:
+        (R,) ratios; 0.0 where the denominator is 0.
+
+    Example:
+        >>> ratio_statistic(np.array([[3.0, 4.0], [0.0, 0.0]]), np.ones(2)).tolist()
+        [0.75, 0.0]
+    """
+    S = np.asarray(S, dtype=np.float64)
+    if S.ndim != 2 or S.shape[1] < 2:
+        raise ValueError(f"ratio_statistic needs (R, 2) sums of (numerator, denominator) columns, got {S.shape}")
+    return np.divide(S[:, 0], S[:, 1], out=np.zeros_like(S[:, 0]), where=S[:, 1] != 0)
 
 
 def _as_items(x: Any, name: str) -> np.ndarray:

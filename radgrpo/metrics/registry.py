@@ -9,14 +9,19 @@ One :class:`MetricSpec` per name (the ``--metrics`` name, the score key in ``sco
   xyxy), predictions answer strings (parsed by the metric's own box parser) or box lists, values floats in [0, 1].
   ``report``: report strings, values floats (NaN: the pair could not be scored, e.g. an unparseable GREEN
   judgement). ``label``: report strings, values dicts of per-report row fields (label vectors, finding lists and
-  counts, :mod:`radgrpo.metrics.report_labels`);
+  counts, :mod:`radgrpo.metrics.report_labels`; or per-report values such as ``clinical_utility`` and its
+  ``clinical_utility/<Label>`` terms, averaged like per-pair scores when the aggregation is ``mean``);
 - the aggregation: ``mean`` (the reported number is the mean of the per-sample values; bootstrap over samples) or
   ``corpus`` (a corpus statistic, micro/macro F1 over all reports, computed by ``radgrpo.eval.summarize`` from the
   row fields; bootstrap over reports);
 - the direction, the names it gets in ``results.json`` (``ap_50``'s mean is ``map_50``), and
 - the scoring models it needs: names of ``radgrpo.metrics.loaders.MODEL_SPECS``; a missing one raises
   ``ModelNotFoundError`` naming the files and the ``radgrpo models download NAME`` command
-  (:func:`require_all_models`).
+  (:func:`require_all_models`);
+- for a TRUTH metric, the metric it re-scores against the drawn truth of synthetic records (``truth_of``): its
+  references are ``meta["truth"]`` (report metrics, :mod:`radgrpo.metrics.truth`) or the drawn boxes of the
+  grounding target's truth entry, and it is computed whenever its metric is, on the records that carry a truth
+  (:func:`with_truth`); other records get no value (absent, not zero).
 
 Not the reward table (``radgrpo.rewards.registry``); rewards that wrap a metric (``bleu4``, ``gleu``) take the
 function from here. Definitions of every metric: docs/metrics.md.
@@ -40,6 +45,7 @@ from typing import Any
 
 from radgrpo.config import did_you_mean
 from radgrpo.metrics.report_labels import CHEXBERT_KEYS, RULE_FINDING_KEYS
+from radgrpo.metrics.truth import RECALL_TRUTH_KEYS, RULE_FINDING_TRUTH_KEYS
 
 KINDS: tuple[str, ...] = ("grounding", "report", "label")
 AGGREGATIONS: tuple[str, ...] = ("mean", "corpus")
@@ -51,8 +57,8 @@ class MetricSpec:
 
     Args:
         name: the ``--metrics`` name and the score key in ``scores.jsonl``.
-        kind: ``"grounding"`` (boxes), ``"report"`` (per-pair text score) or ``"label"`` (per-report labels for a
-            corpus statistic).
+        kind: ``"grounding"`` (boxes), ``"report"`` (per-pair text score) or ``"label"`` (per-report row fields:
+            labels for a corpus statistic, or per-report values averaged like scores).
         target: ``"package.module:function"``, a function ``fn(references, predictions, **kwargs)`` returning one
             value per pair (floats; dicts of row fields for ``label``).
         description: one line on what exactly is computed (shown in errors and ``--metrics`` help).
@@ -63,6 +69,7 @@ class MetricSpec:
         results: names in ``results.json`` (default: ``(name,)``; corpus metrics list every name they produce).
         row_fields: the row keys a ``label`` metric writes (bookkeeping, not means).
         default: computed when no ``--metrics`` are given.
+        truth_of: for a truth metric, the metric it re-scores against the drawn truth (computed with it).
 
     Example:
         >>> MetricSpec("x", "report", "radgrpo.metrics.text.bleu:score_bleu", "BLEU-2", (("n", 2),)).results
@@ -80,6 +87,7 @@ class MetricSpec:
     results: tuple[str, ...] = ()
     row_fields: tuple[str, ...] = ()
     default: bool = False
+    truth_of: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -190,7 +198,7 @@ def get_metric(name: str) -> MetricSpec:
         >>> get_metric("map_50")
         Traceback (most recent call last):
         ...
-        KeyError: "unknown metric 'map_50'; registered metrics: soft_f1, soft_f1_dice, ap_50, matched_iou, bleu4, rougeL, gleu, bertscore, radgraph, radcliq, green, chexbert, rule_finding_f1"
+        KeyError: "unknown metric 'map_50'; registered metrics: soft_f1, soft_f1_dice, ap_50, matched_iou, bleu4, rougeL, gleu, bertscore, radgraph, radcliq, green, chexbert, rule_finding_f1, clinical_utility, rule_finding_f1_truth, recall_truth, clinical_utility_truth, soft_f1_truth, soft_f1_dice_truth, ap_50_truth, matched_iou_truth"
     """
     try:
         return METRICS[name]
@@ -202,10 +210,21 @@ def list_metrics(kind: str | None = None) -> list[str]:
     """Registered names in table order, optionally of one kind.
 
     Example:
-        >>> list_metrics("grounding")
+        >>> list_metrics("grounding")[:4]
         ['soft_f1', 'soft_f1_dice', 'ap_50', 'matched_iou']
     """
     return [n for n, s in METRICS.items() if kind is None or s.kind == kind]
+
+
+def with_truth(names: Iterable[str]) -> list[str]:
+    """``names`` followed by the truth metrics of each (the table's entries whose ``truth_of`` is among them).
+
+    Example:
+        >>> with_truth(["soft_f1", "clinical_utility", "bleu4"])
+        ['soft_f1', 'clinical_utility', 'bleu4', 'clinical_utility_truth', 'soft_f1_truth']
+    """
+    out = list(dict.fromkeys(names))
+    return out + [n for n, s in METRICS.items() if s.truth_of and s.truth_of in out and n not in out]
 
 
 def require_all_models(metrics: Iterable[str], kinds: Sequence[str] = ("report", "label")) -> None:
@@ -254,7 +273,7 @@ def result_names() -> dict[str, str]:
 
     Example:
         >>> result_names()
-        {'ap_50': 'map_50'}
+        {'ap_50': 'map_50', 'ap_50_truth': 'map_50_truth'}
     """
     return {s.name: s.results[0] for s in METRICS.values() if s.aggregation == "mean" and s.results[0] != s.name}
 
@@ -290,13 +309,14 @@ def metrics_help() -> str:
     groups = (
         ("grounding", "grounding, per-sample means"),
         ("report", "reports, per-sample means"),
-        ("label", "reports, corpus F1s"),
+        ("label", "reports, corpus F1s and label-based means"),
     )
     parts = [f"{' '.join(list_metrics(kind))} ({what})" for kind, what in groups if list_metrics(kind)]
     models = "; ".join(f"{n} needs {' + '.join(s.models)}" for n, s in METRICS.items() if s.models)
     return (
-        f"metric names: {'; '.join(parts)}. Default: {' '.join(DEFAULT_METRICS)}. Model-backed metrics need "
-        f"their weights ({models}; fetch them with `radgrpo models download NAME`)"
+        f"metric names: {'; '.join(parts)}. Default: {' '.join(DEFAULT_METRICS)}. The *_truth metrics and "
+        f"recall_truth come with their metric on records that carry a drawn truth (synthetic readers world). "
+        f"Model-backed metrics need their weights ({models}; fetch them with `radgrpo models download NAME`)"
     )
 
 
@@ -401,12 +421,87 @@ for _spec in (
         "rule_finding_f1",
         "label",
         "radgrpo.metrics.report_labels:rule_finding_rows",
-        "positive-finding micro-F1 over FINDING_LABELS read by the rule_chexpert labeller (synthetic "
-        "reports; not CheXbert); also side-aware as rule_finding_f1_side and per finding as "
+        "named-finding micro-F1 over FINDING_LABELS read by the rule_chexpert labeller, hedged mentions "
+        "named (synthetic reports; not CheXbert); also side-aware as rule_finding_f1_side and per finding as "
         "rule_finding_f1/<Label>",
         aggregation="corpus",
         results=("rule_finding_f1", "rule_finding_f1_side", "rule_finding_f1/<Label>"),
         row_fields=RULE_FINDING_KEYS,
+    ),
+    MetricSpec(
+        "clinical_utility",
+        "label",
+        "radgrpo.metrics.report_labels:clinical_utility_rows",
+        "declared clinical utility per report (<= 0, higher is better): minus the costs of missed, falsely named "
+        "and wrong-side findings (rule_chexpert labeller, hedged = named; side-aware unless side: false); per "
+        "finding as clinical_utility/<Label>; options side, costs",
+        results=("clinical_utility", "clinical_utility/<Label>"),
+    ),
+    # truth metrics: the same scores against the drawn truth (records with meta["truth"]; computed with their metric)
+    MetricSpec(
+        "rule_finding_f1_truth",
+        "label",
+        "radgrpo.metrics.truth:rule_finding_truth_rows",
+        "rule_finding_f1 against the drawn truth instead of the reference report: named-finding micro-F1, "
+        "side-aware as rule_finding_f1_side_truth, per finding as rule_finding_f1_truth/<Label>",
+        aggregation="corpus",
+        results=("rule_finding_f1_truth", "rule_finding_f1_side_truth", "rule_finding_f1_truth/<Label>"),
+        row_fields=RULE_FINDING_TRUTH_KEYS,
+        truth_of="rule_finding_f1",
+    ),
+    MetricSpec(
+        "recall_truth",
+        "label",
+        "radgrpo.metrics.truth:recall_truth_rows",
+        "share of the drawn findings the report names, for subtle and conspicuous ones (side-free, and on every "
+        "side of the finding as recall_side_truth/<group>)",
+        aggregation="corpus",
+        results=(
+            "recall_truth/subtle",
+            "recall_truth/conspicuous",
+            "recall_side_truth/subtle",
+            "recall_side_truth/conspicuous",
+        ),
+        row_fields=RECALL_TRUTH_KEYS,
+        truth_of="rule_finding_f1",
+    ),
+    MetricSpec(
+        "clinical_utility_truth",
+        "label",
+        "radgrpo.metrics.truth:clinical_utility_truth_rows",
+        "clinical_utility against the drawn truth; per finding as clinical_utility_truth/<Label>; takes "
+        "clinical_utility's options",
+        results=("clinical_utility_truth", "clinical_utility_truth/<Label>"),
+        truth_of="clinical_utility",
+    ),
+    MetricSpec(
+        "soft_f1_truth",
+        "grounding",
+        "radgrpo.metrics.grounding.answers:score_soft_f1",
+        "soft_f1 against the drawn boxes of the target finding instead of the reader's boxes",
+        truth_of="soft_f1",
+    ),
+    MetricSpec(
+        "soft_f1_dice_truth",
+        "grounding",
+        "radgrpo.metrics.grounding.answers:score_soft_f1_dice",
+        "soft_f1_dice against the drawn boxes of the target finding",
+        truth_of="soft_f1_dice",
+    ),
+    MetricSpec(
+        "ap_50_truth",
+        "grounding",
+        "radgrpo.metrics.grounding.answers:score_ap50",
+        "ap_50 against the drawn boxes of the target finding; its mean is map_50_truth",
+        results=("map_50_truth",),
+        truth_of="ap_50",
+    ),
+    MetricSpec(
+        "matched_iou_truth",
+        "grounding",
+        "radgrpo.metrics.grounding.answers:score_matched_iou",
+        "matched_iou against the drawn boxes of the target finding",
+        truth_of="matched_iou",
     ),
 ):
     register_metric(_spec)

@@ -45,6 +45,11 @@ REWARDS: dict[str, tuple[str, str]] = {
         "minus (missed + 0.7 x falsely named findings) per report, read by the rule_chexpert "
         "labeller (synthetic/offline report reward; not CheXbert)",
     ),
+    "clinical_utility": (
+        "radgrpo.rewards.report:make_clinical_utility_reward",
+        "the declared clinical utility: minus per-finding costs of missed, falsely named and wrong-side findings "
+        "(rule_chexpert labeller, hedged = named; options side, costs; synthetic/offline report reward)",
+    ),
     "rule_finding_f1": (
         "radgrpo.rewards.report:make_rule_finding_f1_reward",
         "per-report F1 of positive findings read by the rule_chexpert labeller, side-aware by default "

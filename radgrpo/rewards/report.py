@@ -13,6 +13,10 @@ counted and logged). Logged component: ``answer_found`` (thinking samples).
 per-report F1 of the positive findings the ``rule_chexpert`` labeller reads in completion and reference
 (:func:`radgrpo.metrics.text.rule_labeler.rule_finding_sample_f1`, side-aware by default), optionally blended with
 BLEU-4. It is exact on the synthetic generator's reports and approximate elsewhere; it is not CheXbert.
+``clinical_utility`` (:func:`make_clinical_utility_reward`) is the project's declared clinical utility
+(:func:`radgrpo.metrics.text.utility.score_clinical_utility`, the evaluation metric's code): minus the per-finding
+costs of missed, falsely named and wrong-side findings, side-aware by default. All of them read hedged mentions
+("possible small left pleural effusion") as naming the finding.
 
 The model-backed report rewards (−RadCliQ, BERTScore, RadGraph F1) are not here: they live in
 ``radgrpo.rewards.clinical``. All report rewards share :class:`radgrpo.rewards.base.ReportReward` (answer
@@ -33,6 +37,7 @@ import numpy as np
 
 from radgrpo.metrics.registry import get_metric
 from radgrpo.metrics.text.rule_labeler import finding_counts, rule_finding_sample_f1
+from radgrpo.metrics.text.utility import check_costs, score_clinical_utility
 from radgrpo.rewards.base import ReportReward
 
 #: per-pair coco-caption BLEU-4 ``(refs, hyps) -> array``: the metric table's ``bleu4`` function (picklable)
@@ -214,6 +219,68 @@ def make_rule_finding_errors_reward(
     return LexicalReportReward(
         name,
         partial(rule_finding_errors_pairs, false_positive_cost=float(false_positive_cost), side=bool(side)),
+        missing_think_score=None,  # 0 is this reward's best value: a missing </think> is scored as an empty report
+        thinking=thinking,
+    )
+
+
+def clinical_utility_pairs(
+    refs: list[str], hyps: list[str], side: bool = True, costs: dict[str, Any] | None = None
+) -> list[float]:
+    """Per pair, the clinical utility of the completion against the reference (module-level so it pickles).
+
+    Args:
+        refs: reference reports.
+        hyps: completions (answers), aligned with ``refs``.
+        side: side-aware (a finding named on the wrong side costs ``wrong_side``).
+        costs: overrides of the declared costs (label -> {miss, false, wrong_side}).
+
+    Returns:
+        one float (<= 0) per pair.
+
+    Example:
+        >>> clinical_utility_pairs(["Small left apical pneumothorax."], ["Small right apical pneumothorax."])
+        [-3.0]
+    """
+    return score_clinical_utility(refs, hyps, side=side, costs=costs)
+
+
+def make_clinical_utility_reward(
+    side: bool = True,
+    costs: dict[str, Any] | None = None,
+    thinking: bool | None = None,
+    name: str = "clinical_utility",
+) -> LexicalReportReward:
+    """The declared clinical utility as a report reward (registry name ``clinical_utility``; synthetic/offline).
+
+    Per report, minus the costs of the findings the completion misses, names falsely or names on the wrong side,
+    against ``reference_report`` (:mod:`radgrpo.metrics.text.utility`, the ``clinical_utility`` metric's code; hedged
+    mentions name their finding). Its best value is 0. Group-relative advantages make the policy name a finding
+    exactly when it believes it above ``false / (miss + false)``
+    (:func:`radgrpo.metrics.text.utility.decision_thresholds`).
+
+    Args:
+        side: side-aware utility (default); False: a wrong side costs nothing.
+        costs: label -> ``{"miss", "false", "wrong_side"}`` laid over the declared costs (validated here: an unknown
+            label or key raises ``ValueError``).
+        thinking: force the thinking rule on/off; ``None`` reads the ``thinking`` column. A thinking sample without
+            ``</think>`` is scored as an empty report (every finding missed), not 0, which is this reward's best value.
+        name: ``__name__`` (what TRL logs).
+
+    Returns:
+        a picklable :class:`LexicalReportReward` over :func:`clinical_utility_pairs`.
+
+    Example:
+        >>> r = make_clinical_utility_reward()
+        >>> r(["Mild cardiomegaly. Small right pleural effusion.", "[0.1, 0.1, 0.5, 0.5]"],
+        ...   reference_report=["Mild cardiomegaly. Possible small left pleural effusion.", "Mild cardiomegaly."],
+        ...   task=["report_generation", "abnormality_grounding"])
+        [-2.0, None]
+    """
+    check_costs(costs)  # fail at construction, not in the first batch
+    return LexicalReportReward(
+        name,
+        partial(clinical_utility_pairs, side=bool(side), costs=dict(costs or {})),
         missing_think_score=None,  # 0 is this reward's best value: a missing </think> is scored as an empty report
         thinking=thinking,
     )

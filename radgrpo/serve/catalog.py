@@ -23,7 +23,10 @@ from radgrpo.rewards.registry import REWARDS
 
 __all__ = ["REWARD_METRICS", "reward_info"]
 
-#: reward name -> the metric table entry it scores with (rewards absent here wrap no metric: ``think_format``)
+#: reward name -> the metric table entry it scores with (rewards absent here wrap no metric: ``think_format``, and
+#: ``rule_finding_errors``, which counts the rule labeller's finding errors with its own costs and is neither the
+#: ``rule_finding_f1`` metric nor the declared ``clinical_utility``); radgrpo.eval.report.tables.REWARD_METRICS
+#: stars the same metrics' results (a test keeps the two in step)
 REWARD_METRICS: dict[str, str] = {
     "grounding_soft_f1": "soft_f1",
     "grounding_soft_f1_dice": "soft_f1_dice",
@@ -33,7 +36,7 @@ REWARD_METRICS: dict[str, str] = {
     "bertscore": "bertscore",
     "radgraph_f1": "radgraph",
     "rule_finding_f1": "rule_finding_f1",
-    "rule_finding_errors": "rule_finding_f1",
+    "clinical_utility": "clinical_utility",
 }
 
 

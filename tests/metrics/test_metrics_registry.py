@@ -40,18 +40,38 @@ ALL = [
     "green",
     "chexbert",
     "rule_finding_f1",
+    "clinical_utility",
 ]
+#: scored against the drawn truth of synthetic records, each with the metric it comes with
+TRUTH = {
+    "rule_finding_f1_truth": "rule_finding_f1",
+    "recall_truth": "rule_finding_f1",
+    "clinical_utility_truth": "clinical_utility",
+    "soft_f1_truth": "soft_f1",
+    "soft_f1_dice_truth": "soft_f1_dice",
+    "ap_50_truth": "ap_50",
+    "matched_iou_truth": "matched_iou",
+}
 
 
 def test_names_kinds_aggregations_and_defaults():
-    assert list_metrics() == ALL
-    assert list_metrics("grounding") == ALL[:4]
+    assert list_metrics() == ALL + list(TRUTH)
+    assert list_metrics("grounding") == ALL[:4] + [n for n in TRUTH if TRUTH[n] in ALL[:4]]
     assert list_metrics("report") == ["bleu4", "rougeL", "gleu", "bertscore", "radgraph", "radcliq", "green"]
-    assert list_metrics("label") == ["chexbert", "rule_finding_f1"]
+    assert list_metrics("label") == ["chexbert", "rule_finding_f1", "clinical_utility", *list(TRUTH)[:3]]
     assert DEFAULT_METRICS == ("soft_f1", "soft_f1_dice", "ap_50", "matched_iou", "bleu4", "rougeL")
-    assert [n for n in ALL if METRICS[n].aggregation == "corpus"] == ["chexbert", "rule_finding_f1"]
+    assert [n for n in METRICS if METRICS[n].aggregation == "corpus"] == [
+        "chexbert",
+        "rule_finding_f1",
+        "rule_finding_f1_truth",
+        "recall_truth",
+    ]
     assert [n for n in ALL if not METRICS[n].higher_is_better] == ["radcliq"]
     assert get_metric("ap_50").results == ("map_50",) and get_metric("bleu4").results == ("bleu4",)
+    assert {n: METRICS[n].truth_of for n in METRICS if METRICS[n].truth_of} == TRUTH
+    assert get_metric("ap_50_truth").results == ("map_50_truth",)
+    assert get_metric("clinical_utility").results == ("clinical_utility", "clinical_utility/<Label>")
+    assert (get_metric("clinical_utility").kind, get_metric("clinical_utility").aggregation) == ("label", "mean")
 
 
 def test_grounding_entries_equal_the_metric_functions_references_first():
@@ -178,7 +198,8 @@ def test_evaluation_reads_the_table():
     from radgrpo.records import Record
 
     assert available_metrics() == list_metrics()
-    assert RESULT_NAMES == {"ap_50": "map_50", "parseable": "format_valid_rate"} and {"radcliq"} == LOWER_IS_BETTER
+    assert RESULT_NAMES == {"ap_50": "map_50", "ap_50_truth": "map_50_truth", "parseable": "format_valid_rate"}
+    assert {"radcliq"} == LOWER_IS_BETTER
     recs = [
         Record(
             id="g",
@@ -204,7 +225,7 @@ def test_evaluation_reads_the_table():
     ]
     free = ["soft_f1", "soft_f1_dice", "ap_50", "matched_iou", "bleu4", "rougeL", "gleu", "rule_finding_f1"]
     g, r = score_predictions(preds, recs, metrics=free)
-    assert [k for k in g if k in METRICS] == list_metrics("grounding")
+    assert [k for k in g if k in METRICS] == list_metrics("grounding")[:4]  # no truth on these records
     assert [k for k in r if k in METRICS] == ["bleu4", "rougeL", "gleu"]
     assert set(get_metric("rule_finding_f1").row_fields) <= set(r)
     assert r["gleu"] == get_metric("gleu").score(["Mild cardiomegaly. No pneumothorax."], ["Mild cardiomegaly."])[0]

@@ -1,5 +1,6 @@
 """Rule-labeller finding sets and scores: hand-labelled synthetic-style reports (negation, side, plurals, "or"
-lists, paraphrases), exact recovery of the drawn findings and sides on 300 synthetic studies, micro and sample F1.
+lists, paraphrases, hedges), exact recovery of the drawn findings and sides on 300 synthetic studies, micro and
+sample F1. The readers world's wordings and reports: tests/metrics/test_rule_findings_readers.py.
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/metrics/test_rule_findings.py
 """
@@ -49,8 +50,10 @@ HAND = [
     ("Small right pleural effusion or atelectasis.", {PE, AT}, {(PE, "right"), (AT, "right")}),
     # a negated sentence contributes no side
     ("Small right pleural effusion. No left pleural effusion.", {PE}, {(PE, "right")}),
-    # no side word -> (label, None); uncertain mentions are not positive
-    ("Pneumothorax. Possible left pleural effusion.", {PT}, {(PT, None)}),
+    # no side word -> (label, None); a hedged (uncertain) mention names its finding (uncertain = positive)
+    ("Pneumothorax. Possible left pleural effusion.", {PT, PE}, {(PT, None), (PE, "left")}),
+    # a negated mention stays negative in a hedged sentence
+    ("Possible small left pneumothorax without pleural effusion.", {PT}, {(PT, "left")}),
     # a negation cue does not reach past "but"
     ("There is no pneumothorax, but a small left effusion.", {PE}, {(PE, "left")}),
     # the whole synthetic example of the generator's style
@@ -68,8 +71,12 @@ HAND = [
 def test_hand_labelled_finding_sets(text, plain, sided):
     assert finding_set(text) == frozenset(plain)
     assert finding_set(text, side=True) == frozenset(sided)
-    # the plain set is exactly label_report's positives among FINDING_LABELS
-    assert finding_set(text) == {lab for lab, v in label_report(text).items() if v == 1 and lab in FINDING_LABELS}
+    # the plain set is exactly label_report's positive or uncertain labels among FINDING_LABELS
+    labels = label_report(text)
+    assert finding_set(text) == {lab for lab, v in labels.items() if v in (1, -1) and lab in FINDING_LABELS}
+    assert finding_set(text, uncertain_positive=False) == {
+        lab for lab, v in labels.items() if v == 1 and lab in FINDING_LABELS
+    }
     assert {lab for lab, _ in finding_set(text, side=True)} == finding_set(text)
 
 

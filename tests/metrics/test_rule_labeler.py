@@ -42,6 +42,8 @@ from radgrpo.records import CHEXPERT_5_LABELS, CHEXPERT_LABELS
         # positive beats uncertain beats negative across sentences
         ("No pneumothorax. Small right apical pneumothorax.", {"Pneumothorax": 1}),
         ("No effusion. Possible effusion on the left.", {"Pleural Effusion": -1}),
+        # a negated mention stays negative in a hedged sentence
+        ("Possible small left pneumothorax without pleural effusion.", {"Pneumothorax": -1, "Pleural Effusion": 0}),
         # a cue after the mention does not negate it
         (
             "Cardiomegaly without pleural effusion.",

@@ -66,8 +66,20 @@ METRIC_ORDER: tuple[str, ...] = (
     "soft_f1_dice",
     "matched_iou",
     "format_valid_rate",
+    "map_50_truth",
+    "soft_f1_truth",
+    "soft_f1_dice_truth",
+    "matched_iou_truth",
     "rule_finding_f1",
     "rule_finding_f1_side",
+    "clinical_utility",
+    "rule_finding_f1_truth",
+    "rule_finding_f1_side_truth",
+    "clinical_utility_truth",
+    "recall_truth/subtle",
+    "recall_truth/conspicuous",
+    "recall_side_truth/subtle",
+    "recall_side_truth/conspicuous",
     "bleu4",
     "rougeL",
     "gleu",
@@ -80,8 +92,8 @@ METRIC_ORDER: tuple[str, ...] = (
     "green",
     "radcliq",
 )
-#: Metrics in the per-target table (one column per run each).
-TARGET_TABLE_METRICS: tuple[str, ...] = ("map_50", "soft_f1")
+#: Metrics in the per-target table (one column per run each); the truth ones only when some run has them.
+TARGET_TABLE_METRICS: tuple[str, ...] = ("map_50", "soft_f1", "map_50_truth", "soft_f1_truth")
 #: Metrics drawn in the bar chart (those present).
 CHART_METRICS: tuple[str, ...] = (
     "map_50",
@@ -139,6 +151,8 @@ def _grouped_tables(runs: Mapping[str, RunResults], attr: str) -> list[dict[str,
 def _target_table(runs: Mapping[str, RunResults], metrics: Sequence[str]) -> dict[str, Any]:
     """One row per grounding target: ``n`` then, per metric, one cell per run (value, CI, best in bold)."""
     targets = sorted(dict.fromkeys(t for r in runs.values() for t in r.per_target))
+    present = {m for r in runs.values() for b in r.per_target.values() for m in b}
+    metrics = [m for m in metrics if m in present or not m.endswith("_truth")]
     rows = []
     for t in targets:
         blocks = {name: run.per_target.get(t, {}) for name, run in runs.items()}

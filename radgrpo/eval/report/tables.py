@@ -2,8 +2,10 @@
 Table 3 (reward ablation), with significance marks from paired tests against a baseline run.
 
 Rows are runs and columns metrics, as in the paper's Tables 1-3 (docs/evaluation.md#report). Values in [0, 1] are
-shown ×100 with one decimal, RadCliQ (lower is better) with two decimals, ANC (mean characters of the report
-answers) as an integer. Best values are bold and second-best underlined (not for ANC, which has no better
+shown ×100 with one decimal, RadCliQ (lower is better) and the clinical utility (<= 0, higher is better) with two
+decimals, ANC (mean characters of the report answers) as an integer. Table 1 also shows, where runs have them, the
+rule-labeller finding-F1s, the utility, and the same scored against the drawn truth of synthetic readers-world
+records (finding-F1, utility, recall of subtle and of conspicuous findings). Best values are bold and second-best underlined (not for ANC, which has no better
 direction).
 
 Significance: for every run but the baseline, each column's paired difference ``run - baseline`` on the shared items
@@ -85,9 +87,17 @@ TABLE1_COLUMNS: tuple[Column, ...] = (
     Column("GLEU", ("gleu",), paper=False),
     Column("finding-F1", ("rule_finding_f1",), paper=False),
     Column("finding-F1 (side)", ("rule_finding_f1_side",), paper=False),
+    Column("utility", ("clinical_utility",), scale=1.0, digits=2, paper=False),
+    # against the drawn truth (synthetic readers world): what the image shows, not what one reader wrote
+    Column("finding-F1 vs truth", ("rule_finding_f1_truth",), paper=False),
+    Column("finding-F1 (side) vs truth", ("rule_finding_f1_side_truth",), paper=False),
+    Column("utility vs truth", ("clinical_utility_truth",), scale=1.0, digits=2, paper=False),
+    Column("recall subtle (truth)", ("recall_truth/subtle",), paper=False),
+    Column("recall conspicuous (truth)", ("recall_truth/conspicuous",), paper=False),
 )
 ANC_COLUMN = Column("ANC", (ANC,), scale=1.0, digits=0)
-#: reward name (radgrpo.rewards) -> the metric it optimises, for Table 3's "*" (metric also the training reward)
+#: reward name (radgrpo.rewards) -> the metric it optimises, for Table 3's "*" (metric also the training reward); the
+#: same rewards and metrics as radgrpo.serve.catalog.REWARD_METRICS (``rule_finding_errors`` optimises none of them)
 REWARD_METRICS: dict[str, tuple[str, ...]] = {
     "radcliq": ("radcliq",),
     "bertscore": ("bertscore",),
@@ -95,6 +105,7 @@ REWARD_METRICS: dict[str, tuple[str, ...]] = {
     "gleu": ("gleu",),
     "bleu4": ("bleu4",),
     "rule_finding_f1": ("rule_finding_f1",),
+    "clinical_utility": ("clinical_utility",),
     "grounding_soft_f1": ("soft_f1",),
     "grounding_soft_f1_dice": ("soft_f1_dice",),
 }
@@ -107,6 +118,7 @@ REWARD_LABELS: dict[str, str] = {
     "bleu4": "BLEU-4",
     "rule_finding_f1": "finding-F1",
     "rule_finding_errors": "finding errors",
+    "clinical_utility": "utility",
     "grounding_soft_f1": "soft-F1",
     "grounding_soft_f1_dice": "soft-F1 (Dice)",
     "think_format": "think format",

@@ -2,9 +2,9 @@
 
 What it is: an opt-in, clearly named CPU stand-in for CheXbert in tests and in the synthetic demo
 (docs/metrics.md#rule-finding-f1). It finds keyword mentions per sentence, calls a mention negative when a negation
-cue ("no", "not", "without", "free of", "negative for") precedes it in its sentence, uncertain when an uncertainty
-cue ("may", "possible", "cannot exclude", "cannot be excluded", "questionable", "suspicious for", "likely") occurs
-in its sentence, else positive.
+cue ("no", "not", "without", "free of", "negative for") precedes it in its sentence, else uncertain when an
+uncertainty cue ("may", "possible", "possibly", "cannot exclude", "cannot be excluded", "questionable", "suspicious
+for", "likely") occurs in its sentence, else positive.
 Per label, positive beats uncertain beats negative (CheXpert's aggregation). Two implications follow the CheXpert
 hierarchy as the synthetic generator uses it: Cardiomegaly -> Enlarged Cardiomediastinum and Consolidation,
 Atelectasis or Pneumonia -> Lung Opacity (a positive or uncertain value propagates). "No Finding" is 1 when no
@@ -13,10 +13,13 @@ observation other than Support Devices is positive or uncertain, else absent. Sc
 or 5 labels). A negation cue does not reach past a clause break ("but", "however", "although") in its sentence.
 
 Finding scores for the synthetic demo: :data:`FINDING_LABELS` are the labels of the findings the synthetic generator
-can draw; :func:`finding_set` reads a report's positive findings among them, optionally with the patient side
+can draw; :func:`finding_set` reads a report's named findings among them, optionally with the patient side
 (``("Pleural Effusion", "left")``), :func:`finding_counts` gives per-pair (tp, fp, fn), :func:`rule_finding_f1` the
 corpus micro-F1 and :func:`rule_finding_sample_f1` the per-report F1 (the reward form). These answer "does the
-report name the drawn findings, on the right side?".
+report name the drawn findings, on the right side?". A hedged (uncertain) mention NAMES its finding: the finding
+scores count it as positive, CheXbert's "uncertain = positive" convention of the report-generation F1s (f1chexbert),
+while :func:`label_report` keeps -1 for it (the CheXpert labels); ``uncertain_positive=False`` counts only plain
+positive mentions.
 
 What it is NOT: CheXbert (a BERT model trained on radiologist labels), nor the CheXpert NLP labeler (NegBio
 patterns). Its scores must never be reported as "CheXbert F1"; the metric name is ``rule_chexpert``. It is exact on
@@ -28,6 +31,9 @@ Example:
     >>> sorted(finding_set("Moderate cardiomegaly. Small bilateral pleural effusions. No pneumothorax.", side=True),
     ...        key=str)
     [('Cardiomegaly', None), ('Pleural Effusion', 'left'), ('Pleural Effusion', 'right')]
+    >>> label_report("Possible small left pleural effusion.")["Pleural Effusion"], finding_set("Possible small left "
+    ...     "pleural effusion.", side=True)
+    (-1, frozenset({('Pleural Effusion', 'left')}))
 """
 
 from __future__ import annotations
@@ -118,7 +124,8 @@ def _sentence_labels(sentence: str) -> dict[str, int]:
             continue  # "normal heart size" wins over its own words in the same sentence
         for p in pats:
             for m in p.finditer(sentence):
-                value = -1 if uncertain else 0 if _negated(sentence, m.start(), m.end()) else 1
+                # a negated mention stays negative in a hedged sentence ("no effusion, possibly a pneumothorax")
+                value = 0 if _negated(sentence, m.start(), m.end()) else -1 if uncertain else 1
                 if lab not in found or _RANK[value] > _RANK[found[lab]]:
                     found[lab] = value
     return found
@@ -247,40 +254,45 @@ FINDING_LABELS: tuple[str, ...] = (
 )
 #: the two patient sides, in the order side-aware elements are listed
 SIDES: tuple[str, ...] = ("right", "left")
+#: labels without a patient side (their side-aware element is ``(label, None)``)
+UNSIDED_LABELS: frozenset[str] = frozenset({"Cardiomegaly"})
 _SIDE_WORDS = re.compile(r"\b(?:right|left|bilateral|both)\b")
-_UNSIDED = frozenset({"Cardiomegaly"})
 
 
-def _finding_sides(text: str) -> dict[str, set[str]]:
-    """Positive labels among :data:`FINDING_LABELS` -> the side words of the sentences that make them positive."""
+def _finding_sides(text: str, uncertain_positive: bool = True) -> dict[str, set[str]]:
+    """Named labels among :data:`FINDING_LABELS` -> the side words of the sentences that name them."""
+    named = (1, -1) if uncertain_positive else (1,)
     out: dict[str, set[str]] = {}
     for sentence in _SENTENCES.findall(text.lower()):
-        positive = [lab for lab, v in _sentence_labels(sentence).items() if v == 1 and lab in FINDING_LABELS]
+        positive = [lab for lab, v in _sentence_labels(sentence).items() if v in named and lab in FINDING_LABELS]
         if not positive:
             continue
         words = set(_SIDE_WORDS.findall(sentence))
         sides = {w for w in words if w in SIDES} | (set(SIDES) if words & {"bilateral", "both"} else set())
         for lab in positive:
-            out.setdefault(lab, set()).update(() if lab in _UNSIDED else sides)
+            out.setdefault(lab, set()).update(() if lab in UNSIDED_LABELS else sides)
     return out
 
 
-def finding_set(text: str, side: bool = False) -> frozenset:
-    """The positive findings of a report among :data:`FINDING_LABELS`, optionally with their patient side.
+def finding_set(text: str, side: bool = False, uncertain_positive: bool = True) -> frozenset:
+    """The findings a report names among :data:`FINDING_LABELS`, optionally with their patient side.
 
-    A finding is in the set when :func:`label_report` calls it positive (value 1; negated and uncertain mentions are
-    not). With ``side=True`` the elements are ``(label, side)``: ``side`` is ``"right"`` or ``"left"``, read from
-    the side words of the sentence(s) in which the finding is positive ("bilateral" or "both" give two elements,
-    right and left; a negated sentence contributes nothing); Cardiomegaly, or a positive finding whose sentences name
-    no side, gives ``(label, None)``.
+    A finding is in the set when :func:`label_report` calls it positive (1) or, with ``uncertain_positive`` (the
+    default), uncertain (-1: a hedged mention such as "possible small left pleural effusion" names the finding,
+    CheXbert's "uncertain = positive" convention); negated mentions never are. With ``side=True`` the elements are
+    ``(label, side)``: ``side`` is ``"right"`` or ``"left"``, read from the side words of the sentence(s) that name
+    the finding ("bilateral" or "both" give two elements, right and left; a negated sentence contributes nothing);
+    Cardiomegaly (:data:`UNSIDED_LABELS`), or a named finding whose sentences name no side, gives ``(label, None)``.
 
     The side grammar is made for the synthetic generator's report language (one finding per sentence, patient side
-    words "right", "left", "bilateral"); on other reports it is approximate: every positive finding of a sentence
-    takes all of that sentence's side words, and anatomical words such as "right heart border" count as sides.
+    words "right", "left", "bilateral", "both"); on other reports it is approximate: every named finding of a
+    sentence takes all of that sentence's side words, and anatomical words such as "right heart border" count as
+    sides.
 
     Args:
         text: report text (any case).
         side: return ``(label, side)`` pairs instead of labels.
+        uncertain_positive: count hedged (uncertain) mentions as named; False counts plain positives only.
 
     Returns:
         a frozenset of label strings, or of ``(label, side)`` tuples.
@@ -295,10 +307,13 @@ def finding_set(text: str, side: bool = False) -> frozenset:
         [('Lung Lesion', 'left'), ('Pleural Effusion', 'left'), ('Pleural Effusion', 'right')]
         >>> finding_set("The lungs are clear without focal consolidation. Normal heart size.")
         frozenset()
+        >>> text = "Ill-defined right mid zone opacity, suspicious for consolidation."
+        >>> sorted(finding_set(text, side=True)), finding_set(text, uncertain_positive=False)
+        ([('Consolidation', 'right')], frozenset())
     """
     if not isinstance(text, str):
         raise TypeError(f"finding_set: expected a str, got {type(text).__name__}")
-    sides = _finding_sides(text)
+    sides = _finding_sides(text, uncertain_positive)
     if not side:
         return frozenset(sides)
     return frozenset((lab, s) for lab, ss in sides.items() for s in (sorted(ss) if ss else (None,)))
@@ -320,13 +335,16 @@ def set_counts(predicted: frozenset | set, reference: frozenset | set) -> tuple[
     return tp, len(predicted) - tp, len(reference) - tp
 
 
-def finding_counts(predictions: Sequence[str], references: Sequence[str], side: bool = False) -> np.ndarray:
+def finding_counts(
+    predictions: Sequence[str], references: Sequence[str], side: bool = False, uncertain_positive: bool = True
+) -> np.ndarray:
     """Per report pair, ``(tp, fp, fn)`` of the :func:`finding_set` of the prediction against the reference's.
 
     Args:
         predictions: generated reports.
         references: reference reports (same length).
         side: compare the side-aware sets (``(label, side)`` elements).
+        uncertain_positive: hedged mentions name their finding (default; :func:`finding_set`).
 
     Returns:
         int64 array of shape (N, 3).
@@ -336,11 +354,13 @@ def finding_counts(predictions: Sequence[str], references: Sequence[str], side: 
         [[1, 0, 0]]
         >>> finding_counts(["Small right pleural effusion."], ["Small left pleural effusion."], side=True).tolist()
         [[0, 1, 1]]
+        >>> finding_counts(["No pneumothorax."], ["A small left apical pneumothorax cannot be excluded."]).tolist()
+        [[0, 0, 1]]
     """
     _check_pairs(predictions, references)
     out = np.zeros((len(predictions), 3), dtype=np.int64)
     for i, (p, g) in enumerate(zip(predictions, references)):
-        out[i] = set_counts(finding_set(p, side), finding_set(g, side))
+        out[i] = set_counts(finding_set(p, side, uncertain_positive), finding_set(g, side, uncertain_positive))
     return out
 
 
@@ -355,16 +375,21 @@ def f1_from_counts(tp: float, fp: float, fn: float) -> float:
     return float(2 * tp / den) if den else 0.0
 
 
-def rule_finding_f1(predictions: Sequence[str], references: Sequence[str], side: bool = False) -> float:
-    """Corpus micro-F1 of positive findings (:data:`FINDING_LABELS`, rule labeller): ``2TP / (2TP + FP + FN)``.
+def rule_finding_f1(
+    predictions: Sequence[str], references: Sequence[str], side: bool = False, uncertain_positive: bool = True
+) -> float:
+    """Corpus micro-F1 of named findings (:data:`FINDING_LABELS`, rule labeller): ``2TP / (2TP + FP + FN)``.
+
+    Hedged mentions count as named (``uncertain_positive``, CheXbert's "uncertain = positive").
 
     Args:
         predictions: generated reports.
         references: reference reports (same length).
         side: count side-aware findings (a right effusion for a left one is a false positive and a false negative).
+        uncertain_positive: hedged mentions name their finding (default; False: plain positives only).
 
     Returns:
-        the micro-F1 over all pairs; 0.0 when no pair has a positive finding on either side.
+        the micro-F1 over all pairs; 0.0 when no pair has a named finding on either side.
 
     Example:
         >>> preds = ["Moderate cardiomegaly. Small right pleural effusion.", "No pneumothorax."]
@@ -372,19 +397,23 @@ def rule_finding_f1(predictions: Sequence[str], references: Sequence[str], side:
         >>> rule_finding_f1(preds, refs), rule_finding_f1(preds, refs, side=True)
         (0.8, 0.4)
     """
-    tp, fp, fn = finding_counts(predictions, references, side).sum(axis=0).tolist()
+    tp, fp, fn = finding_counts(predictions, references, side, uncertain_positive).sum(axis=0).tolist()
     return f1_from_counts(tp, fp, fn)
 
 
-def rule_finding_sample_f1(predictions: Sequence[str], references: Sequence[str], side: bool = False) -> list[float]:
+def rule_finding_sample_f1(
+    predictions: Sequence[str], references: Sequence[str], side: bool = False, uncertain_positive: bool = True
+) -> list[float]:
     """Per-pair F1 of the :func:`finding_set` s: ``2 tp / (2 tp + fp + fn)``, 1.0 when both sets are empty.
 
-    The reward form of :func:`rule_finding_f1` (a normal report for a normal study scores 1.0).
+    The reward form of :func:`rule_finding_f1` (a normal report for a normal study scores 1.0); hedged mentions
+    count as named unless ``uncertain_positive=False``.
 
     Args:
         predictions: generated reports.
         references: reference reports (same length).
         side: compare the side-aware sets.
+        uncertain_positive: hedged mentions name their finding (default).
 
     Returns:
         one F1 in [0, 1] per pair.
@@ -394,6 +423,8 @@ def rule_finding_sample_f1(predictions: Sequence[str], references: Sequence[str]
         ...                        ["Small right pleural effusion.", "Normal heart size.", "Mild cardiomegaly."],
         ...                        side=True)
         [0.6666666666666666, 1.0, 0.0]
+        >>> rule_finding_sample_f1(["Possible mild cardiomegaly."], ["Mild cardiomegaly."])
+        [1.0]
     """
-    counts = finding_counts(predictions, references, side)
+    counts = finding_counts(predictions, references, side, uncertain_positive)
     return [1.0 if not (tp or fp or fn) else f1_from_counts(tp, fp, fn) for tp, fp, fn in counts.tolist()]
