@@ -8,10 +8,10 @@ import pytest
 from radgrpo.cli.demo import COMPARISONS, HEADLINE, STAGES, DemoConfig
 
 
-def _numbers(results):
+def _numbers(results, stages=STAGES):
     """Every metric value of every stage and every paired difference (what must reproduce)."""
     out = {}
-    for s in STAGES:
+    for s in stages:
         out.update({(s, k): v for k, v in results[s].items() if isinstance(v, (int, float))})
     for comp, metrics in results["paired"].items():
         for m, r in metrics.items():
@@ -47,7 +47,10 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
     cfg = DemoConfig(fast=True)
     tr = a["training"]
     assert tr["sft"]["steps_done"] == cfg.sft_steps and tr["grpo"]["steps_done"] == cfg.grpo_steps
-    assert tr["sft_control"]["samples"] >= tr["grpo"]["samples"] == cfg.grpo_prompts
+    # the control saw at least as many samples as GRPO saw prompts (refills and prompt-selection scoring included)
+    assert tr["sft_control"]["samples"] >= tr["grpo"]["prompts_seen"] > tr["grpo"]["samples"] == cfg.grpo_prompts
+    sampling = a["grpo_sampling"]
+    assert tr["grpo"]["prompts_seen"] == sampling["prompts_seen"] > 0
     assert all(t["time_guard_hit"] is None for t in tr.values())
     assert set(a["paired"]) == {f"{x}_vs_{y}" for x, y in COMPARISONS}
     for comp in a["paired"].values():
@@ -58,7 +61,27 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
     heldout = [e for e in sft_log if "heldout/rule_finding_f1" in e]
     assert [e["step"] for e in heldout] == list(range(0, cfg.sft_steps + 1, cfg.sft_eval_every))
     grpo_log = json.loads((tmp_path / "a" / "grpo" / "log_history.json").read_text())
-    assert any("rewards/rule_finding_errors/mean" in r for r in grpo_log)
+    assert any("rewards/clinical_utility/mean" in r for r in grpo_log)
+    assert any("dynamic_sampling/groups_kept" in r for r in grpo_log)
+    assert any("prompt_selection/kept" in r for r in grpo_log)
+    # the readers world: the pre-RL diagnostic and gate on the validation split, the decoding-only baseline, and
+    # every headline metric against the reference and against the truth
+    assert a["world"] == "readers"
+    diag = json.loads((tmp_path / "a" / "diagnostic.json").read_text())
+    assert diag == json.loads(json.dumps(a["diagnostic"])) and diag["split"] == "val"
+    assert [c["name"] for c in diag["conditions"]] == ["learned", "room", "under_called"]
+    assert diag["samples_per_study"] == cfg.samples and diag["n_studies"] == cfg.n_val
+    assert diag["passed"] == all(c["passed"] for c in diag["conditions"])
+    for label, r in diag["rates"].items():
+        assert r["n_pos"] + r["n_neg"] == cfg.n_val and 0.0 <= r["sampled_pos"] <= 1.0, label
+    for stage in STAGES:
+        for k in ("clinical_utility", "clinical_utility_truth", "rule_finding_f1_side_truth", "soft_f1_truth"):
+            assert k in a[stage], (stage, k)
+        assert a[stage]["clinical_utility"] <= 0.0
+    dec = [json.loads(x) for x in (tmp_path / "a" / "eval_sft_decoding" / "predictions.jsonl").read_text().splitlines()]
+    sft = [json.loads(x) for x in (tmp_path / "a" / "eval_sft" / "predictions.jsonl").read_text().splitlines()]
+    assert [p["id"] for p in dec] == [p["id"] for p in sft]
+    assert all(d["answer"] == s["answer"] for d, s in zip(dec, sft) if s["task"] != "report_generation")
     html = (tmp_path / "a" / "report.html").read_text()
     assert "Paired differences" in html and "grpo_vs_sft_control" in html and "prior" in html
     assert html.count("data:image/png;base64") >= 3
@@ -115,6 +138,27 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
     assert "holds a demo run with other settings (seed=3)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_fast_demo_clean_world_reproducible(tmp_path):
+    """Today's world stays available (``--world clean``) and reproduces; it has no truth, so no truth metrics, no
+    diagnostic and no decoding-only baseline."""
+    from radgrpo.cli.main import main
+
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert main(["demo", "--fast", "--seed", "2", "--world", "clean", "--out", str(out)]) == 0
+        runs.append(json.loads((out / "results.json").read_text()))
+    a, b = runs
+    assert _numbers(a, stages=[s for s in STAGES if s != "sft_decoding"]) == _numbers(
+        b, stages=[s for s in STAGES if s != "sft_decoding"]
+    )
+    assert a["world"] == "clean" and "sft_decoding" not in a and "diagnostic" not in a
+    assert not (tmp_path / "a" / "diagnostic.json").exists()
+    assert "clinical_utility" in a["grpo"] and "clinical_utility_truth" not in a["grpo"]
+    assert set(a["paired"]) == {f"{x}_vs_{y}" for x, y in COMPARISONS if "sft_decoding" not in (x, y)}
+
+
 def _test_records(d):
     return [json.loads(line) for line in (d / "data" / "test.jsonl").read_text().splitlines()]
 
@@ -142,7 +186,13 @@ def test_demo_stage_configs_are_the_shipped_files_plus_its_overrides(tmp_path):
     cfg = DemoConfig(out=str(out), seed=7, sft_steps=11, grpo_beta=0.02, eval_batch_size=5, n_test=9, time_limit_s=30.0)
     # defaults are the shipped values
     default = DemoConfig()
-    assert (default.n_train, default.n_val, default.n_test, default.image_size) == (4000, 60, 500, 128)
+    assert (default.world, default.n_train, default.n_val, default.n_test, default.image_size) == (
+        "readers",
+        4000,
+        500,
+        500,
+        128,
+    )
     assert (default.sft_steps, default.sft_learning_rate, default.sft_warmup_steps, default.sft_batch_size) == (
         2000,
         1e-3,
@@ -170,7 +220,7 @@ def test_demo_stage_configs_are_the_shipped_files_plus_its_overrides(tmp_path):
         {**train, "max_steps": 11, "output_dir": str(out / "sft"), "model_name_or_path": str(out / "model_init")},
     )
     # the compute-matched control: as many samples as GRPO's prompts, constant 5 % of the peak LR, no warm-up
-    assert cfg.control_steps == 120 * 64 // 8 // 16 == 60
+    assert cfg.control_steps() == 120 * 64 // 8 // 16 == 60 and cfg.control_steps(961) == 61
     _assert_shipped_plus(
         sft_config(cfg, control=True),
         sft_shipped,
@@ -189,7 +239,16 @@ def test_demo_stage_configs_are_the_shipped_files_plus_its_overrides(tmp_path):
     _assert_shipped_plus(
         grpo_config(cfg),
         load_config("grpo/demo_cpu"),
-        {**train, "beta": 0.02, "output_dir": str(out / "grpo"), "model_name_or_path": str(out / "sft")},
+        {
+            **train,
+            "beta": 0.02,
+            "output_dir": str(out / "grpo"),
+            "model_name_or_path": str(out / "sft"),
+            "eval_file": str(out / "data" / "val.jsonl"),
+            "eval_config": "eval/demo_cpu",
+            "eval_max_samples": 100,
+            "eval_steps": 30,
+        },
     )
     for name, model in (("untrained", "model_init"), ("sft", "sft"), ("grpo", "grpo"), ("prior", None)):
         _assert_shipped_plus(
@@ -220,6 +279,6 @@ def test_grpo_rollouts_get_the_longest_evaluation_limit():
 
 def test_control_is_compute_matched():
     cfg = DemoConfig(grpo_steps=60, grpo_batch_size=64, grpo_num_generations=8, sft_batch_size=16)
-    assert cfg.grpo_prompts == 480 and cfg.control_steps == 30
+    assert cfg.grpo_prompts == 480 and cfg.control_steps() == 30 and cfg.control_steps(4000) == 250
     with pytest.raises(ValueError, match="multiple of"):
         DemoConfig(grpo_batch_size=20, grpo_num_generations=8)

@@ -38,17 +38,42 @@ from radgrpo.configs import load_config
 
 console = Console()
 
-#: Result columns in display order: the untrained model, the image-blind baseline, SFT, the compute-matched SFT
+#: Result columns in display order: the untrained model, the image-blind baseline, SFT, the decoding-only baseline
+#: (SFT sampled k times, findings named above the utility's thresholds; readers world), the compute-matched SFT
 #: control and GRPO.
-STAGES = ("untrained", "prior", "sft", "sft_control", "grpo")
+STAGES = ("untrained", "prior", "sft", "sft_decoding", "sft_control", "grpo")
 #: Paired comparisons ``a_vs_b`` (a minus b on the same test items).
-COMPARISONS = (("sft", "untrained"), ("sft", "prior"), ("grpo", "sft"), ("grpo", "sft_control"), ("sft_control", "sft"))
-HEADLINE = ("map_50", "soft_f1", "rule_finding_f1", "rule_finding_f1_side", "bleu4", "rougeL")
-TABLE_METRICS = HEADLINE + ("matched_iou", "format_valid_rate", "n")
+COMPARISONS = (
+    ("sft", "untrained"),
+    ("sft", "prior"),
+    ("grpo", "sft"),
+    ("grpo", "sft_control"),
+    ("grpo", "sft_decoding"),
+    ("sft_decoding", "sft"),
+    ("sft_control", "sft"),
+)
+#: The demo's headline metrics in display order (paired tests too); the ``_truth`` ones exist in the readers world.
+HEADLINE = (
+    "clinical_utility",
+    "clinical_utility_truth",
+    "rule_finding_f1_side",
+    "rule_finding_f1_side_truth",
+    "rule_finding_f1",
+    "rule_finding_f1_truth",
+    "map_50",
+    "soft_f1",
+    "soft_f1_truth",
+    "bleu4",
+    "rougeL",
+)
+#: The metrics whose GRPO gain the demo claims (each against the reference and against the truth).
+CLAIM = ("clinical_utility", "clinical_utility_truth", "rule_finding_f1_side", "rule_finding_f1_side_truth")
+TABLE_METRICS = HEADLINE + ("recall_truth/subtle", "recall_truth/conspicuous", "matched_iou", "anc", "n")
 #: The shipped config each stage starts from (``radgrpo configs list``).
 STAGE_CONFIGS = {"data": "data/synth_demo", "sft": "sft/demo_cpu", "grpo": "grpo/demo_cpu", "eval": "eval/demo_cpu"}
 #: DemoConfig flag -> (stage, key): the flag's default is that key of the stage's shipped config, and it overrides it.
 FLAG_KEYS: dict[str, tuple[str, str]] = {
+    "world": ("data", "world"),
     "n_train": ("data", "n_train"),
     "n_val": ("data", "n_val"),
     "n_test": ("data", "n_test"),
@@ -63,6 +88,12 @@ FLAG_KEYS: dict[str, tuple[str, str]] = {
     "grpo_num_generations": ("grpo", "num_generations"),
     "grpo_batch_size": ("grpo", "per_device_train_batch_size"),
     "grpo_temperature": ("grpo", "temperature"),
+    "grpo_scale_rewards": ("grpo", "scale_rewards"),
+    "grpo_loss_type": ("grpo", "loss_type"),
+    "grpo_dynamic_sampling": ("grpo", "dynamic_sampling"),
+    "grpo_prompt_selection": ("grpo", "prompt_selection"),
+    "grpo_prompt_selection_every": ("grpo", "prompt_selection_every"),
+    "grpo_prompt_selection_pool": ("grpo", "prompt_selection_pool"),
     "eval_batch_size": ("eval", "batch_size"),
 }
 #: Learning-rate factor of the compute-matched SFT control (constant LR at the end of SFT's cosine: 5 % of the peak).
@@ -98,8 +129,13 @@ class DemoConfig:
     out: str = field(default="demo_out", metadata={"help": "output folder"})
     fast: bool = field(default=False, metadata={"help": "smoke mode: tiny data and few steps (~1 min)"})
     seed: int = field(default=0, metadata={"help": "seed for data, model init, training and bootstraps"})
+    world: str = _flag(
+        "world",
+        "synthetic world: readers (graded findings, references by simulated readers: RL has room) or clean (one "
+        "complete reference per study: imitation is already optimal)",
+    )
     n_train: int = _flag("n_train", "synthetic training studies")
-    n_val: int = _flag("n_val", "synthetic validation studies (SFT held-out curve)")
+    n_val: int = _flag("n_val", "synthetic validation studies (held-out curves, the pre-RL diagnostic and gate)")
     n_test: int = _flag("n_test", "synthetic held-out test studies")
     image_size: int = _flag("image_size", "synthetic image side (px; 128 = 16 visual tokens)")
     sft_steps: int = _flag("sft_steps", "SFT optimizer steps")
@@ -107,12 +143,32 @@ class DemoConfig:
     sft_warmup_steps: int = _flag("sft_warmup_steps", "SFT linear warm-up steps")
     sft_batch_size: int = _flag("sft_batch_size", "SFT batch size")
     sft_eval_every: int = field(default=250, metadata={"help": "SFT steps between held-out evaluations"})
+    heldout_samples: int = field(
+        default=100, metadata={"help": "validation records per task in the held-out curves of SFT and GRPO"}
+    )
     grpo_steps: int = _flag("grpo_steps", "GRPO optimizer steps")
     grpo_learning_rate: float = _flag("grpo_learning_rate", "GRPO LR (constant)")
     grpo_beta: float = _flag("grpo_beta", "GRPO KL coefficient")
     grpo_num_generations: int = _flag("grpo_num_generations", "rollouts per prompt")
     grpo_batch_size: int = _flag("grpo_batch_size", "completions per GRPO step")
     grpo_temperature: float = _flag("grpo_temperature", "rollout sampling temperature")
+    grpo_scale_rewards: str = _flag("grpo_scale_rewards", "advantage scaling: none (Dr. GRPO), group or batch")
+    grpo_loss_type: str = _flag("grpo_loss_type", "GRPO loss aggregation (TRL's loss_type)")
+    grpo_dynamic_sampling: bool = _flag(
+        "grpo_dynamic_sampling", "drop zero-variance groups and refill them (DAPO dynamic sampling)"
+    )
+    grpo_prompt_selection: str = _flag("grpo_prompt_selection", "prompt selection: none or uncertainty")
+    grpo_prompt_selection_every: int = _flag(
+        "grpo_prompt_selection_every", "re-score the prompt pool every K steps (0: once, from the SFT model)"
+    )
+    grpo_prompt_selection_pool: int = _flag("grpo_prompt_selection_pool", "training prompts scored per pass")
+    samples: int = field(
+        default=8,
+        metadata={
+            "help": "sampled reports per image (temperature 1) for the pre-RL diagnostic and the decoding-only "
+            "baseline (readers world)"
+        },
+    )
     control: bool = field(
         default=True,
         metadata={
@@ -151,6 +207,9 @@ class DemoConfig:
             self.sft_steps = min(self.sft_steps, 60)
             self.sft_warmup_steps = min(self.sft_warmup_steps, 5)
             self.sft_eval_every = min(self.sft_eval_every, 30)
+            self.heldout_samples = min(self.heldout_samples, 8)
+            self.samples = min(self.samples, 2)
+            self.grpo_prompt_selection_pool = min(self.grpo_prompt_selection_pool, 16)
             self.grpo_steps = min(self.grpo_steps, 3)
             self.grpo_batch_size = min(self.grpo_batch_size, 16)
             self.n_resamples = min(self.n_resamples, 1000)
@@ -171,10 +230,11 @@ class DemoConfig:
         """Training prompts GRPO sees (each prompt gets ``grpo_num_generations`` rollouts)."""
         return self.grpo_steps * self.grpo_batch_size // self.grpo_num_generations
 
-    @property
-    def control_steps(self) -> int:
-        """SFT steps of the compute-matched control: as many training samples as GRPO's prompts."""
-        return max(1, math.ceil(self.grpo_prompts / self.sft_batch_size))
+    def control_steps(self, prompts: int | None = None) -> int:
+        """SFT steps of the compute-matched control: as many training samples as the prompts GRPO saw (``prompts``,
+        from its ``sampling.json``: rollout prompts with refills plus scoring passes; default
+        :attr:`grpo_prompts`)."""
+        return max(1, math.ceil((self.grpo_prompts if prompts is None else prompts) / self.sft_batch_size))
 
 
 def stage_rule(title: str) -> None:
@@ -227,12 +287,13 @@ def _train_values(cfg: DemoConfig, stage: str, output_dir: Path, model: Path) ->
     }
 
 
-def sft_config(cfg: DemoConfig, *, control: bool = False) -> Any:
+def sft_config(cfg: DemoConfig, *, control: bool = False, prompts: int | None = None) -> Any:
     """The SFT stage: ``sft/demo_cpu`` from ``OUT/model_init`` into ``OUT/sft``, with the demo's SFT flags; --fast
     logs every :data:`FAST_LOGGING_STEPS` steps.
 
     ``control=True``: the compute-matched control, SFT continued from ``OUT/sft`` into ``OUT/sft_control`` for
-    :attr:`DemoConfig.control_steps` steps at a constant :data:`CONTROL_LR_FACTOR` x the peak LR, no warm-up.
+    :meth:`DemoConfig.control_steps` ``(prompts)`` steps at a constant :data:`CONTROL_LR_FACTOR` x the peak LR, no
+    warm-up.
     """
     from radgrpo.train.configs import RadSFTConfig
 
@@ -240,7 +301,7 @@ def sft_config(cfg: DemoConfig, *, control: bool = False) -> Any:
     if control:
         values = {
             **_train_values(cfg, "sft", out / "sft_control", out / "sft"),
-            "max_steps": cfg.control_steps,
+            "max_steps": cfg.control_steps(prompts),
             "learning_rate": cfg.sft_learning_rate * CONTROL_LR_FACTOR,
             "lr_scheduler_type": "constant",
             "lr_scheduler_kwargs": {},
@@ -269,7 +330,7 @@ def grpo_config(cfg: DemoConfig) -> Any:
     values.update(
         eval_file=str(out / "data" / "val.jsonl"),
         eval_config=STAGE_CONFIGS["eval"],
-        eval_max_samples=cfg.n_val,
+        eval_max_samples=min(cfg.n_val, cfg.heldout_samples),
         eval_steps=max(1, cfg.grpo_steps // GRPO_EVALS),
     )
     if cfg.fast:
@@ -455,6 +516,100 @@ def paired_tests(out: Path, pairs: Sequence[tuple[str, str]], cfg: DemoConfig) -
     }
 
 
+def _split(records: Sequence, task: str, n: int | None = None) -> list:
+    out = [r for r in records if r.task.value == task]
+    return out if n is None else out[:n]
+
+
+def sampled_reports(model: Any, processor: Any, records: Sequence, base_dir: Path, cfg: DemoConfig) -> list[list[str]]:
+    """``cfg.samples`` reports per report record, sampled at temperature 1 with seeds ``cfg.seed * 1000 + k`` (seeded
+    per record, so independent of batch size and order)."""
+    from radgrpo.eval.generate import generate_predictions
+
+    limits = eval_config(cfg, "sft").generation_limits()
+    runs = [
+        generate_predictions(
+            model,
+            processor,
+            records,
+            base_dir,
+            batch_size=cfg.eval_batch_size,
+            max_new_tokens=limits,
+            progress=False,
+            do_sample=True,
+            temperature=1.0,
+            seed=cfg.seed * 1000 + k,
+        )
+        for k in range(cfg.samples)
+    ]
+    return [[run[i].answer for run in runs] for i in range(len(records))]
+
+
+def diagnostic_stage(cfg: DemoConfig, val: Sequence, data_dir: Path) -> dict[str, Any]:
+    """The pre-RL diagnostic and gate on the validation split (readers world): SFT's greedy and sampled mention
+    rates per finding on positive and negative studies, and :func:`radgrpo.eval.mention_rates.gate`; written to
+    ``OUT/diagnostic.json``."""
+    from radgrpo.eval.generate import generate_predictions
+    from radgrpo.eval.mention_rates import gate
+    from radgrpo.models.qwen3_vl import load_model_and_processor
+
+    reports = _split(val, "report_generation")
+    model, processor = load_model_and_processor(Path(cfg.out) / "sft")
+    model.eval()
+    limits = eval_config(cfg, "sft").generation_limits()
+    greedy = generate_predictions(
+        model, processor, reports, data_dir, batch_size=cfg.eval_batch_size, max_new_tokens=limits, progress=False
+    )
+    samples = sampled_reports(model, processor, reports, data_dir, cfg)
+    result = gate(reports, [p.answer for p in greedy], samples)
+    result["n_studies"], result["samples_per_study"], result["split"] = len(reports), cfg.samples, "val"
+    (Path(cfg.out) / "diagnostic.json").write_text(json.dumps(result, indent=1, default=float))
+    return result
+
+
+def decoding_stage(cfg: DemoConfig, test: Sequence, data_dir: Path) -> dict[str, Any]:
+    """The decoding-only baseline on the test split: SFT's reports sampled ``cfg.samples`` times, a finding named
+    when its sampled share exceeds the utility's decision threshold (:func:`radgrpo.eval.decoding.decide_reports`);
+    grounding answers are SFT's greedy ones. Evaluated into ``OUT/eval_sft_decoding``."""
+    import dataclasses
+
+    from radgrpo.eval.decoding import decide_reports
+    from radgrpo.eval.generate import read_predictions
+    from radgrpo.eval.pipeline import evaluate_predictions
+    from radgrpo.metrics.text.utility import decision_thresholds
+    from radgrpo.models.qwen3_vl import load_model_and_processor
+
+    out = Path(cfg.out)
+    reports = _split(test, "report_generation")
+    model, processor = load_model_and_processor(out / "sft")
+    model.eval()
+    thresholds = decision_thresholds()
+    decided = dict(
+        zip(
+            (r.id for r in reports),
+            decide_reports(sampled_reports(model, processor, reports, data_dir, cfg), thresholds),
+        )
+    )
+    greedy, _ = read_predictions(out / "eval_sft" / "predictions.jsonl")
+    preds = [
+        dataclasses.replace(p, answer=decided[p.id], completion=decided[p.id]) if p.id in decided else p for p in greedy
+    ]
+    config = eval_config(cfg, "sft_decoding")
+    config.model = str(out / "sft")
+    meta = {"decoding": {"samples": cfg.samples, "temperature": 1.0, "thresholds": thresholds}}
+    flat = evaluate_predictions(preds, test, config, base_dir=data_dir, meta=meta)
+    console.print(f"  sft_decoding: {summary_line(flat)}, n={flat.get('n')}")
+    return flat
+
+
+def grpo_seen_prompts(grpo_dir: Path) -> int | None:
+    """Prompts GRPO saw, refills and prompt-selection scoring included (``sampling.json``'s ``prompts_seen``)."""
+    path = grpo_dir / "sampling.json"
+    if not path.is_file():
+        return None
+    return int(json.loads(path.read_text()).get("prompts_seen") or 0) or None
+
+
 def run_demo(cfg: DemoConfig) -> dict:
     """Run the pipeline; returns the results dict written to ``OUT/results.json``."""
     from radgrpo.data.synth import synthesize
@@ -472,28 +627,30 @@ def run_demo(cfg: DemoConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out)
     timings: dict[str, float] = {}
-    results: dict[str, Any] = {"training": {}}
-    n_stages = 9 if cfg.control else 8
+    results: dict[str, Any] = {"training": {}, "world": cfg.world}
+    readers = cfg.world == "readers"
+    n_stages = 8 + int(cfg.control) + 2 * int(readers)
+    counter = iter(range(1, n_stages + 1))
 
-    def stage(i: int, title: str) -> float:
-        stage_rule(f"{i}/{n_stages} {title}")
+    def stage(title: str) -> float:
+        stage_rule(f"{next(counter)}/{n_stages} {title}")
         return time.time()
 
-    t = stage(1, "synthetic chest X-rays")
+    t = stage(f"synthetic chest X-rays ({cfg.world} world)")
     synth = synth_config(cfg)
     synthesize(synth)
     data_dir = Path(synth.out)
     train, val, test = (read_jsonl(data_dir / f"{s}.jsonl") for s in ("train", "val", "test"))
     timings["data"] = time.time() - t
 
-    t = stage(2, "tiny Qwen3-VL (random init, local tokenizer)")
+    t = stage("tiny Qwen3-VL (random init, local tokenizer)")
     corpus = [s for r in train[:3000] for s in (r.question, r.answer)]
     init_dir = build_tiny_model(
         out / STAGE_MODELS["untrained"], corpus, TinyModelConfig(image_size=cfg.image_size, seed=cfg.seed)
     )
     timings["build"] = time.time() - t
 
-    t = stage(3, "evaluate the untrained model and the image-blind baselines")
+    t = stage("evaluate the untrained model and the image-blind baselines")
     results["untrained"] = evaluate_stage(test, data_dir, "untrained", cfg)
     preds, info = baseline_predictions(train, test)
     results["prior"] = evaluate_predictions(preds, test, eval_config(cfg, "prior"), meta={"baselines": info})
@@ -501,45 +658,63 @@ def run_demo(cfg: DemoConfig) -> dict:
     console.print(f"  prior: {summary_line(results['prior'])} (constant report: {info['constant_report']!r})")
     timings["eval_untrained_prior"] = time.time() - t
 
-    t = stage(4, f"SFT ({cfg.sft_steps} steps, held-out curve every {cfg.sft_eval_every})")
+    t = stage(f"SFT ({cfg.sft_steps} steps, held-out curve every {cfg.sft_eval_every})")
     limits = eval_config(cfg, "sft").generation_limits()
+    heldout_records = [
+        r for task in ("report_generation", "abnormality_grounding") for r in _split(val, task, cfg.heldout_samples)
+    ]
     heldout = HeldOutCallback(
-        heldout_scorer(val, data_dir, load_processor(init_dir), cfg.eval_batch_size, limits), cfg.sft_eval_every
+        heldout_scorer(heldout_records, data_dir, load_processor(init_dir), cfg.eval_batch_size, limits),
+        cfg.sft_eval_every,
     )
     sft_dir = run_sft(sft_config(cfg), callbacks=[heldout])
     results["training"]["sft"] = train_info(sft_dir, cfg.sft_steps, cfg.sft_batch_size, "sft")
     timings["sft"] = time.time() - t
 
-    t = stage(5, "evaluate SFT")
+    t = stage("evaluate SFT")
     results["sft"] = evaluate_stage(test, data_dir, "sft", cfg)
     timings["eval_sft"] = time.time() - t
 
+    if readers:
+        t = stage(f"pre-RL diagnostic and gate on the validation split (greedy and {cfg.samples} samples at T=1)")
+        results["diagnostic"] = diagnostic_stage(cfg, val, data_dir)
+        print_gate(results["diagnostic"])
+        timings["diagnostic"] = time.time() - t
+
+        t = stage(f"decoding-only baseline: SFT sampled {cfg.samples}x, findings named above the utility's thresholds")
+        results["sft_decoding"] = decoding_stage(cfg, test, data_dir)
+        timings["sft_decoding"] = time.time() - t
+
     rewards = list(stage_config("grpo")["reward_funcs"])
-    t = stage(6, f"GRPO from SFT ({cfg.grpo_steps} steps; rewards {' + '.join(rewards)})")
+    t = stage(f"GRPO from SFT ({cfg.grpo_steps} steps; rewards {' + '.join(rewards)})")
     grpo_dir = run_grpo(grpo_config(cfg))
     results["training"]["grpo"] = train_info(
         grpo_dir, cfg.grpo_steps, cfg.grpo_batch_size // cfg.grpo_num_generations, "grpo"
     )
+    seen = grpo_seen_prompts(grpo_dir)
+    if seen is not None:
+        results["training"]["grpo"]["prompts_seen"] = seen
+        results["grpo_sampling"] = json.loads((grpo_dir / "sampling.json").read_text())
     results["grpo_monitors"] = json.loads((grpo_dir / "monitors.json").read_text())
     timings["grpo"] = time.time() - t
 
-    t = stage(7, "evaluate GRPO")
+    t = stage("evaluate GRPO")
     results["grpo"] = evaluate_stage(test, data_dir, "grpo", cfg)
     timings["eval_grpo"] = time.time() - t
 
-    stages = [s for s in STAGES if s != "sft_control" or cfg.control]
+    stages = [s for s in STAGES if (s != "sft_control" or cfg.control) and (s != "sft_decoding" or readers)]
     if cfg.control:
+        steps = cfg.control_steps(seen)
         t = stage(
-            8,
-            f"compute-matched control: SFT continued for {cfg.control_steps} steps "
-            f"({cfg.grpo_prompts} samples, as many as GRPO's prompts)",
+            f"compute-matched control: SFT continued for {steps} steps "
+            f"({steps * cfg.sft_batch_size} samples >= the {seen or cfg.grpo_prompts} prompts GRPO saw)"
         )
-        ctrl_dir = run_sft(sft_config(cfg, control=True))
-        results["training"]["sft_control"] = train_info(ctrl_dir, cfg.control_steps, cfg.sft_batch_size, "sft_control")
+        ctrl_dir = run_sft(sft_config(cfg, control=True, prompts=seen))
+        results["training"]["sft_control"] = train_info(ctrl_dir, steps, cfg.sft_batch_size, "sft_control")
         results["sft_control"] = evaluate_stage(test, data_dir, "sft_control", cfg)
         timings["sft_control"] = time.time() - t
 
-    t = stage(n_stages, "paired tests and the report")
+    t = stage("paired tests and the report")
     for s in stages:
         results[s].update(_report_stats(out / f"eval_{s}"))
     results["paired"] = paired_tests(out, [(a, b) for a, b in COMPARISONS if a in stages and b in stages], cfg)
@@ -554,7 +729,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         {s: out / f"eval_{s}" for s in stages},
         records=test,
         base_dir=data_dir,
-        title="radgrpo demo: untrained, image-blind prior, SFT, SFT control, GRPO (synthetic CXR)",
+        title=f"radgrpo demo ({cfg.world} world): untrained, image-blind prior, SFT, decoding-only, SFT control, GRPO",
         notes=notes,
         logs=logs,
         paired=results["paired"],
@@ -564,6 +739,49 @@ def run_demo(cfg: DemoConfig) -> dict:
     results["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
     (out / "results.json").write_text(json.dumps(results, indent=2, default=float))
     return results
+
+
+def print_gate(diag: dict) -> None:
+    """The diagnostic's mention rates per finding and the gate's conditions on the console."""
+    table = Table(title="pre-RL diagnostic (validation split): share of studies whose report names the finding")
+    for col in (
+        "finding",
+        "n pos",
+        "greedy pos",
+        "sampled pos",
+        "greedy neg",
+        "sampled neg",
+        "subtle: greedy",
+        "subtle: sampled",
+        "readers pos",
+    ):
+        table.add_column(col, justify="left" if col == "finding" else "right")
+
+    def f(v: Any) -> str:
+        return "-" if v is None else f"{v:.2f}"
+
+    for label, r in diag["rates"].items():
+        table.add_row(
+            label,
+            str(r["n_pos"]),
+            f(r["greedy_pos"]),
+            f(r["sampled_pos"]),
+            f(r["greedy_neg"]),
+            f(r["sampled_neg"]),
+            f(r["greedy_subtle"]),
+            f(r["sampled_subtle"]),
+            f(r["reference_pos"]),
+        )
+    console.print(table, width=max(console.width, 120))
+    for c in diag["conditions"]:
+        mark = "[green]pass[/]" if c["passed"] else "[red]fail[/]"
+        console.print(f"  gate {c['name']}: {mark} ({c['target']}; value {c['value']})")
+    u = diag["utility"]
+    console.print(
+        f"  utility per study vs reference: greedy {u['reference']['greedy']:.3f}, threshold "
+        f"{u['reference']['threshold']:.3f}; vs truth: greedy {u['truth']['greedy']:.3f}, threshold "
+        f"{u['truth']['threshold']:.3f}"
+    )
 
 
 def print_table(results: dict) -> None:
@@ -579,15 +797,15 @@ def print_table(results: dict) -> None:
             v = results.get(s, {}).get(m)
             row.append("-" if v is None else (str(v) if m == "n" else f"{v:.3f}"))
         table.add_row(*row)
-    console.print(table)
+    console.print(table, width=max(console.width, 120))
     paired = Table(title="paired differences (95% bootstrap CI, randomisation p)")
     for col in ("comparison", "metric", "diff", "95% CI", "p"):
         paired.add_column(col, justify="left" if col in ("comparison", "metric") else "right")
-    for comp in ("grpo_vs_sft", "grpo_vs_sft_control"):
+    for comp in ("grpo_vs_sft", "grpo_vs_sft_control", "grpo_vs_sft_decoding"):
         for m, r in results.get("paired", {}).get(comp, {}).items():
             lo, hi = r["ci95"]
             paired.add_row(comp, m, f"{r['diff']:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{r['p_value']:.4f}")
-    console.print(paired)
+    console.print(paired, width=max(console.width, 120))
 
 
 def main(argv: list[str] | None = None) -> int:
