@@ -28,8 +28,10 @@ import pytest
 from PIL import Image
 
 from radgrpo.config import save_config
+from radgrpo.eval.compare import compare_runs
 from radgrpo.eval.config import EvalConfig
 from radgrpo.eval.generate import Prediction, write_predictions
+from radgrpo.eval.mention_rates import gate
 from radgrpo.eval.report import write_report_from_runs
 from radgrpo.eval.score import score_predictions, write_scores
 from radgrpo.eval.summarize import summarize, write_results
@@ -144,6 +146,21 @@ def _folder(out: Path, records, test_file, preds, model="", thinking=False):
     return out
 
 
+def _diagnostic() -> dict:
+    """The pre-RL diagnostic of three validation studies (radgrpo.eval.mention_rates.gate)."""
+    recs = [
+        {
+            "meta": {"truth": [{"finding": "pleural effusion", "side": "left", "subtle": True}]},
+            "answer": "Left effusion.",
+        },
+        {"meta": {"truth": [{"finding": "pneumothorax", "side": "right"}]}, "answer": "Right pneumothorax."},
+        {"meta": {"truth": []}, "answer": "No acute findings."},
+    ]
+    greedy = ["No pleural effusion.", "Right pneumothorax.", "Normal."]
+    samples = [["Small left pleural effusion.", "Normal."], ["Right pneumothorax."] * 2, ["Normal."] * 2]
+    return {**gate(recs, greedy, samples), "split": "val", "n_studies": 3, "samples_per_study": 2}
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
@@ -208,10 +225,24 @@ def report(tmp_path_factory):
         "grpo": _folder(root / "eval_grpo", records, test_file, grpo_preds, model=train),
         "thinking": _folder(root / "eval_thinking", records, test_file, thinking, thinking=True),
     }
-    path = write_report_from_runs(
-        root / "report.html", [f"{n}={d}" for n, d in runs.items()], baseline="sft", n_resamples=64, title="browser"
-    )
     scores = {n: [json.loads(line) for line in (d / "scores.jsonl").read_text().splitlines()] for n, d in runs.items()}
+    paired = {
+        "grpo_vs_sft": compare_runs(
+            scores["grpo"], scores["sft"], metrics=["rougeL", "bleu4", "soft_f1"], n_resamples=64
+        ),
+        "thinking_vs_sft": compare_runs(
+            scores["thinking"], scores["sft"], metrics=["rougeL"], n_resamples=64, n_permutations=64
+        ),
+    }
+    path = write_report_from_runs(
+        root / "report.html",
+        [f"{n}={d}" for n, d in runs.items()],
+        baseline="sft",
+        n_resamples=64,
+        title="browser",
+        paired=paired,
+        diagnostic=_diagnostic(),
+    )
     return {"path": path, "scores": scores, "records": records}
 
 
@@ -339,4 +370,31 @@ def test_5000_samples_render_lazily(browser, tmp_path):
     p.select_option("#f-task", "phrase_grounding")
     assert page.count() == 1000  # 10% + 10% of 5,000
     page.shot("report_5000", full=False)
+    assert page.errors == [] and page.requests == []
+
+
+def test_diagnostic_section_and_forest_plot_are_visible(browser, report):
+    page = Page(browser, report["path"])
+    p = page.page
+    assert p.is_visible("text=Pre-RL diagnostic (validation split)")
+    assert (
+        p.is_visible("#diagnostic-rates") and p.is_visible("#diagnostic-gate") and p.is_visible("#diagnostic-utility")
+    )
+    rows = p.eval_on_selector_all(
+        "#diagnostic-rates tr[data-finding]", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
+    by = {r[0]: r[1:] for r in rows}
+    # n positive (subtle / conspicuous), n negative, greedy / sampled on positives ...; readers; threshold
+    assert by["Pleural Effusion"][:4] == ["1 (1 / 0)", "2", "0.000", "0.500"]
+    assert by["Pneumothorax"][:4] == ["1 (0 / 1)", "2", "1.000", "1.000"] and by["Pneumothorax"][-1] == "0.250"
+    assert by["Pneumothorax"][6:8] == ["–", "–"]  # no subtle pneumothorax
+    marks = p.eval_on_selector_all(
+        "#diagnostic-gate tr[data-condition] td:nth-child(2)", "t => t.map(c => c.innerText)"
+    )
+    assert len(marks) == 3 and set(marks) <= {"✓ pass", "✗ fail"}
+    p.wait_for_function("[...document.images].every(i => i.complete)")
+    for sel in ("#diagnostic-chart", "#forest"):
+        assert p.is_visible(sel) and p.eval_on_selector(sel, "i => i.naturalWidth") > 0
+    p.locator("#diagnostic-rates").scroll_into_view_if_needed()
+    page.shot("report_diagnostic", full=False)
     assert page.errors == [] and page.requests == []

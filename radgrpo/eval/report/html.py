@@ -3,12 +3,13 @@
 It lays out what ``radgrpo.eval.summarize`` computed and what the paired tests find: the paper's Table 1 (report
 metrics), Table 2 (mAP@0.5 per dataset) and Table 3 (reward ablation of GRPO runs) with significance marks against a
 baseline run (:mod:`radgrpo.eval.report.tables`), the metric table with 95 % bootstrap CIs (one column per run, e.g.
-untrained / sft / grpo), the demo's paired differences, per-task and per-target tables, diagnostics, a bar chart,
-training curves per run (:func:`radgrpo.eval.report.plots.training_curves`) with the GRPO reward-hacking alarms, a
-browser over every test sample (:mod:`radgrpo.eval.report.browser`: filters, sorting, thumbnails with reference and
-predicted boxes, word-level differences of the reports) and optional notes. Pictures are inlined (base64) and the
-script is inline, so the file opens offline and can be mailed or kept as a CI artefact. It does not compute any
-metric of a run and does not run a model.
+untrained / sft / grpo), the demo's paired differences with a forest plot of GRPO's, its pre-RL diagnostic
+(mention rates per finding and the gate, :mod:`radgrpo.eval.report.diagnostic`), per-task and per-target tables,
+diagnostics, a bar chart, training curves per run (:func:`radgrpo.eval.report.plots.training_curves`) with the GRPO
+reward-hacking alarms, a browser over every test sample (:mod:`radgrpo.eval.report.browser`: filters, sorting,
+thumbnails with reference and predicted boxes, word-level differences of the reports) and optional notes. Pictures
+are inlined (base64) and the script is inline, so the file opens offline and can be mailed or kept as a CI artefact.
+It does not compute any metric of a run and does not run a model.
 
 ``radgrpo report RUN... --out report.html`` (:func:`write_report_from_runs`) builds it from ``radgrpo eval`` output
 folders; ``radgrpo demo`` uses :func:`write_report_from_dirs`; ``radgrpo eval`` writes one per run.
@@ -32,13 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.config import ConfigError
-from radgrpo.eval.compare import reading
+from radgrpo.eval.compare import PAIRED_METRICS, reading
 from radgrpo.eval.generate import Prediction, read_predictions
 from radgrpo.eval.report import tables as T
 from radgrpo.eval.report.browser import THUMB_SIZE, browser_data, run_is_thinking, script_json
+from radgrpo.eval.report.diagnostic import diagnostic_section, mention_rate_chart
 from radgrpo.eval.report.plots import (
     REFERENCE_COLOUR,
     curve_series,
+    forest_plot,
     metric_bar_chart,
     png_data_uri,
     run_colours,
@@ -104,6 +107,8 @@ CHART_METRICS: tuple[str, ...] = (
     "bleu4",
     "rougeL",
 )
+#: Comparisons drawn in the forest plot: those whose name starts with this (GRPO against each of its baselines).
+FOREST_PREFIX = "grpo_vs_"
 
 
 def _ordered(names: Sequence[str]) -> list[str]:
@@ -199,6 +204,27 @@ def _paired_rows(paired: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[
     return rows
 
 
+def _forest(paired: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str | None:
+    """The forest plot (PNG data URI) of the comparisons starting with :data:`FOREST_PREFIX`; None without one."""
+    chosen = {c: m for c, m in paired.items() if c.startswith(FOREST_PREFIX) and m}
+    if not chosen:
+        return None
+    lower = frozenset(m for m, pm in PAIRED_METRICS.items() if pm.higher_is_better is False)
+    return png_data_uri(
+        forest_plot(chosen, lower_is_better=lower, significant=lambda r: reading(r).startswith("significantly"))
+    )
+
+
+def _pre_rl(diagnostic: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The pre-RL diagnostic section (:func:`diagnostic_section`) with its mention-rate chart; None without one."""
+    if diagnostic is None:
+        return None
+    section = diagnostic_section(diagnostic)
+    rates = diagnostic.get("rates") or {}
+    section["chart"] = png_data_uri(mention_rate_chart(rates, diagnostic.get("thresholds"))) if rates else None
+    return section
+
+
 def _diagnostics(runs: Mapping[str, RunResults], thinking: Mapping[str, bool]) -> list[dict[str, Any]]:
     """Rows ``{"name", "cells"}``: the runs' diagnostics (``think_closed_rate`` only for thinking runs, and only
     when one is) and the generation throughput recorded in their meta (``generation.tokens_per_s`` ...)."""
@@ -279,6 +305,7 @@ def write_report(
     notes: str | None = None,
     logs: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     paired: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    diagnostic: Mapping[str, Any] | None = None,
     baseline: str | None = None,
     training: Mapping[str, TrainingRun | None] | None = None,
     n_resamples: int = 2000,
@@ -301,7 +328,11 @@ def write_report(
         logs: run name -> training log dicts (``step``, ``loss``, ``reward`` ...) for its training curves; wins over
             the log history of ``training``.
         paired: comparison name (e.g. ``"grpo_vs_sft"``) -> metric -> ``{"diff", "ci95", "p_value", "n"}``
-            (:func:`radgrpo.eval.compare.compare_runs`), shown as a table of paired differences.
+            (:func:`radgrpo.eval.compare.compare_runs`), shown as a table of paired differences, with a forest plot
+            of the comparisons named ``"grpo_vs_..."``.
+        diagnostic: the pre-RL diagnostic on the validation split (:func:`radgrpo.eval.mention_rates.gate`'s dict,
+            the demo's ``diagnostic.json``), shown as its own section: mention rates per finding (table and chart),
+            decision thresholds, the gate's conditions and the utility of greedy decoding vs the threshold rule.
         baseline: the run the tables' significance marks compare with (default: the first run; no marks with one
             run).
         training: run name -> the training run of its model (:func:`radgrpo.eval.report.runs.load_training_run`):
@@ -384,6 +415,8 @@ def write_report(
         per_target=_target_table(runs, TARGET_TABLE_METRICS),
         diagnostics=_diagnostics(runs, thinking),
         paired=_paired_rows(paired or {}),
+        forest=_forest(paired or {}),
+        pre_rl=_pre_rl(diagnostic),
         chart=chart,
         curves=curves,
         browser=browser,
@@ -435,6 +468,7 @@ def write_report_from_dirs(
     records: Sequence[Record] | None = None,
     base_dir: str | os.PathLike | None = None,
     training: Mapping[str, str | os.PathLike | TrainingRun | None] | None = None,
+    diagnostic: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> Path:
     """:func:`write_report` for several ``radgrpo eval`` output folders (e.g. untrained / sft / grpo).
@@ -446,6 +480,7 @@ def write_report_from_dirs(
         base_dir: folder of relative image paths.
         training: run name -> its training output folder (or a loaded :class:`TrainingRun`), for Table 3, the
             curves and alarms; runs not named use the training run of their ``config.yaml`` model, if any.
+        diagnostic: the pre-RL diagnostic (the demo's ``diagnostic.json``), as in :func:`write_report`.
         **kwargs: passed to :func:`write_report` (``title``, ``notes``, ``logs``, ``paired``, ``baseline`` ...).
     Returns:
         the path written.
@@ -471,6 +506,7 @@ def write_report_from_dirs(
         base_dir=base_dir,
         scores=scores,
         training=trained,
+        diagnostic=diagnostic,
         **kwargs,
     )
 

@@ -1,4 +1,6 @@
-"""Pictures for the evaluation report: boxes drawn on test images (PIL) and charts (matplotlib, Agg), as PNG bytes.
+"""Pictures for the evaluation report: boxes drawn on test images (PIL) and charts (matplotlib, Agg: metric bars,
+training curves, the forest plot of paired differences), as PNG bytes. The pre-RL diagnostic's chart is drawn by
+:mod:`radgrpo.eval.report.diagnostic`.
 
 Everything returns PNG bytes or a ``data:image/png;base64,...`` URI so the HTML report is one self-contained file.
 This module draws; it does not compute metrics (``radgrpo.eval.summarize``) or lay out the page
@@ -19,7 +21,7 @@ import base64
 import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,7 +113,8 @@ def draw_boxes(
     return img
 
 
-def _figure_png(fig: Any) -> bytes:
+def figure_png(fig: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (100 dpi, tight bounding box); closes the figure."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     import matplotlib.pyplot as plt
@@ -151,7 +154,7 @@ def metric_bar_chart(
         >>> png[:4]
         b'\\x89PNG'
     """
-    return _figure_png(metric_bar_figure(values, colours=colours, title=title))
+    return figure_png(metric_bar_figure(values, colours=colours, title=title))
 
 
 def metric_bar_figure(
@@ -247,6 +250,11 @@ SUMMARY_KEYS: frozenset[str] = frozenset(
 
 def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _finite(v: Any) -> float | None:
+    """``v`` as a float when it is a finite number, else None."""
+    return float(v) if _number(v) else None
 
 
 def curve_series(
@@ -374,4 +382,126 @@ def training_curves(
         >>> training_curves({"sft": [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}]})[:4]
         b'\\x89PNG'
     """
-    return _figure_png(curves_figure(logs, keys, colours=colours))
+    return figure_png(curves_figure(logs, keys, colours=colours))
+
+
+#: Colours of the forest plot: significantly better, significantly worse, not significant.
+FOREST_COLOURS: dict[str, str] = {"better": "#0072b2", "worse": "#d55e00", "none": "#777777"}
+
+
+def forest_unit(metric: str) -> str:
+    """The axis a metric's paired difference is drawn on in :func:`forest_figure`: the clinical utilities (cost per
+    study, unbounded) apart from the scores in [0, 1].
+
+    Example:
+        >>> forest_unit("clinical_utility_truth"), forest_unit("rule_finding_f1_side")
+        ('utility per study', 'score')
+    """
+    return "utility per study" if metric.startswith("clinical_utility") else "score"
+
+
+def _ci_significant(r: Mapping[str, Any]) -> bool:
+    lo, hi = (_finite(v) for v in (list(r.get("ci95") or [None, None]) + [None, None])[:2])
+    p = _finite(r.get("p_value"))
+    return lo is not None and hi is not None and (lo > 0 or hi < 0) and p is not None and p < 0.05
+
+
+def _forest_panel(
+    ax: Any,
+    metrics: Mapping[str, Mapping[str, Any]],
+    lower_is_better: Collection[str],
+    is_sig: Callable[[Mapping[str, Any]], bool],
+    rows: int,
+) -> None:
+    """One panel of :func:`forest_figure`: the metrics top to bottom (``rows`` slots, so that panels side by side
+    space their rows alike), a dot and CI bar each, a line at 0."""
+    span = [0.0]
+    for y, (m, r) in enumerate(metrics.items()):
+        d = _finite(r.get("diff"))
+        if d is None:
+            ax.text(0, y, "no value", ha="center", va="center", fontsize=7, color=FOREST_COLOURS["none"])
+            continue
+        lo, hi = (_finite(v) for v in (list(r.get("ci95") or [None, None]) + [None, None])[:2])
+        err = [[d - lo], [hi - d]] if lo is not None and hi is not None else None
+        span += [d, lo, hi] if lo is not None and hi is not None else [d]
+        sig = bool(is_sig(r))
+        better = d < 0 if m in lower_is_better else d > 0
+        colour = FOREST_COLOURS[("better" if better else "worse") if sig else "none"]
+        ax.errorbar(
+            [d], [y], xerr=err, fmt="o", color=colour, elinewidth=1.5, capsize=3, ms=5, mfc=colour if sig else "white"
+        )
+    ax.axvline(0.0, color="black", lw=0.8, ls="--")
+    pad = 0.1 * (max(span) - min(span)) or 0.05
+    ax.set_xlim(min(span) - pad, max(span) + pad)
+    ax.set_ylim(max(rows, len(metrics)) - 0.5, -0.5)
+    ax.set_yticks(range(len(metrics)))
+    ax.set_yticklabels([m + (" (lower is better)" if m in lower_is_better else "") for m in metrics], fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.grid(axis="x", color="#eeeeee", lw=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def forest_figure(
+    paired: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    *,
+    lower_is_better: Collection[str] = (),
+    significant: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> Any:
+    """Forest plot of paired differences: one row of panels per comparison ``"a_vs_b"``, one row per metric in the
+    given order (top to bottom), its difference ``a - b`` as a dot with the 95 % CI as a horizontal bar and a dashed
+    vertical line at 0. The clinical utilities get their own panel on the right (their unit is a cost per study, not a
+    score in [0, 1]). Significant differences are drawn filled, in blue when better and orange when worse; the others
+    open and grey; a metric without a difference is labelled "no value".
+
+    Args:
+        paired: comparison -> metric -> ``{"diff", "ci95": [lo, hi], "p_value", "n"}``
+            (:func:`radgrpo.eval.compare.compare_runs`).
+        lower_is_better: metrics where a negative difference is better (labelled "(lower is better)").
+        significant: ``fn(result) -> bool`` (default: the CI excludes 0 and p < 0.05).
+    Returns:
+        the figure (close it with ``matplotlib.pyplot.close``).
+
+    Raises:
+        ValueError: no comparison with a metric.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    comps = {c: dict(ms) for c, ms in paired.items() if ms}
+    if not comps:
+        raise ValueError("forest_figure needs at least one comparison with a metric")
+    is_sig = significant or _ci_significant
+    units = [u for u in ("score", "utility per study") if any(forest_unit(m) == u for ms in comps.values() for m in ms)]
+    rows = [max(sum(forest_unit(m) == u for m in ms) for u in units) for ms in comps.values()]
+    heights = [0.32 * n + 1.1 for n in rows]
+    fig = plt.figure(figsize=(5.8 + 3.4 * (len(units) - 1), sum(heights)), layout="constrained")
+    subfigs = fig.subfigures(len(comps), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for sub, n, (comp, metrics) in zip(subfigs, rows, comps.items()):
+        new, _, old = comp.partition("_vs_")
+        sub.suptitle(comp, fontsize=10, x=0.01, ha="left")
+        axes = sub.subplots(1, len(units), squeeze=False, width_ratios=[1.4 if u == "score" else 1.0 for u in units])
+        for ax, unit in zip(axes[0], units):
+            names = [m for m in metrics if forest_unit(m) == unit]
+            if names:
+                _forest_panel(ax, {m: metrics[m] for m in names}, lower_is_better, is_sig, n)
+                ax.set_xlabel(f"{unit}: {new} − {old}" if old else f"{unit}: difference", fontsize=8)
+            else:
+                ax.set_visible(False)
+    return fig
+
+
+def forest_plot(
+    paired: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    *,
+    lower_is_better: Collection[str] = (),
+    significant: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> bytes:
+    """:func:`forest_figure` as PNG bytes.
+
+    Example:
+        >>> forest_plot({"grpo_vs_sft": {"bleu4": {"diff": 0.02, "ci95": [-0.01, 0.05], "p_value": 0.2, "n": 40}}})[:4]
+        b'\\x89PNG'
+    """
+    return figure_png(forest_figure(paired, lower_is_better=lower_is_better, significant=significant))
