@@ -2,7 +2,8 @@
 
 Each seed runs as its own process (``radgrpo demo --seed S --out OUT/seed_S``, log in ``OUT/seed_S/demo.log``); its wall
 time and peak RSS (that child's ``ru_maxrss`` from ``wait4``) are measured here. Prints one table per seed (untrained,
-prior, SFT, SFT control, GRPO) and the paired differences GRPO − SFT and GRPO − SFT control, writes everything to
+prior, SFT, the decoding-only baseline, SFT control, GRPO; a stage the world does not have shows "–") and the paired
+differences of GRPO against SFT, the SFT control and decoding alone, writes everything to
 ``--json``, and with ``--markdown FILE`` writes the same tables as Markdown (for ``benchmarks/RESULTS.md``).
 
 Example:
@@ -21,10 +22,22 @@ import sys
 import time
 from pathlib import Path
 
-STAGES = ("untrained", "prior", "sft", "sft_control", "grpo")
-METRICS = ("map_50", "soft_f1", "rule_finding_f1", "rule_finding_f1_side", "bleu4", "rougeL", "distinct_reports")
-PAIRS = ("grpo_vs_sft", "grpo_vs_sft_control", "sft_control_vs_sft", "sft_vs_prior")
-PAIRED_METRICS = ("map_50", "soft_f1", "rule_finding_f1", "rule_finding_f1_side", "bleu4", "rougeL")
+STAGES = ("untrained", "prior", "sft", "sft_decoding", "sft_control", "grpo")
+PAIRED_METRICS = (
+    "clinical_utility",
+    "clinical_utility_truth",
+    "rule_finding_f1_side",
+    "rule_finding_f1_side_truth",
+    "rule_finding_f1",
+    "rule_finding_f1_truth",
+    "map_50",
+    "soft_f1",
+    "soft_f1_truth",
+    "bleu4",
+    "rougeL",
+)
+METRICS = (*PAIRED_METRICS, "anc", "distinct_reports")
+PAIRS = ("grpo_vs_sft", "grpo_vs_sft_control", "grpo_vs_sft_decoding", "sft_decoding_vs_sft", "sft_vs_prior")
 
 
 def run_seed(seed: int, out: Path, extra: list[str]) -> dict:

@@ -733,6 +733,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         notes=notes,
         logs=logs,
         paired=results["paired"],
+        diagnostic=results.get("diagnostic"),
     )
     timings["report"] = time.time() - t
     results["notes"] = notes
