@@ -38,6 +38,7 @@ COVERAGE = {
     "accelerate/zero2": CLUSTER,
     "accelerate/zero3": CLUSTER,
     "data/radvlm": "run",
+    "data/synth_clean": "run",
     "data/synth_demo": "run",
     "eval/demo_cpu": "run",
     "eval/demo_thinking": "run",  # overlays run over the preset they layer on (the run lists below)
@@ -67,7 +68,7 @@ def test_every_shipped_config_is_covered():
         if how != "run":
             assert name in (ROOT / how).read_text(encoding="utf-8"), f"{how} does not check {name}"
     ran = {n for runs in (SFT_RUNS, GRPO_RUNS, EVAL_RUNS) for names in runs for n in _names(names)}
-    ran |= {"data/synth_demo", "data/radvlm"}  # the data tests below
+    ran |= {"data/synth_demo", "data/synth_clean", "data/radvlm"}  # the data tests below
     assert ran == {n for n, how in COVERAGE.items() if how == "run"}
 
 
@@ -147,6 +148,17 @@ def test_data_synth_demo(synth):
         assert len(reports) == n and {r.task.value for r in records} <= shipped_tasks
         assert all((synth / r.image).is_file() for r in records)
     assert any(r.task.value == "abnormality_grounding" for r in read_jsonl(synth / "test.jsonl"))
+
+
+def test_data_synth_clean_overlay(tmp_path, synth):
+    """``--world clean``'s overlay: today's four findings, references without readers, no truth in the records; the
+    default (readers) world keeps the drawn truth in every record."""
+    out = tmp_path / "clean"
+    argv = ["data", "synth", "--config", "data/synth_demo", "--config", "data/synth_clean", "--out", str(out)]
+    assert radgrpo_main([*argv, *_flags(SYNTH)]) == 0
+    _assert_shipped_plus(("data/synth_demo", "data/synth_clean"), out / "config.yaml", {**SYNTH, "out": str(out)})
+    assert all("truth" not in r.meta for r in read_jsonl(out / "test.jsonl"))
+    assert all("truth" in r.meta for r in read_jsonl(synth / "test.jsonl"))
 
 
 def test_data_radvlm_validates_and_builds_on_fixture_roots(tmp_path, capsys):

@@ -71,6 +71,8 @@ CLAIM = ("clinical_utility", "clinical_utility_truth", "rule_finding_f1_side", "
 TABLE_METRICS = HEADLINE + ("recall_truth/subtle", "recall_truth/conspicuous", "matched_iou", "anc", "n")
 #: The shipped config each stage starts from (``radgrpo configs list``).
 STAGE_CONFIGS = {"data": "data/synth_demo", "sft": "sft/demo_cpu", "grpo": "grpo/demo_cpu", "eval": "eval/demo_cpu"}
+#: The data overlay of a world other than the shipped default (``--world clean``: today's four findings).
+WORLD_CONFIGS = {"clean": "data/synth_clean"}
 #: DemoConfig flag -> (stage, key): the flag's default is that key of the stage's shipped config, and it overrides it.
 FLAG_KEYS: dict[str, tuple[str, str]] = {
     "world": ("data", "world"),
@@ -261,6 +263,7 @@ def synth_config(cfg: DemoConfig) -> Any:
 
     values = {
         **stage_config("data"),
+        **(load_config(WORLD_CONFIGS[cfg.world]) if cfg.world in WORLD_CONFIGS else {}),
         **stage_overrides(cfg, "data"),
         "out": str(Path(cfg.out) / "data"),
         "seed": cfg.seed,

@@ -158,7 +158,7 @@ class FindingReader:
         Example:
             >>> r = DEFAULT_READERS["pleural effusion"]
             >>> r.sensitivity(0.0), r.sensitivity(1.0)
-            (0.2, 0.97)
+            (0.35, 0.97)
         """
         p = self.sens_min + (self.sens_max - self.sens_min) * self._ramp(severity)
         return _shift(p, offset)
@@ -181,9 +181,9 @@ def _shift(p: float, offset: float) -> float:
 
 #: The default readers (the values ``data/synth_demo`` ships; its comments give the sources).
 DEFAULT_READERS: dict[str, FindingReader] = {
-    "cardiomegaly": FindingReader(0.2, 0.97, 0.6, 0.5, 0.1, 0.03, 0.09, 0.96),
-    "pleural effusion": FindingReader(0.2, 0.97, 0.6, 0.35, 0.03, 0.01, 0.162, 0.51),
-    "pneumothorax": FindingReader(0.2, 0.98, 0.6, 0.35, 0.05, 0.005, 0.127, 0.75),
+    "cardiomegaly": FindingReader(0.35, 0.97, 0.9, 0.5, 0.1, 0.03, 0.09, 0.96),
+    "pleural effusion": FindingReader(0.35, 0.97, 0.9, 0.35, 0.03, 0.01, 0.162, 0.51),
+    "pneumothorax": FindingReader(0.35, 0.98, 0.9, 0.35, 0.05, 0.005, 0.127, 0.75),
     "consolidation": FindingReader(0.2, 0.85, 1.0, 0.9, 0.4, 0.02, 0.137, 0.68),
     "nodule": FindingReader(0.3, 0.9, 0.6, 0.3, 0.1, 0.02, 0.155, 0.56),
     "atelectasis": FindingReader(0.2, 0.85, 0.8, 0.5, 0.2, 0.01, 0.152, 0.58),
