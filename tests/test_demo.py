@@ -190,7 +190,7 @@ def test_demo_stage_configs_are_the_shipped_files_plus_its_overrides(tmp_path):
         "readers",
         4000,
         500,
-        500,
+        1000,
         128,
     )
     assert (default.sft_steps, default.sft_learning_rate, default.sft_warmup_steps, default.sft_batch_size) == (

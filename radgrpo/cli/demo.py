@@ -468,7 +468,7 @@ def _notes(results: dict, cfg: DemoConfig, rewards: Sequence[str]) -> str:
     for a, b in COMPARISONS:
         comp = f"{a}_vs_{b}"
         if comp in results["paired"]:
-            lines.append(f"{a} vs {b}: " + "; ".join(verdict(comp, m) for m in HEADLINE[:3]) + ".")
+            lines.append(f"{a} vs {b}: " + "; ".join(verdict(comp, m) for m in CLAIM) + ".")
     for name, info in tr.items():
         if info.get("time_guard_hit") is not None:
             lines.append(
@@ -745,6 +745,11 @@ def run_demo(cfg: DemoConfig) -> dict:
     return results
 
 
+def _wide() -> Console:
+    """A console at least 120 columns wide, so the tables stay legible in a log file or a narrow terminal."""
+    return Console(width=max(console.width, 120))
+
+
 def print_gate(diag: dict) -> None:
     """The diagnostic's mention rates per finding and the gate's conditions on the console."""
     table = Table(title="pre-RL diagnostic (validation split): share of studies whose report names the finding")
@@ -776,7 +781,7 @@ def print_gate(diag: dict) -> None:
             f(r["sampled_subtle"]),
             f(r["reference_pos"]),
         )
-    console.print(table, width=max(console.width, 120))
+    _wide().print(table)
     for c in diag["conditions"]:
         mark = "[green]pass[/]" if c["passed"] else "[red]fail[/]"
         console.print(f"  gate {c['name']}: {mark} ({c['target']}; value {c['value']})")
@@ -801,7 +806,7 @@ def print_table(results: dict) -> None:
             v = results.get(s, {}).get(m)
             row.append("-" if v is None else (str(v) if m == "n" else f"{v:.3f}"))
         table.add_row(*row)
-    console.print(table, width=max(console.width, 120))
+    _wide().print(table)
     paired = Table(title="paired differences (95% bootstrap CI, randomisation p)")
     for col in ("comparison", "metric", "diff", "95% CI", "p"):
         paired.add_column(col, justify="left" if col in ("comparison", "metric") else "right")
@@ -809,7 +814,7 @@ def print_table(results: dict) -> None:
         for m, r in results.get("paired", {}).get(comp, {}).items():
             lo, hi = r["ci95"]
             paired.add_row(comp, m, f"{r['diff']:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{r['p_value']:.4f}")
-    console.print(paired, width=max(console.width, 120))
+    _wide().print(paired)
 
 
 def main(argv: list[str] | None = None) -> int:
