@@ -9,13 +9,20 @@ null, ...], "components": {NAME: [float | null, ...]}, "status": ["ok" | "not_ap
 "n_failed": int}``, or ``4xx {"error": "one line"}``. What it is not: a server (the client imports nothing of
 ``radgrpo.serve``) and not a scorer (the values are whatever the service's reward computes).
 
-Transport: a batch above ``chunk_size`` items goes as several requests, in order. Connection errors, timeouts,
-``5xx``, ``408``, ``429`` and malformed answers are retried up to ``retries`` times; each failed attempt moves to the
-next URL (the first URL of a request goes round-robin over ``urls``), at once when that URL has not been tried for
-this request yet, else after an exponential wait ``backoff_s * 2**k`` (k = 0, 1, ...). Items of a request that still
-fails get ``None`` and are counted in ``n_failed`` (a ``not_applicable`` item is ``None`` too, but never counted).
-Any other ``4xx`` is a bug in the request or the setup (unknown reward name, bad token, a chunk too large): it raises
-:class:`RemoteRewardError` with the status and the service's message, without retrying.
+Transport: a batch is split into requests, in order, so that none holds more than ``chunk_size`` items or more
+bytes than the service accepts. The limits come from the service's ``GET {url}/rewards`` (``max_items``,
+``max_body_bytes``; the smallest over the URLs that answer, asked once), with :data:`DEFAULT_MAX_BODY_BYTES` when
+no URL advertises a body limit; ``max_body_bytes=`` lowers it further. Each item (its completion text and its column
+values) is JSON-encoded once, the request body is put together from those pieces (byte for byte
+``json.dumps(payload)``), and :func:`pack_requests` fills each request greedily. An item too large to go even alone
+is not sent: it fails (``None``, counted in ``n_failed``) with an error giving its size and the limit. Connection
+errors, timeouts, ``5xx``, ``408``, ``429`` and malformed answers are retried up to ``retries`` times; each failed
+attempt moves to the next URL (the first URL of a request goes round-robin over ``urls``), at once when that URL has
+not been tried for this request yet, else after an exponential wait ``backoff_s * 2**k`` (k = 0, 1, ...). Items of a
+request that still fails get ``None`` and are counted in ``n_failed`` (a ``not_applicable`` item is ``None`` too, but
+never counted). Any other ``4xx`` is a bug in the request or the setup (unknown reward name, bad token, a request
+over limits the service did not advertise): it raises :class:`RemoteRewardError` with the status and the service's
+message, without retrying.
 
 Example:
     >>> r = RemoteReward("radcliq", "http://rewards-a:8000,http://rewards-b:8000/", timeout_s=120)
@@ -53,6 +60,9 @@ DEFAULT_API_KEY_ENV = "RADGRPO_REWARD_API_KEY"
 SKIPPED_COLUMNS = TRL_NON_COLUMNS | {"prompt", "images", "image"}
 #: 4xx answers that are retried like a 5xx (the service is busy, not the request wrong)
 RETRY_4XX = frozenset({408, 429})
+#: body limit used when no URL advertises ``max_body_bytes`` on ``GET /rewards``: the service's default
+#: (``radgrpo.serve.config.ServeConfig.max_body_bytes``, not imported: the client does not depend on the server)
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 class RemoteRewardError(RuntimeError):
@@ -131,6 +141,74 @@ def to_json_value(value: Any, name: str = "value") -> Any:
     )
 
 
+def pack_requests(
+    item_bytes: Sequence[int], max_body_bytes: int, max_items: int, overhead_bytes: int = 0
+) -> tuple[list[list[int]], list[int]]:
+    """Split items into requests, greedily and in order, so that no request is over either limit.
+
+    A request holding the items ``S`` is ``overhead_bytes + sum(item_bytes[i] for i in S)`` bytes long. Each request
+    takes the next items while it stays within ``max_body_bytes`` and ``max_items``; an item that is over the limit
+    even alone (``overhead_bytes + item_bytes[i] > max_body_bytes``) goes into no request and is returned apart.
+
+    Args:
+        item_bytes: bytes each item adds to a request, in batch order.
+        max_body_bytes: largest request body, in bytes.
+        max_items: most items per request.
+        overhead_bytes: bytes of a request besides its items.
+    Returns:
+        ``(requests, oversized)``: the positions of each request's items, and those of the items sent in none; both
+        in order.
+    Raises:
+        ValueError: a limit below 1.
+
+    Example:
+        >>> pack_requests([40, 30, 50, 120, 10, 10], max_body_bytes=100, max_items=2, overhead_bytes=10)
+        ([[0, 1], [2, 4], [5]], [3])
+    """
+    if max_body_bytes < 1 or max_items < 1:
+        raise ValueError(f"limits must be >= 1, got max_body_bytes={max_body_bytes}, max_items={max_items}")
+    requests: list[list[int]] = []
+    oversized: list[int] = []
+    current: list[int] = []
+    size = overhead_bytes
+    for i, b in enumerate(item_bytes):
+        if overhead_bytes + b > max_body_bytes:
+            oversized.append(i)
+            continue
+        if current and (size + b > max_body_bytes or len(current) >= max_items):
+            requests.append(current)
+            current, size = [], overhead_bytes
+        current.append(i)
+        size += b
+    if current:
+        requests.append(current)
+    return requests, oversized
+
+
+def _encode_items(payload: dict[str, list[Any]]) -> tuple[dict[bytes, list[bytes]], list[int], int]:
+    """``(pieces, item_bytes, overhead_bytes)`` of a request payload (key -> one value per item).
+
+    ``pieces`` holds each key and value JSON-encoded once (``allow_nan=False``); :func:`_request_body` joins them into
+    exactly ``json.dumps({k: [v[i] for i in idx] ...}, allow_nan=False)``. With K keys, a request of the items S is
+    ``overhead_bytes + sum(item_bytes[S])`` bytes: each item adds its K values and K ``", "`` separators, which the
+    first item of a request does not need (the overhead is the empty lists' body less those 2K bytes).
+    """
+    pieces = {
+        json.dumps(k).encode(): [json.dumps(v, allow_nan=False).encode("utf-8") for v in values]
+        for k, values in payload.items()
+    }
+    n = len(next(iter(payload.values()), []))
+    sep = 2 * len(pieces)
+    item_bytes = [sum(len(p[i]) for p in pieces.values()) + sep for i in range(n)]
+    overhead = len(_request_body(pieces, [])) - sep
+    return pieces, item_bytes, overhead
+
+
+def _request_body(pieces: dict[bytes, list[bytes]], idx: Sequence[int]) -> bytes:
+    """The JSON body ``{KEY: [values of the items idx], ...}``, as ``json.dumps`` writes it."""
+    return b"{" + b", ".join(k + b": [" + b", ".join(v[i] for i in idx) + b"]" for k, v in pieces.items()) + b"}"
+
+
 class RemoteReward(Reward):
     """A reward scored by a reward service: TRL's ``fn(completions, **columns) -> list[float | None]``.
 
@@ -141,7 +219,10 @@ class RemoteReward(Reward):
         timeout_s: seconds allowed for connecting and for each read/write of one request.
         retries: retries of a failed request (so ``1 + retries`` attempts at most).
         backoff_s: seconds before the first retry on an already-tried URL; doubled for each further wait.
-        chunk_size: most completions per request (a larger batch is split, in order).
+        chunk_size: most completions per request (a larger batch is split, in order); the service's advertised
+            ``max_items`` lowers it.
+        max_body_bytes: most bytes per request body; ``None`` uses what the service advertises on ``GET /rewards``
+            (:data:`DEFAULT_MAX_BODY_BYTES` when no URL does), and a value here is lowered to that too.
         api_key_env: environment variable holding the bearer token (it must be set); ``None`` reads
             :data:`DEFAULT_API_KEY_ENV` when it is set and sends no token otherwise.
         thinking: force the thinking rule on/off by sending this ``thinking`` value for every completion; ``None``
@@ -150,8 +231,9 @@ class RemoteReward(Reward):
         log_name: ``__name__`` when it should differ from ``name`` (e.g. an in-process reward of the same name).
 
     Attributes:
-        n_scored, n_failed: as on every reward; n_requests: HTTP attempts so far; n_failed_requests: attempts that
-        failed (connection, timeout, 5xx, 408/429, malformed answer).
+        n_scored, n_failed, last_statuses, last_error: as on every reward; n_requests: scoring attempts
+        (``POST``) so far; n_failed_requests: attempts that failed (connection, timeout, 5xx, 408/429, malformed
+        answer). The ``GET /rewards`` that reads the limits is counted in neither.
 
     Example:
         >>> r = RemoteReward("bleu4", ["http://localhost:8000"], retries=0, chunk_size=256)
@@ -168,6 +250,7 @@ class RemoteReward(Reward):
         retries: int = 3,
         backoff_s: float = 0.5,
         chunk_size: int = 1024,
+        max_body_bytes: int | None = None,
         api_key_env: str | None = None,
         thinking: bool | None = None,
         columns: Sequence[str] | None = None,
@@ -186,12 +269,15 @@ class RemoteReward(Reward):
             raise ConfigError(f"backoff_s must be >= 0 seconds, got {backoff_s!r}")
         if int(chunk_size) != chunk_size or chunk_size < 1:
             raise ConfigError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+        if max_body_bytes is not None and (int(max_body_bytes) != max_body_bytes or max_body_bytes < 1):
+            raise ConfigError(f"max_body_bytes must be an integer >= 1 or None, got {max_body_bytes!r}")
         if api_key_env is not None and not os.environ.get(api_key_env):
             raise ConfigError(f"api_key_env={api_key_env!r} names an environment variable that is not set")
         self.timeout_s = float(timeout_s)
         self.retries = int(retries)
         self.backoff_s = float(backoff_s)
         self.chunk_size = int(chunk_size)
+        self.max_body_bytes = None if max_body_bytes is None else int(max_body_bytes)
         self.api_key_env = api_key_env
         self.thinking = thinking
         self.columns = None if columns is None else tuple(columns)
@@ -199,6 +285,7 @@ class RemoteReward(Reward):
         self.n_failed_requests = 0
         self._next_url = 0
         self._client: httpx.Client | None = None
+        self._limits: tuple[int, int] | None = None  # (max_items, max_body_bytes), read once from the service
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, urls={self.urls!r})"
@@ -246,6 +333,59 @@ class RemoteReward(Reward):
             self._client = httpx.Client(timeout=httpx.Timeout(self.timeout_s), headers=headers)
         return self._client
 
+    def service_limits(self) -> tuple[int, int]:
+        """``(max_items, max_body_bytes)`` a request is split by: ``chunk_size`` and ``max_body_bytes`` lowered to the
+        smallest limits the URLs advertise on ``GET {url}/rewards``.
+
+        Every URL is asked once; the answer is kept once some URL answered (a URL that answers without limits, such
+        as a service of another make with no ``GET /rewards``, leaves the client's values; the body limit is then
+        :data:`DEFAULT_MAX_BODY_BYTES` unless ``max_body_bytes`` was given). While no URL answers, the client's values
+        are used and the next call asks again. A ``413`` answer forgets the limits, so a restarted service is asked
+        again.
+        """
+        if self._limits is not None:
+            return self._limits
+        items, body, answered = [self.chunk_size], [], False
+        for url in self.urls:
+            got = self._advertised(url)
+            if got is None:
+                continue
+            answered = True
+            items += [got["max_items"]] if "max_items" in got else []
+            body += [got["max_body_bytes"]] if "max_body_bytes" in got else []
+        if self.max_body_bytes is not None:
+            body.append(self.max_body_bytes)
+        limits = (min(items), min(body) if body else DEFAULT_MAX_BODY_BYTES)
+        if answered:
+            self._limits = limits
+            logger.debug("reward %s: requests split by %d items and %d bytes", self.__name__, *limits)
+        return limits
+
+    def _advertised(self, url: str) -> dict[str, int] | None:
+        """The positive integer ``max_items``/``max_body_bytes`` of ``GET {url}/rewards``; ``{}`` when the service
+        answers without them (or has no such route: 404, 405, 501), ``None`` when it does not answer (unreachable,
+        busy, 401/403)."""
+        import httpx
+
+        try:
+            resp = self._http().get(f"{url}/rewards")
+        except httpx.TransportError as e:
+            logger.debug("reward %s: GET %s/rewards failed: %s", self.__name__, url, e)
+            return None
+        if (resp.status_code >= 500 and resp.status_code != 501) or resp.status_code in RETRY_4XX | {401, 403}:
+            return None
+        try:
+            data = resp.json() if resp.status_code == 200 else {}
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            return {}
+        return {
+            k: int(data[k])
+            for k in ("max_items", "max_body_bytes")
+            if isinstance(data.get(k), int) and not isinstance(data[k], bool) and data[k] >= 1
+        }
+
     def _post_once(self, url: str, body: bytes, n: int) -> dict[str, Any]:
         import httpx
 
@@ -258,11 +398,15 @@ class RemoteReward(Reward):
         if resp.status_code >= 500 or resp.status_code in RETRY_4XX:
             raise _AttemptFailed(f"{url}: HTTP {resp.status_code}: {_error_text(resp)}")
         if resp.status_code >= 400:
+            limits = self._limits or (self.chunk_size, self.max_body_bytes or DEFAULT_MAX_BODY_BYTES)
             hint = {
                 401: f" (the bearer token comes from ${self.api_key_env or DEFAULT_API_KEY_ENV})",
                 404: f" (GET {url}/rewards lists the service's reward names)",
-                413: f" (this request held {n} completions; lower chunk_size, now {self.chunk_size})",
+                413: f" (this request held {n} completions in {len(body)} bytes, split by at most {limits[0]} "
+                f"completions and {limits[1]} bytes; lower chunk_size, now {self.chunk_size}, or max_body_bytes)",
             }.get(resp.status_code, "")
+            if resp.status_code == 413:
+                self._limits = None  # ask the service again next time: its limits may have changed
             raise RemoteRewardError(
                 f"reward service answered {resp.status_code} to POST {endpoint}: {_error_text(resp)}{hint}"
             )
@@ -304,8 +448,8 @@ class RemoteReward(Reward):
             **kwargs: dataset columns, one value per completion (TRL's extras and images are not sent).
         Returns:
             one breakdown per completion, in order: ``ok`` with the service's components, ``skipped`` for its
-            ``not_applicable`` items, ``failed`` for its failed items and for every item of a request that failed
-            after all retries.
+            ``not_applicable`` items, ``failed`` for its failed items, for every item of a request that failed
+            after all retries and for an item over the body limit on its own (never sent).
         Raises:
             RemoteRewardError: the service answered a 4xx other than 408/429.
         """
@@ -320,22 +464,32 @@ class RemoteReward(Reward):
                 todo.append(i)
             except TypeError as e:
                 out[i] = RewardBreakdown.failed(f"TypeError: {e}")
-        for lo in range(0, len(todo), self.chunk_size):
-            idx = todo[lo : lo + self.chunk_size]
-            payload: dict[str, Any] = {k: [v[i] for i in idx] for k, v in cols.items()}
-            payload["completions"] = texts[lo : lo + self.chunk_size]
-            body = json.dumps(payload, allow_nan=False).encode("utf-8")
-            answer = self._post(body, len(idx))
-            if isinstance(answer, str):
-                err = f"reward service failed after {1 + self.retries} attempts: {answer}"
-                for i in idx:
-                    out[i] = RewardBreakdown.failed(err)
-                continue
-            for j, i in enumerate(idx):
-                out[i] = _item(answer, j)
+        if todo:
+            payload = {k: [v[i] for i in todo] for k, v in cols.items()}
+            payload["completions"] = texts
+            pieces, item_bytes, overhead = _encode_items(payload)
+            max_items, max_body = self.service_limits()
+            requests, oversized = pack_requests(item_bytes, max_body, max_items, overhead)
+            for j in oversized:
+                out[todo[j]] = RewardBreakdown.failed(
+                    f"completion {todo[j]} is too large for the reward service: a request with it alone would be "
+                    f"{overhead + item_bytes[j]} bytes ({len(texts[j])} characters of completion), over the limit "
+                    f"of {max_body} bytes per request; it was not sent"
+                )
+            for req in requests:
+                answer = self._post(_request_body(pieces, req), len(req))
+                if isinstance(answer, str):
+                    err = f"reward service failed after {1 + self.retries} attempts: {answer}"
+                    for j in req:
+                        out[todo[j]] = RewardBreakdown.failed(err)
+                    continue
+                for k, j in enumerate(req):
+                    out[todo[j]] = _item(answer, k)
         failed = [b for b in out if b.status == "failed"]
         self.n_scored += sum(b.ok for b in out)
+        self.last_statuses = [b.status for b in out]
         if failed:
+            self.last_error = failed[0].error
             self.n_failed += len(failed)
             logger.warning(
                 "reward %s: %d of %d samples failed and were excluded (None); %d failures so far; first error: %s",

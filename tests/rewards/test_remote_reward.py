@@ -1,10 +1,12 @@
 """``RemoteReward`` against a real HTTP reward service (uvicorn in a thread, real sockets).
 
 The service here implements the reward service's JSON contract (docs/rewards.md#remote-rewards) by calling the
-in-process rewards, with switches to answer 503, sleep or reject a token. Checked: values and components equal to
-in-process scoring (mixed tasks, chat completions, numpy columns, TRL's extras not sent), chunking in order,
-failover over a closed port, retries with backoff after 503s, failures after retries counted while not-applicable
-items are not, 4xx errors, timeouts, the ``remote:NAME@URL`` registry form and pickling.
+in-process rewards, with switches to answer 503, sleep, reject a token or advertise limits on ``GET /rewards``.
+Checked: values and components equal to in-process scoring (mixed tasks, chat completions, numpy columns, TRL's
+extras not sent), chunking in order, splitting by bytes (an item over the limit alone fails, unsent), the limits read
+from the service (or the defaults), failover over a closed port, retries with backoff after 503s, failures after
+retries counted while not-applicable items are not, 4xx errors, timeouts, the ``remote:NAME@URL`` registry form and
+pickling. tests/serve/test_remote_split.py splits by bytes against the real service.
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/rewards/test_remote_reward.py
 """
@@ -21,7 +23,7 @@ import pytest
 
 from radgrpo.config import ConfigError
 from radgrpo.rewards import get_reward, list_rewards
-from radgrpo.rewards.remote import RemoteReward, RemoteRewardError
+from radgrpo.rewards.remote import DEFAULT_MAX_BODY_BYTES, RemoteReward, RemoteRewardError
 
 MAX_ITEMS = 64  # the test service answers 413 above this
 STATE: dict = {}
@@ -29,7 +31,9 @@ STATE: dict = {}
 
 def reset_state(**kw) -> None:
     STATE.clear()
-    STATE.update({"fail_next": 0, "sleep_s": 0.0, "token": None, "calls": []}, **kw)
+    STATE.update(
+        {"fail_next": 0, "sleep_s": 0.0, "token": None, "calls": [], "sizes": [], "gets": 0, "advertise": None}, **kw
+    )
 
 
 def make_app():
@@ -43,9 +47,17 @@ def make_app():
     def error(status: int, msg: str) -> JSONResponse:
         return JSONResponse({"error": msg}, status_code=status)
 
+    @app.get("/rewards")
+    def catalog():  # the limits, when STATE["advertise"] holds them; else no such route, as on a service of another make
+        STATE["gets"] += 1
+        if STATE["advertise"] is None:
+            return error(404, "no route GET /rewards")
+        return {"rewards": [], **STATE["advertise"]}
+
     @app.post("/rewards/{name}")
     def score(name: str, body: dict, request: Request):  # sync: runs in uvicorn's thread pool
         STATE["calls"].append({"name": name, "n": len(body.get("completions", [])), "keys": sorted(body)})
+        STATE["sizes"].append(int(request.headers["content-length"]))
         if STATE["token"] and request.headers.get("authorization") != f"Bearer {STATE['token']}":
             return error(401, "missing or wrong bearer token")
         if STATE["fail_next"] > 0:
@@ -310,3 +322,70 @@ def test_registry_form_options_and_pickling(url):
     with pytest.raises(TypeError, match="cannot be sent to the reward service as JSON"):
         RemoteReward("bleu4", url)([REF], reference_report=[REF], extra=[object()])
     assert json.loads(json.dumps(STATE["calls"]))  # the service saw only JSON
+
+
+def long_batch(n: int, seed: int = 0):
+    """``n`` thinking completions of 200-900 characters (a short answer after a long thinking block)."""
+    rng = np.random.default_rng(seed)
+    refs = [f"finding number {i} in the left lung" for i in range(n)]
+    comps = [
+        f"<think>{'x' * int(rng.integers(200, 900))}</think> {refs[i] if i % 3 else 'no finding'}" for i in range(n)
+    ]
+    return comps, {"reference_report": refs, "thinking": [True] * n}
+
+
+def test_split_by_bytes_keeps_values_and_order(url):
+    comps, cols = long_batch(30)
+    remote = RemoteReward("bleu4", url, max_body_bytes=3000, retries=0)
+    got = remote(comps, **cols)
+    assert got == get_reward("bleu4")(comps, **cols)
+    assert remote.service_limits() == (1024, 3000)  # the service advertises nothing: the client's values
+    sizes = STATE["sizes"]
+    assert len(sizes) == remote.n_requests >= 5 and max(sizes) <= 3000  # ~17 KB in requests of at most 3000 bytes
+    assert sum(c["n"] for c in STATE["calls"]) == 30 and remote.n_failed_requests == 0
+
+
+def test_an_item_over_the_limit_alone_fails_once_unsent(url, caplog):
+    comps, cols = long_batch(10)
+    comps[4] = "<think>" + "y" * 5000 + "</think> finding number 4 in the left lung"
+    remote = RemoteReward("bleu4", url, max_body_bytes=3000, retries=3, backoff_s=0.01)
+    with caplog.at_level(logging.WARNING, logger="radgrpo.rewards"):
+        got = remote(comps, **cols)
+    want = get_reward("bleu4")(comps, **cols)
+    assert got[4] is None and want[4] == pytest.approx(1.0)
+    assert got[:4] + got[5:] == want[:4] + want[5:]  # the others are scored
+    assert (remote.n_failed, remote.n_scored, remote.n_failed_requests) == (1, 9, 0)
+    assert remote.last_statuses == ["ok"] * 4 + ["failed"] + ["ok"] * 5
+    assert remote.last_error is not None
+    assert remote.last_error.startswith("completion 4 is too large for the reward service: a request with it alone ")
+    assert "over the limit of 3000 bytes per request; it was not sent" in remote.last_error
+    assert remote.n_requests == len(STATE["sizes"]) and sum(c["n"] for c in STATE["calls"]) == 9  # never sent
+    assert max(STATE["sizes"]) <= 3000 and "1 of 10 samples failed" in caplog.text
+
+
+def test_limits_come_from_the_service(url):
+    STATE["advertise"] = {"max_items": 4, "max_body_bytes": 2500}
+    remote = RemoteReward("bleu4", [closed_url(), url], retries=1, backoff_s=0)
+    assert remote.service_limits() == (4, 2500)  # the closed port does not answer; the live one advertises
+    comps, cols = long_batch(12)
+    assert remote(comps, **cols) == get_reward("bleu4")(comps, **cols)
+    assert max(STATE["sizes"]) <= 2500 and max(c["n"] for c in STATE["calls"]) <= 4
+    assert STATE["gets"] == 1  # asked once
+    # the client's own values are lowered to the service's, never raised
+    assert RemoteReward("bleu4", url, chunk_size=3, max_body_bytes=9000).service_limits() == (3, 2500)
+    assert RemoteReward("bleu4", url, max_body_bytes=1000).service_limits() == (4, 1000)
+    # no URL answers: the defaults, and the next call asks again
+    lonely = RemoteReward("bleu4", closed_url(), retries=0)
+    assert lonely.service_limits() == lonely.service_limits() == (1024, DEFAULT_MAX_BODY_BYTES)
+    with pytest.raises(ConfigError, match="max_body_bytes"):
+        RemoteReward("bleu4", url, max_body_bytes=0)
+
+
+def test_a_413_forgets_the_limits(url):
+    STATE["advertise"] = {"max_items": 100}  # more than the fake really takes (64)
+    remote = RemoteReward("bleu4", url)
+    with pytest.raises(RemoteRewardError, match=r"413 .*held 70 completions in \d+ bytes, split by at most 100 "):
+        remote([REF] * 70, reference_report=[REF] * 70)
+    STATE["advertise"] = {"max_items": 64}
+    assert remote([REF] * 70, reference_report=[REF] * 70) == [pytest.approx(1.0)] * 70  # asked again: 64 + 6
+    assert STATE["gets"] == 2 and [c["n"] for c in STATE["calls"]] == [70, 64, 6]
