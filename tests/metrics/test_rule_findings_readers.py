@@ -52,7 +52,7 @@ def test_truth_labels_are_the_generators():
 
 
 def test_every_template_every_side_size_and_zone():
-    assert len(TEMPLATES) == 186  # distinct texts (templates without {zone} or {size} repeat)
+    assert len(TEMPLATES) == 210  # distinct texts (templates without {zone} or {size} repeat)
     for name, hedged, side, text in TEMPLATES:
         plain, sided = _expected(name, side)
         assert finding_set(text) == plain, text

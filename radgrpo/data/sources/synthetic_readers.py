@@ -64,7 +64,11 @@ NEGATIVES: dict[str, str | None] = {
 #: ``rule_chexpert`` labeller ("possible", "may", "likely", "suspicious for", "cannot be excluded").
 WORDINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "cardiomegaly": {
-        "plain": ("The heart is {size}ly enlarged.", "{Size} cardiomegaly."),
+        "plain": (
+            "The heart is {size}ly enlarged.",
+            "{Size} cardiomegaly.",
+            "Enlarged cardiac silhouette, in keeping with {size} cardiomegaly.",
+        ),
         "hedged": (
             "Possible mild cardiomegaly.",
             "Borderline heart size, which may reflect mild cardiomegaly.",
@@ -96,19 +100,31 @@ WORDINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "hedged": ("Linear opacity at the {side} lung base, likely atelectasis.",),
     },
     "pleural effusion": {
-        "plain": ("There is a {size} {side} pleural effusion.", "{Size} {side} pleural effusion."),
+        "plain": (
+            "There is a {size} {side} pleural effusion.",
+            "{Size} {side} pleural effusion.",
+            "Fluid at the {side} lung base, in keeping with a {size} pleural effusion.",
+        ),
         "hedged": (
             "Blunting of the {side} costophrenic angle, which may represent a small pleural effusion.",
             "Possible small {side} pleural effusion.",
         ),
-        "plain_bilateral": ("There are {size} bilateral pleural effusions.", "{Size} bilateral pleural effusions."),
+        "plain_bilateral": (
+            "There are {size} bilateral pleural effusions.",
+            "{Size} bilateral pleural effusions.",
+            "Fluid at both lung bases, in keeping with {size} bilateral pleural effusions.",
+        ),
         "hedged_bilateral": (
             "Blunting of both costophrenic angles, which may represent small pleural effusions.",
             "Possible small bilateral pleural effusions.",
         ),
     },
     "pneumothorax": {
-        "plain": ("There is a {size} {side} apical pneumothorax.", "{Size} {side} apical pneumothorax."),
+        "plain": (
+            "There is a {size} {side} apical pneumothorax.",
+            "{Size} {side} apical pneumothorax.",
+            "Visible {side} apical pleural line with a {size} pneumothorax.",
+        ),
         "hedged": (
             "Questionable thin {side} apical pleural line, suspicious for a small pneumothorax.",
             "A small {side} apical pneumothorax cannot be excluded.",
