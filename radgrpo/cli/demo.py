@@ -33,7 +33,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from radgrpo.config import from_dict, parse_config, save_config
+from radgrpo.config import ConfigError, from_dict, parse_config, save_config
 from radgrpo.configs import load_config
 
 console = Console()
@@ -217,6 +217,10 @@ class DemoConfig:
             self.n_resamples = min(self.n_resamples, 1000)
             self.thinking_sft_steps = min(self.thinking_sft_steps, 30)
             self.thinking_grpo_steps = min(self.thinking_grpo_steps, 2)
+        from radgrpo.data.sources.synthetic import WORLDS
+
+        if self.world not in WORLDS:
+            raise ValueError(f"--world must be one of {', '.join(WORLDS)}, got {self.world!r}")
         if self.n_train < 1 or self.n_test < 1 or self.n_val < 1:
             raise ValueError("--n_train, --n_val and --n_test must be >= 1")
         if self.sft_steps < 1 or self.grpo_steps < 1:
@@ -626,6 +630,14 @@ def run_demo(cfg: DemoConfig) -> dict:
     from radgrpo.train.grpo import run_grpo
     from radgrpo.train.sft import run_sft
 
+    # every stage's config is built (and checked) before anything runs, so a bad flag fails in a second
+    try:
+        synth_config(cfg), sft_config(cfg), sft_config(cfg, control=True), grpo_config(cfg), eval_config(cfg, "sft")
+    except (TypeError, ValueError) as e:
+        msg = str(e)
+        for flag, (_, key) in FLAG_KEYS.items():  # name the demo's flag, not the stage key it sets
+            msg = msg.replace(f"--{key} ", f"--{flag} ")
+        raise ConfigError(msg) from None
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out)

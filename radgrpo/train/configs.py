@@ -19,6 +19,10 @@ from radgrpo.thinking import thinking_mode
 from radgrpo.train.fields import GRPOFields, RadFields, SFTFields
 from radgrpo.train.sampling import SELECTION_MODES
 
+#: TRL 1.16's advantage scalings (``scale_rewards``; true/false are read as group/none) and loss aggregations.
+SCALE_REWARDS: tuple[str, ...] = ("group", "batch", "none")
+LOSS_TYPES: tuple[str, ...] = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo")
+
 
 def _cpu_fallback(cfg) -> None:
     import torch
@@ -89,6 +93,11 @@ class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
         _check_sampling(self)
         _cpu_fallback(self)
         super().__post_init__()
+        # TRL reads these at the first advantage / loss computation: check them before any model loads
+        if self.scale_rewards not in SCALE_REWARDS:
+            raise ValueError(f"--scale_rewards must be one of {', '.join(SCALE_REWARDS)}, got {self.scale_rewards!r}")
+        if self.loss_type not in LOSS_TYPES:
+            raise ValueError(f"--loss_type must be one of {', '.join(LOSS_TYPES)}, got {self.loss_type!r}")
         if self.dynamic_sampling:
             _check_whole_groups(self)
 
