@@ -447,3 +447,25 @@ def test_eval_adapter_errors_are_one_line(tmp_path, capsys, monkeypatch):
         code, err, "radgrpo eval: model adapter 'llava_rad': no prompt for task(s) abnormality_grounding"
     )
     assert not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--world", "noisy"], "radgrpo demo: --world must be one of clean, readers, got 'noisy'"),
+        (
+            ["--grpo_scale_rewards", "bogus"],
+            "radgrpo demo: --grpo_scale_rewards must be one of group, batch, none, got 'bogus'",
+        ),
+        (
+            ["--grpo_prompt_selection", "maybe"],
+            "radgrpo demo: --grpo_prompt_selection must be one of none, uncertainty, got 'maybe'",
+        ),
+    ],
+)
+def test_demo_bad_settings_fail_before_any_work(tmp_path, capsys, flags, message):
+    """A bad demo flag is one line, exit 2, and nothing is written (every stage's config is built first)."""
+    out = tmp_path / "demo"
+    code, _, err = run(["demo", *flags, "--out", str(out)], capsys)
+    assert_one_line_error(code, err, message)
+    assert not out.exists()
