@@ -95,7 +95,7 @@ def test_bench_demo_markdown_tables():
     }
     md = mod.markdown(run).splitlines()
     assert md[0] == "### seed 1"
-    assert "| map_50 | – | – | 0.500 | – | 0.500 |" in md and "| distinct_reports | – | – | 7 | – | 7 |" in md
+    assert "| map_50 | – | – | 0.500 | – | – | 0.500 |" in md and "| distinct_reports | – | – | 7 | – | – | 7 |" in md
     assert "| grpo_vs_sft | soft_f1 | +0.020 | [+0.010, +0.030] | 0.0040 | 300 |" in md
     assert md[-1] == "Wall 300 s, peak RSS 900 MB; stages (s): sft 200.0."
 

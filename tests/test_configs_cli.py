@@ -20,6 +20,7 @@ SHIPPED = [
     "accelerate/zero2",
     "accelerate/zero3",
     "data/radvlm",
+    "data/synth_clean",
     "data/synth_demo",
     "eval/demo_cpu",
     "eval/demo_thinking",

@@ -110,7 +110,7 @@ def stage_config(stage: str) -> dict[str, Any]:
 
     Example:
         >>> stage_config("sft")["max_steps"], stage_config("grpo")["reward_funcs"]
-        (2000, ['grounding_soft_f1', 'rule_finding_errors'])
+        (2000, ['grounding_soft_f1', 'clinical_utility'])
     """
     return load_config(STAGE_CONFIGS[stage])
 

@@ -10,7 +10,7 @@ Example:
     >>> config_path("eval/demo_cpu.yaml").relative_to(CONFIG_DIR).as_posix()
     'eval/demo_cpu.yaml'
     >>> load_config("grpo/demo_cpu")["reward_funcs"]
-    ['grounding_soft_f1', 'rule_finding_errors']
+    ['grounding_soft_f1', 'clinical_utility']
 """
 
 from __future__ import annotations
