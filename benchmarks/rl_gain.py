@@ -29,10 +29,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-#: The metrics whose gain is claimed (the demo's CLAIM), each against the reference and against the truth.
-CLAIM = ("clinical_utility", "clinical_utility_truth", "rule_finding_f1_side", "rule_finding_f1_side_truth")
-#: Comparisons that must clear zero on every CLAIM metric, and the one reported beside them.
-MUST = ("grpo_vs_sft", "grpo_vs_sft_control")
+from radgrpo.cli.demo import CLAIM, claim_verdict
+from radgrpo.cli.demo import CLAIM_AGAINST as MUST
+
+#: The comparison reported beside the ones that must clear zero (the demo's CLAIM_AGAINST) on every CLAIM metric.
 BESIDE = ("grpo_vs_sft_decoding",)
 #: The benchmark's budget (the demo's defaults otherwise): SFT until the features are learned, GRPO with 16 prompts
 #: x 8 rollouts per step.
@@ -71,7 +71,7 @@ def verdict(results: dict) -> dict:
     """
     paired = results.get("paired", {})
     cells = {c: {m: paired.get(c, {}).get(m) for m in CLAIM} for c in MUST + BESIDE}
-    holds = all(cells[c][m] is not None and cells[c][m]["ci95"][0] > 0 for c in MUST for m in CLAIM)
+    holds = claim_verdict(paired)["holds"]
     soft = paired.get("grpo_vs_sft", {}).get("soft_f1")
     sft_len, grpo_len = results.get("sft", {}).get("anc"), results.get("grpo", {}).get("anc")
     ratio = round(grpo_len / sft_len, 3) if sft_len and grpo_len is not None else None

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from radgrpo.cli.demo import COMPARISONS, HEADLINE, STAGES, DemoConfig
+from radgrpo.cli.demo import CLAIM, COMPARISONS, HEADLINE, STAGES, DemoConfig
 
 
 def _numbers(results, stages=STAGES):
@@ -57,6 +57,11 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
         assert set(comp) == set(HEADLINE)
         for r in comp.values():
             assert r["ci95"][0] <= r["diff"] <= r["ci95"][1] and 0.0 < r["p_value"] <= 1.0
+    # the claim's verdict is read from the paired CIs (8 of them: 2 comparisons x 4 metrics) and printed in the notes
+    lows = [a["paired"][c][m]["ci95"][0] for c in ("grpo_vs_sft", "grpo_vs_sft_control") for m in CLAIM]
+    assert a["claim"]["required"] == 8 and a["claim"]["cleared"] == sum(lo > 0 for lo in lows)
+    assert a["claim"]["holds"] == all(lo > 0 for lo in lows) and a["claim"]["missing"] == []
+    assert a["claim"]["reading"] in a["notes"] and "benchmarks/rl_gain.py" in a["claim"]["reading"]
     sft_log = json.loads((tmp_path / "a" / "sft" / "log_history.json").read_text())
     heldout = [e for e in sft_log if "heldout/rule_finding_f1" in e]
     assert [e["step"] for e in heldout] == list(range(0, cfg.sft_steps + 1, cfg.sft_eval_every))
@@ -157,6 +162,13 @@ def test_fast_demo_clean_world_reproducible(tmp_path):
     assert not (tmp_path / "a" / "diagnostic.json").exists()
     assert "clinical_utility" in a["grpo"] and "clinical_utility_truth" not in a["grpo"]
     assert set(a["paired"]) == {f"{x}_vs_{y}" for x, y in COMPARISONS if "sft_decoding" not in (x, y)}
+    # no truth, so the claim cannot hold here, and the verdict names what was not measured
+    assert a["claim"]["holds"] is False and sorted(a["claim"]["missing"]) == [
+        "grpo_vs_sft/clinical_utility_truth",
+        "grpo_vs_sft/rule_finding_f1_side_truth",
+        "grpo_vs_sft_control/clinical_utility_truth",
+        "grpo_vs_sft_control/rule_finding_f1_side_truth",
+    ]
 
 
 def _test_records(d):

@@ -68,6 +68,8 @@ HEADLINE = (
 )
 #: The metrics whose GRPO gain the demo claims (each against the reference and against the truth).
 CLAIM = ("clinical_utility", "clinical_utility_truth", "rule_finding_f1_side", "rule_finding_f1_side_truth")
+#: The comparisons whose paired 95 % CIs must all lie above zero, on every :data:`CLAIM` metric, for the claim to hold.
+CLAIM_AGAINST = ("grpo_vs_sft", "grpo_vs_sft_control")
 TABLE_METRICS = HEADLINE + ("recall_truth/subtle", "recall_truth/conspicuous", "matched_iou", "anc", "n")
 #: The shipped config each stage starts from (``radgrpo configs list``).
 STAGE_CONFIGS = {"data": "data/synth_demo", "sft": "sft/demo_cpu", "grpo": "grpo/demo_cpu", "eval": "eval/demo_cpu"}
@@ -436,6 +438,46 @@ def train_info(out_dir: Path, steps: int, samples_per_step: int, name: str) -> d
     }
 
 
+def claim_verdict(paired: dict) -> dict:
+    """Whether one run shows the demo's claim: every :data:`CLAIM` metric's paired 95 % CI above zero in every
+    :data:`CLAIM_AGAINST` comparison. ``paired`` is ``results["paired"]``; returns ``{"holds", "cleared",
+    "required", "missing"}`` (``missing``: the comparison/metric pairs not measured, e.g. the truth metrics of the
+    clean world, which has no truth).
+
+    Example:
+        >>> ok = {"diff": 0.1, "ci95": [0.01, 0.2], "p_value": 0.01, "n": 9}
+        >>> v = claim_verdict({c: {m: ok for m in CLAIM} for c in CLAIM_AGAINST})
+        >>> v["holds"], v["cleared"], v["required"], v["missing"]
+        (True, 8, 8, [])
+        >>> claim_verdict({"grpo_vs_sft": {"clinical_utility": {**ok, "ci95": [-0.01, 0.2]}}})["holds"]
+        False
+    """
+    cells = [(c, m, paired.get(c, {}).get(m)) for c in CLAIM_AGAINST for m in CLAIM]
+    cleared = sum(1 for _, _, r in cells if r is not None and r["ci95"][0] > 0)
+    missing = [f"{c}/{m}" for c, m, r in cells if r is None]
+    return {"holds": cleared == len(cells), "cleared": cleared, "required": len(cells), "missing": missing}
+
+
+def _claim_line(results: dict, cfg: DemoConfig) -> str:
+    """One sentence: whether this run shows the claim, and which run measures it over seeds."""
+    v = claim_verdict(results.get("paired", {}))
+    head = (
+        f"Claim (GRPO above SFT and above the SFT control on {', '.join(CLAIM)}, every paired 95% CI above zero): "
+        + (
+            "holds in this run"
+            if v["holds"]
+            else f"does not hold in this run ({v['cleared']} of {v['required']} CIs above zero"
+        )
+        + ("" if v["holds"] else (f"; not measured: {', '.join(v['missing'])})" if v["missing"] else ")"))
+    )
+    tr = results["training"]
+    return (
+        f"{head}. The 3-seed claim is measured by benchmarks/rl_gain.py (SFT 4,000 steps, GRPO 16 prompts x 8 "
+        f"rollouts per step; docs/rl_vs_imitation.md); this run: SFT {tr['sft']['steps_done']} steps, GRPO "
+        f"{cfg.grpo_batch_size // cfg.grpo_num_generations} prompts x {cfg.grpo_num_generations} rollouts per step."
+    )
+
+
 def _notes(results: dict, cfg: DemoConfig, rewards: Sequence[str]) -> str:
     """The report's notes, written from the numbers (which stage beat which, significantly or not)."""
     from radgrpo.eval.compare import reading
@@ -473,6 +515,7 @@ def _notes(results: dict, cfg: DemoConfig, rewards: Sequence[str]) -> str:
         comp = f"{a}_vs_{b}"
         if comp in results["paired"]:
             lines.append(f"{a} vs {b}: " + "; ".join(verdict(comp, m) for m in CLAIM) + ".")
+    lines.append(results["claim"]["reading"] if "claim" in results else _claim_line(results, cfg))
     for name, info in tr.items():
         if info.get("time_guard_hit") is not None:
             lines.append(
@@ -733,6 +776,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     for s in stages:
         results[s].update(_report_stats(out / f"eval_{s}"))
     results["paired"] = paired_tests(out, [(a, b) for a, b in COMPARISONS if a in stages and b in stages], cfg)
+    results["claim"] = {**claim_verdict(results["paired"]), "reading": _claim_line(results, cfg)}
     notes = _notes(results, cfg, rewards)
     logs = {
         name: json.loads((out / name / "log_history.json").read_text())
