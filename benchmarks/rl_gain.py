@@ -107,8 +107,12 @@ def table(run: dict) -> str:
     diag = r.get("diagnostic") or {}
     lines += [
         "",
-        f"Gate {'passed' if v['gate_passed'] else 'failed'} "
-        + "; ".join(f"{c['name']} {'pass' if c['passed'] else 'fail'}" for c in diag.get("conditions", []))
+        (
+            "Gate not run (no pre-RL diagnostic: the clean world has no truth)"
+            if v["gate_passed"] is None
+            else f"Gate {'passed' if v['gate_passed'] else 'failed'} "
+            + "; ".join(f"{c['name']} {'pass' if c['passed'] else 'fail'}" for c in diag.get("conditions", []))
+        )
         + f". Grounding soft-F1 not below SFT: {v['grounding_not_below']}; report length GRPO/SFT {v['length_ratio']}. "
         f"Wall {run['wall_s']:.0f} s, peak RSS {run['peak_rss_mb']} MB.",
     ]
