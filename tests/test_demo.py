@@ -105,6 +105,7 @@ def test_fast_demo_end_to_end_and_reproducible(tmp_path, capsys):
         assert (tmp_path / "a" / d).exists(), d
     printed = capsys.readouterr().out
     assert "rule_finding_f1" in printed and "grpo_vs_sft" in printed
+    assert "Claim (GRPO above SFT and above the SFT control" in printed and "benchmarks/rl_gain.py" in printed
 
     # the thinking path on top of run a: its plain demo is reused (not run again), then cold start -> thinking SFT ->
     # thinking GRPO -> evaluation with " /think" -> paired tests against the plain models

@@ -871,6 +871,8 @@ def print_table(results: dict) -> None:
             lo, hi = r["ci95"]
             paired.add_row(comp, m, f"{r['diff']:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{r['p_value']:.4f}")
     _wide().print(paired)
+    if "claim" in results:
+        _wide().print(results["claim"]["reading"])
 
 
 def main(argv: list[str] | None = None) -> int:

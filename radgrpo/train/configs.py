@@ -10,6 +10,7 @@ Presets ship in the package: ``sft/demo_cpu``, ``sft/paper``, ``grpo/demo_cpu``,
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 from trl import GRPOConfig, SFTConfig
@@ -18,6 +19,11 @@ from radgrpo.config import mapping_flag
 from radgrpo.thinking import thinking_mode
 from radgrpo.train.fields import GRPOFields, RadFields, SFTFields
 from radgrpo.train.sampling import SELECTION_MODES
+
+# TRL 1.16's configs set `gradient_checkpointing` (True unless a config says false), which transformers 5.25 renamed
+# `activation_checkpointing` and warns about on every config built. The key still works and the warning is not a
+# user's to act on, so it is silenced here, by its exact text only.
+warnings.filterwarnings("ignore", message="`gradient_checkpointing` is deprecated", category=FutureWarning)
 
 #: TRL 1.16's advantage scalings (``scale_rewards``; true/false are read as group/none) and loss aggregations.
 SCALE_REWARDS: tuple[str, ...] = ("group", "batch", "none")
