@@ -18,44 +18,24 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-import ray
-from ray import serve
 
 from radgrpo.rewards import get_reward
 from radgrpo.rewards.remote import RemoteReward
-from radgrpo.serve.app import deploy
-from radgrpo.serve.config import ServeConfig
 
 MAX_BODY, MAX_ITEMS = 64 * 1024, 200
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def url():
-    cfg = ServeConfig(
-        rewards=["bleu4"],
-        port=free_port(),
-        num_cpus_per_replica=0.25,
-        max_items=MAX_ITEMS,
-        max_body_bytes=MAX_BODY,
-    )
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield deploy(cfg)
-    finally:
-        serve.shutdown()
-        ray.shutdown()
+def url(reward_service):
+    with reward_service(
+        rewards=["bleu4"], num_cpus_per_replica=0.25, max_items=MAX_ITEMS, max_body_bytes=MAX_BODY
+    ) as service_url:
+        yield service_url
 
 
 def recorded(remote: RemoteReward) -> list[dict[str, Any]]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import threading
 import time
 from typing import Any
@@ -30,8 +29,8 @@ from ray import serve
 
 from radgrpo.rewards import get_reward
 from radgrpo.rewards.registry import REWARDS
-from radgrpo.serve.app import deploy, deployment_name
-from radgrpo.serve.config import APP_NAME, ServeConfig
+from radgrpo.serve.app import deployment_name
+from radgrpo.serve.config import APP_NAME
 from radgrpo.serve.scoring import answer
 
 NAMES = ["grounding_soft_f1", "rule_finding_f1", "bleu4"]
@@ -130,34 +129,22 @@ def make_pool(n: int, seed: int, names: list[str] = NAMES) -> list[tuple[str, di
     return pool
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def url():
-    cfg = ServeConfig(
-        rewards=NAMES,
-        port=free_port(),
-        replicas=2,
-        num_cpus_per_replica=0.25,
-        max_batch_size=16,
-        batch_wait_timeout_s=0.005,
-        max_items=MAX_ITEMS,
-        max_body_bytes=MAX_BODY,
-        api_key_env=TOKEN_ENV,
-        reward_options=REWARD_OPTIONS,
-    )
+def url(reward_service):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(TOKEN_ENV, TOKEN)
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        try:
-            yield deploy(cfg)
-        finally:
-            serve.shutdown()
-            ray.shutdown()
+        with reward_service(
+            rewards=NAMES,
+            replicas=2,
+            num_cpus_per_replica=0.25,
+            max_batch_size=16,
+            batch_wait_timeout_s=0.005,
+            max_items=MAX_ITEMS,
+            max_body_bytes=MAX_BODY,
+            api_key_env=TOKEN_ENV,
+            reward_options=REWARD_OPTIONS,
+        ) as service_url:
+            yield service_url
 
 
 def post(client: httpx.Client, url: str, body: Any, attempts: int = 10) -> tuple[httpx.Response, int]:
@@ -359,7 +346,7 @@ def test_every_bad_request_gets_its_4xx_then_a_good_request_succeeds(url):
         assert c.get(f"{url}/healthz").status_code == 200
 
 
-def test_remote_reward_equals_in_process_and_fails_over(url):
+def test_remote_reward_equals_in_process_and_fails_over(url, free_port):
     body = body_of(ROWS * 2)  # every task: ok, other-task (not_applicable) and failed samples
     completions = body.pop("completions")
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
