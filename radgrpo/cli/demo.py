@@ -458,22 +458,18 @@ def claim_verdict(paired: dict) -> dict:
     return {"holds": cleared == len(cells), "cleared": cleared, "required": len(cells), "missing": missing}
 
 
-def _claim_line(results: dict, cfg: DemoConfig) -> str:
-    """One sentence: whether this run shows the claim, and which run measures it over seeds."""
-    v = claim_verdict(results.get("paired", {}))
-    head = (
-        f"Claim (GRPO above SFT and above the SFT control on {', '.join(CLAIM)}, every paired 95% CI above zero): "
-        + (
-            "holds in this run"
-            if v["holds"]
-            else f"does not hold in this run ({v['cleared']} of {v['required']} CIs above zero"
-        )
-        + ("" if v["holds"] else (f"; not measured: {', '.join(v['missing'])})" if v["missing"] else ")"))
-    )
-    tr = results["training"]
+def _claim_line(v: dict, sft_steps: int, cfg: DemoConfig) -> str:
+    """One sentence from :func:`claim_verdict`'s ``v``: whether this run shows the claim, and which run measures it
+    over seeds."""
+    if v["holds"]:
+        verdict = "holds in this run"
+    else:
+        unmeasured = f"; not measured: {', '.join(v['missing'])}" if v["missing"] else ""
+        verdict = f"does not hold in this run ({v['cleared']} of {v['required']} CIs above zero{unmeasured})"
     return (
-        f"{head}. The 3-seed claim is measured by benchmarks/rl_gain.py (SFT 4,000 steps, GRPO 16 prompts x 8 "
-        f"rollouts per step; docs/rl_vs_imitation.md); this run: SFT {tr['sft']['steps_done']} steps, GRPO "
+        f"Claim (GRPO above SFT and above the SFT control on {', '.join(CLAIM)}, every paired 95% CI above zero): "
+        f"{verdict}. The 3-seed claim is measured by benchmarks/rl_gain.py (SFT 4,000 steps, GRPO 16 prompts x 8 "
+        f"rollouts per step; docs/rl_vs_imitation.md); this run: SFT {sft_steps} steps, GRPO "
         f"{cfg.grpo_batch_size // cfg.grpo_num_generations} prompts x {cfg.grpo_num_generations} rollouts per step."
     )
 
@@ -515,7 +511,7 @@ def _notes(results: dict, cfg: DemoConfig, rewards: Sequence[str]) -> str:
         comp = f"{a}_vs_{b}"
         if comp in results["paired"]:
             lines.append(f"{a} vs {b}: " + "; ".join(verdict(comp, m) for m in CLAIM) + ".")
-    lines.append(results["claim"]["reading"] if "claim" in results else _claim_line(results, cfg))
+    lines.append(results["claim"]["reading"])
     for name, info in tr.items():
         if info.get("time_guard_hit") is not None:
             lines.append(
@@ -776,7 +772,8 @@ def run_demo(cfg: DemoConfig) -> dict:
     for s in stages:
         results[s].update(_report_stats(out / f"eval_{s}"))
     results["paired"] = paired_tests(out, [(a, b) for a, b in COMPARISONS if a in stages and b in stages], cfg)
-    results["claim"] = {**claim_verdict(results["paired"]), "reading": _claim_line(results, cfg)}
+    claim = claim_verdict(results["paired"])
+    results["claim"] = {**claim, "reading": _claim_line(claim, results["training"]["sft"]["steps_done"], cfg)}
     notes = _notes(results, cfg, rewards)
     logs = {
         name: json.loads((out / name / "log_history.json").read_text())
