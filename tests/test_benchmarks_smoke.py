@@ -3,19 +3,16 @@
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/test_benchmarks_smoke.py
 """
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rewards.py"
+sys.path.insert(0, str(Path(__file__).parent / "helpers"))
+from bench_loader import load_benchmark
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("bench_rewards", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_rewards")
 
 
 def test_workload_is_grpo_shaped():
@@ -77,9 +74,7 @@ def test_bench_rewards_tiny_run_and_results_entry(tmp_path):
 
 
 def test_bench_demo_markdown_tables():
-    spec = importlib.util.spec_from_file_location("bench_demo", BENCH.parent / "bench_demo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_benchmark("bench_demo")
     stage = {"map_50": 0.5, "soft_f1": 0.25, "distinct_reports": 7}
     paired = {"diff": 0.02, "ci95": [0.01, 0.03], "p_value": 0.004, "n": 300}
     run = {
@@ -101,9 +96,7 @@ def test_bench_demo_markdown_tables():
 
 
 def test_bench_cli_help_timing_and_results_entry(tmp_path):
-    spec = importlib.util.spec_from_file_location("bench_cli_help", BENCH.parent / "bench_cli_help.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_benchmark("bench_cli_help")
     d = mod.time_command([sys.executable, "-c", "print('a'); print('b')"], runs=2)
     assert len(d["runs_s"]) == 2 and d["lines"] == 2 and 0 < d["min_s"] <= d["median_s"] <= d["max_s"]
     res = {

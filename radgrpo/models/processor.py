@@ -86,3 +86,43 @@ def add_video_processor_block(folder: str | os.PathLike) -> None:
     pc = json.loads(path.read_text()) if path.exists() else {}
     pc.setdefault("video_processor", dict(VIDEO_PROCESSOR_BLOCK))
     path.write_text(json.dumps(pc, indent=2))
+
+
+def image_token_count(
+    width: int, height: int, min_pixels: int, max_pixels: int, patch_size: int = 16, merge_size: int = 2
+) -> int:
+    """Visual tokens a Qwen-VL processor gives an image of ``width`` × ``height`` px under the area bounds
+    ``min_pixels`` / ``max_pixels`` (px²): transformers' ``smart_resize`` to multiples of ``patch_size × merge_size``,
+    then one token per merged ``(patch × merge)²`` cell.
+
+    Example:
+        >>> image_token_count(672, 672, 1024, 451584), image_token_count(2500, 3000, 1024, 451584)
+        (441, 437)
+    """
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+
+    factor = patch_size * merge_size
+    h, w = smart_resize(int(height), int(width), factor=factor, min_pixels=int(min_pixels), max_pixels=int(max_pixels))
+    return (h // factor) * (w // factor)
+
+
+def pixel_bounds(processor: Any) -> tuple[int, int, int, int]:
+    """``(min_pixels, max_pixels, patch_size, merge_size)`` of a Qwen-VL processor (or its image processor).
+
+    Raises:
+        ValueError: the processor has no Qwen-VL pixel bounds (another model family).
+    """
+    ip = getattr(processor, "image_processor", processor)
+    size = getattr(ip, "size", None)
+
+    def pick(attr: str, key: str) -> Any:
+        value = getattr(ip, attr, None)
+        if value is None and size is not None:
+            value = size.get(key) if isinstance(size, dict) else getattr(size, key, None)
+        return value
+
+    lo, hi = pick("min_pixels", "shortest_edge"), pick("max_pixels", "longest_edge")
+    patch, merge = getattr(ip, "patch_size", None), getattr(ip, "merge_size", None)
+    if not (lo and hi and patch and merge):
+        raise ValueError(f"{type(ip).__name__} has no Qwen-VL pixel bounds (min/max pixels, patch and merge size)")
+    return int(lo), int(hi), int(patch), int(merge)

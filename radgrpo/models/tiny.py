@@ -89,12 +89,24 @@ class TinyModelConfig:
             raise ValueError("--vision_depth must be >= 2 (one deepstack layer below the last block)")
 
 
-def build_tokenizer(corpus: Iterable[str], vocab_size: int = 384) -> Any:
-    """Train a byte-level BPE on ``corpus`` and wrap it as a Qwen2 tokenizer with Qwen3-VL's specials and template."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import Qwen2Tokenizer
-    from trl.chat_template_utils import qwen3_vl_chat_template
+def train_bpe(corpus: Iterable[str], vocab_size: int = 384, specials: list[str] | None = None) -> tuple[dict, list]:
+    """Train a byte-level BPE (Qwen2's split, digits one per token) on ``corpus``: ``(vocab, merges)``.
 
+    ``specials`` take the first ids (default :data:`SPECIAL_TOKENS`; ``[]`` for none); the budget is ``vocab_size``
+    learned tokens on top of them (fewer when the corpus runs out of pairs seen twice).
+
+    The 256 byte-level symbols are always in the vocabulary (so any text encodes), the merges come on top.
+
+    Example:
+        >>> vocab, merges = train_bpe(["a radiology report"] * 3, 384, specials=[])
+        >>> "Ġreport" in vocab, len(vocab) == 256 + len(merges)
+        (True, True)
+        >>> train_bpe(["a radiology report"] * 3)[0]["<|image_pad|>"]  # specials take the first ids
+        12
+    """
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    specials = SPECIAL_TOKENS if specials is None else specials
     bpe = Tokenizer(models.BPE())
     bpe.normalizer = normalizers.NFC()
     bpe.pre_tokenizer = pre_tokenizers.Sequence(
@@ -103,20 +115,30 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 384) -> Any:
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )
-    bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size + len(SPECIAL_TOKENS),
+        vocab_size=vocab_size + len(specials),
         min_frequency=2,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=specials,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     bpe.train_from_iterator(list(_BASE_CORPUS) + list(corpus), trainer)
+    merges = [tuple(m) for m in json.loads(bpe.to_str())["model"]["merges"]]
+    return bpe.get_vocab(), merges
+
+
+def qwen_tokenizer(vocab: dict, merges: list, extra_tokens: Iterable[str] = EXTRA_TOKENS) -> Any:
+    """Wrap a BPE ``(vocab, merges)`` as a Qwen2 tokenizer with Qwen3-VL's specials and TRL's Qwen3-VL template.
+
+    Specials already in ``vocab`` keep their ids there; ``extra_tokens`` are added as plain added tokens.
+    """
+    from transformers import Qwen2Tokenizer
+    from trl.chat_template_utils import qwen3_vl_chat_template
+
     # merges as (left, right) pairs and unk_token=None: both accepted at runtime, narrower in the type stubs
-    merges: Any = [tuple(m) for m in json.loads(bpe.to_str())["model"]["merges"]]
     no_unk: Any = None
     tok = Qwen2Tokenizer(
-        vocab=bpe.get_vocab(),
+        vocab=vocab,
         merges=merges,
         unk_token=no_unk,
         bos_token=None,
@@ -124,13 +146,22 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 384) -> Any:
         pad_token="<|endoftext|>",
         additional_special_tokens=SPECIAL_TOKENS[1:],
     )
-    tok.add_tokens(EXTRA_TOKENS)
+    tok.add_tokens(list(extra_tokens))
     tok.chat_template = qwen3_vl_chat_template  # verbatim: TRL recognises it for assistant-only loss
     return tok
 
 
-def build_processor(tokenizer: Any, image_size: int = 256) -> Any:
-    """Qwen3-VL processor (patch 16, merge 2, mean/std 0.5) with min = max pixels = ``image_size``²."""
+def build_tokenizer(corpus: Iterable[str], vocab_size: int = 384) -> Any:
+    """Train a byte-level BPE on ``corpus`` and wrap it as a Qwen2 tokenizer with Qwen3-VL's specials and template."""
+    vocab, merges = train_bpe(corpus, vocab_size)
+    return qwen_tokenizer(vocab, merges)
+
+
+def build_processor(
+    tokenizer: Any, image_size: int = 256, *, min_pixels: int | None = None, max_pixels: int | None = None
+) -> Any:
+    """Qwen3-VL processor (patch 16, merge 2, mean/std 0.5): min = max pixels = ``image_size``², unless
+    ``min_pixels`` / ``max_pixels`` (image areas in px²) are given."""
     from transformers import Qwen3VLProcessor
 
     pixels = image_size * image_size
@@ -140,7 +171,7 @@ def build_processor(tokenizer: Any, image_size: int = 256) -> Any:
         temporal_patch_size=2,
         image_mean=[0.5] * 3,
         image_std=[0.5] * 3,
-        size={"shortest_edge": pixels, "longest_edge": pixels},
+        size={"shortest_edge": min_pixels or pixels, "longest_edge": max_pixels or pixels},
     )
     if has_torchvision():
         from transformers import Qwen2VLImageProcessor

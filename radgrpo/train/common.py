@@ -83,6 +83,50 @@ def callbacks_for(cfg: Any) -> list[Any]:
     return []
 
 
+def dry_run_report(trainer: Any, cfg: Any, seconds: float) -> dict[str, Any]:
+    """What a ``--dry_run`` measured, written to ``output_dir/dry_run.json`` by the main process: the step's wall
+    seconds (model load excluded), peak memory (CUDA: ``torch.cuda.max_memory_allocated`` of this process's device;
+    CPU: the process's peak resident set, model load included), the last logged values (loss, rewards, token
+    counts) and the parameter counts. No model is saved."""
+    import json
+    import resource
+    import sys
+
+    import torch
+
+    model = trainer.model
+    params = {id(p): p for p in model.parameters()}.values()
+    if torch.cuda.is_available():
+        peak, kind = int(torch.cuda.max_memory_allocated()), "cuda max_memory_allocated"
+    else:
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak, kind = int(rss if sys.platform == "darwin" else rss * 1024), "process peak RSS"
+    logged = [r for r in trainer.state.log_history if "loss" in r]
+    report = {
+        "dry_run": True,
+        "seconds": round(seconds, 3),
+        "peak_memory_bytes": peak,
+        "peak_memory_kind": kind,
+        "parameters": sum(p.numel() for p in params),
+        "trainable_parameters": sum(p.numel() for p in params if p.requires_grad),
+        "per_device_train_batch_size": cfg.per_device_train_batch_size,
+        "world_size": trainer.accelerator.num_processes,
+        "logged": logged[-1] if logged else {},
+    }
+    if trainer.is_world_process_zero():
+        out = Path(cfg.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "dry_run.json").write_text(json.dumps(report, indent=1))
+        logger.warning(
+            "dry run: one step in %.1f s, peak memory %.2f GiB (%s); %s written, no model saved",
+            seconds,
+            peak / 2**30,
+            kind,
+            out / "dry_run.json",
+        )
+    return report
+
+
 def finish(trainer: Any, processor: Any, cfg: Any, records: list[Record] | None = None) -> Path:
     """Save the final model (merged if LoRA), processor, config.yaml, log history and model card into ``output_dir``.
 

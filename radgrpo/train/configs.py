@@ -39,6 +39,22 @@ def _cpu_fallback(cfg) -> None:
         cfg.fp16 = False
 
 
+def _dry_run(cfg, grpo: bool) -> None:
+    """Shrink a run to one optimizer step on one micro-batch per process (``--dry_run``); other keys are kept."""
+    if not cfg.dry_run:
+        return
+    cfg.max_steps = 1
+    cfg.gradient_accumulation_steps = 1
+    cfg.save_strategy = "no"
+    cfg.eval_strategy = "no"
+    cfg.report_to = "none"
+    if grpo:
+        cfg.per_device_train_batch_size = int(cfg.num_generations or 8)
+        cfg.steps_per_generation = 1
+        cfg.generation_batch_size = None
+        cfg.eval_file = None
+
+
 def _check(cfg) -> None:
     if cfg.model_name_or_path is None:
         raise ValueError("--model_name_or_path is required (a hub id or a local folder)")
@@ -59,6 +75,7 @@ class RadSFTConfig(SFTConfig, RadFields, SFTFields):
             raise ValueError(f"--mix_share must be in [0, 1), got {self.mix_share}")
         if self.mix_share and not self.mix_file:
             raise ValueError("--mix_share needs --mix_file (the records to mix in)")
+        _dry_run(self, grpo=False)
         _cpu_fallback(self)
         super().__post_init__()
 
@@ -97,6 +114,7 @@ class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
         if not 0 <= self.hacking_length_ratio < 1 or self.hacking_patience < 0:
             raise ValueError("--hacking_length_ratio must be in [0, 1) and --hacking_patience >= 0")
         _check_sampling(self)
+        _dry_run(self, grpo=True)
         _cpu_fallback(self)
         super().__post_init__()
         # TRL reads these at the first advantage / loss computation: check them before any model loads

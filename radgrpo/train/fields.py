@@ -74,6 +74,13 @@ class RadFields:
         "max_steps / epochs, so results do not depend on machine speed)",
         "run",
     )
+    dry_run: bool = _opt(
+        False,
+        "try a config before renting GPUs: one optimizer step on one micro-batch per process (GRPO: one prompt "
+        "group of num_generations rollouts), every other key as given; writes OUTPUT_DIR/dry_run.json (seconds, "
+        "peak memory, tokens) and saves no model",
+        "run",
+    )
 
 
 @_grouped

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from radgrpo.rewards.registry import get_reward
 from radgrpo.thinking import is_thinking, split_thinking
 from radgrpo.train.common import (
     callbacks_for,
+    dry_run_report,
     finish,
     load_processor_for,
     load_train_records,
@@ -243,6 +245,11 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
     trainer.radgrpo_sampling = sampling
     if heldout_cb is not None:
         heldout_cb.trainer = trainer
+    if cfg.dry_run:
+        start = time.perf_counter()
+        trainer.train()
+        dry_run_report(trainer, cfg, time.perf_counter() - start)
+        return Path(cfg.output_dir)
     train_resuming(trainer, cfg.output_dir)
     if trainer.is_world_process_zero():
         Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)

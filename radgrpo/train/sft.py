@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from radgrpo.data.export.trl import records_to_sft_dataset
 from radgrpo.records import Record
 from radgrpo.train.common import (
     callbacks_for,
+    dry_run_report,
     finish,
     load_processor_for,
     load_train_records,
@@ -73,6 +75,54 @@ def build_sft_dataset(cfg: RadSFTConfig) -> tuple[Any, list[Record]]:
     return both, records + mixed
 
 
+def check_images_fit(dataset: Any, processor: Any, max_length: int | None) -> None:
+    """Stop before training when ``max_length`` would cut a row's image tokens (Qwen-VL cannot run on a cut image:
+    its image features and image tokens must match). TRL truncates the end of a row, so an image is cut when the
+    token after its last image token lies beyond ``max_length``.
+
+    Per row: the rendered first user turn (chat template, one ``<|image_pad|>``) is tokenized; the image's size
+    (file header only) gives its image tokens under the processor's pixel bounds. Rows are skipped without reading
+    the image when even the largest image (``max_pixels``) would fit.
+
+    Raises:
+        ConfigError: one line naming the first row, where its image ends, ``max_length`` and how many rows are cut.
+    """
+    if max_length is None or len(dataset) == 0:
+        return
+    from PIL import Image
+
+    from radgrpo.config import ConfigError
+    from radgrpo.models.processor import image_token_count, pixel_bounds
+
+    lo, hi, patch, merge = pixel_bounds(processor)
+    most = hi // (patch * merge) ** 2
+    tok = processor.tokenizer
+    pad_id = tok.convert_tokens_to_ids("<|image_pad|>")
+    table = dataset.data  # the Arrow table: image paths without decoding the images
+    ids_col = table.column("id").to_pylist() if "id" in table.column_names else ["?"] * len(dataset)
+    cut: list[tuple[str, int, int]] = []
+    for rid, messages, images in zip(ids_col, table.column("messages").to_pylist(), table.column("images").to_pylist()):
+        if not images or not images[0].get("path"):
+            continue
+        text = processor.apply_chat_template(messages[:1], tokenize=False)
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        if pad_id not in ids or max_length >= len(ids) + most:
+            continue
+        start = ids.index(pad_id)
+        with Image.open(images[0]["path"]) as im:
+            n = image_token_count(*im.size, lo, hi, patch, merge)
+        end = start + n + 1  # through <|vision_end|>
+        if end > max_length:
+            cut.append((str(rid), n, end))
+    if cut:
+        rid, n, end = cut[0]
+        raise ConfigError(
+            f"--max_length {max_length} would cut the image tokens of {len(cut)} of {len(dataset)} rows (the first, "
+            f"{rid}: {n} image tokens ending at token {end}); Qwen-VL cannot train on a cut image. Set --max_length to "
+            f"at least {max(e for _, _, e in cut)} (or null: no truncation) or lower --max_pixels (now {hi})"
+        )
+
+
 def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
     """Train and save into ``cfg.output_dir``; returns that folder.
 
@@ -88,6 +138,7 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
 
     dataset, records = build_sft_dataset(cfg)
     processor = load_processor_for(cfg)
+    check_images_fit(dataset, processor, cfg.max_length)
     if cfg.model_name_or_path is None or cfg.output_dir is None:  # RadSFTConfig requires both; this narrows the types
         raise ValueError("run_sft needs cfg.model_name_or_path and cfg.output_dir")
     model = load_model(cfg.model_name_or_path)
@@ -99,5 +150,10 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
         peft_config=peft_config_for(cfg),
         callbacks=callbacks_for(cfg) + list(callbacks or []),
     )
+    if cfg.dry_run:
+        start = time.perf_counter()
+        trainer.train()
+        dry_run_report(trainer, cfg, time.perf_counter() - start)
+        return Path(cfg.output_dir)
     train_resuming(trainer, cfg.output_dir)
     return finish(trainer, processor, cfg, records=records)

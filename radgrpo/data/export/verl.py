@@ -162,6 +162,7 @@ def write_verl(
     think_suffix: bool = True,
     base: str | os.PathLike | None = None,
     check_images: bool = True,
+    max_prompt_length: int | None = None,
 ) -> dict[str, int]:
     """Write ``train.parquet`` and ``val.parquet`` (atomically) the way ``mimic_mm.py`` does.
 
@@ -175,14 +176,18 @@ def write_verl(
         reasoning: ``data_source`` variant (``_reasoning`` suffix).
         think_suffix: append ``" /think"``.
         base: folder for relative image paths; default the records file's folder when ``records`` is a path.
-        check_images: every written row's image must be a file.
+        check_images: every written row's image must be a file, and its image tokens (at the rows' pixel bounds,
+            :data:`MIN_PIXELS` / :data:`MAX_PIXELS`) must fit in ``max_prompt_length``.
+        max_prompt_length: verl's ``data.max_prompt_length``; default the run script's for the tasks written
+            (:func:`verl_run_overrides`: 3072 for reports only, else 4096).
 
     Returns:
         ``{"train": n, "val": n, "skipped_conversation": n}``.
 
     Raises:
-        ValueError: a relative image path without a base folder, or images that do not exist (the first one and the
-            count are named; nothing is written).
+        ValueError: a relative image path without a base folder, images that do not exist (the first one and the
+            count are named), or an image whose tokens alone exceed ``max_prompt_length`` (verl would drop the prompt
+            or cut its image; the record and both numbers are named); nothing is written.
 
     Example:
         >>> import tempfile
@@ -215,6 +220,10 @@ def write_verl(
                 check.add(Path(rows[-1]["images"][0]["image"][len("file://") :]), rec.id)
         splits[name] = rows
     check.raise_if_missing()
+    if check_images:
+        tasks = sorted({rec.task.value for rec, _ in items}) or [Task.REPORT_GENERATION.value]
+        limit = max_prompt_length or verl_run_overrides(tasks)["data.max_prompt_length"]
+        _check_image_tokens(splits, limit)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
@@ -226,6 +235,33 @@ def write_verl(
         counts[name] = len(rows)
     counts["skipped_conversation"] = skipped
     return counts
+
+
+def _check_image_tokens(splits: dict[str, list[dict[str, Any]]], max_prompt_length: int) -> None:
+    """Raise when a row's image tokens (with ``<|vision_start|>`` / ``<|vision_end|>``) exceed ``max_prompt_length``;
+    images are read (header only) only when the largest allowed image would not fit."""
+    from PIL import Image
+
+    from radgrpo.models.processor import image_token_count
+
+    if max_prompt_length >= MAX_PIXELS // 32**2 + 2:
+        return
+    bad: list[tuple[str, int]] = []
+    for rows in splits.values():
+        for row in rows:
+            img = row["images"][0]
+            with Image.open(img["image"][len("file://") :]) as im:
+                n = image_token_count(*im.size, img["min_pixels"], img["max_pixels"])
+            if n + 2 > max_prompt_length:
+                bad.append((row["extra_info"]["id"], n))
+    if bad:
+        rid, n = bad[0]
+        raise ValueError(
+            f"verl export: max_prompt_length {max_prompt_length} is too short for the image tokens of {len(bad)} "
+            f"rows (the first, {rid}: {n} image tokens + 2 vision markers = {n + 2}); verl would drop these prompts "
+            f"or cut their images. Raise max_prompt_length to at least {max(k for _, k in bad) + 2} or lower the "
+            f"rows' max_pixels ({MAX_PIXELS})"
+        )
 
 
 # ---- the run script ----
