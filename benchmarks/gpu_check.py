@@ -142,12 +142,18 @@ def _write_json(path: Path, obj: Any) -> None:
     tmp.replace(path)
 
 
-def _load_bench(name: str) -> Any:
+def _run_bench(ctx: Ctx, name: str, argv: list[str], raw: Path) -> Any:
+    """Run ``benchmarks/<name>.py`` in this process with ``argv`` (the command is noted) and return the JSON it
+    wrote to ``raw``."""
     spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ctx.note(command=f"python benchmarks/{name}.py {' '.join(argv)}")
+    rc = bench.main(argv)
+    if rc:
+        raise RuntimeError(f"{name}.py exited {rc}")
+    return json.loads(raw.read_text())
 
 
 def _sync(ctx: Ctx) -> None:
@@ -288,19 +294,13 @@ def part_env(ctx: Ctx) -> None:
 
 def part_rewards(ctx: Ctx) -> None:
     ctx.require_gpu()
-    bench = _load_bench("bench_rewards")
     raw = ctx.out / "rewards_raw.json"
     common = ["--models-dir", str(ctx.work / "scoring_models"), "--json", str(raw)]
     if ctx.dry_run:
         argv = ["--tiny", "--device", "cpu", "--n-prompts", "2", "--n-per-pair", "4", "--no-bf16", "--threads", "1"]
     else:
         argv = ["--device", ctx.device, "--n-prompts", "256", "--n-per-pair", "128", "--bf16"]
-    argv += common
-    ctx.note(command=f"python benchmarks/bench_rewards.py {' '.join(argv)}")
-    rc = bench.main(argv)
-    if rc:
-        raise RuntimeError(f"bench_rewards.py exited {rc}")
-    res = json.loads(raw.read_text())
+    res = _run_bench(ctx, "bench_rewards", argv + common, raw)
     b, pp = res["batched"], res["per_pair"]
     ctx.note(
         pairs=res["workload"]["pairs"],
@@ -321,7 +321,6 @@ def part_serve(ctx: Ctx) -> None:
         import ray  # noqa: F401
     except ImportError as e:
         raise Skip(f"ray is not installed (pip install 'radgrpo[serve]'): {e}") from e
-    bench = _load_bench("bench_serve")
     raw = ctx.out / "serve_raw.json"
     common = ["--models-dir", str(ctx.work / "scoring_models"), "--json", str(raw)]
     common += ["--markdown", str(ctx.out / "serve_raw.md"), "--no-grounding"]
@@ -331,12 +330,7 @@ def part_serve(ctx: Ctx) -> None:
     else:
         argv = ["--device", ctx.device, "--seconds", str(ctx.args.serve_seconds), "--warmup-seconds", "2"]
         argv += ["--replicas", str(ctx.args.serve_replicas), "--per-pair-replicas", "8"]
-    argv += common
-    ctx.note(command=f"python benchmarks/bench_serve.py {' '.join(argv)}")
-    rc = bench.main(argv)
-    if rc:
-        raise RuntimeError(f"bench_serve.py exited {rc}")
-    res = json.loads(raw.read_text())
+    res = _run_bench(ctx, "bench_serve", argv + common, raw)
     designs = {d["design"]: d for d in res["designs"] if d["reward"] == "radcliq"}
     b, pp = designs["batched"], designs["per-pair (paper)"]
     ctx.note(

@@ -83,6 +83,17 @@ def callbacks_for(cfg: Any) -> list[Any]:
     return []
 
 
+def dry_run(trainer: Any, cfg: Any) -> Path:
+    """Train the one step of a ``--dry_run`` (no resume, no checkpoint, no model saved) and write what it measured
+    (:func:`dry_run_report`); returns ``output_dir``."""
+    import time
+
+    start = time.perf_counter()
+    trainer.train()
+    dry_run_report(trainer, cfg, time.perf_counter() - start)
+    return Path(cfg.output_dir)
+
+
 def dry_run_report(trainer: Any, cfg: Any, seconds: float) -> dict[str, Any]:
     """What a ``--dry_run`` measured, written to ``output_dir/dry_run.json`` by the main process: the step's wall
     seconds (model load excluded), peak memory (CUDA: ``torch.cuda.max_memory_allocated`` of this process's device;

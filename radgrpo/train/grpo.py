@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from radgrpo.rewards.registry import get_reward
 from radgrpo.thinking import is_thinking, split_thinking
 from radgrpo.train.common import (
     callbacks_for,
-    dry_run_report,
+    dry_run,
     finish,
     load_processor_for,
     load_train_records,
@@ -246,10 +245,7 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
     if heldout_cb is not None:
         heldout_cb.trainer = trainer
     if cfg.dry_run:
-        start = time.perf_counter()
-        trainer.train()
-        dry_run_report(trainer, cfg, time.perf_counter() - start)
-        return Path(cfg.output_dir)
+        return dry_run(trainer, cfg)
     train_resuming(trainer, cfg.output_dir)
     if trainer.is_world_process_zero():
         Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ Example:
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from radgrpo.data.export.trl import records_to_sft_dataset
 from radgrpo.records import Record
 from radgrpo.train.common import (
     callbacks_for,
-    dry_run_report,
+    dry_run,
     finish,
     load_processor_for,
     load_train_records,
@@ -151,9 +150,6 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
         callbacks=callbacks_for(cfg) + list(callbacks or []),
     )
     if cfg.dry_run:
-        start = time.perf_counter()
-        trainer.train()
-        dry_run_report(trainer, cfg, time.perf_counter() - start)
-        return Path(cfg.output_dir)
+        return dry_run(trainer, cfg)
     train_resuming(trainer, cfg.output_dir)
     return finish(trainer, processor, cfg, records=records)
