@@ -166,12 +166,13 @@ def _sync(ctx: Ctx) -> None:
 def _timed_generation(ctx: Ctx, model: Any, proc: Any, records: list[Any], base: Path, kw: dict[str, Any]) -> Any:
     """Warm up on two records, then time ``generate_predictions`` over all of them; notes seconds, generated tokens,
     tokens/s and records/s, and returns the generation statistics."""
-    from radgrpo.eval.generate import generate_predictions, generation_stats
+    from radgrpo.eval.generate import GenerationSpec, generate_predictions, generation_stats
 
-    generate_predictions(model, proc, records[:2], base, **kw)  # warm-up
+    spec = GenerationSpec.build(**kw)
+    generate_predictions(model, proc, records[:2], spec, base_dir=base, progress=False)  # warm-up
     _sync(ctx)
     t = time.perf_counter()
-    preds = generate_predictions(model, proc, records, base, **kw)
+    preds = generate_predictions(model, proc, records, spec, base_dir=base, progress=False)
     _sync(ctx)
     wall = time.perf_counter() - t
     stats = generation_stats(preds)
@@ -448,7 +449,7 @@ def part_eval_generation(ctx: Ctx) -> None:
     model, proc = load_model_and_processor(folder, dtype=torch.bfloat16 if ctx.gpu else None, device=ctx.device)
     ctx.note(model=_model_label(ctx, "qwen3-vl-2b"), records=n, batch_size=batch, max_new_tokens=limit)
     ctx.note(load_s=round(time.perf_counter() - t, 2), greedy=True)
-    kw: dict[str, Any] = dict(batch_size=batch, max_new_tokens=limit, progress=False)
+    kw: dict[str, Any] = dict(batch_size=batch, max_new_tokens=limit)
     stats = _timed_generation(ctx, model, proc, records, path.parent, kw)
     ctx.note(not_finished=stats["not_finished"])
     if ctx.gpu:
@@ -608,7 +609,7 @@ def part_vllm(ctx: Ctx) -> None:
         import vllm  # type: ignore[import-not-found,unused-ignore]
     except Exception as e:  # ImportError, or a vLLM that fails to import against this torch
         raise Skip(f"vllm is not importable ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from e
-    from radgrpo.eval.vllm_engine import VLLMEngine
+    from radgrpo.eval.backends.vllm import VLLMEngine
     from radgrpo.models.qwen3_vl import load_processor
     from radgrpo.records import read_jsonl
 
@@ -623,7 +624,7 @@ def part_vllm(ctx: Ctx) -> None:
     )
     ctx.note(engine_start_s=round(time.perf_counter() - t, 1), enforce_eager=True)
     proc = load_processor(folder)
-    kw: dict[str, Any] = dict(batch_size=batch, max_new_tokens=limit, progress=False, backend="vllm")
+    kw: dict[str, Any] = dict(batch_size=batch, max_new_tokens=limit, backend="vllm")
     _timed_generation(ctx, engine, proc, records, path.parent, kw)
 
 

@@ -38,13 +38,13 @@ RUNS = {
 
 
 def run(demo: Path, out: Path, steps: int, seed: int, n_resamples: int) -> dict:
-    from radgrpo.cli.demo import STAGE_CONFIGS, stage_config
     from radgrpo.config import from_dict
     from radgrpo.eval.compare import compare_runs
     from radgrpo.eval.config import EvalConfig
     from radgrpo.eval.pipeline import evaluate
     from radgrpo.eval.score import read_scores
     from radgrpo.models.qwen3_vl import load_model_and_processor
+    from radgrpo.recipes.demo.config import STAGE_CONFIGS, stage_config
     from radgrpo.records import read_jsonl
     from radgrpo.train.configs import RadGRPOConfig
     from radgrpo.train.grpo import run_grpo

@@ -29,8 +29,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from radgrpo.cli.demo import CLAIM, claim_verdict
-from radgrpo.cli.demo import CLAIM_AGAINST as MUST
+from radgrpo.recipes.demo.config import CLAIM
+from radgrpo.recipes.demo.config import CLAIM_AGAINST as MUST
+from radgrpo.recipes.demo.stages import claim_verdict
 
 #: The comparison reported beside the ones that must clear zero (the demo's CLAIM_AGAINST) on every CLAIM metric.
 BESIDE = ("grpo_vs_sft_decoding",)

@@ -25,8 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from radgrpo.errors import RadgrpoUserError
 
-class ChatError(RuntimeError):
+
+class ChatError(RadgrpoUserError, RuntimeError):
     """A request that failed after all retries, or a malformed endpoint response."""
 
 

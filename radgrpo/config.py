@@ -35,6 +35,8 @@ from typing import Any, NoReturn, TypeVar
 
 import yaml
 
+from radgrpo.errors import RadgrpoUserError
+
 T = TypeVar("T")
 
 
@@ -67,7 +69,7 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-class ConfigError(ValueError):
+class ConfigError(RadgrpoUserError, ValueError):
     """A config or flag value that the config class rejects; the CLI prints it in one line and exits 2."""
 
 

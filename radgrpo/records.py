@@ -1,7 +1,9 @@
-"""Core record types: one image–instruction–answer sample, its JSONL form and its id scheme.
+"""Core record types: one image–instruction–answer sample, its JSONL form and its id scheme; one model output for
+it (:class:`Prediction`, a line of ``predictions.jsonl``) and its JSONL form.
 
 A :class:`Record` is the unit every data source yields and every task builder, exporter, trainer and evaluator
-consumes. It is *not* a trainer row: ``radgrpo.data.export`` turns records into TRL / LLaVA / verl rows.
+consumes. It is *not* a trainer row: ``radgrpo.data.export`` turns records into TRL / LLaVA / verl rows. A
+:class:`Prediction` is what evaluation's generation stage makes of a record (:mod:`radgrpo.eval.generate`).
 
 Boxes are always normalised ``[x1, y1, x2, y2]`` in [0, 1] (origin top-left, x = column / width), the RadVLM
 convention (docs/data.md). CheXpert labels use the CheXbert label order and the values 1 (positive), 0 (negative),
@@ -35,6 +37,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from radgrpo.errors import RadgrpoUserError
 
 SCHEMA_VERSION = 1
 
@@ -201,7 +205,7 @@ def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> int:
     return write_json_lines((r.to_dict() for r in records), path)
 
 
-class RecordsFileError(ValueError):
+class RecordsFileError(RadgrpoUserError, ValueError):
     """A records file that is not JSONL of records: the message names the file, the line and what was expected (the
     CLI prints it as one line and exits 2)."""
 
@@ -263,6 +267,122 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[Record]:
 def read_jsonl(path: str | os.PathLike) -> list[Record]:
     """All records of a JSONL file as a list."""
     return list(iter_jsonl(path))
+
+
+@dataclass
+class Prediction:
+    """One model output for one test record (a line of ``predictions.jsonl``; :mod:`radgrpo.eval.generate` writes
+    them).
+
+    Lines written before ``thought``, ``n_regenerations``, ``total_tokens`` and ``generation`` existed still load
+    (the fields take their defaults).
+
+    Args:
+        id: the record id.
+        task: the record's task value (``"report_generation"``, ``"abnormality_grounding"`` ...).
+        prompt: the user text sent with the image (question, plus ``" /think"`` in thinking mode).
+        completion: the decoded generated text (special tokens removed), thinking included.
+        answer: the text that is scored: the adapter's answer (``completion`` stripped, boxes in radgrpo's normalised
+            [0,1] format), in thinking mode the text after the last ``</think>`` (empty when the tag is missing); at
+            most 4,000 characters (``radgrpo.eval.generate.MAX_ANSWER_CHARS``).
+        n_tokens: generated tokens of ``completion``, the stop token included, padding excluded.
+        finished: True if generation stopped on an end-of-sequence token, False if it hit ``max_new_tokens``.
+        thinking: whether the output thinks (thinking mode ``suffix``/``native``, or a native thinking adapter).
+        think_closed: in thinking mode, whether a ``</think>`` was produced (always True otherwise).
+        seconds: this sample's share of generation wall time (s): each batch's time divided by its size, summed over
+            the sample's attempts.
+        max_new_tokens: the new-token limit this sample was generated with (0: unknown).
+        meta: free-form extra fields (model name, run name ...).
+        thought: the thinking text before the answer (``""`` for non-thinking outputs); kept for reading, never
+            scored.
+        thought_tokens: the thought's length in tokens of the model's tokenizer (0 for non-thinking outputs).
+        n_regenerations: how many times the sample was generated again because its thinking output had no answer
+            (0: the first attempt was kept).
+        total_tokens: generated tokens over all attempts, regenerations included (0 in old files: ``n_tokens``).
+        generation: the settings the sample was generated with (``radgrpo.eval.settings.GenerationSpec.recorded``:
+            thinking mode, adapter, backend, ``do_sample`` and, when sampling, the sampling options, ``seed`` and
+            ``regenerate``); ``{}`` in old files (``radgrpo.eval.settings.recorded_settings`` reads them).
+
+    Example:
+        >>> p = Prediction(id="a", task="report_generation", prompt="Write a report.", completion="No effusion.",
+        ...                answer="No effusion.", n_tokens=4, finished=True)
+        >>> Prediction.from_dict(p.to_dict()) == p
+        True
+    """
+
+    id: str
+    task: str
+    prompt: str
+    completion: str
+    answer: str
+    n_tokens: int
+    finished: bool
+    thinking: bool = False
+    think_closed: bool = True
+    seconds: float = 0.0
+    max_new_tokens: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+    thought: str = ""
+    thought_tokens: int = 0
+    n_regenerations: int = 0
+    total_tokens: int = 0
+    generation: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (one ``predictions.jsonl`` line)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Prediction:
+        """Inverse of :meth:`to_dict`; unknown keys raise so that typos are not silently dropped, missing optional
+        keys (lines of older versions) take their defaults."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        extra = set(d) - names
+        if extra:
+            raise ValueError(f"unknown prediction field(s) {sorted(extra)}")
+        return cls(**d)
+
+
+def read_predictions(path: str | os.PathLike) -> tuple[list[Prediction], int]:
+    """Read ``predictions.jsonl``; malformed lines (e.g. a line cut by a crash) are skipped and counted.
+
+    Args:
+        path: the JSONL file.
+    Returns:
+        ``(predictions, n_malformed)``.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> _ = Path(d, "p.jsonl").write_text('{"id": "a", "task": "report_generation", "prompt": "q", '
+        ...     '"completion": "c", "answer": "c", "n_tokens": 1, "finished": true}\\n{"id": "b", "tas')
+        >>> preds, bad = read_predictions(Path(d, "p.jsonl"))
+        >>> [p.id for p in preds], bad
+        (['a'], 1)
+    """
+    preds: list[Prediction] = []
+    bad = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                preds.append(Prediction.from_dict(json.loads(line)))
+            except (json.JSONDecodeError, TypeError, ValueError):
+                bad += 1
+    return preds, bad
+
+
+def write_predictions(predictions: Iterable[Prediction], path: str | os.PathLike) -> int:
+    """Write predictions to ``path`` atomically (temp file + rename); returns the number written.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp(), "p.jsonl")
+        >>> write_predictions([Prediction("a", "report_generation", "q", "c", "c", 1, True)], p)
+        1
+    """
+    return write_json_lines((p.to_dict() for p in predictions), path)
 
 
 def record_id(source: str, task: str, key: str, k: int = 0) -> str:

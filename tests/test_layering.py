@@ -3,7 +3,8 @@
 The rules (each a checker function over a source tree, so the self-tests below run the same code on bad files):
 
 1. Layers (:func:`upward_imports`): a module of the top-level part ``radgrpo.<part>`` may import only parts of its
-   own layer or below (:data:`LAYER`), minus the same-layer pairs in :data:`FORBIDDEN`.
+   own layer or below (:data:`LAYER`), minus the same-layer pairs in :data:`FORBIDDEN` (save the module pairs of
+   :data:`FORBIDDEN_EXCEPTIONS`, each with its reason).
 2. Private modules and names (:func:`private_imports`). A dotted component starting with ``_`` (not a dunder) is
    private. (a) A private module ``radgrpo.a.b._m`` (or anything below it) may be imported only by modules inside
    the package that holds it, ``radgrpo.a.b`` (its ``__init__`` or any module or sub-package below it).
@@ -15,6 +16,11 @@ The rules (each a checker function over a source tree, so the self-tests below r
    and build come last; the pairs in :data:`DATA_FORBIDDEN` never import each other in that direction (lazily
    either). Exceptions would be listed with a reason in :data:`DATA_EXCEPTIONS` (there are none).
 4. Cheap layers do not import heavy stacks at module level (:func:`heavy_imports`).
+5. Nothing imports the command line (:func:`cli_imports`): no module outside ``radgrpo.cli``, no benchmark and no test
+   outside ``tests/cli/`` imports ``radgrpo.cli`` (they run a command as a subprocess, or call the ``run_*`` function
+   it calls). A command's body lives in its stage package; ``radgrpo.cli`` only parses, calls it and prints.
+6. No import cycles between the package's modules (:func:`import_graph`, :func:`import_cycles`): every module's
+   imports (lazy ones too) form a graph without a cycle, so each module can be read after the ones it imports.
 
 Every rule walks the whole AST, so a lazy import inside a function counts the same as a module-level one (except
 rule 4, which is about module level only). Relative imports are resolved against the importing module.
@@ -34,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]  # the folder that holds the radgrpo 
 
 # top-level module/package -> layer; a module may import only from its own layer or below.
 LAYER = {
+    "errors": 0,
     "records": 0,
     "boxes": 0,
     "config": 0,
@@ -46,9 +53,10 @@ LAYER = {
     "rewards": 2,
     "train": 3,
     "eval": 3,
-    "serve": 4,
-    "cli": 4,
-    "integrations": 4,
+    "recipes": 4,
+    "serve": 5,
+    "cli": 5,
+    "integrations": 5,
 }
 # same-layer imports that are forbidden all the same
 FORBIDDEN = {
@@ -58,6 +66,11 @@ FORBIDDEN = {
     ("eval", "train"),
     ("rewards", "models"),
     ("rewards", "data"),
+}
+# (importer module, imported module) -> why a FORBIDDEN pair is allowed for it: a name table read, no code of the part
+FORBIDDEN_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("radgrpo.eval.report.tables", "radgrpo.rewards.registry"): "Table 3 reads each reward's metric and label from the "
+    "reward table (names and strings only; no reward is built or imported)",
 }
 # (importer package, imported package) inside radgrpo.data: sources < tasks < export, build
 DATA_FORBIDDEN = {
@@ -151,6 +164,8 @@ def upward_imports(root: Path, files: Iterable[Path] | None = None) -> list[str]
             if parts[0] != "radgrpo" or len(parts) < 2 or parts[1] not in LAYER or me[1] not in LAYER:
                 continue
             other = parts[1]
+            if (".".join(me), module) in FORBIDDEN_EXCEPTIONS and LAYER[other] <= LAYER[me[1]]:
+                continue
             if LAYER[other] > LAYER[me[1]] or (me[1], other) in FORBIDDEN:
                 bad.append(f"{_where(path, root, node)} {me[1]} -> {other}")
     return bad
@@ -222,6 +237,85 @@ def heavy_imports(root: Path, files: Iterable[Path] | None = None) -> list[str]:
     return bad
 
 
+def cli_imports(root: Path, files: Iterable[Path] | None = None) -> list[str]:
+    """Rule 5: imports of ``radgrpo.cli`` (or below) by a ``.py`` file under ``root/radgrpo`` outside ``radgrpo/cli``,
+    under ``root/benchmarks``, or under ``root/tests`` outside ``tests/cli``; ``files`` (default: all of those)."""
+    if files is None:
+        files = [p for p in python_files(root) if not within(module_name(p, root), "radgrpo.cli")]
+        files += sorted((root / "benchmarks").rglob("*.py")) + sorted((root / "tests").rglob("*.py"))
+        files = [p for p in files if (root / "tests" / "cli") not in p.parents]
+    bad = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue  # a relative import stays inside its package
+            if any(within(m, "radgrpo.cli") for m in modules):
+                bad.append(f"{_where(path, root, node)} imports radgrpo.cli")
+    return bad
+
+
+def import_graph(root: Path, files: Iterable[Path] | None = None) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (anywhere in its AST). ``from a import b`` imports the module
+    ``a.b`` when there is one (``import a.b``), else the name ``b`` of ``a``; a package's parents, which Python imports
+    first, are not edges."""
+    graph: dict[str, set[str]] = {}
+    for path in python_files(root) if files is None else files:
+        me = module_name(path, root)
+        edges = graph.setdefault(me, set())
+        for module, names, _ in iter_imports(path, root):
+            submodules = [f"{module}.{n}" for n in names if is_module(f"{module}.{n}", root)]
+            targets = submodules + ([module] if len(submodules) < max(1, len(names)) else [])
+            edges.update(t for t in targets if is_module(t, root) and t != me)
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of ``graph``: its strongly connected components of two or more modules, each sorted, in
+    sorted order (Tarjan's algorithm, iterative). An edge to a module outside the graph is ignored."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next((c for c in children if c in graph), None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    m = stack.pop()
+                    on_stack.discard(m)
+                    component.append(m)
+                    if m == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return sorted(found)
+
+
 # ---- the rules on the real tree ----
 
 
@@ -248,6 +342,16 @@ def test_data_sources_only_read():
 def test_cheap_layers_do_not_import_heavy_stacks_at_module_level():
     bad = heavy_imports(ROOT)
     assert not bad, "\n".join(bad)
+
+
+def test_nothing_imports_the_command_line():
+    bad = cli_imports(ROOT)
+    assert not bad, "imports of radgrpo.cli outside radgrpo/cli and tests/cli:\n" + "\n".join(bad)
+
+
+def test_no_import_cycles():
+    cycles = import_cycles(import_graph(ROOT))
+    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
 
 
 # ---- the checker can fail: the same functions on a small tree of bad and good files ----
@@ -364,3 +468,40 @@ def test_checker_accepts_good_files(tmp_path, check):
         },
     )
     assert check(root) == []
+
+
+def test_cycle_finder_on_a_small_graph():
+    graph = {
+        "a": {"b"},
+        "b": {"c", "x"},  # x: outside the graph, ignored
+        "c": {"a", "d"},
+        "d": {"e"},
+        "e": {"d"},
+        "f": {"a", "f"},  # a self-edge is no cycle
+        "g": set(),
+    }
+    assert import_cycles(graph) == [["a", "b", "c"], ["d", "e"]]
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_checker_reports_an_import_cycle_and_imports_of_the_cli(tmp_path):
+    root = _tree(
+        tmp_path,
+        {
+            "radgrpo/recipes/demo/stages.py": "def f():\n    from radgrpo.recipes.demo import thinking\n",
+            "radgrpo/recipes/demo/thinking.py": "from radgrpo.recipes.demo.stages import f\n",
+            "radgrpo/recipes/demo/notes.py": "from radgrpo.recipes.demo.stages import f\n",
+            "radgrpo/cli/demo.py": "from radgrpo.recipes.demo.thinking import f\n",
+            "radgrpo/cli/main.py": "def main():\n    from radgrpo.cli import demo\n",
+            "radgrpo/eval/run.py": "def main():\n    from radgrpo.cli.main import main\n",
+            "benchmarks/bench.py": "import radgrpo.cli.main\n",
+            "tests/test_x.py": "from radgrpo.cli import main\n",
+            "tests/cli/test_demo.py": "from radgrpo.cli.main import main\n",
+        },
+    )
+    assert import_cycles(import_graph(root)) == [["radgrpo.recipes.demo.stages", "radgrpo.recipes.demo.thinking"]]
+    assert cli_imports(root) == [
+        "radgrpo/eval/run.py:2 imports radgrpo.cli",
+        "benchmarks/bench.py:1 imports radgrpo.cli",
+        "tests/test_x.py:1 imports radgrpo.cli",
+    ]

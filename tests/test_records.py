@@ -107,7 +107,8 @@ def test_generate_resumes_a_predictions_file_with_old_ids(tmp_path):
     # were called) and the file is rewritten with the current ids
     from types import SimpleNamespace
 
-    from radgrpo.eval.generate import Prediction, generate_predictions, read_predictions
+    from radgrpo.eval.generate import GenerationSpec, generate_predictions
+    from radgrpo.records import Prediction, read_predictions
 
     recs = [
         _rec(id="vindr_cxr/abnormality_grounding/abc/Nodule#1"),
@@ -128,7 +129,8 @@ def test_generate_resumes_a_predictions_file_with_old_ids(tmp_path):
         )
     )
     processor = SimpleNamespace(tokenizer=SimpleNamespace(padding_side="right"))
-    preds = generate_predictions(None, processor, recs, tmp_path, max_new_tokens=8, out_path=out, progress=False)
+    spec = GenerationSpec(max_new_tokens=8)
+    preds = generate_predictions(None, processor, recs, spec, base_dir=tmp_path, out_path=out, progress=False)
     assert [p.id for p in preds] == [r.id for r in recs]
     assert [p.completion for p in preds] == [f"done {i}" for i in old_ids]  # the old predictions, kept
     on_disk, bad = read_predictions(out)

@@ -2,8 +2,9 @@
 
 Each subcommand lives in its own module and takes its own flags (dataclass config = YAML keys = flags); this module
 only dispatches, importing the heavy stacks (torch, transformers, TRL) lazily so ``radgrpo --help`` is instant.
-User errors (unknown command or flag, bad value, missing file or scoring model) print one line,
-``radgrpo <command>: <message>``, and exit 2 (:func:`user_error_message`); bugs keep their traceback.
+User errors (unknown command or flag, bad value, missing file or scoring model: a
+:class:`~radgrpo.errors.RadgrpoUserError`) print one line, ``radgrpo <command>: <message>``, and exit 2
+(:func:`user_error_message`); bugs keep their traceback.
 
 Example:
     $ radgrpo demo --out demo_out
@@ -16,39 +17,40 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+
+from radgrpo.errors import RadgrpoUserError
 
 # command words -> (module, function, one-line help). Functions take argv (list[str]) and return an exit code.
 COMMANDS: dict[tuple[str, ...], tuple[str, str, str]] = {
     ("demo",): ("radgrpo.cli.demo", "main", "tiny model + synthetic data through SFT -> GRPO -> eval -> report"),
-    ("data", "synth"): ("radgrpo.cli.data", "synth_main", "write a synthetic chest X-ray instruction dataset"),
-    ("sft",): ("radgrpo.cli.train", "sft_main", "supervised fine-tuning with TRL (YAML/flags = RadSFTConfig)"),
-    ("grpo",): ("radgrpo.cli.train", "grpo_main", "GRPO with TRL and radgrpo rewards (YAML/flags = RadGRPOConfig)"),
-    ("eval",): ("radgrpo.cli.evaluate", "main", "generate on a test split, score, bootstrap CIs, HTML report"),
+    ("data", "synth"): ("radgrpo.cli.data_synth", "main", "write a synthetic chest X-ray instruction dataset"),
+    ("sft",): ("radgrpo.cli.sft", "main", "supervised fine-tuning with TRL (YAML/flags = RadSFTConfig)"),
+    ("grpo",): ("radgrpo.cli.grpo", "main", "GRPO with TRL and radgrpo rewards (YAML/flags = RadGRPOConfig)"),
+    ("eval",): ("radgrpo.cli.eval", "main", "generate on a test split, score, bootstrap CIs, HTML report"),
     ("compare",): ("radgrpo.cli.compare", "main", "paired differences of evaluated runs (bootstrap CI, p-value)"),
     ("report",): ("radgrpo.cli.report", "main", "one HTML report of evaluated runs: paper tables, curves, samples"),
     ("predict",): ("radgrpo.cli.predict", "main", "answer for one image of your own (PNG/JPEG/DICOM), boxes drawn"),
-    ("data", "build"): ("radgrpo.cli.datasets", "build_main", "build the RadVLM instruction set from dataset roots"),
-    ("data", "validate"): ("radgrpo.cli.datasets", "validate_main", "check dataset roots before building"),
+    ("data", "build"): ("radgrpo.cli.data_build", "main", "build the RadVLM instruction set from dataset roots"),
+    ("data", "validate"): ("radgrpo.cli.data_validate", "main", "check dataset roots before building"),
     ("data", "filter-reports"): (
-        "radgrpo.cli.llm_steps",
-        "filter_reports_main",
+        "radgrpo.cli.data_filter_reports",
+        "main",
         "LLM step: reports -> current findings (filtered_reports/, before data build)",
     ),
     ("data", "conversations"): (
-        "radgrpo.cli.llm_steps",
-        "conversations_main",
+        "radgrpo.cli.data_conversations",
+        "main",
         "LLM step: MIMIC conversations (conversations/<split>/standard/)",
     ),
     ("thinking", "generate"): (
-        "radgrpo.cli.thinking",
-        "generate_main",
+        "radgrpo.cli.thinking_generate",
+        "main",
         "cold-start thinking traces from a teacher endpoint, validated (thinking.jsonl)",
     ),
-    ("models", "build-tiny"): ("radgrpo.cli.models", "build_tiny_main", "build and save a tiny Qwen3-VL"),
-    ("models", "download"): ("radgrpo.cli.models", "download_main", "download scoring models (needs internet)"),
-    ("rewards", "list"): ("radgrpo.cli.rewards", "list_main", "list the registered reward names"),
-    ("serve", "rewards"): ("radgrpo.cli.serve", "rewards_main", "serve rewards over HTTP with Ray Serve (batched)"),
+    ("models", "build-tiny"): ("radgrpo.cli.models_build_tiny", "main", "build and save a tiny Qwen3-VL"),
+    ("models", "download"): ("radgrpo.cli.models_download", "main", "download scoring models (needs internet)"),
+    ("rewards", "list"): ("radgrpo.cli.rewards_list", "main", "list the registered reward names"),
+    ("serve", "rewards"): ("radgrpo.cli.serve_rewards", "main", "serve rewards over HTTP with Ray Serve (batched)"),
     ("configs",): ("radgrpo.cli.configs", "main", "shipped configs: `configs list`, `configs cp NAME DEST`"),
 }
 
@@ -60,16 +62,7 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
-# project exceptions that mean "the input or the setup is wrong", not "radgrpo has a bug": (module, class). They are
-# looked up in sys.modules, so classifying an error imports nothing (an exception's module is always loaded).
-USER_ERRORS: tuple[tuple[str, str], ...] = (
-    ("radgrpo.config", "ConfigError"),
-    ("radgrpo.metrics.loaders", "ModelNotFoundError"),
-    ("radgrpo.metrics.text.chexbert_model", "CheXbertCheckpointError"),
-    ("radgrpo.data.dicom", "DicomError"),
-    ("radgrpo.records", "RecordsFileError"),
-    ("radgrpo.train.monitors", "RewardFailureError"),
-)
+# missing/unreadable-file errors that are user errors when their path is one the user typed (:func:`_typed`)
 _PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
@@ -117,43 +110,11 @@ def _unknown_command(argv: list[str]) -> int:
     return 2
 
 
-def _paths_given(argv: list[str]) -> list[str]:
-    """Every word of ``argv`` that is not a flag, plus the string values of its ``--config`` YAML (paths the user
-    named, directly or in the config)."""
+def _typed(path: str, argv: list[str]) -> bool:
+    """Whether ``path`` is a word of ``argv`` (a flag's value) or inside one: a path the user typed."""
     words = [a.split("=", 1)[1] if a.startswith("-") else a for a in argv if not a.startswith("-") or "=" in a]
-    cfg = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"), None)
-    cfg = cfg or next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
-    if cfg:
-        from radgrpo.config import load_yaml
-
-        def strings(v: Any) -> list[str]:
-            if isinstance(v, dict):
-                return [s for x in v.values() for s in strings(x)]
-            if isinstance(v, list):
-                return [s for x in v for s in strings(x)]
-            return [v] if isinstance(v, str) else []
-
-        try:
-            from radgrpo.config import resolve_config  # a file or a shipped config name
-
-            words += strings(load_yaml(resolve_config(cfg)))
-        except Exception:
-            pass
-    return words
-
-
-def _under(path: str, roots: list[str]) -> bool:
-    """Whether ``path`` is one of ``roots`` or inside one of them."""
     p = os.path.abspath(path)
-    return any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in map(os.path.abspath, roots))
-
-
-def _raised_by_radgrpo(e: BaseException) -> bool:
-    """Whether the innermost frame that raised ``e`` is radgrpo code (a message written for the user)."""
-    tb = e.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith("radgrpo.")
+    return any(p == w or p.startswith(w.rstrip(os.sep) + os.sep) for w in map(os.path.abspath, words))
 
 
 def one_line(message: str) -> str:
@@ -169,20 +130,19 @@ def one_line(message: str) -> str:
 def user_error_message(e: BaseException, argv: list[str]) -> str | None:
     """The message to print for a user error, None for anything else (a bug, which keeps its traceback).
 
-    User errors: the classes in :data:`USER_ERRORS` (``ConfigError``: flags and configs; a missing scoring model;
-    a bad CheXbert checkpoint; an unreadable DICOM); missing/unreadable files that are paths the user gave
-    (``argv`` words or ``--config`` values); and ``OSError`` s radgrpo raised with its own message (a missing
-    ``--train_file``, a model folder that cannot be loaded).
+    User errors are every :class:`~radgrpo.errors.RadgrpoUserError` (a bad flag, config, file or folder, a missing
+    scoring model, an unreadable DICOM, an endpoint that fails, ...: the commands check the paths they are given up
+    front and raise these), and a missing or unreadable file whose path the user typed in ``argv`` (or a file inside
+    it). Any other exception, a ``FileNotFoundError`` from deep inside included, is a bug.
+
+    >>> from radgrpo.config import ConfigError
+    >>> user_error_message(ConfigError("--n must be >= 1"), []), user_error_message(KeyError("n"), [])
+    ('--n must be >= 1', None)
     """
-    for module, name in USER_ERRORS:
-        cls = getattr(sys.modules.get(module), name, None)
-        if isinstance(cls, type) and isinstance(e, cls):
-            return str(e)
-    if isinstance(e, _PATH_ERRORS) and e.filename is not None:
-        if _under(str(e.filename), _paths_given(argv)):
-            return f"{(e.strerror or type(e).__name__).lower()}: {e.filename}"
-    elif isinstance(e, OSError) and e.filename is None and _raised_by_radgrpo(e):
-        return str(e)  # radgrpo's own message: "--train_file x does not exist", "cannot load the model from ..."
+    if isinstance(e, RadgrpoUserError):
+        return str(e)
+    if isinstance(e, _PATH_ERRORS) and e.filename is not None and _typed(str(e.filename), argv):
+        return f"{(e.strerror or type(e).__name__).lower()}: {e.filename}"
     return None
 
 

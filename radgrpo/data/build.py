@@ -12,7 +12,7 @@ goes to ``config.yaml``. Memory stays bounded: records are streamed, only per-so
 held.
 
 What it is not: an image converter beyond VinDr's DICOMs (``vindr_convert``), nor the LLM text steps
-(``radgrpo data filter-reports`` / ``radgrpo data conversations``, :mod:`radgrpo.cli.llm_steps`: run them first
+(``radgrpo data filter-reports`` / ``radgrpo data conversations``, :mod:`radgrpo.data.llm_steps`: run them first
 to create ``filtered_reports/`` and ``conversations/``).
 
 Example:
@@ -45,6 +45,7 @@ from radgrpo.data.sources import (
 )
 from radgrpo.data.sources.common import DropCounter, RawRow
 from radgrpo.data.tasks.source_records import records_of_row
+from radgrpo.errors import check_path
 from radgrpo.records import Record
 
 SOURCES = ("mimic_cxr", "chexpert", "chexpert_plus", "chest_imagenome", "vindr_cxr", "ms_cxr", "padchest_gr")
@@ -400,6 +401,7 @@ def build_dataset(cfg: DataConfig) -> dict[str, Any]:
 
     Raises:
         ValueError: listing every problem :func:`validate_roots` finds, before any work.
+        radgrpo.errors.UserPathError: ``out`` (or a folder above it) is a file.
 
     Example:
         >>> build_dataset(DataConfig(out="/tmp/x", blocks=[{"name": "c", "source": "chexpert",
@@ -413,7 +415,7 @@ def build_dataset(cfg: DataConfig) -> dict[str, Any]:
     problems = validate_roots(cfg)
     if problems:
         raise ValueError("dataset roots are not ready:\n  " + "\n  ".join(problems))
-    out = Path(cfg.out)
+    out = check_path(cfg.out, "--out", kind="out")
     shard_dir = out / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out)

@@ -51,6 +51,7 @@ from typing import Any
 from radgrpo.boxes import parse_boxes
 from radgrpo.config import ConfigError
 from radgrpo.data.prompts import cold_start_messages
+from radgrpo.errors import UserPathError, check_path
 from radgrpo.records import Record, read_jsonl, write_json_lines, write_jsonl
 from radgrpo.thinking import THINK_CLOSE, THINK_OPEN
 
@@ -161,7 +162,8 @@ class ThinkingTraceConfig:
             raise ValueError("need 0 < --min_pixels <= --max_pixels")
 
     def check(self) -> None:
-        """The checks that need the command's required flags (not run on a default-constructed config)."""
+        """The checks that need the command's required flags (not run on a default-constructed config), the paths
+        included: ``records`` and ``guide`` exist, ``out`` is a folder or not there yet (one-line user errors)."""
         if not self.records or not self.out:
             raise ConfigError("--records and --out are required")
         if self.teacher == "openai" and (not self.base_url or not self.model):
@@ -170,6 +172,10 @@ class ThinkingTraceConfig:
                 "`vllm serve Qwen/Qwen3-VL-32B-Instruct` at http://127.0.0.1:8000/v1); "
                 "--teacher synthetic is the offline stand-in for radgrpo's synthetic data"
             )
+        check_path(self.records, "--records", what="a records JSONL")
+        if self.guide:
+            check_path(self.guide, "--guide", what="a plain-text reading guide")
+        check_path(self.out, "--out", kind="out")
 
 
 @dataclass
@@ -188,7 +194,7 @@ def read_guide(path: str | os.PathLike | None = None) -> str:
     """The reading guide's text (``path``, default :data:`DEFAULT_GUIDE`); a missing file raises FileNotFoundError."""
     p = Path(path) if path else DEFAULT_GUIDE
     if not p.is_file():
-        raise FileNotFoundError(f"--guide {p} does not exist (a plain-text reading guide)")
+        raise UserPathError(f"--guide {p} does not exist (a plain-text reading guide)")
     return p.read_text(encoding="utf-8").strip()
 
 
@@ -208,7 +214,7 @@ def image_data_url(path: str | os.PathLike, min_pixels: int = 1024, max_pixels: 
 
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"image not found: {p}")
+        raise UserPathError(f"image not found: {p}")
     with Image.open(p) as im:
         img = im.convert("RGB")
     w, h = img.size
@@ -483,16 +489,14 @@ def generate_traces(
     """
     from radgrpo.chat_client import ChatClient, ChatError
 
-    cfg.check()
+    cfg.check()  # flags and paths, before any work
     src = Path(cfg.records)
-    if not src.is_file():
-        raise FileNotFoundError(f"--records {src} does not exist (a records JSONL)")
+    guide = read_guide(cfg.guide or None)
+    out = Path(cfg.out)
     records = read_jsonl(src)
     if cfg.limit:
         records = records[: cfg.limit]
-    out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    guide = read_guide(cfg.guide or None)
     client = None
     if cfg.teacher == "openai" and complete is None:
         client = ChatClient(

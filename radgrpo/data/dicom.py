@@ -26,10 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from radgrpo.errors import RadgrpoUserError
+
 MODES = ("display", "radvlm")
 
 
-class DicomError(ValueError):
+class DicomError(RadgrpoUserError, ValueError):
     """A DICOM file that cannot be turned into an image (unreadable, compressed without decoder, not greyscale)."""
 
 

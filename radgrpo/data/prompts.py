@@ -1,4 +1,4 @@
-"""All of radgrpo's prompt text: RadVLM's instruction template pools, the answer strings built from them, the
+"""All of radgrpo's own prompt text: RadVLM's instruction template pools, the answer strings built from them, the
 thinking-mode suffix and the one builder of a record's chat user message (see ``docs/data.md``).
 
 Attribution: the template strings are RadVLM's (uzh-dqbm-cmi/RadVLM, ``radvlm/data/create_instructions.py``),
@@ -15,7 +15,8 @@ The user turn a model sees, in training (SFT / GRPO rows of :mod:`radgrpo.data.e
 image placeholder, then that text) and :func:`prompt_messages` (the one-turn prompt), so the prompts cannot drift
 apart.
 
-What it is not: the record builders (:mod:`radgrpo.data.tasks`) nor a box parser (:mod:`radgrpo.boxes`).
+What it is not: the record builders (:mod:`radgrpo.data.tasks`), a box parser (:mod:`radgrpo.boxes`), nor the
+published prompts of the baseline model families, which live with their adapters (:mod:`radgrpo.models.adapters`).
 
 Example:
     >>> import random
@@ -78,28 +79,6 @@ __all__ = [
     "COLD_START_INSTRUCTION",
     "COLD_START_USER",
     "cold_start_messages",
-    # baseline models (radgrpo.models.adapters)
-    "QWEN3_VL_REPORT_PROMPT",
-    "QWEN3_VL_GROUNDING_PROMPT",
-    "QWEN_BBOX_EXAMPLE",
-    "QWEN2_5_VL_GROUNDING_PROMPT",
-    "QWEN2_5_VL_PHRASE_PROMPT",
-    "MEDGEMMA_SYSTEM_PROMPT",
-    "MEDGEMMA_REPORT_PROMPT",
-    "MEDGEMMA_LOCALIZATION_PROMPT",
-    "MEDGEMMA_PT_REPORT_PROMPT",
-    "MEDGEMMA_PT_CHAT_TEMPLATE",
-    "MAIRA2_REPORT_PREFIX",
-    "MAIRA2_REPORT_INSTRUCTION",
-    "MAIRA2_GROUNDING_PREFIX",
-    "MAIRA2_GROUNDING_INSTRUCTION",
-    "LLAVA_RAD_REPORT_PROMPT",
-    "LLAVA_V1_SYSTEM_PROMPT",
-    "LLAVA_V1_CHAT_TEMPLATE",
-    "CHEXAGENT_SYSTEM_PROMPT",
-    "CHEXAGENT_REPORT_PROMPT",
-    "CHEXAGENT_PHRASE_PROMPT",
-    "CHEXAGENT_ABNORMALITY_PROMPT",
 ]
 
 #: Appended to the user turn in thinking mode (the ``/think`` switch of Qwen3 chat templates; ``docs/method.md``).
@@ -615,112 +594,3 @@ def inline_image_text(record_or_question: Record | str, *, thinking: bool = Fals
         '<image>\\nDescribe. /think'
     """
     return f"{IMAGE_TOKEN}\n{prompt_text(record_or_question, thinking=thinking)}"
-
-
-# ======================================================================================================================
-# ---- baseline models' prompts (not RadVLM's): the published prompt of each model family the paper compares with ----
-# ======================================================================================================================
-# Used by the model adapters (radgrpo.models.adapters), which build each family's chat messages from these strings
-# and read its answers back. Each string is quoted as its source publishes it (typos included); the comment above it
-# names the source. "{}" marks where the adapter puts the finding, region or phrase to ground.
-
-# Qwen3-VL-8B-Instruct / -Thinking report prompt of the paper's own evaluation (uzh-dqbm-cmi/RadVLM-GRPO,
-# radvlm/evaluation/models_loading_inference.py, get_prompt; "Chext" is the source's typo, kept).
-QWEN3_VL_REPORT_PROMPT = (
-    "Please write a radiology report for this Chext X-ray.\n\n"
-    "It should be one unstructured paragraph of findings only: concise, natural clinical language, objective, "
-    "declarative sentences describing visible features only, suitable for a radiology findings report using standard "
-    "radiology phrasing."
-)
-# Qwen3-VL referring-expression grounding prompt (Qwen3-VL technical report, Appendix B, grounding evaluation;
-# https://github.com/QwenLM/Qwen3-VL). Boxes come back as JSON "bbox_2d" in Qwen3-VL's relative 0-1000 frame.
-QWEN3_VL_GROUNDING_PROMPT = (
-    'Locate every object that matches the description "{}" in the image. Report bbox coordinates in JSON format.'
-)
-# The box format stated by example, in the form of the same report's point prompt ('For example: [{"point_2d": ...'):
-# the paper says its Qwen3-VL prompt specifies the expected box format. "{}" is the label (the grounded target).
-QWEN_BBOX_EXAMPLE = ' For example: [{{"bbox_2d": [x1, y1, x2, y2], "label": "{}"}}]'
-# Qwen2.5-VL grounding prompts of its spatial-understanding cookbook ("prompt examples following the official
-# setting", https://github.com/QwenLM/Qwen2.5-VL/blob/main/cookbooks/spatial_understanding.ipynb): a category
-# (anatomical region / abnormality) and a referring phrase. Answers: JSON "bbox_2d" in absolute pixels of the
-# resized input image.
-QWEN2_5_VL_GROUNDING_PROMPT = "Outline the position of each {} and output all the coordinates in JSON format."
-QWEN2_5_VL_PHRASE_PROMPT = "Locate {}, output its bbox coordinates using JSON format."
-
-# MedGemma (google/medgemma-4b-it model card, https://huggingface.co/google/medgemma-4b-it: the system prompt).
-MEDGEMMA_SYSTEM_PROMPT = "You are an expert radiologist."
-# The paper's MedGemma-it report instruction (RadVLM-GRPO get_prompt for google/medgemma-27b-it, whose user turn is
-# "<image> You are an expert radiologist. " + this; here the first sentence is the system prompt above).
-MEDGEMMA_REPORT_PROMPT = "Please succinctly describe the findings for the above chest x-ray."
-# MedGemma's chest X-ray localization prompt (Google-Health/medgemma, notebooks/
-# cxr_anatomy_localization_with_hugging_face.ipynb): "box_2d" as [y0, x0, y1, x1] normalised to 0-1000, after a
-# "Final Answer:" in a ```json block.
-MEDGEMMA_LOCALIZATION_PROMPT = (
-    "Instructions:\n"
-    "The following user query will require outputting bounding boxes. The format of bounding boxes coordinates is "
-    "[y0, x0, y1, x1] where (y0, x0) must be top-left corner and (y1, x1) the bottom-right corner. This implies that "
-    "x0 < x1 and y0 < y1. Always normalize the x and y coordinates the range [0, 1000], meaning that a bounding box "
-    "starting at 15% of the image width would be associated with an x coordinate of 150. You MUST output a single "
-    "parseable json list of objects enclosed into ```json...``` brackets, for instance "
-    '```json[{{"box_2d": [800, 3, 840, 471], "label": "car"}}, {{"box_2d": [400, 22, 600, 73], "label": "dog"}}]``` '
-    "is a valid output. Now answer to the user query.\n\n"
-    'Remember "left" refers to the patient\'s left side where the heart is and sometimes underneath an L in the upper '
-    "right corner of the image.\n\n"
-    "Query:\n"
-    "Where is the {}? Don't give a final answer without reasoning. Output the final answer in the format "
-    '"Final Answer: X" where X is a JSON list of objects. The object needs a "box_2d" and "label" key. Answer:'
-)
-# MedGemma-4b-pt's report prompt, sent without a chat template (google/medgemma-4b-pt model card; the paper's
-# MedGemma-pt row): the image token, then this text.
-MEDGEMMA_PT_REPORT_PROMPT = "findings:"
-# The raw "template" of MedGemma-4b-pt: "<start_of_image> findings:" (no turns, no system prompt).
-MEDGEMMA_PT_CHAT_TEMPLATE = (
-    "{%- for message in messages -%}{%- for item in message['content'] -%}"
-    "{%- if item['type'] == 'image' -%}{{ '<start_of_image>' }}{%- elif item['type'] == 'text' -%}{{ ' ' + item['text'] }}"
-    "{%- endif -%}{%- endfor -%}{%- endfor -%}"
-)
-
-# MAIRA-2 (microsoft/maira-2, processing_maira2.py: _construct_chat_messages_reporting with the current frontal
-# image only and no indication/technique/comparison ("N/A"), and _construct_chat_messages_phrase_grounding). The text
-# before the image, then the text after it (which starts with a space, as in the source).
-MAIRA2_REPORT_PREFIX = "Given the current frontal image only"
-MAIRA2_REPORT_INSTRUCTION = (
-    " Provide a structured description of the findings in the radiology study in comparison to the prior frontal "
-    "image. INDICATION: N/A TECHNIQUE: N/A COMPARISON: N/A"
-)
-MAIRA2_GROUNDING_PREFIX = "Given the current frontal image"
-MAIRA2_GROUNDING_INSTRUCTION = (
-    " Repeat the following finding as a grounded phrase with bounding boxes indicating all locations where it can be "
-    "seen in the given chest X-ray image. Finding: {}"
-)
-
-# LLaVA-Rad (microsoft/llava-rad model card, https://huggingface.co/microsoft/llava-rad): the query
-# "<image>\nDescribe the findings of the chest x-ray.\n" in LLaVA's "v1" conversation (conv_vicuna_v1).
-LLAVA_RAD_REPORT_PROMPT = "Describe the findings of the chest x-ray.\n"
-LLAVA_V1_SYSTEM_PROMPT = (
-    "A chat between a curious user and an artificial intelligence assistant. "
-    "The assistant gives helpful, detailed, and polite answers to the user's questions."
-)
-# LLaVA's conv_vicuna_v1.get_prompt() as a chat template: system + " ", "USER: " + turn + " ", "ASSISTANT:"; the image
-# placeholder is "<image>\n" before the text, as in the model card's query.
-LLAVA_V1_CHAT_TEMPLATE = (
-    "{{- '" + LLAVA_V1_SYSTEM_PROMPT.replace("'", "\\'") + " ' -}}"
-    "{%- for message in messages -%}"
-    "{%- if message['role'] == 'user' -%}{{- 'USER: ' -}}"
-    "{%- for item in message['content'] -%}"
-    "{%- if item['type'] == 'image' -%}{{- '<image>\\n' -}}{%- elif item['type'] == 'text' -%}{{- item['text'] -}}"
-    "{%- endif -%}{%- endfor -%}{{- ' ' -}}"
-    "{%- elif message['role'] == 'assistant' -%}{{- 'ASSISTANT: ' -}}"
-    "{%- for item in message['content'] -%}{%- if item['type'] == 'text' -%}{{- item['text'] -}}{%- endif -%}"
-    "{%- endfor -%}{{- '</s>' -}}{%- endif -%}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{- 'ASSISTANT:' -}}{%- endif -%}"
-)
-
-# CheXagent-2 (StanfordAIMI/CheXagent-2-3b; Stanford-AIMI/CheXagent, model_chexagent/chexagent.py): the system turn,
-# the paper's findings prompt, and the repository's phrase-grounding and abnormality-detection prompts. Boxes come
-# back as "<|box|> (x1,y1),(x2,y2) <|/box|>" on a 0-100 grid of the image.
-CHEXAGENT_SYSTEM_PROMPT = "You are a helpful assistant."
-CHEXAGENT_REPORT_PROMPT = "Write an example findings section for the CXR"
-CHEXAGENT_PHRASE_PROMPT = "Please locate the following phrase: {}"
-CHEXAGENT_ABNORMALITY_PROMPT = "Locate areas in the chest X-ray where {} are present, using bounding box coordinates"

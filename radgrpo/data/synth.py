@@ -16,8 +16,6 @@ Example:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from radgrpo.config import save_config
 from radgrpo.data.sources.synthetic import (
     SOURCE,
@@ -29,6 +27,7 @@ from radgrpo.data.sources.synthetic import (
     round_boxes,
 )
 from radgrpo.data.tasks import Study, StudyFinding, build_study_records
+from radgrpo.errors import check_path
 from radgrpo.records import Record, write_jsonl
 
 __all__ = ["study_records", "synthesize", "to_task_study"]
@@ -136,10 +135,12 @@ def synthesize(cfg: SynthConfig, progress: bool = True) -> dict[str, dict[str, i
 
     Returns:
         Record counts ``{split: {task: n}}`` (every configured task appears, possibly with 0).
+    Raises:
+        radgrpo.errors.UserPathError: ``out`` (or a folder above it) is a file.
     """
     from PIL import Image
 
-    out = Path(cfg.out)
+    out = check_path(cfg.out, "--out", kind="out")
     (out / "images").mkdir(parents=True, exist_ok=True)
     save_config(cfg, out)
     splits = [("train", 0, cfg.n_train), ("test", TEST_SEED_OFFSET, cfg.n_test)]

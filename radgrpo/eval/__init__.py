@@ -3,7 +3,8 @@
 Stages: ``generate`` (records -> ``Prediction`` -> predictions.jsonl, greedy, batched,
 resumable) -> ``score`` (per-sample metrics -> scores.jsonl) -> ``summarize`` (bootstrap-CI ``MetricResult`` per
 metric, overall / per task / per target -> results.json) -> ``report`` (report.html). ``pipeline.evaluate`` runs them
-all for one loaded model. Evaluation never imports ``radgrpo.rewards`` or ``radgrpo.train``.
+all for one loaded model. Evaluation never imports reward code or ``radgrpo.train``; the report's Table 3 reads
+only the reward table (``radgrpo.rewards.registry``: the metric and label of each reward).
 
 Public names are imported lazily so ``import radgrpo.eval`` does not pull in torch.
 """

@@ -23,7 +23,8 @@ Each metric is named with the per-item columns it is computed from and its stati
 with a paired bootstrap over the shared items and a two-sided approximate-randomisation p-value. The difference is
 always ``new - old`` in the metric's unit, whatever its direction: for ``radcliq`` (lower is better) a NEGATIVE
 difference means the new run is better; :attr:`PairedMetric.higher_is_better` says which (None for ``anc``, which
-has no better direction). ``radgrpo compare`` (``radgrpo.cli.compare``) prints these for evaluated run folders.
+has no better direction). :func:`compare_folders` compares evaluated run folders (``scores.jsonl``) against the
+first one, with Holm-adjusted p-values; ``radgrpo compare`` prints its tables.
 
 Example:
     >>> new = [{"id": "a", "soft_f1": 0.9}, {"id": "b", "soft_f1": 0.8}, {"id": "c", "soft_f1": 0.7}]
@@ -35,15 +36,20 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from radgrpo.config import ConfigError, did_you_mean
+from radgrpo.eval.score import ScoreRow
 from radgrpo.eval.summarize import ANC, ANC_TASK, RESULT_NAMES
 from radgrpo.metrics.paired import (
     Statistic,
+    holm,
     mean_statistic,
     micro_f1_statistic,
     paired_comparison,
@@ -320,3 +326,130 @@ def reading(r: Mapping[str, Any]) -> str:
         return "not significantly different"
     word = "higher" if lo > 0 else "lower"
     return f"significantly {word}" if r["p_value"] < 0.05 else f"{word} by the bootstrap CI, but p >= 0.05"
+
+
+def load_run(folder: str | Path) -> tuple[str, list[ScoreRow]]:
+    """``(name, score rows)`` of one eval output folder; the name is ``results.json``'s run name, else the folder's.
+
+    Raises:
+        ConfigError: the folder does not exist or holds no ``scores.jsonl``, or the rows have no or duplicate ids.
+    """
+    from radgrpo.eval.score import read_scores
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise ConfigError(f"run folder {path} does not exist (give radgrpo eval output folders)")
+    scores = path / "scores.jsonl"
+    if not scores.is_file():
+        raise ConfigError(f"{path} has no scores.jsonl: not a radgrpo eval output folder")
+    try:
+        rows = read_scores(scores)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{scores}: line {e.lineno} is not JSON ({e.msg})") from None
+    ids = [r.get("id") for r in rows]
+    if any(i is None for i in ids):
+        raise ConfigError(f"{scores}: a row has no 'id'")
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{scores}: duplicate ids, e.g. {next(i for i in ids if ids.count(i) > 1)!r}")
+    name = path.resolve().name
+    results = path / "results.json"
+    if results.is_file():
+        try:
+            meta = json.loads(results.read_text(encoding="utf-8")).get("detail", {}).get("meta", {})
+            name = str(meta.get("run_name") or name)
+        except (json.JSONDecodeError, AttributeError):
+            pass  # the numbers come from scores.jsonl; a damaged results.json only loses the name
+    return name, rows
+
+
+def _names(folders: Sequence[str], loaded: Sequence[str]) -> list[str]:
+    """Run labels, made unique (a repeated name gets its folder as given)."""
+    return [n if loaded.count(n) == 1 else f"{n} ({f})" for n, f in zip(loaded, folders)]
+
+
+def compare_folders(
+    folders: Sequence[str | Path],
+    *,
+    metrics: Sequence[str] | None = None,
+    n_resamples: int = 10_000,
+    n_permutations: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Compare every run folder after the first with the first.
+
+    Args:
+        folders: eval output folders; the first is the reference ``A``.
+        metrics: metric names (:func:`radgrpo.eval.compare.paired_metrics`; default: every one both runs have).
+        n_resamples: paired bootstrap resamples.
+        n_permutations: approximate-randomisation permutations (default: ``n_resamples``).
+        seed: seed of both.
+    Returns:
+        ``{"runs": [{"name", "path", "n_rows"}], "reference": name, "settings": {...}, "comparisons": [{"run",
+        "reference", "n_shared", "n_only_reference", "n_only_run", "metrics": {metric: {"diff", "ci95",
+        "p_value", "n", "p_holm", "reference", "run", "higher_is_better"}}, "not_compared": [metrics]}]}``.
+        ``diff``, ``ci95``, ``p_value`` and ``n`` are :func:`~radgrpo.eval.compare.compare_runs`'s for (run,
+        reference); ``p_holm`` is ``p_value`` Holm-adjusted over the metrics of that comparison
+        (:func:`radgrpo.metrics.paired.holm`); ``reference`` and ``run`` are the two runs' values on the same items
+        (``run - reference == diff``).
+    Raises:
+        ConfigError: fewer than two folders, a folder without ``scores.jsonl``, an unknown metric, two runs that
+            share no id, or no requested metric present in both runs.
+    """
+    if len(folders) < 2:
+        raise ConfigError("give at least two run folders (RUN_A RUN_B [...]); the first is the reference")
+    table = paired_metrics()
+    if metrics:
+        unknown = [m for m in metrics if m not in table]
+        if unknown:
+            raise ConfigError(f"unknown metric(s) {unknown}{did_you_mean(unknown, table)} (valid: {', '.join(table)})")
+    loaded = [load_run(f) for f in folders]
+    names = _names([str(f) for f in folders], [n for n, _ in loaded])
+    n_perm = n_resamples if n_permutations is None else n_permutations
+    ref_name, ref_rows = names[0], loaded[0][1]
+    ref_ids = {r["id"] for r in ref_rows}
+    comparisons = []
+    for name, (_, rows) in zip(names[1:], loaded[1:]):
+        ids = {r["id"] for r in rows}
+        shared = ids & ref_ids
+        if not shared:
+            raise ConfigError(f"runs {ref_name!r} and {name!r} share no test id (were they evaluated on one file?)")
+        res = compare_runs(
+            rows, ref_rows, metrics=metrics or None, n_resamples=n_resamples, n_permutations=n_perm, seed=seed
+        )
+        if not res:
+            what = f"none of {list(metrics)}" if metrics else "no metric"
+            raise ConfigError(f"runs {ref_name!r} and {name!r}: {what} is scored in both on a shared id")
+        values = paired_values(rows, ref_rows, metrics=list(res))
+        adjusted = holm([r["p_value"] for r in res.values()])
+        comparisons.append(
+            {
+                "run": name,
+                "reference": ref_name,
+                "n_shared": len(shared),
+                "n_only_reference": len(ref_ids - ids),
+                "n_only_run": len(ids - ref_ids),
+                "metrics": {
+                    m: {
+                        **r,
+                        "p_holm": p_holm,
+                        "reference": values[m]["old"],
+                        "run": values[m]["new"],
+                        "higher_is_better": values[m]["higher_is_better"],
+                    }
+                    for (m, r), p_holm in zip(res.items(), adjusted)
+                },
+                "not_compared": [m for m in (metrics or []) if m not in res],
+            }
+        )
+    return {
+        "runs": [{"name": n, "path": str(f), "n_rows": len(r)} for n, f, (_, r) in zip(names, folders, loaded)],
+        "reference": ref_name,
+        "settings": {
+            "n_resamples": n_resamples,
+            "n_permutations": n_perm,
+            "seed": seed,
+            "metrics": list(metrics) if metrics else None,
+            "confidence": 0.95,
+        },
+        "comparisons": comparisons,
+    }

@@ -23,8 +23,10 @@ from typing import Any
 
 from radgrpo.config import mapping_flag
 from radgrpo.eval.score import DEFAULT_METRICS, check_metrics
+from radgrpo.eval.settings import GenerationSpec, SamplingOptions
 from radgrpo.metrics.registry import metrics_help
 from radgrpo.metrics.text.utility import check_costs
+from radgrpo.models.adapters import ADAPTERS
 from radgrpo.records import Task
 from radgrpo.thinking import thinking_mode
 
@@ -32,8 +34,12 @@ __all__ = ["EvalConfig"]
 
 
 @dataclass
-class EvalConfig:
-    """Settings of ``radgrpo eval`` (YAML keys = fields = flags)."""
+class EvalConfig(SamplingOptions):
+    """Settings of ``radgrpo eval`` (YAML keys = fields = flags).
+
+    The sampling options (``do_sample``, ``temperature`` ...) are inherited from
+    :class:`radgrpo.eval.settings.SamplingOptions`; :meth:`generation_spec` gives everything generation needs.
+    """
 
     model: str = field(
         default="", metadata={"help": "model: hub id or local folder (weights + processor); required by `radgrpo eval`"}
@@ -67,9 +73,8 @@ class EvalConfig:
     adapter: str = field(
         default="auto",
         metadata={
-            "help": "model adapter (prompt, chat template, answer parser, box frame): radgrpo, qwen3_vl_instruct, "
-            "qwen3_vl_thinking, qwen2_5_vl, medgemma, maira2, llava_rad, chexagent; auto: chosen from the model's "
-            "hub id or config (`radgrpo eval --help-adapters`)"
+            "help": f"model adapter (prompt, chat template, answer parser, box frame): {', '.join(ADAPTERS)}; auto: "
+            "chosen from the model's hub id or config (`radgrpo eval --help-adapters`)"
         },
     )
     base_model: str = field(
@@ -80,12 +85,6 @@ class EvalConfig:
         default=False, metadata={"help": "allow the model's own code from the hub (MAIRA-2, CheXagent need it)"}
     )
     backend: str = field(default="hf", metadata={"help": "generation backend: hf (transformers) or vllm (offline)"})
-    do_sample: bool = field(
-        default=False, metadata={"help": "sample instead of greedy decoding (paper: thinking models)"}
-    )
-    temperature: float = field(default=1.0, metadata={"help": "sampling temperature (with --do_sample)"})
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass (with --do_sample)"})
-    top_k: int = field(default=0, metadata={"help": "top-k sampling (0: off; with --do_sample)"})
     regenerate: int = field(
         default=0,
         metadata={"help": "regenerate a thinking output with no answer up to N times (paper: 64; needs --do_sample)"},
@@ -139,9 +138,8 @@ class EvalConfig:
     green_batch_size: int = field(default=8, metadata={"help": "GREEN judge batch size (hf) / concurrency (openai)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # the sampling options
         self.thinking = thinking_mode(self.thinking)
-        if self.batch_size < 1:
-            raise ValueError(f"--batch_size must be >= 1, got {self.batch_size}")
         if self.max_new_tokens < 0 or self.max_samples < 0:
             raise ValueError("--max_new_tokens and --max_samples must be >= 0")
         valid = [t.value for t in Task]
@@ -151,17 +149,7 @@ class EvalConfig:
         if self.n_resamples < 1:
             raise ValueError(f"--n_resamples must be >= 1, got {self.n_resamples}")
         check_metrics(self.metrics)  # unknown names fail here, listing the valid ones
-        if self.backend not in ("hf", "vllm"):
-            raise ValueError(f"--backend must be hf or vllm, got {self.backend!r}")
-        if self.temperature <= 0 or not 0 < self.top_p <= 1 or self.top_k < 0:
-            raise ValueError(
-                f"sampling needs --temperature > 0, 0 < --top_p <= 1 and --top_k >= 0 (got {self.temperature}, "
-                f"{self.top_p}, {self.top_k})"
-            )
-        if self.regenerate < 0 or self.tensor_parallel_size < 1:
-            raise ValueError("--regenerate must be >= 0 and --tensor_parallel_size >= 1")
-        if self.regenerate and not self.do_sample:
-            raise ValueError("--regenerate needs --do_sample (greedy decoding gives the same output again)")
+        self.generation_spec()  # batch size, backend, regeneration: checked where the spec is built
         if self.adapter != "auto":
             from radgrpo.models.adapters import get_adapter
 
@@ -181,11 +169,44 @@ class EvalConfig:
         if "green" in self.metrics and self.green_backend == "openai" and not self.green_base_url:
             raise ValueError("--green_backend openai needs --green_base_url (e.g. http://127.0.0.1:8000/v1)")
 
+    def generation_spec(self, adapter: Any = None) -> GenerationSpec:
+        """Everything generation needs (:class:`radgrpo.eval.settings.GenerationSpec`), built from this config.
+
+        Args:
+            adapter: the model adapter already resolved (a ``ModelAdapter`` or a name); None: ``self.adapter``
+                (``"auto"`` must be resolved from the model before generating,
+                :func:`radgrpo.models.adapters.resolve_adapter`).
+
+        Example:
+            >>> spec = EvalConfig(do_sample=True, temperature=0.6, seed=2, max_new_tokens=64).generation_spec("radgrpo")
+            >>> spec.sampling.temperature, spec.seed, spec.limit("detection", thinking=False)
+            (0.6, 2, 64)
+        """
+        vllm_options: dict[str, Any] = {}
+        if self.backend == "vllm":
+            if self.trust_remote_code:
+                vllm_options["trust_remote_code"] = True
+            if self.dtype:
+                vllm_options["dtype"] = self.dtype
+        return GenerationSpec(
+            thinking=self.thinking,
+            adapter=self.adapter if adapter is None else adapter,
+            backend=self.backend,
+            sampling=SamplingOptions.of(self),
+            seed=self.seed,
+            regenerate=self.regenerate,
+            max_new_tokens=self.generation_limits(),
+            batch_size=self.batch_size,
+            tensor_parallel_size=self.tensor_parallel_size,
+            gpu_memory_utilization=self.gpu_memory_utilization,
+            vllm_options=vllm_options,
+        )
+
     def generation_limits(self) -> int | dict[str, int] | None:
-        """New-token limits as :func:`radgrpo.eval.generate.generate_predictions` takes them.
+        """New-token limits as :class:`radgrpo.eval.settings.GenerationSpec` takes them.
 
         ``max_new_tokens_per_task`` entries win; other tasks get ``max_new_tokens`` when it is set, else the
-        per-task defaults (:data:`radgrpo.eval.generate.DEFAULT_MAX_NEW_TOKENS`).
+        per-task defaults (:data:`radgrpo.eval.settings.DEFAULT_MAX_NEW_TOKENS`).
 
         Example:
             >>> limits = EvalConfig(max_new_tokens=50, max_new_tokens_per_task={"detection": 160}).generation_limits()

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.eval.config import EvalConfig
+from radgrpo.eval.settings import SamplingOptions
 
 #: packages always listed (None when not installed)
 PACKAGES: tuple[str, ...] = ("radgrpo", "torch", "transformers", "trl", "peft", "numpy")
@@ -353,10 +354,7 @@ def _generation_settings(config: EvalConfig, generation: Mapping[str, Any] | Non
         "backend": config.backend,
         "adapter": config.adapter,
         "thinking": config.thinking,
-        "do_sample": config.do_sample,
-        "temperature": config.temperature,
-        "top_p": config.top_p,
-        "top_k": config.top_k,
+        **SamplingOptions.of(config).settings(),  # do_sample, temperature, top_p, top_k (others when set)
         "regenerate": config.regenerate,
         "batch_size": config.batch_size,
         "max_new_tokens": config.generation_limits(),

@@ -26,13 +26,13 @@ from typing import Any
 
 from radgrpo.config import save_config
 from radgrpo.eval.config import EvalConfig
-from radgrpo.eval.generate import Prediction, generate_predictions, write_predictions
+from radgrpo.eval.generate import generate_predictions
 from radgrpo.eval.manifest import protocol_manifest
 from radgrpo.eval.report.html import write_report
 from radgrpo.eval.score import check_metrics, load_metric_functions, score_predictions, write_scores
 from radgrpo.eval.summarize import flatten_results, summarize, write_results
 from radgrpo.metrics.registry import require_all_models
-from radgrpo.records import Record, Task
+from radgrpo.records import Prediction, Record, Task, write_predictions
 
 
 def select_records(
@@ -93,11 +93,10 @@ def evaluate(
             ``config.backend == "vllm"`` vLLM loads ``config.model`` itself and ``model`` may be None.
         processor: its processor.
         records: the test records (already filtered; see :func:`select_records`).
-        config: the run's settings: ``out``, ``batch_size``, new-token limits (:meth:`EvalConfig.generation_limits`),
-            ``thinking``, the model adapter (``adapter``, resolved with
-            :func:`radgrpo.models.adapters.resolve_adapter`), the decoding options (``do_sample``, ``temperature``,
-            ``top_p``, ``top_k``, ``seed``, ``regenerate``), the backend (``backend``, ``tensor_parallel_size``,
-            ``gpu_memory_utilization``), ``metrics``, ``n_resamples``, ``seed`` (also the bootstrap seed),
+        config: the run's settings: ``out``, the generation settings (:meth:`EvalConfig.generation_spec`: batch
+            size, new-token limits, thinking mode, the model adapter (``adapter``, resolved with
+            :func:`radgrpo.models.adapters.resolve_adapter`), the sampling options, ``seed``, ``regenerate``, the
+            backend and its settings), ``metrics``, ``n_resamples``, ``seed`` (also the bootstrap seed),
             ``run_name``/``title``/``notes``/``html`` of the report, ``progress`` and the metrics' options (GREEN's
             judge). An existing ``predictions.jsonl`` in ``config.out`` is resumed.
         base_dir: folder that relative image paths are relative to (default: ``config.test_file``'s folder when it
@@ -109,8 +108,9 @@ def evaluate(
     Returns:
         the flat results dict written to ``results.json`` (``{"map_50": ..., "bleu4": ..., "n": ..., "ci": {...},
         "per_task": ..., "per_target": ..., "diagnostics": ..., "detail": {...}}``), with the generation timing and
-        a ``generation`` block (backend, adapter, sampling settings, ``tokens_per_s``, ``samples_per_s``,
-        regeneration counts; :func:`radgrpo.eval.generate.generation_stats`) in ``detail.meta``.
+        a ``generation`` block (backend, adapter, sampling settings,
+        :meth:`radgrpo.eval.settings.GenerationSpec.run_settings`; ``tokens_per_s``, ``samples_per_s``,
+        regeneration counts, :func:`radgrpo.eval.generate.generation_stats`) in ``detail.meta``.
 
     Example:
         >>> cfg = EvalConfig(out="runs/eval_sft", metrics=["soft_f1", "bleu4"], run_name="sft")
@@ -129,22 +129,13 @@ def evaluate(
     if any(r.task is Task.REPORT_GENERATION for r in records):
         load_metric_functions(names)  # a report metric without an implementation stops the run here
         require_all_models(names)  # and so do missing scoring models, all listed at once
-    if config.regenerate and not config.do_sample:
-        raise ValueError(
-            f"--regenerate {config.regenerate} needs --do_sample: greedy decoding would repeat the same output"
-        )
     if base_dir is None and config.test_file:
         base_dir = Path(config.test_file).parent
     if adapter is None:  # "auto": the model's name or folder (a loaded model's own when unset) and its config
         name = config.model or str(getattr(model, "name_or_path", "") or "")
         to_dict = getattr(getattr(model, "config", None), "to_dict", None)
         adapter = resolve_adapter(config.adapter, name, to_dict() if callable(to_dict) else None)
-    vllm_options: dict[str, Any] = {}
-    if config.backend == "vllm":
-        if config.trust_remote_code:
-            vllm_options["trust_remote_code"] = True
-        if config.dtype:
-            vllm_options["dtype"] = config.dtype
+    spec = config.generation_spec(adapter)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
@@ -155,37 +146,14 @@ def evaluate(
         model if config.backend == "hf" else (config.model or model),
         processor,
         records,
-        base_dir,
-        batch_size=config.batch_size,
-        max_new_tokens=config.generation_limits(),
-        thinking=config.thinking,
+        spec,
+        base_dir=base_dir,
         out_path=out / "predictions.jsonl",
         progress=config.progress,
         meta=meta,
-        adapter=adapter,
-        do_sample=config.do_sample,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        top_k=config.top_k,
-        seed=config.seed,
-        regenerate=config.regenerate,
-        backend=config.backend,
-        tensor_parallel_size=config.tensor_parallel_size,
-        gpu_memory_utilization=config.gpu_memory_utilization,
-        vllm_options=vllm_options,
     )
     gen_s = time.perf_counter() - t0
-    generation = {
-        "backend": config.backend,
-        "adapter": adapter.name,
-        "do_sample": config.do_sample,
-        "temperature": config.temperature,
-        "top_p": config.top_p,
-        "top_k": config.top_k,
-        "seed": config.seed,
-        "regenerate": config.regenerate,
-        **generation_stats(preds),
-    }
+    generation = {**spec.run_settings(), **generation_stats(preds)}
     run_meta = {
         **(meta or {}),
         "run_name": config.display_name(),

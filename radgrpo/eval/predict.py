@@ -30,6 +30,8 @@ from typing import Any
 from radgrpo.boxes import clip_box, parse_boxes
 from radgrpo.config import ConfigError
 from radgrpo.data import prompts
+from radgrpo.errors import UserPathError, check_path
+from radgrpo.eval.settings import GenerationSpec, SamplingOptions
 from radgrpo.records import Record, Task
 from radgrpo.thinking import thinking_mode
 
@@ -106,7 +108,7 @@ def _image_arg(image: str) -> tuple[Path, Any]:
 
     path = Path(image)
     if not path.is_file():
-        raise FileNotFoundError(f"--image {path} does not exist")
+        raise UserPathError(f"--image {path} does not exist")
     try:
         return path, load_image(path)
     except ValueError as e:
@@ -125,10 +127,7 @@ def predict(
     *,
     thinking: bool | str = False,
     max_new_tokens: int | None = None,
-    do_sample: bool = False,
-    temperature: float = 1.0,
-    top_p: float = 1.0,
-    top_k: int = 0,
+    sampling: SamplingOptions | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Answer one question about one image with a loaded model.
@@ -144,7 +143,8 @@ def predict(
         adapter: model adapter (a :class:`radgrpo.models.adapters.ModelAdapter` or its name); None: ``radgrpo``.
         thinking: thinking mode (``off``/``suffix``/``native`` or a bool), as in evaluation.
         max_new_tokens: new-token limit (None: the task's evaluation default).
-        do_sample, temperature, top_p, top_k, seed: decoding, as in evaluation (greedy by default).
+        sampling: the decoding options, as in evaluation (None: greedy).
+        seed: the sampling seed.
     Returns:
         ``{"task", "finding", "question", "prompt", "answer", "boxes", "completion", "thought", "think_closed",
         "n_tokens", "finished", "seconds", "image", "image_size", "adapter"}``: ``answer`` is the scored text
@@ -161,6 +161,15 @@ def predict(
         [[0.35, 0.51, 0.75, 0.64]]
     """
     from radgrpo.eval.generate import generate_predictions, load_image
+
+    spec = GenerationSpec(
+        thinking=thinking_mode(thinking),
+        adapter="radgrpo" if adapter is None else adapter,
+        sampling=sampling or SamplingOptions(),
+        seed=seed,
+        max_new_tokens=max_new_tokens,
+        batch_size=1,
+    )
 
     record_task, needs_finding, _ = _task(task)
     question = predict_question(task, finding)
@@ -181,22 +190,7 @@ def predict(
             answer="",
             target=finding.strip() if needs_finding and finding else None,
         )
-        (pred,) = generate_predictions(
-            model,
-            processor,
-            [record],
-            None,
-            batch_size=1,
-            max_new_tokens=max_new_tokens,
-            thinking=thinking,
-            progress=False,
-            adapter=adapter,
-            do_sample=do_sample,
-            temperature=temperature,
-            top_p=top_p,
-            top_k=top_k,
-            seed=seed,
-        )
+        (pred,) = generate_predictions(model, processor, [record], spec, progress=False)
     return {
         "task": task,
         "finding": record.target,
@@ -251,8 +245,12 @@ def write_prediction(result: dict[str, Any], image: Any, out_dir: str | os.PathL
 
 
 @dataclass
-class PredictConfig:
-    """Settings of ``radgrpo predict`` (YAML keys = fields = flags)."""
+class PredictConfig(SamplingOptions):
+    """Settings of ``radgrpo predict`` (YAML keys = fields = flags).
+
+    The sampling options (``do_sample``, ``temperature`` ...) are inherited from
+    :class:`radgrpo.eval.settings.SamplingOptions`.
+    """
 
     model: str = field(default="", metadata={"help": "model: hub id or local folder; required"})
     image: str = field(default="", metadata={"help": "the image: PNG/JPEG or DICOM (.dcm/.dicom); required"})
@@ -274,10 +272,6 @@ class PredictConfig:
     )
     thinking: str = field(default="off", metadata={"help": "thinking mode: off, suffix or native (true/false too)"})
     max_new_tokens: int = field(default=0, metadata={"help": "new-token limit (0: the task's evaluation default)"})
-    do_sample: bool = field(default=False, metadata={"help": "sample instead of greedy decoding"})
-    temperature: float = field(default=1.0, metadata={"help": "sampling temperature (with --do_sample)"})
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass (with --do_sample)"})
-    top_k: int = field(default=0, metadata={"help": "top-k sampling (0: off; with --do_sample)"})
     seed: int = field(default=0, metadata={"help": "sampling seed"})
     dtype: str = field(default="", metadata={"help": "model dtype, e.g. bfloat16 (default: the loader's choice)"})
     device: str = field(default="", metadata={"help": "device, e.g. cuda or cpu (default: the loader's choice)"})
@@ -285,11 +279,10 @@ class PredictConfig:
     max_pixels: int = field(default=0, metadata={"help": "processor max_pixels (0: as saved with the model)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # the sampling options
         self.thinking = thinking_mode(self.thinking)
         if self.max_new_tokens < 0:
             raise ValueError(f"--max_new_tokens must be >= 0, got {self.max_new_tokens}")
-        if self.temperature <= 0 or not 0 < self.top_p <= 1 or self.top_k < 0:
-            raise ValueError("sampling needs --temperature > 0, 0 < --top_p <= 1 and --top_k >= 0")
 
 
 def run_predict(cfg: PredictConfig) -> dict[str, Any]:
@@ -297,7 +290,7 @@ def run_predict(cfg: PredictConfig) -> dict[str, Any]:
     ``cfg.out/<image stem>_boxes.png``.
 
     The inputs are checked before the model loads: a missing ``--model``/``--image``, an image that does not exist
-    or cannot be read, an unknown task or a grounding task without ``--finding``, an unknown ``--adapter`` or one
+    or cannot be read, an ``--out`` that is a file, an unknown task or a grounding task without ``--finding``, an unknown ``--adapter`` or one
     that needs ``--trust_remote_code`` fail at once with one line. The model loads with the adapter's auto class (a
     PEFT adapter folder on its base model).
 
@@ -313,6 +306,7 @@ def run_predict(cfg: PredictConfig) -> dict[str, Any]:
         raise ConfigError("--image is required (a PNG/JPEG or a DICOM file)")
     predict_question(cfg.task, cfg.finding)  # task and finding checked before anything loads
     path, image = _image_arg(cfg.image)
+    check_path(cfg.out, "--out", kind="out")
     try:
         adapter = resolve_adapter(cfg.adapter, cfg.model, qwen3_vl.read_model_config(cfg.model, cfg.base_model or None))
     except KeyError as e:
@@ -343,10 +337,7 @@ def run_predict(cfg: PredictConfig) -> dict[str, Any]:
         adapter,
         thinking=cfg.thinking,
         max_new_tokens=cfg.max_new_tokens or None,
-        do_sample=cfg.do_sample,
-        temperature=cfg.temperature,
-        top_p=cfg.top_p,
-        top_k=cfg.top_k,
+        sampling=SamplingOptions.of(cfg),
         seed=cfg.seed,
     )
     result = {"model": cfg.model, **result, "load_seconds": round(load_s, 3)}

@@ -24,7 +24,7 @@ Records without a truth get none of these keys.
 
 Example:
     >>> from radgrpo.records import Record
-    >>> from radgrpo.eval.generate import Prediction
+    >>> from radgrpo.records import Prediction
     >>> rec = Record(id="g", image="g.png", task="abnormality_grounding", question="Where is the nodule?",
     ...              answer="[0.1, 0.1, 0.5, 0.5]", reference_boxes=[(0.1, 0.1, 0.5, 0.5)], target="nodule")
     >>> pred = Prediction("g", "abnormality_grounding", "q", "[0.1, 0.1, 0.5, 0.5]", "[0.1, 0.1, 0.5, 0.5]", 9, True)
@@ -49,6 +49,7 @@ from radgrpo.records import Record, Task
 __all__ = [
     "DEFAULT_METRICS",
     "RULE_FINDING_KEYS",
+    "ScoreRow",
     "available_metrics",
     "check_metrics",
     "load_metric_functions",
@@ -57,6 +58,63 @@ __all__ = [
     "score_predictions",
     "write_scores",
 ]
+
+
+class ScoreRow(dict[str, Any]):
+    """One line of ``scores.jsonl``: one prediction's bookkeeping fields and its per-sample metric values.
+
+    Every row has :attr:`FIELDS` (``id``, ``task``, ``source`` (the record's dataset), ``target``, ``n_tokens``,
+    ``finished``, ``think_closed``, ``answer_chars`` (characters of the scored answer)); a thinking output's row adds
+    :attr:`THINKING_FIELDS` (``thinking``, ``thought_words``, ``thought_tokens``); then one value per requested metric
+    that applies to the task (``soft_f1``, ``bleu4`` ...; label metrics write their per-report fields). It is a dict,
+    so the summary, the report and ``compare`` read ``row[name]`` and JSON writes it as it is; the fixed fields
+    also read as typed attributes.
+
+    Example:
+        >>> row = ScoreRow(id="g", task="abnormality_grounding", source="ms_cxr", target="nodule", n_tokens=9,
+        ...                finished=True, think_closed=True, answer_chars=20, soft_f1=0.5)
+        >>> row.id, row.task, row.metric_values(), row["soft_f1"]
+        ('g', 'abnormality_grounding', {'soft_f1': 0.5}, 0.5)
+    """
+
+    #: The keys every row has, in the order they are written.
+    FIELDS: tuple[str, ...] = (
+        "id",
+        "task",
+        "source",
+        "target",
+        "n_tokens",
+        "finished",
+        "think_closed",
+        "answer_chars",
+    )
+    #: The keys a thinking output's row adds (the thought is measured, never scored).
+    THINKING_FIELDS: tuple[str, ...] = ("thinking", "thought_words", "thought_tokens")
+
+    @property
+    def id(self) -> str:
+        """The record id."""
+        return str(self["id"])
+
+    @property
+    def task(self) -> str:
+        """The record's task value."""
+        return str(self["task"])
+
+    @property
+    def source(self) -> str | None:
+        """The record's dataset (``"ms_cxr"`` ...)."""
+        return self.get("source")
+
+    @property
+    def target(self) -> str | None:
+        """The grounded finding, region or phrase (None for other tasks)."""
+        return self.get("target")
+
+    def metric_values(self) -> dict[str, Any]:
+        """The row without its bookkeeping fields: metric name (or label field) -> value."""
+        skip = set(self.FIELDS) | set(self.THINKING_FIELDS)
+        return {k: v for k, v in self.items() if k not in skip}
 
 
 def available_metrics() -> list[str]:
@@ -136,8 +194,8 @@ def score_predictions(
     records: Sequence[Record],
     metrics: Iterable[str] | None = None,
     metric_options: dict[str, dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
-    """Score every prediction against its record; returns one ``scores.jsonl`` row per prediction.
+) -> list[ScoreRow]:
+    """Score every prediction against its record; returns one ``scores.jsonl`` row (:class:`ScoreRow`) per prediction.
 
     Args:
         predictions: :class:`radgrpo.eval.generate.Prediction` objects (or dicts with ``id`` and ``answer``).
@@ -160,7 +218,7 @@ def score_predictions(
         ValueError: unknown metric names, a prediction whose id has no record, or duplicate prediction ids.
 
     Example:
-        >>> from radgrpo.eval.generate import Prediction
+        >>> from radgrpo.records import Prediction
         >>> rec = Record(id="r", image="r.png", task="report_generation", question="Write a report.",
         ...              answer="No acute findings.", reference_report="No acute findings.")
         >>> row = score_predictions([Prediction("r", "report_generation", "q", "x", "No acute findings.", 5, True)],
@@ -178,22 +236,22 @@ def score_predictions(
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate prediction ids: " + str(sorted({i for i in ids if ids.count(i) > 1})[:10]))
 
-    rows: list[dict[str, Any]] = []
+    rows: list[ScoreRow] = []
     report_idx: list[int] = []
     grounding_names = [m for m in names if get_metric(m).kind == "grounding"]
     for p in preds:
         rec = by_id[p["id"]]
         answer = p.get("answer") or ""
-        row: dict[str, Any] = {
-            "id": rec.id,
-            "task": rec.task.value,
-            "source": rec.source,
-            "target": rec.target,
-            "n_tokens": p.get("n_tokens"),
-            "finished": p.get("finished"),
-            "think_closed": p.get("think_closed", True),
-            "answer_chars": len(answer),
-        }
+        row = ScoreRow(
+            id=rec.id,
+            task=rec.task.value,
+            source=rec.source,
+            target=rec.target,
+            n_tokens=p.get("n_tokens"),
+            finished=p.get("finished"),
+            think_closed=p.get("think_closed", True),
+            answer_chars=len(answer),
+        )
         if p.get("thinking"):  # the thought is kept for reading (never scored): its length
             row.update(
                 thinking=True,
@@ -256,8 +314,8 @@ def write_scores(rows: Iterable[dict[str, Any]], path: str | os.PathLike) -> int
     return write_json_lines(rows, path)
 
 
-def read_scores(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Read ``scores.jsonl`` written by :func:`write_scores`.
+def read_scores(path: str | os.PathLike) -> list[ScoreRow]:
+    """Read ``scores.jsonl`` written by :func:`write_scores`, one :class:`ScoreRow` per line.
 
     Example:
         >>> import tempfile
@@ -268,4 +326,4 @@ def read_scores(path: str | os.PathLike) -> list[dict[str, Any]]:
         [{'id': 'a', 'bleu4': 0.5}]
     """
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [ScoreRow(json.loads(line)) for line in f if line.strip()]

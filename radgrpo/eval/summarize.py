@@ -24,6 +24,8 @@ predictions). On records with a drawn truth (synthetic readers world) the truth 
 ``rule_finding_f1_truth/<Label>``, ``recall_truth/subtle``, ``recall_truth/conspicuous``,
 ``recall_side_truth/subtle``, ``recall_side_truth/conspicuous``. Diagnostics without CIs: ``finished_rate``
 (stopped on EOS), ``mean_n_tokens``, ``mean_pred_boxes``, ``think_closed_rate``.
+Every one of these names, with its label, scale and direction, is an entry of the metric table
+(``radgrpo.metrics.registry``: ``METRICS`` and, for the names derived here, ``DERIVED``).
 
 This module does not generate or score; it only aggregates.
 
@@ -50,10 +52,17 @@ import numpy as np
 from radgrpo.eval.corpus import CHEXBERT_POLICIES as CHEXBERT_POLICIES  # re-exported (the tests and compare read it)
 from radgrpo.eval.corpus import corpus_results
 from radgrpo.metrics.bootstrap import MetricResult, bootstrap_ci
-from radgrpo.metrics.registry import label_row_fields, lower_is_better, result_names
+from radgrpo.metrics.registry import (
+    DERIVED,
+    label_row_fields,
+    lower_is_better,
+    no_direction,
+    per_target_results,
+    result_names,
+)
 
-#: score key in scores.jsonl -> metric name in results.json (the metric table's, plus the format rate)
-RESULT_NAMES: dict[str, str] = {**result_names(), "parseable": "format_valid_rate"}
+#: score key in scores.jsonl -> metric name in results.json (the metric table's, plus its derived format rate)
+RESULT_NAMES: dict[str, str] = result_names(derived=True)
 #: metrics where lower is better (from the metric table); every other summarised metric is higher-is-better
 LOWER_IS_BETTER: frozenset[str] = lower_is_better()
 #: row keys that are bookkeeping, not metrics (incl. the label metrics' per-report fields)
@@ -76,21 +85,15 @@ _NOT_METRICS = frozenset(
     }
 )
 #: the ANC result name (mean ``answer_chars`` of report rows, in characters) and the task whose rows it averages
-ANC: str = "anc"
-ANC_TASK: str = "report_generation"
+#: (the metric table's derived entry)
+ANC: str = DERIVED["anc"].name
+ANC_TASK: str = DERIVED["anc"].task
 #: summarised metrics without a better direction (descriptive: a report should not mark a best value); their
-#: ``MetricResult.higher_is_better`` is True only because the field needs a value
-NO_DIRECTION: frozenset[str] = frozenset({ANC})
-#: metrics shown per target (grounding); the truth ones only where the records carry a drawn truth
-TARGET_METRICS: tuple[str, ...] = (
-    "map_50",
-    "soft_f1",
-    "matched_iou",
-    "format_valid_rate",
-    "map_50_truth",
-    "soft_f1_truth",
-    "matched_iou_truth",
-)
+#: ``MetricResult.higher_is_better`` is True only because the field needs a value (from the metric table)
+NO_DIRECTION: frozenset[str] = no_direction()
+#: metrics shown per target (grounding; the metric table's ``per_target`` entries); the truth ones only where the
+#: records carry a drawn truth
+TARGET_METRICS: tuple[str, ...] = per_target_results()
 
 
 @dataclass
@@ -220,7 +223,7 @@ def summarize_rows(
         (0.3, 2, 1)
     """
     out: dict[str, MetricResult] = {}
-    renames, lower = {**RESULT_NAMES, **result_names()}, LOWER_IS_BETTER | lower_is_better()
+    renames, lower = {**RESULT_NAMES, **result_names(derived=True)}, LOWER_IS_BETTER | lower_is_better()
     for key in _metric_keys(rows):
         name = renames.get(key, key)
         if only is not None and name not in only:
@@ -349,7 +352,7 @@ def summarize(
     return RunResults(
         overall=block(rows),
         per_task={t: block(rs) for t, rs in sorted(tasks.items())},
-        per_target={t: summarize_rows(rs, only=TARGET_METRICS, **kw) for t, rs in sorted(targets.items())},
+        per_target={t: summarize_rows(rs, only=per_target_results(), **kw) for t, rs in sorted(targets.items())},
         n=len(rows),
         diagnostics=diagnostics(rows),
         meta=dict(meta or {}),

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radgrpo.errors import RadgrpoUserError
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -147,7 +149,7 @@ def models_dir() -> Path:
     return Path(os.environ.get("RADGRPO_MODELS_DIR", Path.home() / ".cache" / "radgrpo" / "models"))
 
 
-class ModelNotFoundError(FileNotFoundError):
+class ModelNotFoundError(RadgrpoUserError, FileNotFoundError):
     """A scoring model is not available locally; the message says what to download and where to put it."""
 
 

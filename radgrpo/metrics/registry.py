@@ -21,7 +21,16 @@ One :class:`MetricSpec` per name (the ``--metrics`` name, the score key in ``sco
 - for a TRUTH metric, the metric it re-scores against the drawn truth of synthetic records (``truth_of``): its
   references are ``meta["truth"]`` (report metrics, :mod:`radgrpo.metrics.truth`) or the drawn boxes of the
   grounding target's truth entry, and it is computed whenever its metric is, on the records that carry a truth
-  (:func:`with_truth`); other records get no value (absent, not zero).
+  (:func:`with_truth`); other records get no value (absent, not zero);
+- how its results are shown: the short label of each (the paper's abbreviation: ``radgraph`` is ``RGF1``), the scale
+  and decimals of the paper tables (scores in [0, 1] ×100 with one decimal), and where the report shows them (bar
+  chart, per-target table).
+
+The results that ``radgrpo.eval.summarize`` derives itself (``format_valid_rate``, ``anc``, ``n`` and the
+diagnostics) are no ``--metrics`` names; :data:`DERIVED` holds them, one :class:`DerivedSpec` each, with the same
+presentation fields. Every name a reader sees in ``results.json``, the report, the demo and the reward service is
+one of the two tables; :func:`spec_for` finds the entry of any result key (``eval_<task>/<metric>``,
+``<metric>_ci_low``, ``rule_finding_f1/<Label>`` included), and :func:`label` and :func:`format_value` present it.
 
 Not the reward table (``radgrpo.rewards.registry``); rewards that wrap a metric (``bleu4``, ``gleu``) take the
 function from here. Definitions of every metric: docs/metrics.md.
@@ -32,12 +41,15 @@ Example:
     [0.7468]
     >>> spec.kind, spec.aggregation, get_metric("ap_50").results, get_metric("radcliq").higher_is_better
     ('grounding', 'mean', ('map_50',), False)
+    >>> label("radgraph"), format_value("radgraph", 0.2351), label("anc"), format_value("anc", 181.4)
+    ('RGF1', '23.5', 'ANC', '181')
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -70,6 +82,13 @@ class MetricSpec:
         row_fields: the row keys a ``label`` metric writes (bookkeeping, not means).
         default: computed when no ``--metrics`` are given.
         truth_of: for a truth metric, the metric it re-scores against the drawn truth (computed with it).
+        label: the short label of its first result in the report's paper tables (default: the result name).
+        labels: ``(result, label)`` pairs for its other results (a ``<Label>`` pattern stands for each finding).
+        scale: display multiplier of the paper tables (100: a score in [0, 1] shown as 0-100).
+        digits: decimals shown after scaling.
+        chart: its results are drawn in the report's bar chart.
+        per_target: summarised per grounding target as well (``results.json`` ``per_target``).
+        target_table: shown in the report's per-target table (implies ``per_target``).
 
     Example:
         >>> MetricSpec("x", "report", "radgrpo.metrics.text.bleu:score_bleu", "BLEU-2", (("n", 2),)).results
@@ -88,6 +107,13 @@ class MetricSpec:
     row_fields: tuple[str, ...] = ()
     default: bool = False
     truth_of: str = ""
+    label: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    scale: float = 100.0
+    digits: int = 1
+    chart: bool = False
+    per_target: bool = False
+    target_table: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -98,6 +124,16 @@ class MetricSpec:
             raise ValueError(f"metric target must be 'module:function', got {self.target!r}")
         if not self.results:
             object.__setattr__(self, "results", (self.name,))
+        _check_presentation(self)
+
+    def result_labels(self) -> dict[str, str]:
+        """``results.json`` name (or ``<Label>`` pattern) -> its short label, for every result of this metric.
+
+        Example:
+            >>> get_metric("rule_finding_f1").result_labels()["rule_finding_f1_side"]
+            'finding-F1 (side)'
+        """
+        return _result_labels(self)
 
     def load(self) -> Callable[..., Sequence[Any]]:
         """Import the function; a missing implementation raises ``ValueError`` naming the module.
@@ -172,8 +208,121 @@ class MetricSpec:
         return missing
 
 
+@dataclass(frozen=True)
+class DerivedSpec:
+    """A result ``radgrpo.eval.summarize`` derives itself (not a ``--metrics`` name): how it is named and shown.
+
+    Args:
+        name: its ``results.json`` name (a ``<metric>`` pattern stands for each score key).
+        description: one line on what it is, with its unit.
+        mean_of: the score-row key it is the mean of (``parseable`` for ``format_valid_rate``), if any.
+        task: the task whose rows it averages (``anc``: ``report_generation``); empty: every row that has the key.
+        label: short label in the paper tables (default: the name).
+        scale: display multiplier.
+        digits: decimals shown after scaling.
+        higher_is_better: direction; None for a descriptive number (no best value is marked).
+        diagnostic: a plain number without CI (``RunResults.diagnostics``; the report's diagnostics table).
+        count: a number of items (``n``), shown as an integer also where values are shown unscaled.
+        chart: drawn in the report's bar chart.
+        per_target: summarised per grounding target as well.
+        target_table: shown in the report's per-target table.
+
+    Example:
+        >>> DERIVED["anc"].mean_of, DERIVED["anc"].task, DERIVED["anc"].higher_is_better
+        ('answer_chars', 'report_generation', None)
+    """
+
+    name: str
+    description: str
+    mean_of: str = ""
+    task: str = ""
+    label: str = ""
+    scale: float = 1.0
+    digits: int = 3
+    higher_is_better: bool | None = True
+    diagnostic: bool = False
+    count: bool = False
+    chart: bool = False
+    per_target: bool = False
+    target_table: bool = False
+
+    def __post_init__(self) -> None:
+        _check_presentation(self)
+
+    @property
+    def results(self) -> tuple[str, ...]:
+        """``(name,)``: the names it gives (as :attr:`MetricSpec.results`)."""
+        return (self.name,)
+
+    def result_labels(self) -> dict[str, str]:
+        """``{name: label}`` (as :meth:`MetricSpec.result_labels`)."""
+        return _result_labels(self)
+
+
+@dataclass(frozen=True)
+class ResultSpec:
+    """How one ``results.json`` name is shown, as :func:`spec_for` finds it.
+
+    Args:
+        name: the result name (``rule_finding_f1/Cardiomegaly``; a log or CI key is reduced to it).
+        owner: the :data:`METRICS` or :data:`DERIVED` entry that gives it.
+        label: its short label (the paper's abbreviation; the name when the table gives none).
+        scale: display multiplier (100: a score in [0, 1] shown as 0-100).
+        digits: decimals shown after scaling.
+        higher_is_better: direction; None: no better direction.
+        score_key: the score-row key of its per-sample values (``ap_50`` for ``map_50``), or ``""``.
+        count: a number of items (``n``).
+    """
+
+    name: str
+    owner: str
+    label: str
+    scale: float
+    digits: int
+    higher_is_better: bool | None
+    score_key: str = ""
+    count: bool = False
+
+    def format(self, value: Any, scaled: bool = True) -> str:
+        """``value`` as shown; ``"–"`` for a missing or non-finite value.
+
+        Args:
+            value: the result's value (in its ``results.json`` unit).
+            scaled: as the paper tables show it (×scale with :attr:`digits` decimals); False: in its own unit with
+                three decimals, a count as an integer (the raw tables: the report's metric table, the demo's).
+
+        Example:
+            >>> spec_for("radcliq").format(0.8123), spec_for("bleu4").format(float("nan"))
+            ('0.81', '–')
+            >>> spec_for("bleu4").format(0.1234, scaled=False), spec_for("n").format(24, scaled=False)
+            ('0.123', '24')
+        """
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(float(value)):
+            return "–"
+        if not scaled:
+            return f"{float(value):.0f}" if self.count else f"{float(value):.3f}"
+        return f"{float(value) * self.scale:.{self.digits}f}"
+
+
+def _check_presentation(spec: MetricSpec | DerivedSpec) -> None:
+    if spec.digits < 0 or not spec.scale > 0:
+        raise ValueError(f"{spec.name}: digits must be >= 0 and scale > 0, got {spec.digits}, {spec.scale}")
+    unknown = [r for r, _ in getattr(spec, "labels", ()) if r not in spec.results]
+    if unknown:
+        raise ValueError(f"{spec.name}: labels name results it does not give: {unknown} (results: {spec.results})")
+    if spec.target_table and not spec.per_target:
+        raise ValueError(f"{spec.name}: target_table needs per_target")
+
+
+def _result_labels(spec: MetricSpec | DerivedSpec) -> dict[str, str]:
+    given = {spec.results[0]: spec.label or spec.results[0], **dict(getattr(spec, "labels", ()))}
+    return {r: given.get(r, r) for r in spec.results}
+
+
 #: the table, in ``--metrics`` help order
 METRICS: dict[str, MetricSpec] = {}
+#: the results radgrpo.eval.summarize derives itself, in display order (filled below the metric table)
+DERIVED: dict[str, DerivedSpec] = {}
 
 
 def register_metric(spec: MetricSpec, overwrite: bool = False) -> MetricSpec:
@@ -188,6 +337,21 @@ def register_metric(spec: MetricSpec, overwrite: bool = False) -> MetricSpec:
     if spec.name in METRICS and not overwrite:
         raise ValueError(f"metric {spec.name!r} is already registered (pass overwrite=True to replace it)")
     METRICS[spec.name] = spec
+    return spec
+
+
+def register_derived(spec: DerivedSpec, overwrite: bool = False) -> DerivedSpec:
+    """Add a derived result (:data:`DERIVED`); re-registering a name needs ``overwrite=True``.
+
+    Example:
+        >>> register_derived(DerivedSpec("anc", "again"))
+        Traceback (most recent call last):
+        ...
+        ValueError: derived result 'anc' is already registered (pass overwrite=True to replace it)
+    """
+    if spec.name in DERIVED and not overwrite:
+        raise ValueError(f"derived result {spec.name!r} is already registered (pass overwrite=True to replace it)")
+    DERIVED[spec.name] = spec
     return spec
 
 
@@ -268,14 +432,23 @@ def check_metrics(metrics: Iterable[str] | None) -> list[str]:
     return names
 
 
-def result_names() -> dict[str, str]:
+def result_names(derived: bool = False) -> dict[str, str]:
     """Score key -> ``results.json`` name, for the ``mean`` metrics whose two names differ.
+
+    Args:
+        derived: also the :data:`DERIVED` means over every row that has their key (``parseable`` ->
+            ``format_valid_rate``).
 
     Example:
         >>> result_names()
         {'ap_50': 'map_50', 'ap_50_truth': 'map_50_truth'}
+        >>> result_names(derived=True)["parseable"]
+        'format_valid_rate'
     """
-    return {s.name: s.results[0] for s in METRICS.values() if s.aggregation == "mean" and s.results[0] != s.name}
+    out = {s.name: s.results[0] for s in METRICS.values() if s.aggregation == "mean" and s.results[0] != s.name}
+    if derived:
+        out.update({d.mean_of: d.name for d in DERIVED.values() if d.mean_of and not d.task})
+    return out
 
 
 def lower_is_better() -> frozenset[str]:
@@ -320,6 +493,210 @@ def metrics_help() -> str:
     )
 
 
+#: keys that name a result after a prefix: the held-out evaluation logged during training (GRPO's
+#: ``eval_<task>/<metric>``, SFT's ``heldout/<metric>``)
+_LOG_PREFIX = re.compile(r"^(?:eval_[a-z0-9_]+|heldout)/")
+#: suffixes that name a bound of a result's CI (the demo's flat tables)
+_CI_SUFFIXES: tuple[str, ...] = ("_ci_low", "_ci_high")
+_INDEX: dict[str, Any] = {}
+
+
+def _entries() -> list[MetricSpec | DerivedSpec]:
+    """Both tables' entries in display order: the metric table, then the derived results."""
+    return [*METRICS.values(), *DERIVED.values()]
+
+
+def _index() -> dict[str, Any]:
+    """The result names and ``<pattern>`` results of both tables in display order, with their owners; rebuilt when
+    an entry is registered or replaced."""
+    version = (tuple(map(id, METRICS.values())), tuple(map(id, DERIVED.values())))
+    if _INDEX.get("version") != version:
+        entries: list[tuple[str, MetricSpec | DerivedSpec, str]] = [
+            (r, spec, lab) for spec in _entries() for r, lab in spec.result_labels().items()
+        ]
+        aliases = {s.name: s.results[0] for s in METRICS.values() if s.name not in s.results}
+        aliases.update({d.mean_of: d.name for d in DERIVED.values() if d.mean_of})
+        _INDEX.clear()
+        _INDEX.update(
+            version=version,
+            rank={r: i for i, (r, _, _) in enumerate(entries)},
+            exact={r: (spec, lab) for r, spec, lab in entries if "<" not in r},
+            patterns=[(r, spec, lab) for r, spec, lab in entries if "<" in r],
+            aliases=aliases,
+        )
+    return _INDEX
+
+
+def _find(key: str) -> tuple[str, str, MetricSpec | DerivedSpec, str] | None:
+    """``(result name, entry, owner, label)`` of a result name, ``<pattern>`` instance or score key."""
+    idx = _index()
+    key = idx["aliases"].get(key, key)
+    if key in idx["exact"]:
+        spec, lab = idx["exact"][key]
+        return key, key, spec, lab
+    for pattern, spec, lab in idx["patterns"]:
+        head, _, rest = pattern.partition("<")
+        tail = rest.partition(">")[2]
+        if key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail):
+            part = key[len(head) : len(key) - len(tail)] if tail else key[len(head) :]
+            before, bracket, after = lab.partition("<")
+            return key, pattern, spec, before + part + after.partition(">")[2] if bracket else lab
+    return None
+
+
+def _reduce(key: str) -> str:
+    """A logged or CI key reduced to its result name (``eval_report_generation/bleu4_ci_low`` -> ``bleu4``)."""
+    key = _LOG_PREFIX.sub("", key)
+    for suffix in _CI_SUFFIXES:
+        if key.endswith(suffix):
+            return key[: -len(suffix)]
+    return key
+
+
+def spec_for(key: str) -> ResultSpec | None:
+    """How the result ``key`` is shown: its label, scale, decimals and direction; None for a name no table holds.
+
+    ``key`` is a ``results.json`` name (``map_50``, ``rule_finding_f1/Cardiomegaly``, ``anc``), a metric or score key
+    (``ap_50``, ``parseable``), a logged held-out key (``eval_<task>/<metric>``, ``heldout/<metric>``) or a CI bound
+    (``<metric>_ci_low``, ``<metric>_ci_high``).
+
+    Example:
+        >>> s = spec_for("eval_report_generation/radcliq")
+        >>> s.name, s.label, s.scale, s.digits, s.higher_is_better
+        ('radcliq', 'RCQ', 1.0, 2, False)
+        >>> spec_for("ap_50").name, spec_for("rule_finding_f1/Cardiomegaly").label, spec_for("nope")
+        ('map_50', 'finding-F1 Cardiomegaly', None)
+    """
+    found = _find(key) or _find(_reduce(key))
+    if found is None:
+        return None
+    name, entry, spec, lab = found
+    count = False
+    if isinstance(spec, MetricSpec):
+        score = spec.name if spec.aggregation == "mean" and entry == spec.results[0] else ""
+        score = score or (name if spec.aggregation == "mean" else "")
+        hib: bool | None = spec.higher_is_better
+    else:
+        score, hib, count = spec.mean_of, spec.higher_is_better, spec.count
+    return ResultSpec(name, spec.name, lab, float(spec.scale), int(spec.digits), hib, score, count)
+
+
+def shown(key: str) -> ResultSpec:
+    """:func:`spec_for`, or for a name no table holds: the name itself, unscaled, three decimals, higher is better.
+
+    Example:
+        >>> shown("my_score").label, shown("my_score").format(0.12345)
+        ('my_score', '0.123')
+    """
+    return spec_for(key) or ResultSpec(key, "", key, 1.0, 3, True, key)
+
+
+def label(key: str) -> str:
+    """The short label of result ``key`` (the paper's abbreviation; the key itself when no table gives one).
+
+    Example:
+        >>> label("rougeL"), label("chexbert_macro_14"), label("rule_finding_f1_side_truth"), label("my_score")
+        ('R-L', 'CXb-macro', 'finding-F1 (side) vs truth', 'my_score')
+    """
+    return shown(key).label
+
+
+def format_value(key: str, value: Any, scaled: bool = True) -> str:
+    """``value`` of result ``key`` as the paper tables show it (×scale with its decimals; ``scaled=False``: in its own
+    unit with three decimals, a count as an integer, as the raw tables show it); ``"–"`` when missing.
+
+    Example:
+        >>> format_value("bleu4", 0.1234), format_value("clinical_utility", -1.234), format_value("n", 40)
+        ('12.3', '-1.23', '40')
+        >>> format_value("bleu4", 0.1234, scaled=False), format_value("anc", 181.4, scaled=False)
+        ('0.123', '181.400')
+    """
+    return shown(key).format(value, scaled)
+
+
+def higher_is_better(key: str) -> bool | None:
+    """Direction of result ``key``: True, False (``radcliq``) or None (no better direction, e.g. ``anc``).
+
+    Example:
+        >>> higher_is_better("map_50"), higher_is_better("radcliq"), higher_is_better("anc")
+        (True, False, None)
+    """
+    return shown(key).higher_is_better
+
+
+def score_key(key: str) -> str:
+    """The score-row key whose per-sample values give result ``key`` (``map_50`` -> ``ap_50``, ``anc`` ->
+    ``answer_chars``); the key itself for others.
+
+    Example:
+        >>> score_key("map_50"), score_key("format_valid_rate"), score_key("bleu4"), score_key("rule_finding_f1")
+        ('ap_50', 'parseable', 'bleu4', 'rule_finding_f1')
+    """
+    spec = spec_for(key)
+    return spec.score_key if spec is not None and spec.score_key else key
+
+
+def result_order(names: Iterable[str]) -> list[str]:
+    """``names`` in the order of the tables (metric table, each metric's results, then :data:`DERIVED`); names no
+    table holds follow alphabetically, the finding-wise results of one pattern alphabetically at its place.
+
+    Example:
+        >>> result_order(["zz", "anc", "rule_finding_f1/B", "bleu4", "rule_finding_f1/A", "map_50"])
+        ['map_50', 'bleu4', 'rule_finding_f1/A', 'rule_finding_f1/B', 'anc', 'zz']
+    """
+    rank = _index()["rank"]
+
+    def key(name: str) -> tuple[int, str]:
+        found = _find(name)
+        return (rank[found[1]] if found is not None else len(rank), name)
+
+    return sorted(dict.fromkeys(names), key=key)
+
+
+def _flagged(flag: str) -> tuple[str, ...]:
+    return tuple(r for s in _entries() if getattr(s, flag) for r in s.results if "<" not in r)
+
+
+def chart_results() -> tuple[str, ...]:
+    """The results the report's bar chart draws (those a run has), in table order.
+
+    Example:
+        >>> chart_results()
+        ('soft_f1', 'map_50', 'matched_iou', 'bleu4', 'rougeL', 'rule_finding_f1', 'rule_finding_f1_side')
+    """
+    return _flagged("chart")
+
+
+def per_target_results(table: bool = False) -> tuple[str, ...]:
+    """The results summarised per grounding target (``table=True``: those the report's per-target table shows).
+
+    Example:
+        >>> per_target_results(table=True)
+        ('soft_f1', 'map_50', 'soft_f1_truth', 'map_50_truth')
+    """
+    return _flagged("target_table" if table else "per_target")
+
+
+def no_direction() -> frozenset[str]:
+    """The results without a better direction (descriptive numbers such as ``anc``: no best value is marked).
+
+    Example:
+        >>> "anc" in no_direction(), "map_50" in no_direction()
+        (True, False)
+    """
+    return frozenset(r for s in _entries() if s.higher_is_better is None for r in s.results if "<" not in r)
+
+
+def _chexbert_labels() -> tuple[tuple[str, str], ...]:
+    """Labels of the eight CheXbert F1s (``CXb-micro`` is the paper's micro-F1 over 14 labels)."""
+    out = []
+    for prefix, policy in (("chexbert", ""), ("chexbert_uneg", ", uncertain = negative")):
+        for kind in ("micro", "macro"):
+            for n, tag in (("14", ""), ("5", "-5")):
+                out.append((f"{prefix}_{kind}_{n}", f"CXb-{kind}{tag}{f' ({policy[2:]})' if policy else ''}"))
+    return tuple(out)
+
+
 for _spec in (
     MetricSpec(
         "soft_f1",
@@ -327,6 +704,10 @@ for _spec in (
         "radgrpo.metrics.grounding.answers:score_soft_f1",
         "IoU-weighted soft-F1 with Hungarian matching, the released reward's formula (reward box parser)",
         default=True,
+        label="soft-F1",
+        chart=True,
+        per_target=True,
+        target_table=True,
     ),
     MetricSpec(
         "soft_f1_dice",
@@ -334,6 +715,7 @@ for _spec in (
         "radgrpo.metrics.grounding.answers:score_soft_f1_dice",
         "Dice-like soft-F1 2*sum(IoU)/(|P|+|G|)",
         default=True,
+        label="soft-F1 (Dice)",
     ),
     MetricSpec(
         "ap_50",
@@ -343,6 +725,10 @@ for _spec in (
         "its mean is mAP@0.5",
         results=("map_50",),
         default=True,
+        label="mAP@0.5",
+        chart=True,
+        per_target=True,
+        target_table=True,
     ),
     MetricSpec(
         "matched_iou",
@@ -350,6 +736,9 @@ for _spec in (
         "radgrpo.metrics.grounding.answers:score_matched_iou",
         "mean IoU of the Hungarian-matched box pairs",
         default=True,
+        label="matched IoU",
+        chart=True,
+        per_target=True,
     ),
     MetricSpec(
         "bleu4",
@@ -358,6 +747,8 @@ for _spec in (
         "coco-caption BLEU-4 per pair (whitespace tokens, closest reference length)",
         (("n", 4),),
         default=True,
+        label="BLEU-4",
+        chart=True,
     ),
     MetricSpec(
         "rougeL",
@@ -365,12 +756,15 @@ for _spec in (
         "radgrpo.metrics.text.rouge:score_rouge_l",
         "rouge-score ROUGE-L F1 with Porter stemming",
         default=True,
+        label="R-L",
+        chart=True,
     ),
     MetricSpec(
         "gleu",
         "report",
         "radgrpo.metrics.text.gleu:score_gleu",
         "Google-BLEU per pair (HF google_bleu, 13a tokens; the GLEU ablation reward)",
+        label="GLEU",
     ),
     MetricSpec(
         "bertscore",
@@ -379,6 +773,7 @@ for _spec in (
         "BERTScore F1, distilbert-base-uncased layer 5, baseline-rescaled",
         (("name", "bertscore"),),
         models=("distilbert-base-uncased",),
+        label="B-S",
     ),
     MetricSpec(
         "radgraph",
@@ -387,6 +782,7 @@ for _spec in (
         "RadGraph-F1 (radgraph-xl; level simple, partial or complete from --radgraph_level, default complete as the "
         "paper; 0 when either report has no entities)",
         models=("radgraph-xl", "radgraph-xl-backbone"),
+        label="RGF1",
     ),
     MetricSpec(
         "radcliq",
@@ -395,6 +791,9 @@ for _spec in (
         "RadCliQ, radcliq_paper configuration (lower is better)",
         higher_is_better=False,
         models=("radgraph-xl", "radgraph-xl-backbone", "distilroberta-base", "chexbert", "bert-base-uncased"),
+        label="RCQ",
+        scale=1.0,
+        digits=2,
     ),
     MetricSpec(
         "green",
@@ -403,6 +802,7 @@ for _spec in (
         "GREEN (LLM judge, StanfordAIMI/GREEN-radllama2-7b or an OpenAI-compatible endpoint; unparseable "
         "judge outputs are None, counted in diagnostics, never scored)",
         models=("GREEN-radllama2-7b",),
+        label="GREEN",
     ),
     MetricSpec(
         "chexbert",
@@ -416,6 +816,8 @@ for _spec in (
             f"{p}_{k}" for p in ("chexbert", "chexbert_uneg") for k in ("micro_14", "macro_14", "micro_5", "macro_5")
         ),
         row_fields=CHEXBERT_KEYS,
+        label="CXb-micro",
+        labels=_chexbert_labels()[1:],
     ),
     MetricSpec(
         "rule_finding_f1",
@@ -427,6 +829,9 @@ for _spec in (
         aggregation="corpus",
         results=("rule_finding_f1", "rule_finding_f1_side", "rule_finding_f1/<Label>"),
         row_fields=RULE_FINDING_KEYS,
+        label="finding-F1",
+        labels=(("rule_finding_f1_side", "finding-F1 (side)"), ("rule_finding_f1/<Label>", "finding-F1 <Label>")),
+        chart=True,
     ),
     MetricSpec(
         "clinical_utility",
@@ -436,6 +841,10 @@ for _spec in (
         "and wrong-side findings (rule_chexpert labeller, hedged = named; side-aware unless side: false); per "
         "finding as clinical_utility/<Label>; options side, costs",
         results=("clinical_utility", "clinical_utility/<Label>"),
+        label="utility",
+        labels=(("clinical_utility/<Label>", "utility <Label>"),),
+        scale=1.0,
+        digits=2,
     ),
     # truth metrics: the same scores against the drawn truth (records with meta["truth"]; computed with their metric)
     MetricSpec(
@@ -448,6 +857,11 @@ for _spec in (
         results=("rule_finding_f1_truth", "rule_finding_f1_side_truth", "rule_finding_f1_truth/<Label>"),
         row_fields=RULE_FINDING_TRUTH_KEYS,
         truth_of="rule_finding_f1",
+        label="finding-F1 vs truth",
+        labels=(
+            ("rule_finding_f1_side_truth", "finding-F1 (side) vs truth"),
+            ("rule_finding_f1_truth/<Label>", "finding-F1 <Label> vs truth"),
+        ),
     ),
     MetricSpec(
         "recall_truth",
@@ -464,6 +878,12 @@ for _spec in (
         ),
         row_fields=RECALL_TRUTH_KEYS,
         truth_of="rule_finding_f1",
+        label="recall subtle (truth)",
+        labels=(
+            ("recall_truth/conspicuous", "recall conspicuous (truth)"),
+            ("recall_side_truth/subtle", "recall subtle (side, truth)"),
+            ("recall_side_truth/conspicuous", "recall conspicuous (side, truth)"),
+        ),
     ),
     MetricSpec(
         "clinical_utility_truth",
@@ -473,6 +893,10 @@ for _spec in (
         "clinical_utility's options",
         results=("clinical_utility_truth", "clinical_utility_truth/<Label>"),
         truth_of="clinical_utility",
+        label="utility vs truth",
+        labels=(("clinical_utility_truth/<Label>", "utility <Label> vs truth"),),
+        scale=1.0,
+        digits=2,
     ),
     MetricSpec(
         "soft_f1_truth",
@@ -480,6 +904,9 @@ for _spec in (
         "radgrpo.metrics.grounding.answers:score_soft_f1",
         "soft_f1 against the drawn boxes of the target finding instead of the reader's boxes",
         truth_of="soft_f1",
+        label="soft-F1 vs truth",
+        per_target=True,
+        target_table=True,
     ),
     MetricSpec(
         "soft_f1_dice_truth",
@@ -487,6 +914,7 @@ for _spec in (
         "radgrpo.metrics.grounding.answers:score_soft_f1_dice",
         "soft_f1_dice against the drawn boxes of the target finding",
         truth_of="soft_f1_dice",
+        label="soft-F1 (Dice) vs truth",
     ),
     MetricSpec(
         "ap_50_truth",
@@ -495,6 +923,9 @@ for _spec in (
         "ap_50 against the drawn boxes of the target finding; its mean is map_50_truth",
         results=("map_50_truth",),
         truth_of="ap_50",
+        label="mAP@0.5 vs truth",
+        per_target=True,
+        target_table=True,
     ),
     MetricSpec(
         "matched_iou_truth",
@@ -502,9 +933,77 @@ for _spec in (
         "radgrpo.metrics.grounding.answers:score_matched_iou",
         "matched_iou against the drawn boxes of the target finding",
         truth_of="matched_iou",
+        label="matched IoU vs truth",
+        per_target=True,
     ),
 ):
     register_metric(_spec)
+
+# the results radgrpo.eval.summarize derives itself (means of row keys that are no metric, counts, diagnostics)
+for _derived in (
+    DerivedSpec(
+        "format_valid_rate",
+        "share of grounding answers with at least one parseable box (mean of the rows' parseable)",
+        mean_of="parseable",
+        label="format-valid",
+        scale=100.0,
+        digits=1,
+        per_target=True,
+    ),
+    DerivedSpec(
+        "anc",
+        "ANC, the paper's average number of characters of the report answers (mean answer_chars of "
+        "report_generation rows; characters)",
+        mean_of="answer_chars",
+        task="report_generation",
+        label="ANC",
+        digits=0,
+        higher_is_better=None,
+    ),
+    DerivedSpec("n", "number of scored samples", digits=0, higher_is_better=None, count=True),
+    DerivedSpec("finished_rate", "share of generations that stopped on EOS", higher_is_better=None, diagnostic=True),
+    DerivedSpec("mean_n_tokens", "mean generated tokens per sample", higher_is_better=None, diagnostic=True),
+    DerivedSpec(
+        "think_closed_rate",
+        "share of answers whose think block is closed (thinking runs)",
+        higher_is_better=None,
+        diagnostic=True,
+    ),
+    DerivedSpec(
+        "mean_pred_boxes", "mean boxes per grounding answer (reward parser)", higher_is_better=None, diagnostic=True
+    ),
+    DerivedSpec(
+        "mean_thought_words", "mean words of the thought (thinking runs)", higher_is_better=None, diagnostic=True
+    ),
+    DerivedSpec(
+        "mean_thought_tokens", "mean tokens of the thought (thinking runs)", higher_is_better=None, diagnostic=True
+    ),
+    DerivedSpec(
+        "well_formed_rate",
+        "share of thinking answers with a closed think block and a non-empty answer",
+        higher_is_better=None,
+        diagnostic=True,
+    ),
+    DerivedSpec(
+        "n_grounding_without_reference",
+        "grounding records without a reference box (they score 0)",
+        digits=0,
+        higher_is_better=None,
+        diagnostic=True,
+        count=True,
+    ),
+    DerivedSpec(
+        "n_unscored_<metric>",
+        "rows whose <metric> could not be scored (None, e.g. an unparseable GREEN judgement; left out of the mean)",
+        digits=0,
+        higher_is_better=None,
+        diagnostic=True,
+        count=True,
+    ),
+    DerivedSpec("tokens_per_s", "generation throughput, tokens per second", digits=1, higher_is_better=None),
+    DerivedSpec("samples_per_s", "generation throughput, samples per second", digits=1, higher_is_better=None),
+):
+    register_derived(_derived)
 
 #: computed when no metric names are given (grounding ones on grounding rows, report ones on report rows)
 DEFAULT_METRICS: tuple[str, ...] = tuple(n for n, s in METRICS.items() if s.default)

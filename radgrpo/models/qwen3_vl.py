@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.config import ConfigError, closest
+from radgrpo.errors import RadgrpoUserError
 
 # Modules LoRA adapts by default: attention and MLP projections of the language model (vision tower frozen).
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -39,14 +40,19 @@ def resolve_dtype(dtype: Any) -> Any:
     return out
 
 
-def _load_error(name_or_path: str, what: str, err: Exception) -> OSError:
+class ModelLoadError(RadgrpoUserError, OSError):
+    """A model, processor or adapter that cannot be loaded from the name the user gave: a missing local folder, a hub
+    id neither cached nor reachable, or a checkpoint that does not load. An ``OSError`` too."""
+
+
+def _load_error(name_or_path: str, what: str, err: Exception) -> ModelLoadError:
     if "trust_remote_code" in str(err):
         hint = "the model ships its own code: pass --trust_remote_code (trust_remote_code=True) to run it"
     elif not os.path.isdir(name_or_path):
         hint = "it is not a local folder; with HF_HUB_OFFLINE=1 a hub id must already be in the HF cache"
     else:
         hint = "the folder exists but is incomplete or not a checkpoint this auto class loads"
-    return OSError(f"cannot load the {what} from {name_or_path!r}: {hint}. ({type(err).__name__}: {err})")
+    return ModelLoadError(f"cannot load the {what} from {name_or_path!r}: {hint}. ({type(err).__name__}: {err})")
 
 
 def looks_local(name_or_path: str) -> bool:
@@ -79,19 +85,19 @@ def check_local_folder(name_or_path: str | os.PathLike, what: str = "model") -> 
     treating the name as a hub id and retrying the hub). Hub ids pass (:func:`check_hub_model` checks those).
 
     Raises:
-        OSError: the folder does not exist (the CLI prints it as one line).
+        ModelLoadError: the folder does not exist (the CLI prints it as one line).
 
     Example:
         >>> check_local_folder("./no_such_run/checkpoint-1")
         Traceback (most recent call last):
         ...
-        OSError: cannot load the model from './no_such_run/checkpoint-1': no such folder
+        radgrpo.models.qwen3_vl.ModelLoadError: cannot load the model from './no_such_run/checkpoint-1': no such folder
     """
     name = str(name_or_path)
     path = Path(name).expanduser()
     if not looks_local(name) or path.exists():
         return
-    raise OSError(f"cannot load the {what} from {name!r}: no such folder{_nearest_folder(path)}")
+    raise ModelLoadError(f"cannot load the {what} from {name!r}: no such folder{_nearest_folder(path)}")
 
 
 def _in_hf_cache(repo_id: str) -> bool:
@@ -116,7 +122,7 @@ def check_hub_model(name_or_path: str | os.PathLike, what: str = "model") -> Non
     (``runs/sftt``) before failing. Local folders, cached hub ids and models the hub has (gated ones included) pass.
 
     Raises:
-        OSError: naming the model, that no such folder exists here, and why the hub cannot provide it.
+        ModelLoadError: naming the model, that no such folder exists here, and why the hub cannot provide it.
 
     Example:
         >>> import huggingface_hub.constants as hub
@@ -127,7 +133,7 @@ def check_hub_model(name_or_path: str | os.PathLike, what: str = "model") -> Non
         ...     hub.HF_HUB_OFFLINE = offline
         Traceback (most recent call last):
         ...
-        OSError: cannot load the model from 'no_such_runs_dir/sftt': no such folder here, and no hub model of that name in the HF cache (HF_HUB_OFFLINE=1: the hub is not asked)
+        radgrpo.models.qwen3_vl.ModelLoadError: cannot load the model from 'no_such_runs_dir/sftt': no such folder here, and no hub model of that name in the HF cache (HF_HUB_OFFLINE=1: the hub is not asked)
     """
     import huggingface_hub.constants as hub
 
@@ -142,9 +148,9 @@ def check_hub_model(name_or_path: str | os.PathLike, what: str = "model") -> Non
     try:
         validate_repo_id(name)
     except HFValidationError:
-        raise OSError(f"{start} (and it is not a hub id){_nearest_folder(path)}") from None
+        raise ModelLoadError(f"{start} (and it is not a hub id){_nearest_folder(path)}") from None
     if hub.HF_HUB_OFFLINE:
-        raise OSError(
+        raise ModelLoadError(
             f"{start}, and no hub model of that name in the HF cache (HF_HUB_OFFLINE=1: the hub is not asked)"
             f"{_nearest_folder(path)}"
         )
@@ -155,13 +161,13 @@ def check_hub_model(name_or_path: str | os.PathLike, what: str = "model") -> Non
     except GatedRepoError:
         pass  # it exists; from_pretrained says what access it needs
     except RepositoryNotFoundError:
-        raise OSError(
+        raise ModelLoadError(
             f"{start}, and the hub has no model {name!r} (a private one needs `hf auth login`){_nearest_folder(path)}"
         ) from None
     except Exception as e:  # no network, DNS, proxy: from_pretrained would retry for a minute and fail the same way
         if getattr(getattr(e, "response", None), "status_code", 0) >= 500:
             return  # the hub is there but failing: let from_pretrained retry
-        raise OSError(
+        raise ModelLoadError(
             f"{start}, not in the HF cache, and the hub ({hub.ENDPOINT}) cannot be reached to look for it "
             f"({type(e).__name__}: {e}){_nearest_folder(path)}"
         ) from None
@@ -298,8 +304,8 @@ def load_model(
         merge: merge a PEFT adapter into the base weights (``merge_and_unload``: plain inference speed); False keeps
             the ``PeftModel``.
     Raises:
-        OSError: a missing local folder, a hub id that is not cached or reachable, or a checkpoint that does not
-            load (one line in the CLI).
+        ModelLoadError: a missing local folder, a hub id that is not cached or reachable, or a checkpoint that
+            does not load (an ``OSError``; one line in the CLI).
         ConfigError: an unknown ``auto_class``; an adapter folder without a base model (``ValueError`` s, one line in
             the CLI).
 
@@ -307,7 +313,7 @@ def load_model(
         >>> load_model("./runs/no_such_run")
         Traceback (most recent call last):
         ...
-        OSError: cannot load the model from './runs/no_such_run': no such folder
+        radgrpo.models.qwen3_vl.ModelLoadError: cannot load the model from './runs/no_such_run': no such folder
     """
     name = str(name_or_path)
     check_local_folder(name, "model")
@@ -329,7 +335,7 @@ def load_model(
         try:
             model = PeftModel.from_pretrained(model, name)
         except (OSError, ValueError, KeyError, RuntimeError) as e:
-            raise OSError(
+            raise ModelLoadError(
                 f"cannot apply the PEFT adapter {name!r} to its base model {base!r} ({type(e).__name__}: {e})"
             ) from e
         if merge:

@@ -1,6 +1,9 @@
 """Rewards by name: the names GRPO configs list in ``reward_funcs`` (``radgrpo rewards list``).
 
-Each name maps to a ``"module:attribute"`` target and a one-line description. The attribute is a factory
+Each name maps to a :class:`RewardSpec`: a ``"module:attribute"`` target, a one-line description, the metric of the
+metric table (:mod:`radgrpo.metrics.registry`) it scores with, if any, and its short label (Table 3 of the report;
+default: that metric's label). The reward service's catalogue and the report's Table 3 read the metric and the label
+from here (:func:`reward_spec`). The attribute is a factory
 ``make_*(**kwargs) -> reward`` (called with the kwargs given to :func:`get_reward`) or a ready reward instance (no
 kwargs allowed). Targets are imported only when a name is requested, so model-backed rewards (−RadCliQ, BERTScore,
 RadGraph F1 in ``radgrpo.rewards.clinical``) cost nothing until chosen; they register themselves here (add a line to
@@ -12,68 +15,103 @@ Example:
     True
     >>> get_reward("grounding_soft_f1", variant="dice").__name__
     'grounding_soft_f1_dice'
+    >>> reward_spec("radgraph_f1").metric, reward_label("radgraph_f1"), reward_spec("rule_finding_errors").metric
+    ('radgraph', 'RGF1', None)
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from radgrpo.config import did_you_mean
+from radgrpo.metrics.registry import get_metric
+from radgrpo.metrics.registry import label as metric_label
 
-# name -> ("module:attribute", one-line description)
-REWARDS: dict[str, tuple[str, str]] = {
-    "grounding_soft_f1": (
+
+class RewardSpec(NamedTuple):
+    """One reward of the table (a tuple, so ``REWARDS[name][0]`` is the target and ``[1]`` the description).
+
+    Args:
+        target: ``"package.module:attribute"``, a ``make_*`` factory or a ready reward instance.
+        description: one line for ``radgrpo rewards list`` and ``GET /rewards``.
+        metric: the metric-table entry it scores with (the same function and values; its scoring models are the
+            reward's), or None for a reward that is no metric of the table (``think_format``; ``rule_finding_errors``,
+            which counts the rule labeller's finding errors with its own costs).
+        label: its short label in the report's Table 3 (default: the metric's label, else the name).
+    """
+
+    target: str
+    description: str
+    metric: str | None = None
+    label: str = ""
+
+
+#: name -> :class:`RewardSpec` (an entry set by hand as a plain ``(target, description)`` pair is read as a reward
+#: that scores no metric of the table)
+REWARDS: dict[str, RewardSpec | tuple[str, str]] = {
+    "grounding_soft_f1": RewardSpec(
         "radgrpo.rewards.grounding:make_grounding_soft_f1_reward",
         "IoU soft-F1 with Hungarian matching, released-code variant (the paper's reward)",
+        metric="soft_f1",
     ),
-    "grounding_soft_f1_dice": (
+    "grounding_soft_f1_dice": RewardSpec(
         "radgrpo.rewards.grounding:make_grounding_soft_f1_dice_reward",
         "IoU soft-F1, Dice variant 2*sum(IoU)/(|P|+|G|) (paper Fig. 1)",
+        metric="soft_f1_dice",
     ),
-    "bleu4": (
+    "bleu4": RewardSpec(
         "radgrpo.rewards.report:make_bleu4_reward",
         "coco-caption BLEU-4 vs reference_report (offline lexical reward)",
+        metric="bleu4",
     ),
-    "gleu": (
+    "gleu": RewardSpec(
         "radgrpo.rewards.report:make_gleu_reward",
         "Google-BLEU vs reference_report (the paper's GLEU ablation reward)",
+        metric="gleu",
     ),
-    "rule_finding_errors": (
+    "rule_finding_errors": RewardSpec(
         "radgrpo.rewards.report:make_rule_finding_errors_reward",
         "minus (missed + 0.7 x falsely named findings) per report, read by the rule_chexpert "
         "labeller (synthetic/offline report reward; not CheXbert)",
+        label="finding errors",
     ),
-    "clinical_utility": (
+    "clinical_utility": RewardSpec(
         "radgrpo.rewards.report:make_clinical_utility_reward",
         "the declared clinical utility: minus per-finding costs of missed, falsely named and wrong-side findings "
         "(rule_chexpert labeller, hedged = named; options side, costs; synthetic/offline report reward)",
+        metric="clinical_utility",
     ),
-    "rule_finding_f1": (
+    "rule_finding_f1": RewardSpec(
         "radgrpo.rewards.report:make_rule_finding_f1_reward",
         "per-report F1 of positive findings read by the rule_chexpert labeller, side-aware by default "
         "(synthetic/offline report reward; not CheXbert)",
+        metric="rule_finding_f1",
     ),
-    "think_format": (
+    "think_format": RewardSpec(
         "radgrpo.rewards.format:make_think_format_reward",
         "1.0 for one <think>...</think> block + a non-empty answer, else 0.0 (thinking samples)",
+        label="think format",
     ),
-    "radcliq": (
+    "radcliq": RewardSpec(
         "radgrpo.rewards.clinical:make_radcliq_reward",
         "-RadCliQ, the paper's report reward (radcliq_paper rules: 2048 chars, lowercase, <=5 chars or no "
         "</think> -> -3); config radcliq_paper or radcliq_v1",
+        metric="radcliq",
     ),
-    "bertscore": (
+    "bertscore": RewardSpec(
         "radgrpo.rewards.clinical:make_bertscore_reward",
         "BERTScore F1 (distilbert-base-uncased L5 rescaled; paper ablation)",
+        metric="bertscore",
     ),
-    "radgraph_f1": (
+    "radgraph_f1": RewardSpec(
         "radgrpo.rewards.clinical:make_radgraph_reward",
         "RadGraph F1 (radgraph-xl; paper ablation uses level=complete; level simple|partial|complete)",
+        metric="radgraph",
     ),
     # not a name but the form of every remote reward; get_reward reads the "remote:" prefix before this table
-    "remote:NAME@URL[,URL]": (
+    "remote:NAME@URL[,URL]": RewardSpec(
         "radgrpo.rewards.remote:make_remote_reward",
         "reward NAME scored by a reward service at the URL(s), with retries and failover "
         "(docs/rewards.md#remote-rewards)",
@@ -81,7 +119,15 @@ REWARDS: dict[str, tuple[str, str]] = {
 }
 
 
-def register_reward(name: str, target: str, description: str, overwrite: bool = False) -> None:
+def register_reward(
+    name: str,
+    target: str,
+    description: str,
+    overwrite: bool = False,
+    *,
+    metric: str | None = None,
+    label: str = "",
+) -> None:
     """Register ``name`` -> ``"module:attribute"`` (a ``make_*`` factory or a reward instance).
 
     Args:
@@ -89,8 +135,11 @@ def register_reward(name: str, target: str, description: str, overwrite: bool = 
         target: ``"package.module:attribute"``; imported lazily by :func:`get_reward`.
         description: one line for ``radgrpo rewards list``.
         overwrite: allow replacing an existing name.
+        metric: the metric-table entry the reward scores with (:class:`RewardSpec`), if any.
+        label: its short label in the report's Table 3 (default: the metric's label, else the name).
     Raises:
         ValueError: a malformed target, or an existing name without ``overwrite``.
+        KeyError: a metric the metric table does not hold.
 
     Example:
         >>> register_reward("bleu4", "radgrpo.rewards.report:make_bleu4_reward", "again")
@@ -102,7 +151,36 @@ def register_reward(name: str, target: str, description: str, overwrite: bool = 
         raise ValueError(f"reward target must be 'module:attribute', got {target!r}")
     if name in REWARDS and not overwrite:
         raise ValueError(f"reward {name!r} is already registered (pass overwrite=True to replace it)")
-    REWARDS[name] = (target, description)
+    if metric is not None:
+        get_metric(metric)
+    REWARDS[name] = RewardSpec(target, description, metric, label)
+
+
+def reward_spec(name: str) -> RewardSpec:
+    """The :class:`RewardSpec` of registered reward ``name`` (an unknown name raises ``KeyError``).
+
+    Example:
+        >>> reward_spec("grounding_soft_f1").metric, reward_spec("think_format").metric
+        ('soft_f1', None)
+    """
+    if name not in REWARDS:
+        hint = did_you_mean([name], list_rewards())
+        raise KeyError(f"unknown reward {name!r}{hint or ';'} valid rewards: {', '.join(list_rewards())}")
+    return RewardSpec(*REWARDS[name])
+
+
+def reward_label(name: str) -> str:
+    """The short label of reward ``name`` in the report's Table 3: its own, else the label of the metric it scores
+    with, else the name (also for names the table does not hold, e.g. ``remote:...``).
+
+    Example:
+        >>> reward_label("radcliq"), reward_label("think_format"), reward_label("remote:bleu4@http://h:8000")
+        ('RCQ', 'think format', 'remote:bleu4@http://h:8000')
+    """
+    if name not in REWARDS:
+        return name
+    spec = reward_spec(name)
+    return spec.label or (metric_label(spec.metric) if spec.metric else name)
 
 
 def list_rewards() -> list[str]:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from radgrpo.config import ConfigError
+from radgrpo.errors import RadgrpoUserError
 from radgrpo.rewards.base import TRL_NON_COLUMNS, Reward, column, completion_text, logger
 from radgrpo.rewards.composite import RewardBreakdown
 
@@ -65,7 +66,7 @@ RETRY_4XX = frozenset({408, 429})
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-class RemoteRewardError(RuntimeError):
+class RemoteRewardError(RadgrpoUserError, RuntimeError):
     """The reward service rejected the request (a ``4xx`` other than 408/429): a bug in the request or the setup."""
 
 

@@ -1,8 +1,9 @@
 """What ``GET /rewards`` says about each served reward: its description, options, the metric it wraps and the scoring
 models that metric needs (no Ray here).
 
-The description is the reward registry's line (``radgrpo rewards list``); the models are those of the metric table
-entry (:mod:`radgrpo.metrics.registry`) the reward scores with, for the reward's default options (``radcliq`` with
+The description and the metric the reward scores with are the reward registry's (``radgrpo rewards list``,
+:func:`radgrpo.rewards.registry.reward_spec`); the models are those of that metric's table entry
+(:mod:`radgrpo.metrics.registry`), for the reward's default options (``radcliq`` with
 ``config="radcliq_v1"`` uses RadGraph v1 instead, ``bertscore`` with ``config="bertscore_radcliq"`` RadCliQ's
 encoder). ``radgrpo models download NAME`` fetches a model (docs/rewards.md#reward-service).
 
@@ -19,25 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from radgrpo.metrics.registry import get_metric
-from radgrpo.rewards.registry import REWARDS
+from radgrpo.rewards.registry import reward_spec
 
-__all__ = ["REWARD_METRICS", "reward_info"]
-
-#: reward name -> the metric table entry it scores with (rewards absent here wrap no metric: ``think_format``, and
-#: ``rule_finding_errors``, which counts the rule labeller's finding errors with its own costs and is neither the
-#: ``rule_finding_f1`` metric nor the declared ``clinical_utility``); radgrpo.eval.report.tables.REWARD_METRICS
-#: stars the same metrics' results (a test keeps the two in step)
-REWARD_METRICS: dict[str, str] = {
-    "grounding_soft_f1": "soft_f1",
-    "grounding_soft_f1_dice": "soft_f1_dice",
-    "bleu4": "bleu4",
-    "gleu": "gleu",
-    "radcliq": "radcliq",
-    "bertscore": "bertscore",
-    "radgraph_f1": "radgraph",
-    "rule_finding_f1": "rule_finding_f1",
-    "clinical_utility": "clinical_utility",
-}
+__all__ = ["reward_info"]
 
 
 def reward_info(name: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -46,13 +31,18 @@ def reward_info(name: str, options: dict[str, Any] | None = None) -> dict[str, A
     Args:
         name: a registered reward name.
         options: the factory options it is served with.
+    Returns:
+        the reward registry's description and metric (:class:`radgrpo.rewards.registry.RewardSpec`; None for a
+        reward that wraps no metric of the table: ``think_format``, ``rule_finding_errors``) and that metric's
+        scoring models.
     Raises:
         KeyError: an unregistered name.
     """
-    metric = REWARD_METRICS.get(name)
+    spec = reward_spec(name)
+    metric = spec.metric
     return {
         "name": name,
-        "description": REWARDS[name][1],
+        "description": spec.description,
         "options": dict(options or {}),
         "metric": metric,
         "models": list(get_metric(metric).models) if metric else [],

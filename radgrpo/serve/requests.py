@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from radgrpo.config import closest
+from radgrpo.errors import RadgrpoUserError
 from radgrpo.records import Task
 
 __all__ = [
@@ -46,7 +47,7 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 _TASKS = tuple(t.value for t in Task)
 
 
-class RequestError(ValueError):
+class RequestError(RadgrpoUserError, ValueError):
     """A request the service refuses: ``status`` (4xx) and a one-line message (``str(e)``).
 
     Example:

@@ -1,4 +1,5 @@
-"""Trainer callbacks: state that survives a resume, an opt-in wall-clock guard, held-out scoring.
+"""Trainer callbacks: state that survives a resume, an opt-in wall-clock guard (held-out scoring:
+:mod:`radgrpo.train.heldout`).
 
 ``StatefulCallback`` is the base for callbacks whose state must outlive the process (budgets, schedules,
 monitors, the best checkpoint so far): it writes ``state_dict()`` into every checkpoint it belongs to, at
@@ -174,49 +175,3 @@ class TimeGuardCallback(StatefulCallback):
         state.log_history.append({"time_guard_hit": self.hit_step, "time_guard_s": self.limit_s, "step": self.hit_step})
         control.should_training_stop = True
         control.should_save = True
-
-
-class HeldOutCallback(TrainerCallback):
-    """Every ``every_steps`` optimizer steps (and at the end), score the model on held-out data and log it.
-
-    ``evaluate_fn(model) -> {name: float}`` is supplied by the caller (e.g. greedy generation on a validation split
-    scored with evaluation's metrics), so training does not depend on evaluation code. Values are appended to the
-    log history as ``heldout/<name>`` with the step, which ``log_history.json`` keeps and the report plots: the
-    held-out curve shows whether a stage has plateaued. The model is put in eval mode for the call and back after.
-
-    Example:
-        >>> cb = HeldOutCallback(lambda model: {"f1": 0.5}, every_steps=100)
-        >>> cb.every_steps
-        100
-    """
-
-    def __init__(self, evaluate_fn, every_steps: int) -> None:
-        if every_steps < 1:
-            raise ValueError(f"HeldOutCallback: every_steps must be >= 1, got {every_steps}")
-        self.evaluate_fn = evaluate_fn
-        self.every_steps = int(every_steps)
-        self._last: int | None = None
-
-    def _run(self, state, model) -> None:
-        if model is None or self._last == state.global_step:
-            return
-        self._last = state.global_step
-        was_training = model.training
-        model.eval()
-        try:
-            values = self.evaluate_fn(model)
-        finally:
-            model.train(was_training)
-        state.log_history.append(
-            {"step": int(state.global_step), **{f"heldout/{k}": float(v) for k, v in values.items()}}
-        )
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self._run(state, kwargs.get("model"))
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step % self.every_steps == 0:
-            self._run(state, kwargs.get("model"))
-
-    def on_train_end(self, args, state, control, **kwargs):
-        self._run(state, kwargs.get("model"))

@@ -8,16 +8,30 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.config import save_config
+from radgrpo.errors import check_path
 from radgrpo.records import Record, read_jsonl
 
 logger = logging.getLogger("radgrpo.train")
 
 
+def check_run_paths(cfg: Any) -> None:
+    """The paths a training config names, checked before any work: ``train_file``, ``mix_file`` (when ``mix_share``
+    draws from it), and ``output_dir`` (a folder, or not there yet).
+
+    Raises:
+        radgrpo.errors.UserPathError: one line naming the flag and the path.
+    """
+    check_path(cfg.train_file, "--train_file")
+    if getattr(cfg, "mix_file", None) and getattr(cfg, "mix_share", 0):
+        check_path(cfg.mix_file, "--mix_file")
+    if cfg.output_dir:
+        check_path(cfg.output_dir, "--output_dir", kind="out")
+
+
 def read_task_records(path: str | os.PathLike, tasks: Any, flag: str = "--train_file") -> list[Record]:
-    """The records of a JSONL file, only ``tasks`` when given; a missing file raises naming ``flag``."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{flag} {path} does not exist")
+    """The records of a JSONL file, only ``tasks`` when given; a missing file raises naming ``flag``
+    (:class:`radgrpo.errors.UserPathError`)."""
+    path = check_path(path, flag)
     records = read_jsonl(path)
     return [r for r in records if r.task.value in set(tasks)] if tasks else records
 

@@ -48,11 +48,11 @@ def _dry_run(cfg, grpo: bool) -> None:
     cfg.save_strategy = "no"
     cfg.eval_strategy = "no"
     cfg.report_to = "none"
+    cfg.eval_file = None
     if grpo:
         cfg.per_device_train_batch_size = int(cfg.num_generations or 8)
         cfg.steps_per_generation = 1
         cfg.generation_batch_size = None
-        cfg.eval_file = None
 
 
 def _check(cfg) -> None:
@@ -62,6 +62,8 @@ def _check(cfg) -> None:
         raise ValueError("--train_file is required (a records JSONL, e.g. from `radgrpo data synth`)")
     if cfg.time_limit_s < 0:
         raise ValueError(f"--time_limit_s must be >= 0, got {cfg.time_limit_s}")
+    if cfg.eval_max_samples < 1:
+        raise ValueError(f"--eval_max_samples must be >= 1, got {cfg.eval_max_samples}")
     cfg.thinking = thinking_mode(cfg.thinking)
 
 
@@ -109,8 +111,6 @@ class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
             raise ValueError(f"--reward_failure_threshold must be in (0, 1], got {self.reward_failure_threshold}")
         if self.reward_failure_window < 1 or not 1 <= self.reward_failure_min_samples <= self.reward_failure_window:
             raise ValueError("--reward_failure_min_samples must be in [1, --reward_failure_window]")
-        if self.eval_max_samples < 1:
-            raise ValueError(f"--eval_max_samples must be >= 1, got {self.eval_max_samples}")
         if not 0 <= self.hacking_length_ratio < 1 or self.hacking_patience < 0:
             raise ValueError("--hacking_length_ratio must be in [0, 1) and --hacking_patience >= 0")
         _check_sampling(self)

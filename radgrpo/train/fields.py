@@ -1,9 +1,10 @@
 """radgrpo's own training options, kept free of TRL so ``radgrpo sft/grpo --help`` lists them in well under a second.
 
-:class:`RadFields` are the options SFT and GRPO share (model, data, images, LoRA, wall-clock guard);
-:class:`GRPOFields` are GRPO's (rewards and their options, the reward-failure stop, the held-out evaluation, the
-reward-hacking alarm, dynamic sampling and prompt selection: ``radgrpo.train.sampling``). ``radgrpo.train.configs`` mixes them into TRL's ``SFTConfig``/``GRPOConfig``, so every field
-here is a YAML key and a flag of the same name. Each field's ``metadata`` holds its ``help``; its group (the
+:class:`RadFields` are the options SFT and GRPO share (model, data, images, LoRA, wall-clock guard, the held-out
+evaluation: ``radgrpo.train.heldout``); :class:`GRPOFields` are GRPO's (rewards and their options, the reward-failure
+stop, the reward-hacking alarm, dynamic sampling and prompt selection: ``radgrpo.train.sampling``).
+``radgrpo.train.configs`` mixes them into TRL's ``SFTConfig``/``GRPOConfig``, so every field here is a YAML key and a
+flag of the same name. Each field's ``metadata`` holds its ``help``; its group (the
 heading ``--help`` prints it under) is in :data:`GROUPS`.
 
 Example:
@@ -45,7 +46,7 @@ def _grouped(cls: Any) -> Any:
 @_grouped
 @dataclass
 class RadFields:
-    """Options SFT and GRPO share (YAML keys = fields = flags)."""
+    """Options SFT and GRPO share (YAML keys = fields = flags), the held-out evaluation's included."""
 
     model_name_or_path: str | None = _opt(None, "hub id or local folder of the model (required)", "model and data")
     train_file: str | None = _opt(
@@ -80,6 +81,26 @@ class RadFields:
         "group of num_generations rollouts), every other key as given; writes OUTPUT_DIR/dry_run.json (seconds, "
         "peak memory, tokens) and saves no model",
         "run",
+    )
+    eval_file: str | None = _opt(
+        None,
+        "held-out records JSONL scored every --eval_steps with greedy decoding (logged as eval/<task>/<metric>)",
+        "held-out evaluation",
+    )
+    eval_config: str | None = _opt(
+        None,
+        "eval YAML or shipped name (radgrpo configs list) giving the held-out metrics and generation limits "
+        "(default: the evaluation defaults)",
+        "held-out evaluation",
+    )
+    eval_max_samples: int = _opt(
+        128, "held-out records per task (a fixed subset: the first N of each task; paper: 128)", "held-out evaluation"
+    )
+    best_metric: str | None = _opt(
+        None,
+        "held-out metric that picks the best checkpoint, as <task>/<metric> (default: the first metric of the "
+        "first task); lower-is-better metrics are known",
+        "held-out evaluation",
     )
 
 
@@ -123,26 +144,6 @@ class GRPOFields:
     )
     reward_failure_window: int = _opt(256, "recent scored samples the failure share is taken over", "rewards")
     reward_failure_min_samples: int = _opt(64, "the failure share is checked once this many samples exist", "rewards")
-    eval_file: str | None = _opt(
-        None,
-        "held-out records JSONL scored every --eval_steps with greedy decoding (logged as eval/<task>/<metric>)",
-        "held-out evaluation",
-    )
-    eval_config: str | None = _opt(
-        None,
-        "eval YAML or shipped name (radgrpo configs list) giving the held-out metrics and generation limits "
-        "(default: the evaluation defaults)",
-        "held-out evaluation",
-    )
-    eval_max_samples: int = _opt(
-        128, "held-out records per task (a fixed subset: the first N of each task; paper: 128)", "held-out evaluation"
-    )
-    best_metric: str | None = _opt(
-        None,
-        "held-out metric that picks the best checkpoint, as <task>/<metric> (default: the first metric of the "
-        "first task); lower-is-better metrics are known",
-        "held-out evaluation",
-    )
     hacking_length_ratio: float = _opt(
         0.6,
         "reward-hacking alarm when the mean report length falls below this share of the reference length (0 = off)",

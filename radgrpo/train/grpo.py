@@ -25,11 +25,13 @@ from typing import Any
 
 from radgrpo.config import ConfigError
 from radgrpo.data.export.trl import records_to_grpo_dataset
+from radgrpo.errors import check_path
 from radgrpo.records import Record
 from radgrpo.rewards.registry import get_reward
 from radgrpo.thinking import is_thinking, split_thinking
 from radgrpo.train.common import (
     callbacks_for,
+    check_run_paths,
     dry_run,
     finish,
     load_processor_for,
@@ -200,6 +202,7 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
         ``monitors.json`` (alarms), ``sampling.json`` (rollout counts: :class:`radgrpo.train.sampling.SamplingTotals`)
         and, with ``eval_file``, ``heldout.json``.
     Raises:
+        radgrpo.errors.UserPathError: a file of ``cfg`` is missing, or ``output_dir`` is a file (nothing is written).
         PreflightError: a reward cannot score the training data (nothing is written).
         RewardFailureError: a reward failed on more than ``reward_failure_threshold`` of its recent samples.
     """
@@ -207,6 +210,9 @@ def run_grpo(cfg: RadGRPOConfig, callbacks: list[Any] | None = None) -> Path:
 
     from radgrpo.models.qwen3_vl import load_model
 
+    check_run_paths(cfg)
+    if cfg.eval_file:
+        check_path(cfg.eval_file, "--eval_file")
     rewards = build_rewards(cfg)
     records, base = load_train_records(cfg)
     processor = load_processor_for(cfg)

@@ -39,8 +39,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from radgrpo.errors import UserPathError
 from radgrpo.eval.config import EvalConfig
-from radgrpo.eval.generate import Prediction, generate_predictions
+from radgrpo.eval.generate import GenerationSpec, Prediction, generate_predictions
 from radgrpo.eval.pipeline import select_records
 from radgrpo.eval.score import check_metrics, load_metric_functions, score_predictions
 from radgrpo.eval.summarize import summarize
@@ -142,7 +143,7 @@ class HeldOutEvaluator:
             raise ValueError("the held-out evaluation needs --eval_file (a records JSONL)")
         path = Path(cfg.eval_file)
         if not path.is_file():
-            raise FileNotFoundError(f"--eval_file {path} does not exist")
+            raise UserPathError(f"--eval_file {path} does not exist")
         base = parse_config(EvalConfig, ["--config", cfg.eval_config]) if cfg.eval_config else EvalConfig()
         ec = dataclasses.replace(
             base,
@@ -217,25 +218,26 @@ class HeldOutEvaluator:
         return None
 
     def generate(self, model: Any, processor: Any) -> list[Prediction]:
-        """Greedy predictions for the records; the model's train/eval mode and the tokenizer's padding side are
-        restored afterwards (generation pads on the left), and no random state is consumed."""
+        """Greedy predictions for the records; the model's train/eval mode and the tokenizer's padding side (and its
+        fast backend's padding and truncation, which a saved ``tokenizer.json`` records) are restored afterwards
+        (generation pads on the left), and no random state is consumed."""
         tok = getattr(processor, "tokenizer", processor)
         side, was_training = tok.padding_side, model.training
+        backend = getattr(tok, "backend_tokenizer", None)
+        padding, truncation = (backend.padding, backend.truncation) if backend is not None else (None, None)
         model.eval()
         try:
-            return generate_predictions(
-                model,
-                processor,
-                self.records,
-                self.base_dir,
-                batch_size=self.config.batch_size,
-                max_new_tokens=self.config.generation_limits(),
+            spec = GenerationSpec(
                 thinking=self.config.thinking,
-                progress=False,
+                max_new_tokens=self.config.generation_limits(),
+                batch_size=self.config.batch_size,
             )
+            return generate_predictions(model, processor, self.records, spec, base_dir=self.base_dir, progress=False)
         finally:
             model.train(was_training)
             tok.padding_side = side
+            if backend is not None:
+                _restore(backend, padding, truncation)
 
     def score(self, predictions: Sequence[Prediction]) -> dict[str, float]:
         """Per-task values ``{"<task>/<metric>": value}`` of predictions (the ``per_task`` block of
@@ -256,6 +258,19 @@ class HeldOutEvaluator:
     def __call__(self, model: Any, processor: Any) -> dict[str, float]:
         """Generate and score: ``{"<task>/<metric>": value}``."""
         return self.score(self.generate(model, processor))
+
+
+def _restore(backend: Any, padding: dict[str, Any] | None, truncation: dict[str, Any] | None) -> None:
+    """Put a fast tokenizer's backend padding and truncation back as they were (its saved ``tokenizer.json`` records
+    the last ones used)."""
+    if padding is None:
+        backend.no_padding()
+    else:
+        backend.enable_padding(**padding)
+    if truncation is None:
+        backend.no_truncation()
+    else:
+        backend.enable_truncation(**truncation)
 
 
 def _interval(value: float | None, max_steps: int) -> int | None:

@@ -42,6 +42,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from radgrpo.errors import RadgrpoUserError
 from radgrpo.records import Task
 from radgrpo.train.callbacks import StatefulCallback
 
@@ -50,7 +51,7 @@ logger = logging.getLogger("radgrpo.train")
 REPORT_TASKS = frozenset({Task.REPORT_GENERATION.value})
 
 
-class RewardFailureError(RuntimeError):
+class RewardFailureError(RadgrpoUserError, RuntimeError):
     """A reward failed on more than the allowed share of its recent samples; training stopped."""
 
 

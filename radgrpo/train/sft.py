@@ -2,6 +2,8 @@
 
 Assistant-only loss on the answer tokens, no truncation of VLM rows (docs/training.md#what-sft-does), full fine-tuning
 or LoRA, resume from the newest checkpoint in ``output_dir``, and an opt-in wall-clock guard; length is set in steps.
+With ``eval_file``, :class:`radgrpo.train.heldout.HeldOutEvalCallback` scores a fixed held-out subset every
+``eval_steps``, as in GRPO (logged as ``eval_<task>/<metric>``; ``heldout.json`` names the best evaluation).
 
 Example:
     $ radgrpo sft --config sft/demo_cpu --model_name_or_path tiny --train_file data/train.jsonl
@@ -15,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.data.export.trl import records_to_sft_dataset
+from radgrpo.errors import check_path
 from radgrpo.records import Record
 from radgrpo.train.common import (
     callbacks_for,
+    check_run_paths,
     dry_run,
     finish,
     load_processor_for,
@@ -129,15 +133,21 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
         cfg: the resolved config (``radgrpo sft`` flags / YAML).
         callbacks: extra ``transformers.TrainerCallback`` objects (the opt-in wall-clock guard is added from ``cfg``).
     Returns:
-        ``Path(cfg.output_dir)`` holding the final model, processor, ``config.yaml`` and ``log_history.json``.
+        ``Path(cfg.output_dir)`` holding the final model, processor, ``config.yaml``, ``log_history.json`` and, with
+        ``eval_file``, ``heldout.json``.
     """
     from trl import SFTTrainer
 
     from radgrpo.models.qwen3_vl import load_model
+    from radgrpo.train.heldout import HeldOutEvalCallback
 
+    check_run_paths(cfg)
+    if cfg.eval_file:
+        check_path(cfg.eval_file, "--eval_file")
     dataset, records = build_sft_dataset(cfg)
     processor = load_processor_for(cfg)
     check_images_fit(dataset, processor, cfg.max_length)
+    heldout_cb = HeldOutEvalCallback.from_config(cfg) if cfg.eval_file else None  # its scoring models checked now
     if cfg.model_name_or_path is None or cfg.output_dir is None:  # RadSFTConfig requires both; this narrows the types
         raise ValueError("run_sft needs cfg.model_name_or_path and cfg.output_dir")
     model = load_model(cfg.model_name_or_path)
@@ -147,8 +157,10 @@ def run_sft(cfg: RadSFTConfig, callbacks: list[Any] | None = None) -> Path:
         train_dataset=dataset,
         processing_class=processor,
         peft_config=peft_config_for(cfg),
-        callbacks=callbacks_for(cfg) + list(callbacks or []),
+        callbacks=callbacks_for(cfg) + ([heldout_cb] if heldout_cb is not None else []) + list(callbacks or []),
     )
+    if heldout_cb is not None:
+        heldout_cb.trainer = trainer
     if cfg.dry_run:
         return dry_run(trainer, cfg)
     train_resuming(trainer, cfg.output_dir)

@@ -1,5 +1,6 @@
-"""``build_dataset`` / ``radgrpo data build|validate`` end to end on fixture roots of all seven sources: counts per
-block, drop reasons, patient-level splits, resume (no rework, identical bytes), atomic outputs, exports.
+"""``build_dataset`` end to end on fixture roots of all seven sources: counts per block, drop reasons, patient-level
+splits, resume (no rework, identical bytes), atomic outputs, exports. The commands ``radgrpo data build|validate``:
+tests/cli/test_data_build.py.
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/data/test_build.py
 """
@@ -17,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from grounding_layouts import write_chest_imagenome, write_ms_cxr, write_padchest_gr, write_vindr
 from source_layouts import write_chexpert, write_chexpert_plus, write_mimic
 
-from radgrpo.cli.datasets import build_main, validate_main
 from radgrpo.data.build import DataConfig, build_dataset
 from radgrpo.records import read_jsonl
 
@@ -128,29 +128,6 @@ def test_num_samples_cap_is_seeded(roots, tmp_path):
     ids = lambda p: sorted(r.id for r in read_jsonl(p / "records" / "train.jsonl"))  # noqa: E731
     build_dataset(_cfg(tmp_path / "b", flags, blocks=blocks, exports=["records"]))
     assert ids(tmp_path / "a") == ids(tmp_path / "b")
-
-
-def test_cli_validate_and_build(roots, tmp_path, capsys):
-    _, _, flags = roots
-    args = [x for k, v in flags.items() for x in (f"--{k}", v)]
-    assert validate_main(args + ["--vindr_convert"]) == 0
-    assert validate_main(["--chexpert_root", str(tmp_path / "nope")]) == 1
-    import importlib.util
-
-    if importlib.util.find_spec("radgrpo.data.export.trl") is None:
-        assert validate_main(args + ["--vindr_convert", "--exports", "trl"]) == 1
-        assert "--exports trl needs" in capsys.readouterr().out
-    assert "chexpert: " in capsys.readouterr().out
-    assert build_main(["--out", str(tmp_path / "cli"), "--chexpert_root", str(tmp_path / "nope")]) == 2
-    assert "dataset roots are not ready" in capsys.readouterr().err
-    assert (
-        build_main(
-            args + ["--vindr_convert", "--out", str(tmp_path / "cli"), "--exports", "records", "--progress", "false"]
-        )
-        == 0
-    )
-    text = capsys.readouterr().out
-    assert "records per source" in text and "missing_image: 1" in text
 
 
 def test_mimic_conversation_block_reads_radvlm_files(roots, tmp_path):

@@ -1,6 +1,7 @@
 """Cold-start thinking traces (``radgrpo thinking generate``) against a real local OpenAI-compatible endpoint: every
 rejection reason, a retry after an HTTP 500, the image inside the request, resume after a killed run, the synthetic
-stand-in teacher and the leak detector on hand-written traces.
+stand-in teacher and the leak detector on hand-written traces. The command's one-line errors:
+tests/cli/test_thinking_generate.py.
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/data/test_cold_start.py
 """
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "helpers"))
 
 from chat_endpoint import serve_chat
 
-from radgrpo.cli.main import main
+from radgrpo.config import parse_config, save_config
 from radgrpo.data.cold_start import (
     DEFAULT_LEAK_PHRASES,
     REJECTION_REASONS,
@@ -120,17 +121,25 @@ def _respond_factory(records: list[Record], calls: dict):
     return respond
 
 
+def _generate(argv: list[str]) -> dict:
+    """What ``radgrpo thinking generate ARGV`` runs: parse, check, save the config, generate."""
+    cfg = parse_config(ThinkingTraceConfig, argv)
+    cfg.check()
+    save_config(cfg, cfg.out)
+    return generate_traces(cfg)
+
+
 def test_every_rejection_reason_retry_image_and_rerun(records_file, tmp_path, monkeypatch):
     records = read_jsonl(records_file)
     calls: dict[int, int] = {}
     monkeypatch.setenv("TEACHER_KEY", "sekret")
     with serve_chat(_respond_factory(records, calls)) as (url, requests):
         argv = [
-            "thinking", "generate", "--records", str(records_file), "--out", str(tmp_path / "cs"),
+            "--records", str(records_file), "--out", str(tmp_path / "cs"),
             "--base_url", url, "--model", "teacher-x", "--api_key_env", "TEACHER_KEY", "--concurrency", "3",
             "--max_retries", "1", "--max_pixels", "2048", "--no-progress",
         ]  # fmt: skip
-        assert main(argv) == 0
+        _generate(argv)
         stats = json.loads((tmp_path / "cs" / "stats.json").read_text())
         # every reason but the good ones, exactly once
         expected = {k: 1 for k in SCENARIOS if k not in ("good", "retry_then_good")}
@@ -160,7 +169,7 @@ def test_every_rejection_reason_retry_image_and_rerun(records_file, tmp_path, mo
         # rerun: answered records come from the cache; only the failed ones are sent again: the unparseable reply
         # (once: not retried within a run) and the HTTP 500s (twice: 1 retry)
         n_before = len(requests)
-        assert main(argv) == 0
+        _generate(argv)
         assert len(requests) - n_before == 3
         assert json.loads((tmp_path / "cs" / "stats.json").read_text())["rejected"] == expected
 
@@ -250,12 +259,3 @@ def test_leak_phrases_configurable_and_grounding_boxes_compare():
     assert validate_response(other, BOX).reason == "answer_mismatch"
     assert validate_response(f"<think>{TRACE}</think>\n\n  No   pleural\neffusion. ", REC).reason is None
     assert "ground truth" in DEFAULT_LEAK_PHRASES
-
-
-def test_cli_errors_are_one_line(tmp_path, capsys):
-    assert main(["thinking", "generate", "--records", "x.jsonl", "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert "--teacher openai needs --base_url and --model" in err and "Traceback" not in err
-    assert main(["thinking", "generate", "--teacher", "synthetic", "--records", str(tmp_path / "no.jsonl"),
-                 "--out", str(tmp_path)]) == 2  # fmt: skip
-    assert "does not exist" in capsys.readouterr().err

@@ -115,7 +115,7 @@ def model_and_images(tiny_model_dir, tmp_path_factory):
 
 @pytest.mark.parametrize("thinking", [False, True])
 def test_evaluation_sends_the_training_prompt(model_and_images, monkeypatch, thinking):
-    from radgrpo.eval.generate import generate_predictions
+    from radgrpo.eval.generate import GenerationSpec, generate_predictions
 
     model, processor, base = model_and_images
     sent: list[list[dict]] = []
@@ -126,9 +126,8 @@ def test_evaluation_sends_the_training_prompt(model_and_images, monkeypatch, thi
         return real(messages, *args, **kwargs)
 
     monkeypatch.setattr(processor, "apply_chat_template", capture)
-    preds = generate_predictions(
-        model, processor, RECORDS, base, batch_size=4, max_new_tokens=1, thinking=thinking, progress=False
-    )
+    spec = GenerationSpec(batch_size=4, max_new_tokens=1, thinking=thinking)
+    preds = generate_predictions(model, processor, RECORDS, spec, base_dir=base, progress=False)
     # generation runs task by task, in the order tasks first appear
     order = [r for task in dict.fromkeys(r.task for r in RECORDS) for r in RECORDS if r.task is task]
     assert sent == [grpo_prompt(r, thinking=thinking) for r in order]
@@ -164,6 +163,16 @@ def test_think_suffix_is_defined_in_one_module_only():
     assert literals == {"radgrpo/data/prompts.py"}
     assert image_parts == {"radgrpo/data/prompts.py"}
     assert P.THINK_SUFFIX == " /think"
+
+
+def test_baseline_prompts_live_with_their_adapters():
+    # the published prompts of the baseline families are their adapters' (radgrpo.models.adapters.<family>), not
+    # radgrpo's own prompt text
+    from radgrpo.models.adapters import chexagent, llava_rad, maira2, medgemma, qwen
+
+    for module in (qwen, medgemma, maira2, llava_rad, chexagent):
+        names = [n for n in module.__all__ if n.isupper()]
+        assert names and not [n for n in names if hasattr(P, n)], module.__name__
 
 
 def test_template_module_is_gone_and_pools_live_in_prompts():

@@ -1,5 +1,6 @@
 """Synthetic chest X-ray source: determinism, box geometry and laterality, findings visible in their boxes against the
-normal twin, report/label consistency, record answers that parse back to the reference boxes, and the CLI writer.
+normal twin, report/label consistency, record answers that parse back to the reference boxes. The command
+``radgrpo data synth``: tests/cli/test_data_synth.py.
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/data/test_synthetic.py
 """
@@ -7,18 +8,13 @@ Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/data/test_synthetic.py
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from radgrpo.boxes import parse_boxes
-from radgrpo.cli.data import synth_main
-from radgrpo.config import load_yaml
 from radgrpo.data.sources import synthetic_draw as draw
 from radgrpo.data.sources.synthetic import (
-    TEST_SEED_OFFSET,
     SynthConfig,
     SynthFinding,
     choose_findings,
@@ -27,8 +23,8 @@ from radgrpo.data.sources.synthetic import (
     study_labels,
     write_report,
 )
-from radgrpo.data.synth import study_records, synthesize
-from radgrpo.records import CHEXPERT_LABELS, Task, read_jsonl
+from radgrpo.data.synth import study_records
+from radgrpo.records import CHEXPERT_LABELS, Task
 
 ALL = list(draw.SUPPORTED_FINDINGS)
 ALL_TASKS = [
@@ -234,48 +230,3 @@ def test_config_rejects_unknown_values():
         SynthConfig(normal_fraction=1.5)
     with pytest.raises(ValueError, match="anatomical_per_study"):
         SynthConfig(anatomical_per_study=-1)
-
-
-def test_synth_main_writes_files_with_the_returned_counts(tmp_path):
-    argv = [
-        "--out",
-        str(tmp_path / "a"),
-        "--n_train",
-        "12",
-        "--n_test",
-        "5",
-        "--image_size",
-        "64",
-        "--findings",
-        *ALL,
-        "--tasks",
-        *ALL_TASKS,
-    ]
-    assert synth_main(argv) == 0
-    cfg = SynthConfig(out=str(tmp_path / "b"), n_train=12, n_test=5, image_size=64, findings=ALL, tasks=ALL_TASKS)
-    counts = synthesize(cfg, progress=False)
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert load_yaml(a / "config.yaml") == {**dataclasses.asdict(cfg), "out": str(a)}
-    for split, n in (("train", 12), ("test", 5)):
-        text_a = (a / f"{split}.jsonl").read_text()
-        assert text_a == (b / f"{split}.jsonl").read_text()  # the CLI and the function agree byte for byte
-        recs = read_jsonl(a / f"{split}.jsonl")
-        got = {t: sum(r.task.value == t for r in recs) for t in ALL_TASKS}
-        assert got == counts[split]
-        assert counts[split]["report_generation"] == counts[split]["classification"] == n
-        assert counts[split]["detection"] == counts[split]["anatomical_grounding"] == n
-        assert {r.split for r in recs} == {split}
-        for r in recs:
-            assert not r.image.startswith("/") and (a / r.image).is_file()
-        seeds = {r.meta["seed"] for r in recs}
-        assert (min(seeds) >= TEST_SEED_OFFSET) == (split == "test")
-    # a PNG decodes to the drawn image
-    img = np.asarray(Image.open(a / "images" / "test-000002.png"))
-    assert img.dtype == np.uint8 and np.array_equal(img, draw_study(TEST_SEED_OFFSET + 2, cfg).image)
-    first = json.loads((a / "train.jsonl").read_text().splitlines()[0])
-    assert first["id"] == "synthetic/report_generation/train-000000"
-
-
-def test_synth_main_bad_flag_value_returns_2(tmp_path, capsys):
-    assert synth_main(["--out", str(tmp_path), "--findings", "edema"]) == 2
-    assert "supported" in capsys.readouterr().err

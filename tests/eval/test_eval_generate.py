@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from radgrpo.eval.generate import Prediction, generate_predictions, read_predictions, split_answer, split_thought
+from radgrpo.eval.generate import GenerationSpec, generate_predictions, split_answer, split_thought
 from radgrpo.eval.score import score_predictions
+from radgrpo.records import Prediction, read_predictions
 
 MAX_NEW = 6
 
@@ -18,16 +19,9 @@ def first_run(varied_model, eval_data, tmp_path_factory):
     model, processor = varied_model
     records, base, _ = eval_data
     out = tmp_path_factory.mktemp("gen") / "predictions.jsonl"
+    spec = GenerationSpec(batch_size=4, max_new_tokens=MAX_NEW)
     preds = generate_predictions(
-        model,
-        processor,
-        records,
-        base,
-        batch_size=4,
-        max_new_tokens=MAX_NEW,
-        out_path=out,
-        progress=False,
-        meta={"run": "t"},
+        model, processor, records, spec, base_dir=base, out_path=out, progress=False, meta={"run": "t"}
     )
     return preds, out
 
@@ -62,7 +56,9 @@ def test_left_padded_batch_equals_one_by_one(first_run, varied_model, eval_data)
     model, processor = varied_model
     records, base, _ = eval_data
     single = [
-        generate_predictions(model, processor, [r], base, batch_size=1, max_new_tokens=MAX_NEW, progress=False)[0]
+        generate_predictions(
+            model, processor, [r], GenerationSpec(batch_size=1, max_new_tokens=MAX_NEW), base_dir=base, progress=False
+        )[0]
         for r in records
     ]
     # the four prompts differ in length, so the batch is padded; the outputs must not depend on it
@@ -94,12 +90,9 @@ def test_resume_skips_done_ids(varied_model, eval_data, tmp_path):
 
     model.generate = counting_generate
     try:
-        preds = generate_predictions(
-            model, processor, records, base, batch_size=8, max_new_tokens=3, out_path=out, progress=False
-        )
-        again = generate_predictions(
-            model, processor, records, base, batch_size=8, max_new_tokens=3, out_path=out, progress=False
-        )
+        spec = GenerationSpec(batch_size=8, max_new_tokens=3)
+        preds = generate_predictions(model, processor, records, spec, base_dir=base, out_path=out, progress=False)
+        again = generate_predictions(model, processor, records, spec, base_dir=base, out_path=out, progress=False)
     finally:
         del model.generate
     assert sum(calls) == len(records) - 1  # r0 was not generated again; the broken g0 line was; run 2 did nothing
@@ -111,26 +104,23 @@ def test_resume_skips_done_ids(varied_model, eval_data, tmp_path):
         ValueError,
         match="generated with thinking=False, max_new_tokens=3; this run asks for thinking=False, max_new_tokens=5",
     ):
-        generate_predictions(model, processor, records, base, max_new_tokens=5, out_path=out, progress=False)
-    with pytest.raises(ValueError, match="this run asks for thinking=True"):
         generate_predictions(
-            model, processor, records, base, max_new_tokens=3, thinking=True, out_path=out, progress=False
+            model, processor, records, GenerationSpec(max_new_tokens=5), base_dir=base, out_path=out, progress=False
         )
+    with pytest.raises(ValueError, match="this run asks for thinking=True"):
+        spec = GenerationSpec(max_new_tokens=3, thinking="suffix")
+        generate_predictions(model, processor, records, spec, base_dir=base, out_path=out, progress=False)
 
 
 def test_per_task_limits_and_thinking(varied_model, eval_data):
     model, processor = varied_model
     records, base, _ = eval_data
-    preds = generate_predictions(
-        model,
-        processor,
-        records,
-        base,
+    spec = GenerationSpec(
         batch_size=4,
-        progress=False,
-        thinking=True,
+        thinking="suffix",
         max_new_tokens={"report_generation": 2, "abnormality_grounding": 3, "anatomical_grounding": 4},
     )
+    preds = generate_predictions(model, processor, records, spec, base_dir=base, progress=False)
     limits = {"report_generation": 2, "abnormality_grounding": 3, "anatomical_grounding": 4}
     for p in preds:
         assert p.prompt.endswith(" /think") and p.thinking
@@ -149,6 +139,10 @@ def test_errors(varied_model, eval_data, tmp_path):
     model, processor = varied_model
     records, base, _ = eval_data
     with pytest.raises(FileNotFoundError, match="record 'g0': image not found"):
-        generate_predictions(model, processor, records[:1], tmp_path, max_new_tokens=2, progress=False)
+        generate_predictions(
+            model, processor, records[:1], GenerationSpec(max_new_tokens=2), base_dir=tmp_path, progress=False
+        )
     with pytest.raises(ValueError, match="duplicate record ids"):
-        generate_predictions(model, processor, records[:1] * 2, base, max_new_tokens=2, progress=False)
+        generate_predictions(
+            model, processor, records[:1] * 2, GenerationSpec(max_new_tokens=2), base_dir=base, progress=False
+        )

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "helpers"))
 
 from chat_endpoint import serve_chat
 
-from radgrpo.cli.evaluate import EvalConfig
+from radgrpo.eval.config import EvalConfig
 from radgrpo.eval.generate import Prediction
 from radgrpo.eval.score import score_predictions
 from radgrpo.eval.summarize import summarize

@@ -1,5 +1,6 @@
 """The HTML report: table values with CIs, inlined pictures, the sample browser's data (every sample, boxes, texts
-escaped), think_closed_rate for thinking runs only, ``radgrpo report`` end to end and its one-line errors.
+escaped), think_closed_rate for thinking runs only, ``radgrpo report``'s work end to end (its one-line errors:
+tests/cli/test_report.py).
 
 The page itself is opened in Chromium by tests/eval/test_report_browser.py.
 
@@ -14,11 +15,10 @@ import re
 import pytest
 from PIL import Image
 
-from radgrpo.cli.main import main as radgrpo_main
 from radgrpo.config import save_config
 from radgrpo.eval.config import EvalConfig
 from radgrpo.eval.generate import Prediction, write_predictions
-from radgrpo.eval.report.html import write_report, write_report_from_dirs
+from radgrpo.eval.report.html import write_report, write_report_from_dirs, write_report_from_runs
 from radgrpo.eval.report.plots import REFERENCE_COLOUR, draw_boxes, metric_bar_chart, run_colours, training_curves
 from radgrpo.eval.score import score_predictions, write_scores
 from radgrpo.eval.summarize import summarize, write_results
@@ -130,10 +130,11 @@ def test_report_tables(report_html):
         assert f"{run}</th>" in overall
     assert overall.index("map_50") < overall.index("bleu4")  # grounding metrics first
     per_target = report_html.split('id="per-target"')[1].split("</table>")[0]
-    # one row per target: n, then map_50 per run, then soft_f1 per run (nodule: A 0.0 / B 1.0, A 0.0 / B 0.8)
+    # one row per target: n, then per metric in the metric table's order one cell per run: soft_f1, then map_50
+    # (nodule: A 0.0 / B 0.8, A 0.0 / B 1.0)
     assert re.search(
         r"<td>nodule</td><td>1</td><td><span class=\"v\">0\.000</span>.*?<td class=\"best\">"
-        r"<span class=\"v\">1\.000</span>.*?0\.000.*?<td class=\"best\"><span class=\"v\">0\.800",
+        r"<span class=\"v\">0\.800</span>.*?0\.000.*?<td class=\"best\"><span class=\"v\">1\.000",
         per_target,
     )
     assert "<td>heart</td>" in per_target
@@ -171,7 +172,8 @@ def test_report_browser_data_has_every_sample_with_boxes(report_html):
     # scores as in the rows, plus answer_chars (from the answer when the rows lack it); booleans as 0/1
     assert g1["r"][1]["s"] == {"ap_50": 1.0, "soft_f1": 0.6, "parseable": 1.0, "answer_chars": 20}
     assert data["reference_colour"] == REFERENCE_COLOUR and data["runs"][0]["colour"] == run_colours(["u"])["u"]
-    assert data["scores"][:3] == ["ap_50", "soft_f1", "parseable"] and "bleu4" in data["scores"]
+    # sort keys in the metric table's order (radgrpo.metrics.registry), derived ones after the metrics
+    assert data["scores"][:3] == ["soft_f1", "ap_50", "bleu4"] and data["scores"][-2:] == ["parseable", "answer_chars"]
     assert data["tasks"] == ["abnormality_grounding", "anatomical_grounding", "report_generation"]
     assert data["findings"] == ["heart", "nodule"] and data["sources"] == ["unknown"]
 
@@ -285,21 +287,11 @@ def run_folders(eval_data, tmp_path_factory):
     }
 
 
-def test_radgrpo_report_end_to_end(run_folders, tmp_path, capsys):
+def test_radgrpo_report_end_to_end(run_folders, tmp_path):
     out = tmp_path / "report.html"
-    argv = [
-        "report",
-        f"base={run_folders['base']}",
-        str(run_folders["grpo"]),
-        "--out",
-        str(out),
-        "--title",
-        "T",
-        "--n_resamples",
-        "64",
-    ]
-    assert radgrpo_main(argv) == 0
-    assert "wrote" in capsys.readouterr().out
+    # what `radgrpo report base=FOLDER FOLDER --out OUT --title T --n_resamples 64` runs
+    runs = [f"base={run_folders['base']}", str(run_folders["grpo"])]
+    assert write_report_from_runs(out, runs, title="T", n_resamples=64) == out
     html = out.read_text()
     data = browser_json(html)
     assert [r["name"] for r in data["runs"]] == ["base", "eval_grpo"]  # NAME=FOLDER, else the run name
@@ -313,21 +305,6 @@ def test_radgrpo_report_end_to_end(run_folders, tmp_path, capsys):
     curves = html.split("<h2>Training curves</h2>")[1].split("<h2>")[0]
     assert 'data-run="eval_grpo"' in curves and "step 4 (short): short!" in curves
     assert 'class="curve"' in curves
-
-
-def test_radgrpo_report_one_line_errors(run_folders, tmp_path, capsys):
-    base = str(run_folders["base"])
-    cases = [
-        (["report", str(tmp_path / "nope")], "does not exist"),
-        (["report", str(run_folders["root"])], "missing results.json"),
-        (["report", base, "--baseline", "x", "--out", str(tmp_path / "r.html")], "--baseline 'x' is not one of"),
-        (["report", base, "--test_file", str(tmp_path / "t.jsonl")], "test file"),
-        (["report", base, "--thumb_size", "999"], "--thumb_size"),
-    ]
-    for argv, message in cases:
-        assert radgrpo_main(argv) == 2, argv
-        err = capsys.readouterr().err.strip()
-        assert err.startswith("radgrpo report:") and message in err and "\n" not in err, err
 
 
 def test_write_report_from_dirs_takes_training_folders(run_folders, eval_data, tmp_path):

@@ -1,5 +1,5 @@
-"""``radgrpo predict`` and ``radgrpo.eval.predict``: one answer for one PNG or DICOM on the tiny Qwen3-VL, equal to
-what evaluation generates for the same record; the drawn boxes; one-line errors for bad input.
+"""``radgrpo.eval.predict``: one answer for one PNG or DICOM on the tiny Qwen3-VL, equal to what evaluation generates
+for the same record; the drawn boxes. The command ``radgrpo predict``: tests/cli/test_predict_cli.py.
 
 Run: OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python -m pytest -q tests/eval/test_predict.py
 """
@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from radgrpo.cli.main import main as radgrpo_main
 from radgrpo.data import prompts
-from radgrpo.eval.generate import generate_predictions, load_image
+from radgrpo.eval.generate import GenerationSpec, generate_predictions, load_image
 from radgrpo.eval.predict import (
     PREDICTION_COLOUR,
     answer_boxes,
@@ -70,7 +69,7 @@ def test_predict_equals_evaluation_generation(varied_model, images, task, findin
     question = predict_question(task, finding)
     rec_task = "abnormality_grounding" if task == "grounding" else "report_generation"
     record = Record("chest", str(png), rec_task, question, "", target=finding)
-    (want,) = generate_predictions(model, processor, [record], max_new_tokens=MAX_NEW, progress=False)
+    (want,) = generate_predictions(model, processor, [record], GenerationSpec(max_new_tokens=MAX_NEW), progress=False)
     assert (got["answer"], got["completion"], got["prompt"]) == (want.answer, want.completion, question)
     assert got["boxes"] == answer_boxes(want.answer, task)
     assert (got["image_size"], got["image"], got["adapter"], got["finding"]) == ([96, 80], str(png), "radgrpo", finding)
@@ -100,48 +99,3 @@ def test_draw_and_write_prediction(tmp_path):
     assert PREDICTION_COLOUR == "#e69f00"
     plain = draw_prediction(image, [])
     assert np.array_equal(np.asarray(plain), np.asarray(image))  # no boxes: the image as it is
-
-
-def test_cli_writes_prediction_and_prints_answer(tiny_model_dir, images, tmp_path, capsys):
-    from radgrpo.models.qwen3_vl import load_model_and_processor
-
-    png, _ = images
-    out = tmp_path / "pred"
-    argv = ["predict", "--model", str(tiny_model_dir), "--image", str(png), "--task", "grounding"]
-    rc = radgrpo_main([*argv, "--finding", "nodule", "--out", str(out), "--max_new_tokens", "4"])
-    printed = capsys.readouterr().out.splitlines()
-    assert rc == 0
-    saved = json.loads((out / "prediction.json").read_text())
-    assert (
-        printed[0] == saved["answer"] and printed[-1] == f"wrote {out / 'prediction.json'}, {out / 'chest_boxes.png'}"
-    )
-    assert (saved["model"], saved["task"], saved["finding"], saved["question"]) == (
-        str(tiny_model_dir),
-        "grounding",
-        "nodule",
-        predict_question("grounding", "nodule"),
-    )
-    assert Image.open(out / "chest_boxes.png").size == (96, 80)
-    model, processor = load_model_and_processor(str(tiny_model_dir))
-    again = predict(model.eval(), processor, png, "grounding", "nodule", max_new_tokens=4)
-    assert again["completion"] == saved["completion"] and again["answer"] == saved["answer"]
-
-
-def test_cli_bad_input_is_one_line(tiny_model_dir, images, tmp_path, capsys):
-    png, _ = images
-    (tmp_path / "notes.png").write_text("not an image")
-    (tmp_path / "broken.dcm").write_text("not a dicom")
-    base = ["predict", "--model", str(tiny_model_dir), "--out", str(tmp_path / "o")]
-    cases = [
-        (["--image", str(tmp_path / "missing.png")], f"--image {tmp_path / 'missing.png'} does not exist"),
-        (["--image", str(png), "--task", "grounding"], "--task grounding needs --finding"),
-        (["--image", str(tmp_path / "notes.png")], "--image: cannot read image"),
-        (["--image", str(tmp_path / "broken.dcm")], "cannot read DICOM"),
-        (["--image", str(png), "--task", "segment"], "--task must be one of"),
-        (["--task", "report"], "--image is required"),
-    ]
-    for extra, message in cases:
-        assert radgrpo_main([*base, *extra]) == 2
-        err = capsys.readouterr().err.strip()
-        assert err.startswith("radgrpo predict: ") and message in err and "\n" not in err, err
-    assert not (tmp_path / "o").exists()  # nothing written, the model never loaded

@@ -196,14 +196,14 @@ def test_rewards_from_the_model_card_and_log_history_from_a_checkpoint(tmp_path)
     assert t.folder == run and t.method == "grpo"
     assert t.rewards == [{"name": "radgraph_f1", "weight": 1.0, "options": {"reward_level": "complete"}}]
     assert T.reward_label(t.rewards) == "+ RGF1 (reward_level=complete)"
-    assert T.reward_stars(t.rewards) == {"radgraph", "radgraph_complete", "radgraph_f1"}
+    assert T.reward_stars(t.rewards) == {"radgraph"}  # the reward registry: radgraph_f1 scores the radgraph metric
     assert read_log_history(run) == [{"step": 10, "loss": 1.0}] and t.log_history == read_log_history(run)
     assert rewards_from_model_card("no table") == [] and load_training_run(tmp_path / "nope") is None
 
 
 # ---------------------------------------------------------------- training curves
 
-SFT_LOG = [{"step": s, "loss": 3.0 - 0.1 * s, "heldout/soft_f1": 0.1 * s} for s in range(1, 21)] + [
+SFT_LOG = [{"step": s, "loss": 3.0 - 0.1 * s, "eval_abnormality_grounding/soft_f1": 0.1 * s} for s in range(1, 21)] + [
     {"step": 20, "train_runtime": 60.0, "train_loss": 2.5, "train_samples_per_second": 1.0, "total_flos": 0.0}
 ]
 GRPO_LOG = [
@@ -230,6 +230,7 @@ def test_curves_drop_the_summary_row():
     assert set(grpo["held-out: report_generation"]) == {"bleu4"}  # per-label values left out
     sft = curve_series(SFT_LOG)
     assert [p[0] for p in sft["loss"]["loss"]] == list(range(1, 21)) and "train_loss" not in str(sft)
+    assert list(sft) == ["loss", "held-out: abnormality_grounding"]  # SFT's held-out keys are GRPO's
     assert curve_series([SFT_LOG[-1]]) == {}  # a run that logged only its summary has no curve
     with pytest.raises(ValueError, match="no plottable key"):
         training_curves({"sft": [SFT_LOG[-1]]})
@@ -247,7 +248,7 @@ def test_curves_own_step_axes_labelled_without_overlapping_ticks():
     renderer = fig.canvas.get_renderer()
     sub_sft, sub_grpo = fig.subfigs
     axes = {name: [a for a in sub.axes if a.get_visible()] for name, sub in (("sft", sub_sft), ("grpo", sub_grpo))}
-    assert [a.get_title() for a in axes["sft"]] == ["loss", "held-out"]
+    assert [a.get_title() for a in axes["sft"]] == ["loss", "held-out: abnormality_grounding"]
     assert len(axes["grpo"]) == 5
     # each run on its own step axis: SFT's goes to step 20, GRPO's to 8 (not SFT's)
     assert max(axes["sft"][0].get_xlim()) >= 20 and max(axes["grpo"][0].get_xlim()) < 10

@@ -16,26 +16,23 @@ import pytest
 from PIL import Image
 
 from radgrpo.config import ConfigError
+from radgrpo.eval.backends.hf import chat_text
+from radgrpo.eval.backends.vllm import build_requests, engine_kwargs, sampling_params_kwargs, vllm_available
 from radgrpo.eval.config import EvalConfig
-from radgrpo.eval.generate import (
-    Prediction,
-    chat_text,
-    generate_predictions,
-    generation_stats,
-    read_predictions,
-    recorded_settings,
-    sample_seed,
-)
-from radgrpo.eval.vllm_engine import build_requests, engine_kwargs, sampling_params_kwargs, vllm_available
+from radgrpo.eval.generate import generate_predictions, generation_stats
+from radgrpo.eval.settings import GenerationSpec, recorded_settings, sample_seed
 from radgrpo.models.adapters import ModelAdapter, get_adapter
+from radgrpo.records import Prediction, read_predictions
 
 MAX_NEW = 6
 
 
 def _gen(model, processor, records, base, **kw):
+    """generate_predictions with the settings as flat keywords (GenerationSpec.build) beside out_path/progress/meta."""
     kw.setdefault("max_new_tokens", MAX_NEW)
-    kw.setdefault("progress", False)
-    return generate_predictions(model, processor, records, base, **kw)
+    call = {k: kw.pop(k) for k in ("out_path", "progress", "meta") if k in kw}
+    call.setdefault("progress", False)
+    return generate_predictions(model, processor, records, GenerationSpec.build(**kw), base_dir=base, **call)
 
 
 class _Recorder:
@@ -100,6 +97,38 @@ def test_truncated_sampling_is_greedy(varied_model, eval_data):
     assert sum(p.completion != g for p, g in zip(hot, greedy)) >= 3
 
 
+def test_min_p_reaches_generate_changes_the_draws_and_is_recorded_only_when_set(varied_model, eval_data, tmp_path):
+    # min_p was added as a field of SamplingOptions and a line in each backend: nothing else knows it
+    from transformers import MinPLogitsWarper
+
+    from radgrpo.eval.backends.hf import SeededSampler
+
+    model, processor = varied_model
+    records, base, _ = eval_data
+    out = tmp_path / "predictions.jsonl"
+    plain = _gen(model, processor, records, base, do_sample=True, temperature=5.0, seed=9, out_path=out)
+    with _Recorder(model) as rec:
+        cut = _gen(model, processor, records, base, do_sample=True, temperature=5.0, min_p=0.5, seed=9)
+    samplers = [lp for kw, _ in rec.calls for lp in kw["logits_processor"] if isinstance(lp, SeededSampler)]
+    assert len(samplers) == len(rec.calls) > 0
+    assert all([w.min_p for w in s.warpers if isinstance(w, MinPLogitsWarper)] == [0.5] for s in samplers)
+    assert sum(a.completion != b.completion for a, b in zip(plain, cut)) >= 3  # the option changes the draws
+    # min_p 1 keeps only the most likely token: sampling then reproduces greedy decoding
+    greedy = [p.completion for p in _gen(model, processor, records, base)]
+    assert [p.completion for p in _gen(model, processor, records, base, do_sample=True, min_p=1.0, seed=3)] == greedy
+    # at its default it is not recorded (folders written before it existed still resume); set, it is compared
+    assert "min_p" not in plain[0].generation and cut[0].generation["min_p"] == 0.5
+    again = _gen(model, processor, records, base, do_sample=True, temperature=5.0, seed=9, out_path=out)
+    assert again == plain
+    with pytest.raises(ValueError, match=r"this run asks for \{.*'min_p': 0.5"):
+        _gen(model, processor, records, base, do_sample=True, temperature=5.0, min_p=0.5, seed=9, out_path=out)
+    # the vLLM request carries it when set
+    assert sampling_params_kwargs(max_new_tokens=8, do_sample=True, min_p=0.5)["min_p"] == 0.5
+    assert "min_p" not in sampling_params_kwargs(max_new_tokens=8, do_sample=True)
+    with pytest.raises(ValueError, match=r"--min_p must be in \[0, 1\], got 2"):
+        EvalConfig(min_p=2)
+
+
 def test_sample_seed_is_stable():
     # fixed values: the seed of a record must not change between Python processes or versions (no hash())
     assert sample_seed(0, "r1") == sample_seed(0, "r1", attempt=0)
@@ -113,7 +142,7 @@ def test_sample_seed_is_stable():
 def test_regenerate_needs_sampling(varied_model, eval_data):
     model, processor = varied_model
     records, base, _ = eval_data
-    with pytest.raises(ValueError, match="regenerate=2 needs do_sample=True: greedy decoding would produce the same"):
+    with pytest.raises(ValueError, match=r"--regenerate needs --do_sample \(greedy decoding gives the same output"):
         _gen(model, processor, records, base, thinking=True, regenerate=2)
     with pytest.raises(ValueError, match="do_sample"):
         from radgrpo.eval.pipeline import evaluate
@@ -142,7 +171,7 @@ def test_regeneration_on_the_tiny_model(varied_model, eval_data):
 
 
 class ScriptedEngine:
-    """A stand-in for :class:`radgrpo.eval.vllm_engine.VLLMEngine` (vLLM is not installed): the k-th request for a
+    """A stand-in for :class:`radgrpo.eval.backends.vllm.VLLMEngine` (vLLM is not installed): the k-th request for a
     record's prompt gets the k-th scripted ``(text, finished)`` (the last one repeats); 5 tokens each."""
 
     def __init__(self, scripts, question_to_id):
@@ -177,19 +206,7 @@ def test_regeneration_policy_and_vllm_requests(varied_model, eval_data):
         "r1": [("<think>never closed", True)],
     }
     engine = ScriptedEngine(scripts, {r.question: r.id for r in records})
-    preds = generate_predictions(
-        engine,
-        processor,
-        records,
-        base,
-        max_new_tokens=MAX_NEW,
-        thinking=True,
-        do_sample=True,
-        seed=7,
-        regenerate=3,
-        backend="vllm",
-        progress=False,
-    )
+    preds = _gen(engine, processor, records, base, thinking=True, do_sample=True, seed=7, regenerate=3, backend="vllm")
     got = {p.id: (p.n_regenerations, p.answer, p.thought, p.total_tokens) for p in preds}
     assert got == {
         "g0": (2, "It is at [0.1, 0.2, 0.4, 0.5].", "ok", 15),
@@ -232,7 +249,7 @@ def test_sampling_params_and_engine_kwargs(caplog):
         "top_k": -1,
         "stop_token_ids": [2],
     }
-    with caplog.at_level(logging.WARNING, logger="radgrpo.eval.vllm_engine"):
+    with caplog.at_level(logging.WARNING, logger="radgrpo.eval.backends.vllm"):
         sampled = sampling_params_kwargs(
             max_new_tokens=8,
             do_sample=True,
@@ -270,13 +287,13 @@ def test_sampling_params_and_engine_kwargs(caplog):
 
 @pytest.mark.skipif(vllm_available(), reason="vLLM is installed here: the missing-package error cannot happen")
 def test_missing_vllm_is_one_line_error(varied_model, eval_data, tiny_model_dir):
-    from radgrpo.cli.main import user_error_message
+    from radgrpo.errors import RadgrpoUserError
 
     model, processor = varied_model
     records, base, _ = eval_data
     with pytest.raises(ConfigError, match=r"needs vLLM, which is not installed: pip install vllm") as e:
         _gen(str(tiny_model_dir), processor, records, base, backend="vllm")
-    assert user_error_message(e.value, []) == str(e.value) and "\n" not in str(e.value)
+    assert isinstance(e.value, RadgrpoUserError) and "\n" not in str(e.value)  # the CLI prints it in one line
     with pytest.raises(ConfigError, match="pip install vllm"):
         _gen(model, processor, records, base, backend="vllm")  # an HF model: vLLM would load its folder
 

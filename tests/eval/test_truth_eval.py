@@ -229,9 +229,9 @@ def _truth_report(truth) -> str:
 
 
 def test_end_to_end_readers_world(tmp_path):
-    from radgrpo.cli.compare import compare_folders
     from radgrpo.data.sources.synthetic import SynthConfig
     from radgrpo.data.synth import synthesize
+    from radgrpo.eval.compare import compare_folders
     from radgrpo.records import read_jsonl
 
     # `radgrpo data synth --world readers`: PNGs + test.jsonl (the report browser shows the images)

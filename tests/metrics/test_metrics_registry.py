@@ -184,7 +184,7 @@ def test_metrics_help_lists_every_table_name():
     text = metrics_help()
     assert all(n in text.split() for n in list_metrics()), text
     assert "distilbert-base-uncased" in text and "radgrpo models download" in text and "%" not in text
-    from radgrpo.cli.evaluate import EvalConfig
+    from radgrpo.eval.config import EvalConfig
 
     field = next(f for f in dataclasses.fields(EvalConfig) if f.name == "metrics")
     assert field.metadata["help"] == text
@@ -247,3 +247,60 @@ def test_evaluation_reads_the_table():
         assert res.value == pytest.approx(want, abs=0) and res.higher_is_better is False
     finally:
         METRICS.pop("bleu2_test")
+
+
+def test_specs_carry_how_their_results_are_shown():
+    """Labels, scale, decimals and direction of every result, for any key form, from the one table."""
+    from radgrpo.metrics.registry import (
+        DERIVED,
+        DerivedSpec,
+        chart_results,
+        format_value,
+        higher_is_better,
+        label,
+        per_target_results,
+        result_order,
+        score_key,
+        spec_for,
+    )
+
+    # the paper's abbreviations, as Table 1 shows them
+    assert [label(n) for n in ("rougeL", "bertscore", "chexbert_micro_14", "chexbert_macro_14", "radgraph")] == [
+        "R-L",
+        "B-S",
+        "CXb-micro",
+        "CXb-macro",
+        "RGF1",
+    ]
+    assert [format_value(n, v) for n, v in (("bleu4", 0.1234), ("radcliq", 0.876), ("anc", 181.6), ("n", 7))] == [
+        "12.3",
+        "0.88",
+        "182",
+        "7",
+    ]
+    assert format_value("bleu4", None) == format_value("bleu4", float("nan")) == "–"
+    # key forms: results.json name, score key, per-finding result, log key, CI bound, derived result
+    for key in ("map_50", "ap_50", "eval_abnormality_grounding/map_50", "heldout/map_50", "map_50_ci_high"):
+        assert spec_for(key).name == "map_50" and spec_for(key).label == "mAP@0.5", key
+    assert spec_for("rule_finding_f1_truth/Pneumothorax").label == "finding-F1 Pneumothorax vs truth"
+    assert spec_for("n_unscored_green").owner == "n_unscored_<metric>" and spec_for("nope") is None
+    assert (higher_is_better("radcliq"), higher_is_better("anc"), higher_is_better("clinical_utility")) == (
+        False,
+        None,
+        True,
+    )
+    assert (score_key("map_50_truth"), score_key("anc"), score_key("format_valid_rate")) == (
+        "ap_50_truth",
+        "answer_chars",
+        "parseable",
+    )
+    # every result of every entry has a label and a place in the order; derived results come after the metrics
+    every = [r for s in (*METRICS.values(), *DERIVED.values()) for r in s.results if "<" not in r]
+    assert all(spec_for(r).label for r in every) and result_order(reversed(every)) == every
+    assert set(chart_results()) <= set(every) and set(per_target_results(table=True)) <= set(per_target_results())
+    assert "format_valid_rate" in per_target_results() and "soft_f1_dice" not in per_target_results()
+    # a label for a result the entry does not give, or a table column without the per-target summary, is refused
+    with pytest.raises(ValueError, match="labels name results it does not give"):
+        MetricSpec("x", "report", "m:f", "d", labels=(("y", "Y"),))
+    with pytest.raises(ValueError, match="target_table needs per_target"):
+        DerivedSpec("x", "d", target_table=True)

@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).parent))
 
 from radgrpo.config import ConfigError
-from radgrpo.data import prompts as P
 from radgrpo.models.adapters import (
     ADAPTERS,
     BASELINE_TASKS,
@@ -33,6 +32,7 @@ from radgrpo.models.adapters import (
     is_radgrpo_folder,
     resolve_adapter,
 )
+from radgrpo.models.adapters.qwen import QWEN3_VL_REPORT_PROMPT
 from radgrpo.records import Record
 
 REPORT = Record("r0", "r0.png", "report_generation", "Write a radiology report for this Chest X-ray.", "Clear.")
@@ -47,7 +47,7 @@ DETECTION = Record("d0", "d0.png", "detection", "Any abnormalities?", "x")
 
 def test_prompts_are_the_published_strings():
     q3, q25 = get_adapter("qwen3_vl_instruct"), get_adapter("qwen2_5_vl")
-    assert q3.prompt(REPORT) == P.QWEN3_VL_REPORT_PROMPT
+    assert q3.prompt(REPORT) == QWEN3_VL_REPORT_PROMPT
     assert "Chext X-ray" in q3.prompt(REPORT)  # the source's typo is kept
     assert q3.prompt(NODULE) == (
         'Locate every object that matches the description "nodule" in the image. Report bbox coordinates in JSON '

@@ -29,19 +29,16 @@ CORPUS = [REPORT, "Provide a radiology report for this Chest X-Ray.", "No acute 
 
 @pytest.fixture(scope="module")
 def shaped(tmp_path_factory):
-    """The 2B-shaped model built by the CLI, as a user would: ``radgrpo models build-tiny --shape qwen3-vl-2b``."""
-    from radgrpo.cli.models import build_tiny_main
+    """The 2B-shaped model built from flags as a user would: ``radgrpo models build-tiny --shape qwen3-vl-2b``."""
+    from radgrpo.config import parse_config
+    from radgrpo.models.build import BuildTinyConfig, run_build_tiny
 
     root = tmp_path_factory.mktemp("shaped")
     corpus = root / "corpus.txt"
     corpus.write_text("\n".join(CORPUS))
     out = root / "qwen3_vl_2b_shaped"
-    assert (
-        build_tiny_main(
-            ["--shape", "qwen3-vl-2b", "--layers", str(LAYERS), "--out", str(out), "--corpus_file", str(corpus)]
-        )
-        == 0
-    )
+    argv = ["--shape", "qwen3-vl-2b", "--layers", str(LAYERS), "--out", str(out), "--corpus_file", str(corpus)]
+    assert run_build_tiny(parse_config(BuildTinyConfig, argv))[0] == out
     return out
 
 
@@ -408,31 +405,34 @@ def test_grpo_with_lora_uses_the_peft_reference_model(grpo_lora):
 
 
 def test_saved_grpo_folder_reloads_and_evaluates(grpo_lora, records_672, tmp_path):
-    from radgrpo.cli.main import main
+    from radgrpo.config import parse_config
+    from radgrpo.eval.config import EvalConfig
+    from radgrpo.eval.run import run_eval
 
     out, _, _ = grpo_lora
     ev = tmp_path / "eval"
-    rc = main(
-        [
-            "eval",
-            "--model",
-            str(out),
-            "--test_file",
-            str(records_672),
-            "--out",
-            str(ev),
-            "--max_new_tokens",
-            "8",
-            "--metrics",
-            "bleu4",
-            "gleu",
-            "--n_resamples",
-            "10",
-            "--no-html",
-            "--no-progress",
-        ]
+    run_eval(  # what `radgrpo eval` runs
+        parse_config(
+            EvalConfig,
+            [
+                "--model",
+                str(out),
+                "--test_file",
+                str(records_672),
+                "--out",
+                str(ev),
+                "--max_new_tokens",
+                "8",
+                "--metrics",
+                "bleu4",
+                "gleu",
+                "--n_resamples",
+                "10",
+                "--no-html",
+                "--no-progress",
+            ],
+        )
     )
-    assert rc == 0
     preds = [json.loads(line) for line in (ev / "predictions.jsonl").read_text().splitlines()]
     assert sorted(p["id"] for p in preds) == ["r0", "r1"]
     results = json.loads((ev / "results.json").read_text())
@@ -442,30 +442,29 @@ def test_saved_grpo_folder_reloads_and_evaluates(grpo_lora, records_672, tmp_pat
 
 # ------------------------------------------------------------------ the cluster recipe, dry
 def test_dry_run_of_the_paper_report_recipe_on_the_shaped_model(shaped, records_grpo, radcliq_dirs, tmp_path):
-    from radgrpo.cli.main import main
+    from radgrpo.train.configs import RadGRPOConfig
+    from radgrpo.train.grpo import run_grpo
+    from radgrpo.train.parse import parse_train_config
 
     out = tmp_path / "dry"
-    rc = main(
-        [
-            "grpo",
-            "--config",
-            "grpo/paper_report",
-            "--model_name_or_path",
-            str(shaped),
-            "--train_file",
-            str(records_grpo),
-            "--output_dir",
-            str(out),
-            "--dry_run",
-            "--num_generations",
-            "2",
-            "--max_completion_length",
-            "16",
-            "--reward_kwargs",
-            json.dumps({"radcliq": {"model_dirs": radcliq_dirs, "device": "cpu"}}),
-        ]
-    )
-    assert rc == 0
+    argv = [  # what `radgrpo grpo` runs
+        "--config",
+        "grpo/paper_report",
+        "--model_name_or_path",
+        str(shaped),
+        "--train_file",
+        str(records_grpo),
+        "--output_dir",
+        str(out),
+        "--dry_run",
+        "--num_generations",
+        "2",
+        "--max_completion_length",
+        "16",
+        "--reward_kwargs",
+        json.dumps({"radcliq": {"model_dirs": radcliq_dirs, "device": "cpu"}}),
+    ]
+    run_grpo(parse_train_config(RadGRPOConfig, argv, "radgrpo grpo"))
     report = json.loads((out / "dry_run.json").read_text())
     assert report["dry_run"] is True and report["per_device_train_batch_size"] == 2  # one group of 2 rollouts
     assert report["parameters"] == report["trainable_parameters"] == 428_386_560  # full fine-tuning

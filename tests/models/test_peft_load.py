@@ -109,9 +109,11 @@ def test_processor_comes_from_the_adapter_folder_when_it_has_one(adapter, tiny_m
 
 
 def test_radgrpo_eval_of_an_adapter_folder_equals_eval_of_the_merged_model(
-    adapter, tiny_model_dir, tiny_records, tmp_path, capsys
+    adapter, tiny_model_dir, tiny_records, tmp_path
 ):
-    from radgrpo.cli.main import main as radgrpo_main
+    from radgrpo.config import parse_config
+    from radgrpo.eval.config import EvalConfig
+    from radgrpo.eval.run import run_eval
 
     folder, *_ = adapter
     merged = tmp_path / "merged"  # the same weights saved as an ordinary model folder
@@ -120,10 +122,10 @@ def test_radgrpo_eval_of_an_adapter_folder_equals_eval_of_the_merged_model(
     preds = {}
     for name, model in (("adapter", folder), ("merged", merged), ("base", tiny_model_dir)):
         out = tmp_path / f"eval_{name}"
-        argv = ["eval", "--model", str(model), "--test_file", str(tiny_records[1]), "--out", str(out), "--adapter"]
+        argv = ["--model", str(model), "--test_file", str(tiny_records[1]), "--out", str(out), "--adapter"]
         argv.append("radgrpo")  # the same prompts for both (auto would read the folders' names)
         flags = ["--max_samples", "1", "--max_new_tokens", "6", "--metrics", "soft_f1", "rougeL", "--no-html"]
-        assert radgrpo_main([*argv, *flags, "--no-progress", "--n_resamples", "20"]) == 0, capsys.readouterr().err
+        run_eval(parse_config(EvalConfig, [*argv, *flags, "--no-progress", "--n_resamples", "20"]))  # `radgrpo eval`
         preds[name] = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(preds["adapter"]) == 2  # one grounding, one report record
     assert preds["adapter"][0]["prompt"] == tiny_records[0][0].question  # the radgrpo adapter: the record's question

@@ -1,7 +1,7 @@
 """``clinical_utility`` reward: values on hand-written completions (the metric's code), side option, custom costs
 validated at construction, task routing (a non-report sample -> None), the thinking rule (no ``</think>`` -> an empty
-report), pickling, the registry and ``radgrpo rewards list``, and the reward -> metric maps of the reward service and
-the report's Table 3 agreeing.
+report), pickling, the registry (its line in ``radgrpo rewards list``: tests/cli/test_rewards_list.py), and the
+reward -> metric maps of the reward service and the report's Table 3 agreeing.
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/rewards/test_clinical_utility_reward.py
 """
@@ -10,7 +10,6 @@ import pickle
 
 import pytest
 
-from radgrpo.cli.rewards import list_main
 from radgrpo.metrics.registry import get_metric
 from radgrpo.metrics.text.utility import score_clinical_utility
 from radgrpo.rewards import get_reward, list_rewards
@@ -68,35 +67,35 @@ def test_thinking_sample_without_answer_is_an_empty_report():
     assert out == [0.0, -3.5, 0.0]
 
 
-def test_pickles_registry_and_listing(capsys):
+def test_pickles_and_registry():
     r = make_clinical_utility_reward(side=False, costs={"Pneumothorax": {"miss": 4}}, name="cu")
     back = pickle.loads(pickle.dumps(r))
     assert back.__name__ == "cu" and back(HYPS, reference_report=REFS) == r(HYPS, reference_report=REFS)
     assert "clinical_utility" in list_rewards()
     assert REWARDS["clinical_utility"][0] == "radgrpo.rewards.report:make_clinical_utility_reward"
     assert reward_options("clinical_utility") == {"side": True, "costs": None, "thinking": None}
-    assert list_main([]) == 0
-    out = capsys.readouterr().out.splitlines()
-    i = next(k for k, line in enumerate(out) if line.startswith("clinical_utility "))
-    assert "side=True" in out[i + 1] and "costs=None" in out[i + 1]
 
 
-def test_reward_metric_maps_agree():
-    from radgrpo.eval.report.tables import REWARD_LABELS
-    from radgrpo.eval.report.tables import REWARD_METRICS as STARRED
-    from radgrpo.serve.catalog import REWARD_METRICS, reward_info
+def test_one_answer_to_which_metric_a_reward_scores():
+    from radgrpo.eval.report.tables import reward_label, reward_metric, reward_stars
+    from radgrpo.rewards.registry import reward_spec
+    from radgrpo.serve.catalog import reward_info
 
-    # the service's reward -> metric entry and Table 3's reward -> starred results name the same rewards and metrics
-    assert set(REWARD_METRICS) == set(STARRED)
-    for reward, metric in REWARD_METRICS.items():
-        assert reward in REWARDS
-        assert get_metric(metric).results[0] in STARRED[reward], reward
-    assert REWARD_METRICS["clinical_utility"] == "clinical_utility" and STARRED["clinical_utility"] == (
-        "clinical_utility",
+    # the reward registry is the one answer: the service's catalogue and Table 3's "*" both read it
+    for name in REWARDS:
+        if name.startswith("remote:"):
+            continue
+        metric = reward_spec(name).metric
+        assert reward_info(name)["metric"] == metric, name
+        assert reward_metric(name) == (get_metric(metric).results[0] if metric else None), name
+    assert reward_spec("clinical_utility").metric == "clinical_utility"
+    assert reward_spec("radgraph_f1").metric == "radgraph" and reward_stars([{"name": "radgraph_f1"}]) == {"radgraph"}
+    # rule_finding_errors optimises no metric of the table (its own costs): neither the catalogue nor Table 3 claims one
+    assert reward_spec("rule_finding_errors").metric is None
+    assert (
+        reward_info("rule_finding_errors")["metric"] is None
+        and reward_stars([{"name": "rule_finding_errors"}]) == set()
     )
-    # rule_finding_errors optimises no metric of the table (its own costs): neither map claims one
-    assert "rule_finding_errors" not in REWARD_METRICS and "rule_finding_errors" not in STARRED
-    assert reward_info("rule_finding_errors")["metric"] is None
     assert reward_info("clinical_utility") == {
         "name": "clinical_utility",
         "description": REWARDS["clinical_utility"][1],
@@ -104,4 +103,4 @@ def test_reward_metric_maps_agree():
         "metric": "clinical_utility",
         "models": [],
     }
-    assert REWARD_LABELS["clinical_utility"] == "utility"
+    assert reward_label([{"name": "clinical_utility"}]) == "+ utility"

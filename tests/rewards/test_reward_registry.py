@@ -1,11 +1,10 @@
-"""Reward registry and ``radgrpo rewards list``.
+"""Reward registry (``radgrpo rewards list``: tests/cli/test_rewards_list.py).
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/rewards/test_reward_registry.py
 """
 
 import pytest
 
-from radgrpo.cli.rewards import list_main
 from radgrpo.rewards import get_reward, list_rewards, register_reward
 from radgrpo.rewards.registry import REWARDS
 
@@ -42,22 +41,6 @@ def test_lazy_registration_imports_only_when_requested():
         REWARDS.pop("tmp_lazy")
 
 
-def test_cli_list(capsys):
-    assert list_main([]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out if line and not line.startswith(" ")][
-        : len(list_rewards())
-    ] == list_rewards()
-    # each reward's options, read from its signature, under its line
-    i = next(k for k, line in enumerate(out) if line.startswith("radgraph_f1 "))
-    assert (
-        out[i + 1].split(": ", 1)[1].startswith("level='complete', model='radgraph-xl'")
-        and "batch_size=0" in out[i + 1]
-    )
-    assert list_main(["--names"]) == 0
-    assert capsys.readouterr().out.split() == list_rewards()
-
-
 def test_default_rewards_importable_from_the_package():
     import radgrpo.rewards as R
 
@@ -91,3 +74,36 @@ def test_reward_options_are_checked_by_name():
         check_reward_options("bleu4", {"variant": "dice"})
     with pytest.raises(TypeError, match="retries"):
         get_reward("remote:radcliq@http://127.0.0.1:1", retry=2)
+
+
+def test_each_reward_names_the_metric_it_scores():
+    from radgrpo.metrics.registry import get_metric
+    from radgrpo.rewards.registry import RewardSpec, reward_label, reward_spec
+
+    for name in REWARDS:
+        spec = reward_spec(name)
+        assert isinstance(spec, RewardSpec) and spec[:2] == tuple(REWARDS[name][:2])
+        if spec.metric is not None:
+            get_metric(spec.metric)  # a metric of the table
+    # what each reward computes: the metric's own function (radgraph_f1 -> radgraph); rule_finding_errors counts
+    # errors with its own costs and think_format checks the format: no metric of the table
+    assert {n: reward_spec(n).metric for n in ("radgraph_f1", "grounding_soft_f1", "rule_finding_errors")} == {
+        "radgraph_f1": "radgraph",
+        "grounding_soft_f1": "soft_f1",
+        "rule_finding_errors": None,
+    }
+    assert [reward_label(n) for n in ("radcliq", "rule_finding_errors", "grounding_soft_f1_dice")] == [
+        "RCQ",
+        "finding errors",
+        "soft-F1 (Dice)",
+    ]
+    # an entry set by hand as (target, description) scores no metric; an unknown metric is refused at registration
+    REWARDS["tmp_pair"] = ("radgrpo.rewards.report:make_bleu4_reward", "a hand-set pair")
+    try:
+        assert reward_spec("tmp_pair").metric is None and reward_label("tmp_pair") == "tmp_pair"
+        with pytest.raises(KeyError, match="unknown metric 'bleu5'"):
+            register_reward("tmp_pair", "radgrpo.rewards.report:make_bleu4_reward", "x", overwrite=True, metric="bleu5")
+    finally:
+        REWARDS.pop("tmp_pair")
+    with pytest.raises(KeyError, match="unknown reward 'nope'"):
+        reward_spec("nope")

@@ -83,8 +83,8 @@ def test_pickles_and_registry_entry():
     back = pickle.loads(pickle.dumps(r))
     assert back.__name__ == "rf"
     assert back(HYPS, reference_report=REFS) == r(HYPS, reference_report=REFS)
-    target, desc = REWARDS["rule_finding_f1"]
-    assert target == "radgrpo.rewards.report:make_rule_finding_f1_reward"
+    target, desc, metric, _ = REWARDS["rule_finding_f1"]
+    assert target == "radgrpo.rewards.report:make_rule_finding_f1_reward" and metric == "rule_finding_f1"
     assert "not CheXbert" in desc and "side-aware by default" in desc
 
 

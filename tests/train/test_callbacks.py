@@ -40,40 +40,6 @@ def test_guard_rejects_non_positive_limits():
         TimeGuardCallback(0)
 
 
-def test_heldout_callback_logs_at_start_every_k_steps_and_end_once():
-    from radgrpo.train.callbacks import HeldOutCallback
-
-    calls = []
-
-    class Model:
-        training = True
-
-        def eval(self):
-            self.training = False
-
-        def train(self, mode=True):
-            self.training = mode
-
-    model = Model()
-
-    def score(m):
-        calls.append(m.training)
-        return {"f1": 0.25 * len(calls)}
-
-    cb = HeldOutCallback(score, every_steps=2)
-    state = _state(0)
-    cb.on_train_begin(None, state, None, model=model)
-    for step in range(1, 6):
-        state.global_step = step
-        cb.on_step_end(None, state, None, model=model)
-    cb.on_train_end(None, state, None, model=model)
-    cb.on_train_end(None, state, None, model=model)  # same step: not scored again
-    assert [(e["step"], e["heldout/f1"]) for e in state.log_history] == [(0, 0.25), (2, 0.5), (4, 0.75), (5, 1.0)]
-    assert calls == [False] * 4 and model.training is True  # scored in eval mode, training mode restored
-    with pytest.raises(ValueError, match="every_steps must be >= 1"):
-        HeldOutCallback(score, every_steps=0)
-
-
 class _Counter(callbacks.StatefulCallback):
     def __init__(self, key=None):
         self.n, self._key = 0, key

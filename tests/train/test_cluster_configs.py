@@ -127,11 +127,13 @@ def test_fsdp2_section_builds_the_plugin_the_trainer_uses(monkeypatch, tiny_mode
 
 
 def _paper_with(overlay: str, *flags: str):
-    from radgrpo.cli.train import _parse
     from radgrpo.train.configs import RadGRPOConfig
+    from radgrpo.train.parse import parse_train_config
 
     argv = ["--config", "grpo/paper_report", "--config", overlay, "--model_name_or_path", "x"]
-    return _parse(RadGRPOConfig, [*argv, "--train_file", "t.jsonl", "--output_dir", "tmp", *flags], "radgrpo grpo")
+    return parse_train_config(
+        RadGRPOConfig, [*argv, "--train_file", "t.jsonl", "--output_dir", "tmp", *flags], "radgrpo grpo"
+    )
 
 
 def test_vllm_colocate_overlay_keeps_the_paper_preset_and_adds_the_rollout_engine():

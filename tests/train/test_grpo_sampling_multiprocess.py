@@ -1,6 +1,7 @@
 """Dynamic sampling and prompt selection under ``accelerate launch`` with 2 CPU processes (gloo), on the tiny Qwen3-VL.
 
-The shipped ``accelerate/ddp`` config starts 2 processes through ``radgrpo.cli.main grpo``. The probe reward
+The shipped ``accelerate/ddp`` config starts 2 processes that run what ``radgrpo grpo`` runs
+(:func:`~radgrpo.train.parse.parse_train_config`, then :func:`~radgrpo.train.grpo.run_grpo`). The probe reward
 (``sampling_probe.py``) gives each rank its own reward plan per generation round, so the ranks find groups with
 signal at different rounds; a spy on TRL's loss records how many rows each rank trained on. The test checks that
 both ranks ran the same rounds, trained on the same number of groups (the smallest count), that the logged
@@ -29,8 +30,10 @@ import sys
 
 from trl import GRPOTrainer
 
-from radgrpo.cli.main import main
 from radgrpo.rewards.registry import register_reward
+from radgrpo.train.configs import RadGRPOConfig
+from radgrpo.train.grpo import run_grpo
+from radgrpo.train.parse import parse_train_config
 
 register_reward("sampling_probe", "sampling_probe:make_probe_reward", "test probe")
 original = GRPOTrainer._compute_loss
@@ -43,7 +46,7 @@ def spy(self, model, inputs):
 
 
 GRPOTrainer._compute_loss = spy
-sys.exit(main(["grpo", *sys.argv[1:]]))
+print(run_grpo(parse_train_config(RadGRPOConfig, sys.argv[1:], "radgrpo grpo")))
 """
 
 # per rank and optimizer step, one reward mode per generation round (2 groups of 2 completions per rank and round)

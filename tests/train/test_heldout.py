@@ -1,6 +1,7 @@
-"""Held-out evaluation during GRPO (radgrpo.train.heldout) and the model card (radgrpo.train.model_card), on the tiny
-Qwen3-VL: the evaluator equals `radgrpo eval`'s per-task numbers, the callback logs at the start / every eval_steps /
-the end through the trainer, the best checkpoint survives rotation, and the card repeats heldout.json.
+"""Held-out evaluation during GRPO and SFT (radgrpo.train.heldout) and the model card (radgrpo.train.model_card), on
+the tiny Qwen3-VL: the evaluator equals `radgrpo eval`'s per-task numbers, the callback logs at the start / every
+eval_steps / the end through the trainer, the best checkpoint survives rotation, the card repeats heldout.json, and
+SFT trains exactly as without it.
 Run: pytest tests/train/test_heldout.py"""
 
 import json
@@ -286,6 +287,52 @@ def test_sft_card_has_no_rewards_and_links_a_hub_base_model(tmp_path):
     assert "supervised fine-tuning" in text and "| reward |" not in text and "## Held-out" not in text
     assert "LoRA adapters: r=8, alpha=32, dropout=0.05." in text and "`abnormality_grounding`" in text
     assert "hf_secret_value" not in text and "hub_token" not in text
+
+
+def test_sft_logs_the_grpo_keys_and_trains_exactly_as_without_the_evaluation(tiny_model_dir, heldout_files, tmp_path):
+    """SFT takes the same held-out callback as GRPO (``eval_<task>/<metric>`` at the start, every eval_steps, the
+    end; heldout.json), and the evaluation leaves training alone: same losses, weights and saved tokenizer as without
+    it (greedy generation draws no random numbers; the tokenizer's padding is restored)."""
+    from safetensors.torch import load_file
+
+    from radgrpo.train.configs import RadSFTConfig
+    from radgrpo.train.sft import run_sft
+
+    train_file, eval_cfg = heldout_files
+    runs = {}
+    for name, heldout in (("plain", {}), ("heldout", {"eval_file": str(train_file), "eval_config": str(eval_cfg)})):
+        cfg = RadSFTConfig(
+            output_dir=str(tmp_path / name),
+            model_name_or_path=str(tiny_model_dir),
+            train_file=str(train_file),
+            max_steps=4,
+            per_device_train_batch_size=2,
+            learning_rate=1e-3,
+            logging_steps=1,
+            save_strategy="no",
+            eval_steps=2,
+            eval_max_samples=2,
+            report_to="none",
+            seed=0,
+            **heldout,
+        )
+        out = run_sft(cfg)
+        runs[name] = (json.loads((out / "log_history.json").read_text()), load_file(out / "model.safetensors"))
+    (plain_log, plain_w), (log, w) = runs["plain"], runs["heldout"]
+    for f in ("tokenizer.json", "tokenizer_config.json"):  # the saved tokenizer keeps its padding (right)
+        assert (tmp_path / "plain" / f).read_bytes() == (tmp_path / "heldout" / f).read_bytes(), f
+    losses = [(e["step"], e["loss"]) for e in log if "loss" in e]
+    assert losses == [(e["step"], e["loss"]) for e in plain_log if "loss" in e] and len(losses) == 4
+    assert plain_w.keys() == w.keys() and all(torch.equal(plain_w[k], w[k]) for k in w)
+    evals = [e for e in log if "eval_abnormality_grounding/map_50" in e]
+    assert [e["step"] for e in evals] == [0, 2, 4] and all("eval_report_generation/bleu4" in e for e in evals)
+    assert not any(k.startswith("heldout/") for e in log for k in e)  # one key scheme for SFT and GRPO
+    summary = json.loads((tmp_path / "heldout" / "heldout.json").read_text())
+    assert [e["step"] for e in summary["history"]] == [0, 2, 4] and summary["records"] == {
+        "abnormality_grounding": 2,
+        "report_generation": 2,
+    }
+    assert not (tmp_path / "plain" / "heldout.json").exists()
 
 
 @pytest.mark.parametrize(("metric", "best_step"), [("report_generation/bleu4", 4), ("report_generation/radcliq", 2)])

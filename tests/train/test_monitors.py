@@ -2,7 +2,7 @@
 and reward options from config (radgrpo.train.monitors, radgrpo.train.grpo).
 
 Rollout statistics are checked against what a probe reward saw of the same completions; the failure stop and the
-preflight run the real trainer and the real CLI on the tiny model.
+preflight run the real trainer on the tiny model (the CLI's one-line preflight error: tests/cli/test_grpo.py).
 Run: pytest tests/train/test_monitors.py
 """
 
@@ -205,25 +205,6 @@ def test_a_failing_reward_stops_training_with_its_error(tiny_model_dir, tiny_rec
         run_grpo(cfg)
 
 
-def test_preflight_lists_every_missing_model_and_writes_nothing(
-    tiny_model_dir, tiny_records, tmp_path, monkeypatch, capsys
-):
-    from radgrpo.cli.main import main
-
-    monkeypatch.setenv("RADGRPO_MODELS_DIR", str(tmp_path / "no_models"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no_cache"))
-    out = tmp_path / "run"
-    argv = ["grpo", "--model_name_or_path", str(tiny_model_dir), "--train_file", str(tiny_records[1])]
-    argv += ["--output_dir", str(out), "--reward_funcs", "radcliq", "grounding_soft_f1", "--report_to", "none"]
-    argv += ["--reward_kwargs", '{"radcliq": {"config": "radcliq_v1"}}']
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "5 scoring model(s) missing, training did not start" in err[0]
-    for model in ("radgraph-xl", "radgraph-xl-backbone", "chexbert", "bert-base-uncased", "distilroberta-base"):
-        assert f"{model} (for radcliq)" in err[0]
-    assert "radgrpo models download" in err[0] and not out.exists()
-
-
 def test_preflight_names_a_task_no_reward_scores(tiny_model_dir, tiny_records, tmp_path):
     from radgrpo.train.grpo import PreflightError, run_grpo
 
@@ -235,13 +216,13 @@ def test_preflight_names_a_task_no_reward_scores(tiny_model_dir, tiny_records, t
 
 
 def test_reward_kwargs_from_flags_reach_the_rewards(tmp_path):
-    from radgrpo.cli.train import _parse
     from radgrpo.config import ConfigError
     from radgrpo.train.configs import RadGRPOConfig
     from radgrpo.train.grpo import build_rewards
+    from radgrpo.train.parse import parse_train_config
 
     base = ["--model_name_or_path", "m", "--train_file", "t.jsonl", "--output_dir", str(tmp_path)]
-    cfg = _parse(
+    cfg = parse_train_config(
         RadGRPOConfig,
         base
         + ["--reward_funcs", "grounding_soft_f1", "radgraph_f1", "--reward_weights", "1.0", "0.5"]
@@ -257,13 +238,13 @@ def test_reward_kwargs_from_flags_reach_the_rewards(tmp_path):
     assert cfg.reward_weights == [1.0, 0.5]
     bad = base + ["--reward_funcs", "radgraph_f1", "--reward_kwargs", '{"radgraph_f1": {"levle": "partial"}}']
     with pytest.raises(ConfigError, match="has no option 'levle'; did you mean level"):
-        build_rewards(_parse(RadGRPOConfig, bad))
+        build_rewards(parse_train_config(RadGRPOConfig, bad))
     with pytest.raises(ConfigError, match=r"names \['bleu4'\], which are not in --reward_funcs"):
-        _parse(RadGRPOConfig, base + ["--reward_funcs", "radcliq", "--reward_kwargs", '{"bleu4": {}}'])
+        parse_train_config(RadGRPOConfig, base + ["--reward_funcs", "radcliq", "--reward_kwargs", '{"bleu4": {}}'])
     with pytest.raises(ConfigError, match="--reward_kwargs: not JSON/YAML"):
-        _parse(RadGRPOConfig, base + ["--reward_kwargs", '{"radcliq": [1'])
+        parse_train_config(RadGRPOConfig, base + ["--reward_kwargs", '{"radcliq": [1'])
     with pytest.raises(ConfigError, match="3 rewards"):
-        _parse(RadGRPOConfig, base + ["--reward_funcs", "a", "b", "c", "--reward_weights", "1", "2"])
+        parse_train_config(RadGRPOConfig, base + ["--reward_funcs", "a", "b", "c", "--reward_weights", "1", "2"])
     yaml_cfg = tmp_path / "g.yaml"
     yaml_cfg.write_text("reward_funcs: [radgraph_f1]\nreward_kwargs:\n  radgraph_f1: {level: simple}\n")
-    assert build_rewards(_parse(RadGRPOConfig, base + ["--config", str(yaml_cfg)]))[0].level == "simple"
+    assert build_rewards(parse_train_config(RadGRPOConfig, base + ["--config", str(yaml_cfg)]))[0].level == "simple"

@@ -1,7 +1,8 @@
 """Two GRPO optimizer steps under ``accelerate launch`` with 2 CPU processes (gloo), on the tiny Qwen3-VL.
 
 The shipped ``accelerate/ddp`` config is launched with ``--cpu --num_processes 2``; the run goes through the same
-entry point as a cluster run (``radgrpo.cli.main`` ``grpo``). A probe reward, registered in the launched script,
+flag parsing and training as a cluster run of ``radgrpo grpo`` (:func:`~radgrpo.train.parse.parse_train_config`,
+then :func:`~radgrpo.train.grpo.run_grpo`). A probe reward, registered in the launched script,
 writes each rank's completions and scores to disk and gives rank r the scores ``r + (len(text) % 8) / 8``, so a mean
 over one rank alone cannot equal the mean over both. The test checks that each logged ``rewards/probe/mean`` (and
 ``std``) is the statistic of both ranks' scores of that step, that the ranks split one prompt's group between them,
@@ -63,11 +64,13 @@ def make_probe_reward():
 LAUNCHER = """
 import sys
 
-from radgrpo.cli.main import main
 from radgrpo.rewards.registry import register_reward
+from radgrpo.train.configs import RadGRPOConfig
+from radgrpo.train.grpo import run_grpo
+from radgrpo.train.parse import parse_train_config
 
 register_reward("probe", "probe_reward:make_probe_reward", "test probe: rank + (len(text) % 8) / 8")
-sys.exit(main(["grpo", *sys.argv[1:]]))
+print(run_grpo(parse_train_config(RadGRPOConfig, sys.argv[1:], "radgrpo grpo")))
 """
 
 

@@ -10,13 +10,13 @@ import dataclasses
 
 import pytest
 
-from radgrpo.cli.train import _parse
 from radgrpo.config import ConfigError
 from radgrpo.data.export.trl import records_to_grpo_dataset, sft_messages
 from radgrpo.data.prompts import THINK_SUFFIX
 from radgrpo.records import write_jsonl
 from radgrpo.rewards.registry import get_reward
 from radgrpo.train.configs import RadGRPOConfig, RadSFTConfig
+from radgrpo.train.parse import parse_train_config
 from radgrpo.train.sft import build_sft_dataset, mix_count
 
 BASE = ["--model_name_or_path", "m", "--train_file", "t.jsonl", "--output_dir", "/tmp/radgrpo_thinking_modes"]
@@ -34,27 +34,27 @@ BASE = ["--model_name_or_path", "m", "--train_file", "t.jsonl", "--output_dir", 
     ],
 )
 def test_flag_values(argv, mode):
-    assert _parse(RadSFTConfig, BASE + argv).thinking == mode
+    assert parse_train_config(RadSFTConfig, BASE + argv).thinking == mode
 
 
 def test_yaml_values_and_bad_value(tmp_path):
     for text, mode in (("thinking: true", "suffix"), ("thinking: off", "off"), ("thinking: native", "native")):
         (tmp_path / "c.yaml").write_text(text + "\n")
-        assert _parse(RadGRPOConfig, BASE + ["--config", str(tmp_path / "c.yaml")]).thinking == mode
+        assert parse_train_config(RadGRPOConfig, BASE + ["--config", str(tmp_path / "c.yaml")]).thinking == mode
     with pytest.raises(ConfigError, match="thinking must be one of off, suffix, native"):
-        _parse(RadSFTConfig, BASE + ["--thinking", "maybe"])
+        parse_train_config(RadSFTConfig, BASE + ["--thinking", "maybe"])
 
 
 def test_thinking_presets_layer_over_the_paper_presets():
     for overlay, mode in (("grpo/thinking_suffix", "suffix"), ("grpo/thinking_native", "native")):
         for preset in ("grpo/paper_report", "grpo/paper_grounding"):
-            cfg = _parse(RadGRPOConfig, BASE + ["--config", preset, "--config", overlay])
+            cfg = parse_train_config(RadGRPOConfig, BASE + ["--config", preset, "--config", overlay])
             assert (cfg.thinking, cfg.max_completion_length) == (mode, 4096)
-        assert _parse(RadGRPOConfig, BASE + ["--config", "grpo/paper_report"]).thinking == "off"
-    sft = _parse(RadSFTConfig, BASE + ["--config", "sft/thinking", "--mix_file", "plain.jsonl"])
+        assert parse_train_config(RadGRPOConfig, BASE + ["--config", "grpo/paper_report"]).thinking == "off"
+    sft = parse_train_config(RadSFTConfig, BASE + ["--config", "sft/thinking", "--mix_file", "plain.jsonl"])
     assert (sft.thinking, sft.mix_share, sft.learning_rate) == ("suffix", 0.06, 1e-5)
     with pytest.raises(ConfigError, match="--mix_share needs --mix_file"):
-        _parse(RadSFTConfig, BASE + ["--config", "sft/thinking"])
+        parse_train_config(RadSFTConfig, BASE + ["--config", "sft/thinking"])
 
 
 def test_modes_in_the_training_rows(tiny_records):
@@ -76,7 +76,7 @@ def test_cold_start_mix(tiny_records, tmp_path):
     records, path = tiny_records
     think_recs = [dataclasses.replace(r, answer="<think>look</think>\n\n" + r.answer) for r in records[:6]]
     write_jsonl(think_recs, path.parent / "thinking.jsonl")
-    cfg = _parse(
+    cfg = parse_train_config(
         RadSFTConfig,
         [
             "--model_name_or_path",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.data.prompts import prompt_messages, user_message
+from radgrpo.errors import UserPathError
 from radgrpo.records import Record
 from radgrpo.thinking import is_thinking, uses_suffix
 
@@ -75,7 +76,7 @@ def grpo_prompt(record: Record, thinking: bool | str = False) -> list[dict[str, 
 def _image_path(record: Record, base_dir: str | os.PathLike | None) -> str:
     p = record.image_path(base_dir)
     if not p.exists():
-        raise FileNotFoundError(
+        raise UserPathError(
             f"record {record.id!r}: image {p} not found (paths are relative to the records "
             f"file's folder: pass base_dir)"
         )
@@ -166,5 +167,5 @@ def load_saved_dataset(path: str | os.PathLike):
     import datasets
 
     if not Path(path, "dataset_info.json").exists():
-        raise FileNotFoundError(f"{path} is not a saved dataset folder (no dataset_info.json)")
+        raise UserPathError(f"{path} is not a saved dataset folder (no dataset_info.json)")
     return datasets.load_from_disk(str(path))

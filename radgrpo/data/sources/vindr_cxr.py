@@ -34,6 +34,7 @@ from pathlib import Path
 from radgrpo.data.dicom import DicomError, convert_dicom, read_dicom_size
 from radgrpo.data.sources.common import DropCounter, RawRow, iter_csv, normalise_box
 from radgrpo.data.wbf import fuse_reader_boxes
+from radgrpo.errors import UserPathError
 
 SOURCE = "vindr_cxr"
 SPLITS = ("train", "test")
@@ -216,12 +217,12 @@ def convert_images(
     Example:
         >>> convert_images("/nonexistent", "train", DropCounter())  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
-        FileNotFoundError: ...
+        UserPathError: ...
     """
     root = Path(root)
     src_dir = root / split
     if not src_dir.is_dir():
-        raise FileNotFoundError(f"{src_dir}: no VinDr-CXR DICOM folder")
+        raise UserPathError(f"{src_dir}: no VinDr-CXR DICOM folder")
     res: dict[str, list[int]] = {}
     for entry in sorted(os.scandir(src_dir), key=lambda e: e.name):
         if not entry.name.endswith(".dicom"):

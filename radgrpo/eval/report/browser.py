@@ -36,8 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.boxes import parse_boxes
+from radgrpo.errors import UserPathError
 from radgrpo.eval.generate import Prediction
 from radgrpo.eval.report.plots import REFERENCE_COLOUR, run_colours
+from radgrpo.metrics.registry import result_order
 from radgrpo.records import Record
 from radgrpo.thinking import THINK_CLOSE, THINK_OPEN
 
@@ -49,8 +51,6 @@ THUMB_QUALITY = 80
 MAX_THOUGHT_CHARS = 8000
 #: score-row keys that are not sortable scores
 _NOT_SCORES = frozenset({"id", "task", "source", "target", "n_ref_boxes", "finished", "think_closed", "thinking"})
-#: sort keys shown first, in this order (the rest alphabetically)
-_SCORE_ORDER = ("ap_50", "soft_f1", "soft_f1_dice", "matched_iou", "parseable", "rougeL", "bleu4", "bertscore")
 
 
 def _is_score(key: str, value: Any) -> bool:
@@ -183,7 +183,7 @@ def browser_data(
             key = str(path.resolve()) if path.exists() else str(path)
             if key not in thumb_index:
                 if not path.is_file():
-                    raise FileNotFoundError(f"report: image of record {rec.id!r} not found at {path}")
+                    raise UserPathError(f"report: image of record {rec.id!r} not found at {path}")
                 thumb_index[key] = len(thumbs)
                 thumbs.append(thumbnail_uri(path, size=thumb_size))
             img = thumb_index[key]
@@ -242,7 +242,7 @@ def browser_data(
                 "r": per_run,
             }
         samples.append(sample)
-    ordered = [k for k in _SCORE_ORDER if k in score_keys] + sorted(set(score_keys) - set(_SCORE_ORDER))
+    ordered = result_order(score_keys)  # the sort keys in the metric table's order, the rest alphabetically
     return {
         "runs": [{"name": n, "colour": colours[n], "thinking": bool(thinking.get(n))} for n in names],
         "reference_colour": REFERENCE_COLOUR,

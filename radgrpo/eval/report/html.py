@@ -9,7 +9,9 @@ diagnostics, a bar chart, training curves per run (:func:`radgrpo.eval.report.pl
 reward-hacking alarms, a browser over every test sample (:mod:`radgrpo.eval.report.browser`: filters, sorting,
 thumbnails with reference and predicted boxes, word-level differences of the reports) and optional notes. Pictures
 are inlined (base64) and the script is inline, so the file opens offline and can be mailed or kept as a CI artefact.
-It does not compute any metric of a run and does not run a model.
+It does not compute any metric of a run and does not run a model, and it lists no metric names: the row order of
+the metric tables, the bar chart's metrics and the per-target table's columns come from the metric table
+(:mod:`radgrpo.metrics.registry`: ``result_order``, ``chart_results``, ``per_target_results``).
 
 ``radgrpo report RUN... --out report.html`` (:func:`write_report_from_runs`) builds it from ``radgrpo eval`` output
 folders; ``radgrpo demo`` uses :func:`write_report_from_dirs`; ``radgrpo eval`` writes one per run.
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from radgrpo.config import ConfigError
+from radgrpo.errors import UserPathError
 from radgrpo.eval.compare import PAIRED_METRICS, reading
 from radgrpo.eval.generate import Prediction, read_predictions
 from radgrpo.eval.report import tables as T
@@ -57,63 +60,19 @@ from radgrpo.eval.report.runs import (
     training_rewards,
     unique_names,
 )
-from radgrpo.eval.score import read_scores
+from radgrpo.eval.score import ScoreRow, read_scores
 from radgrpo.eval.summarize import RunResults, read_results
+from radgrpo.metrics.registry import chart_results, per_target_results, result_order
 from radgrpo.records import Record
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-#: Metric order in tables; metrics not listed follow alphabetically.
-METRIC_ORDER: tuple[str, ...] = (
-    "map_50",
-    "soft_f1",
-    "soft_f1_dice",
-    "matched_iou",
-    "format_valid_rate",
-    "map_50_truth",
-    "soft_f1_truth",
-    "soft_f1_dice_truth",
-    "matched_iou_truth",
-    "rule_finding_f1",
-    "rule_finding_f1_side",
-    "clinical_utility",
-    "rule_finding_f1_truth",
-    "rule_finding_f1_side_truth",
-    "clinical_utility_truth",
-    "recall_truth/subtle",
-    "recall_truth/conspicuous",
-    "recall_side_truth/subtle",
-    "recall_side_truth/conspicuous",
-    "bleu4",
-    "rougeL",
-    "gleu",
-    "bertscore",
-    "chexbert_micro_14",
-    "chexbert_macro_14",
-    "chexbert_micro_5",
-    "chexbert_macro_5",
-    "radgraph",
-    "green",
-    "radcliq",
-)
-#: Metrics in the per-target table (one column per run each); the truth ones only when some run has them.
-TARGET_TABLE_METRICS: tuple[str, ...] = ("map_50", "soft_f1", "map_50_truth", "soft_f1_truth")
-#: Metrics drawn in the bar chart (those present).
-CHART_METRICS: tuple[str, ...] = (
-    "map_50",
-    "soft_f1",
-    "matched_iou",
-    "rule_finding_f1",
-    "rule_finding_f1_side",
-    "bleu4",
-    "rougeL",
-)
 #: Comparisons drawn in the forest plot: those whose name starts with this (GRPO against each of its baselines).
 FOREST_PREFIX = "grpo_vs_"
 
 
 def _ordered(names: Sequence[str]) -> list[str]:
-    known = [m for m in METRIC_ORDER if m in names]
-    return known + sorted(set(names) - set(known))
+    """Result names in the metric table's order (:func:`radgrpo.metrics.registry.result_order`)."""
+    return result_order(names)
 
 
 def _table(blocks: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -376,7 +335,9 @@ def write_report(
 
     chart_values = {
         run: {
-            m: (r.overall[m].value, r.overall[m].ci_low, r.overall[m].ci_high) for m in CHART_METRICS if m in r.overall
+            m: (r.overall[m].value, r.overall[m].ci_low, r.overall[m].ci_high)
+            for m in chart_results()
+            if m in r.overall
         }
         for run, r in runs.items()
     }
@@ -412,7 +373,7 @@ def write_report(
         n_resamples=n_resamples,
         overall=_table({r: runs[r].overall for r in names}),
         per_task=_grouped_tables(runs, "per_task"),
-        per_target=_target_table(runs, TARGET_TABLE_METRICS),
+        per_target=_target_table(runs, per_target_results(table=True)),
         diagnostics=_diagnostics(runs, thinking),
         paired=_paired_rows(paired or {}),
         forest=_forest(paired or {}),
@@ -430,7 +391,7 @@ def write_report(
     return out
 
 
-def load_run_dir(run_dir: str | os.PathLike) -> tuple[RunResults, list[Prediction], list[dict]]:
+def load_run_dir(run_dir: str | os.PathLike) -> tuple[RunResults, list[Prediction], list[ScoreRow]]:
     """Load a ``radgrpo eval`` output folder: ``results.json``, ``predictions.jsonl`` and ``scores.jsonl``.
 
     Args:
@@ -454,7 +415,7 @@ def load_run_dir(run_dir: str | os.PathLike) -> tuple[RunResults, list[Predictio
     d = Path(run_dir)
     for name in ("results.json", "predictions.jsonl", "scores.jsonl"):
         if not (d / name).is_file():
-            raise FileNotFoundError(f"{d}: missing {name}; is this a radgrpo eval output folder?")
+            raise UserPathError(f"{d}: missing {name}; is this a radgrpo eval output folder?")
     preds, bad = read_predictions(d / "predictions.jsonl")
     if bad:
         raise ValueError(f"{d / 'predictions.jsonl'}: {bad} malformed line(s)")

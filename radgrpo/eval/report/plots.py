@@ -229,8 +229,8 @@ class CurvePanel:
 
 
 #: The panels, in order (those without data are left out): TRL's loss, GRPO reward (total and per reward), KL and
-#: completion length, radgrpo's per-task GRPO monitors (radgrpo.train.monitors) and held-out metrics logged during
-#: training (SFT's ``heldout/<metric>``, GRPO's ``eval_<task>/<metric>``; per-label values are left out).
+#: completion length, radgrpo's per-task GRPO monitors (radgrpo.train.monitors) and the held-out metrics SFT and GRPO
+#: log during training (``eval_<task>/<metric>``, radgrpo.train.heldout; per-label values are left out).
 CURVE_PANELS: tuple[CurvePanel, ...] = (
     CurvePanel("loss", "training loss", r"loss"),
     CurvePanel("reward", "reward (mean over rollouts)", r"reward|rewards/(?P<label>[^/]+)/mean"),
@@ -239,7 +239,6 @@ CURVE_PANELS: tuple[CurvePanel, ...] = (
     CurvePanel("reward per task", "reward (mean)", r"tasks/(?P<label>[^/]+)/reward_mean"),
     CurvePanel("report length", "length / reference length", r"tasks/(?P<label>[^/]+)/length_ratio"),
     CurvePanel("groups without reward variance", "share of groups", r"tasks/(?P<label>[^/]+)/zero_std_groups"),
-    CurvePanel("held-out", "held-out metric", r"heldout/(?P<label>[^/]+)"),
     CurvePanel("held-out", "held-out metric", r"eval_(?P<task>[a-z_]+)/(?P<label>[^/]+)"),
 )
 #: keys of the trainer's final summary entry (``train_runtime``, ``train_loss`` ...): not a training step

@@ -27,7 +27,7 @@ import yaml
 
 from radgrpo.config import ConfigError
 from radgrpo.eval.generate import Prediction, read_predictions
-from radgrpo.eval.score import read_scores
+from radgrpo.eval.score import ScoreRow, read_scores
 from radgrpo.eval.summarize import RunResults, read_results
 from radgrpo.records import Record, read_jsonl
 
@@ -76,7 +76,7 @@ class EvalRun:
     folder: Path
     results: RunResults
     predictions: list[Prediction]
-    scores: list[dict[str, Any]]
+    scores: list[ScoreRow]
     config: dict[str, Any] = field(default_factory=dict)
     training: TrainingRun | None = None
 

@@ -1,12 +1,15 @@
 """The paper-style tables of the report, as plain data: Table 1 (report metrics), Table 2 (mAP@0.5 per dataset),
 Table 3 (reward ablation), with significance marks from paired tests against a baseline run.
 
-Rows are runs and columns metrics, as in the paper's Tables 1-3 (docs/evaluation.md#report). Values in [0, 1] are
-shown ×100 with one decimal, RadCliQ (lower is better) and the clinical utility (<= 0, higher is better) with two
-decimals, ANC (mean characters of the report answers) as an integer. Table 1 also shows, where runs have them, the
-rule-labeller finding-F1s, the utility, and the same scored against the drawn truth of synthetic readers-world
-records (finding-F1, utility, recall of subtle and of conspicuous findings). Best values are bold and second-best underlined (not for ANC, which has no better
-direction).
+Rows are runs and columns metrics, as in the paper's Tables 1-3 (docs/evaluation.md#report). Headers, scales and
+decimals come from the metric table (:func:`radgrpo.metrics.registry.spec_for`): values in [0, 1] are shown ×100
+with one decimal, RadCliQ (lower is better, ``↓`` in its header) and the clinical utility (<= 0, higher is better)
+with two decimals, ANC (mean characters of the report answers) as an integer. Table 1's columns are
+:data:`TABLE1_PAPER` (the paper's, in its order) then :data:`TABLE1_MORE`, where runs have them: the rule-labeller
+finding-F1s, the utility, and the same scored against the drawn truth of synthetic readers-world records
+(finding-F1, utility, recall of subtle and of conspicuous findings). Table 3's reward labels and ``*`` (metric also
+the training reward) come from the reward table (:func:`radgrpo.rewards.registry.reward_spec`). Best values are bold
+and second-best underlined (not for ANC, which has no better direction).
 
 Significance: for every run but the baseline, each column's paired difference ``run - baseline`` on the shared items
 (:func:`radgrpo.eval.compare.compare_runs` for its metrics; a paired bootstrap and approximate-randomisation test of
@@ -32,17 +35,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from radgrpo.eval import summarize as _summ
 from radgrpo.eval.compare import PAIRED_METRICS, compare_runs
+from radgrpo.eval.summarize import ANC, ANC_TASK
 from radgrpo.metrics.bootstrap import MetricResult, bootstrap_ci
 from radgrpo.metrics.paired import holm, mean_statistic, paired_comparison, paired_items
+from radgrpo.metrics.registry import get_metric, no_direction, score_key, shown
+from radgrpo.rewards.registry import REWARDS, reward_spec
+from radgrpo.rewards.registry import reward_label as short_reward_label
 
 #: the report task whose rows Table 1 and ANC read
-REPORT_TASK = "report_generation"
-#: ANC: mean characters of the report answers (``answer_chars`` of the score rows)
-ANC = str(getattr(_summ, "ANC", "anc"))
-#: columns without a better direction (no bold, ``+``/``−`` marks)
-NO_DIRECTION: frozenset[str] = frozenset(getattr(_summ, "NO_DIRECTION", frozenset({ANC})))
+REPORT_TASK = ANC_TASK
+#: columns without a better direction (no bold, ``+``/``−`` marks): the metric table's (ANC)
+NO_DIRECTION: frozenset[str] = no_direction()
 #: significance level of the marks (on Holm-adjusted p-values)
 ALPHA = 0.05
 #: grounding tasks in Table 2 column order, with the paper's short names
@@ -60,8 +64,7 @@ class Column:
 
     Args:
         label: the header (the paper's abbreviation).
-        names: ``results.json`` names that fill it, first present wins (e.g. RadGraph's ``radgraph`` or
-            ``radgraph_complete``).
+        names: ``results.json`` names that fill it, first present wins.
         scale: multiplier for display (100 for scores in [0, 1]).
         digits: decimals shown.
         paper: whether the paper's table has the column (the others are shown when a run has them).
@@ -74,55 +77,50 @@ class Column:
     paper: bool = True
 
 
-#: Table 1's columns (the paper's, then the demo's lexical and rule-based ones); a column no run has is left out.
-TABLE1_COLUMNS: tuple[Column, ...] = (
-    Column("R-L", ("rougeL",)),
-    Column("B-S", ("bertscore",)),
-    Column("CXb-micro", ("chexbert_micro_14",)),
-    Column("CXb-macro", ("chexbert_macro_14",)),
-    Column("RGF1", ("radgraph", "radgraph_complete", "radgraph_f1")),
-    Column("GREEN", ("green",)),
-    Column("RCQ↓", ("radcliq",), scale=1.0, digits=2),
-    Column("BLEU-4", ("bleu4",), paper=False),
-    Column("GLEU", ("gleu",), paper=False),
-    Column("finding-F1", ("rule_finding_f1",), paper=False),
-    Column("finding-F1 (side)", ("rule_finding_f1_side",), paper=False),
-    Column("utility", ("clinical_utility",), scale=1.0, digits=2, paper=False),
-    # against the drawn truth (synthetic readers world): what the image shows, not what one reader wrote
-    Column("finding-F1 vs truth", ("rule_finding_f1_truth",), paper=False),
-    Column("finding-F1 (side) vs truth", ("rule_finding_f1_side_truth",), paper=False),
-    Column("utility vs truth", ("clinical_utility_truth",), scale=1.0, digits=2, paper=False),
-    Column("recall subtle (truth)", ("recall_truth/subtle",), paper=False),
-    Column("recall conspicuous (truth)", ("recall_truth/conspicuous",), paper=False),
+def column(name: str, paper: bool = True) -> Column:
+    """The column of result ``name`` as the metric table presents it: its label (``↓`` appended when lower is
+    better), scale and decimals.
+
+    Example:
+        >>> column("radcliq")
+        Column(label='RCQ↓', names=('radcliq',), scale=1.0, digits=2, paper=True)
+    """
+    spec = shown(name)
+    arrow = "↓" if spec.higher_is_better is False else ""
+    return Column(spec.label + arrow, (name,), scale=spec.scale, digits=spec.digits, paper=paper)
+
+
+#: The paper's Table 1 columns, in the paper's order. A list of names because the order is the content (each
+#: column's header and format come from the metric table).
+TABLE1_PAPER: tuple[str, ...] = (
+    "rougeL",
+    "bertscore",
+    "chexbert_micro_14",
+    "chexbert_macro_14",
+    "radgraph",
+    "green",
+    "radcliq",
 )
-ANC_COLUMN = Column("ANC", (ANC,), scale=1.0, digits=0)
-#: reward name (radgrpo.rewards) -> the metric it optimises, for Table 3's "*" (metric also the training reward); the
-#: same rewards and metrics as radgrpo.serve.catalog.REWARD_METRICS (``rule_finding_errors`` optimises none of them)
-REWARD_METRICS: dict[str, tuple[str, ...]] = {
-    "radcliq": ("radcliq",),
-    "bertscore": ("bertscore",),
-    "radgraph_f1": ("radgraph", "radgraph_complete", "radgraph_f1"),
-    "gleu": ("gleu",),
-    "bleu4": ("bleu4",),
-    "rule_finding_f1": ("rule_finding_f1",),
-    "clinical_utility": ("clinical_utility",),
-    "grounding_soft_f1": ("soft_f1",),
-    "grounding_soft_f1_dice": ("soft_f1_dice",),
-}
-#: reward name -> the paper's short label in Table 3 ("+ RCQ", "+ B-S" ...)
-REWARD_LABELS: dict[str, str] = {
-    "radcliq": "RCQ",
-    "bertscore": "B-S",
-    "radgraph_f1": "RGF1",
-    "gleu": "GLEU",
-    "bleu4": "BLEU-4",
-    "rule_finding_f1": "finding-F1",
-    "rule_finding_errors": "finding errors",
-    "clinical_utility": "utility",
-    "grounding_soft_f1": "soft-F1",
-    "grounding_soft_f1_dice": "soft-F1 (Dice)",
-    "think_format": "think format",
-}
+#: Table 1's further columns, after the paper's and in this order (the order is the content): lexical, the rule
+#: labeller's finding-F1s and the utility, then the same against the drawn truth (synthetic readers world: what the
+#: image shows, not what one reader wrote).
+TABLE1_MORE: tuple[str, ...] = (
+    "bleu4",
+    "gleu",
+    "rule_finding_f1",
+    "rule_finding_f1_side",
+    "clinical_utility",
+    "rule_finding_f1_truth",
+    "rule_finding_f1_side_truth",
+    "clinical_utility_truth",
+    "recall_truth/subtle",
+    "recall_truth/conspicuous",
+)
+#: Table 1's columns (the paper's, then the further ones); a column no run has is left out.
+TABLE1_COLUMNS: tuple[Column, ...] = tuple(column(n) for n in TABLE1_PAPER) + tuple(
+    column(n, paper=False) for n in TABLE1_MORE
+)
+ANC_COLUMN = column(ANC)
 
 
 def _finite(v: Any) -> bool:
@@ -157,9 +155,8 @@ def report_metric(run: Any, name: str) -> MetricResult | None:
 
 
 def _score_key(name: str) -> str:
-    """The per-sample score key of a ``results.json`` mean metric (``map_50`` -> ``ap_50``)."""
-    inverse = {v: k for k, v in _summ.RESULT_NAMES.items()}
-    return "answer_chars" if name == ANC else inverse.get(name, name)
+    """The per-sample score key of a ``results.json`` mean metric (``map_50`` -> ``ap_50``, ANC -> ``answer_chars``)."""
+    return score_key(name)
 
 
 def paired_tests(
@@ -490,7 +487,7 @@ def table2(
     keys = sorted({k for d in per_run.values() for k in d}, key=_dataset_order)
     if not keys:
         return None
-    col = Column("mAP@0.5", ("map_50",))
+    col = column("map_50")
     columns = [(k, "map_50", col) for k in keys]
     values: dict[str, dict[str, MetricResult | None]] = {r: {k: per_run[r].get(k) for k in keys} for r in runs}
     if len(keys) > 1:
@@ -535,7 +532,7 @@ def reward_label(rewards: Sequence[Mapping[str, Any]]) -> str:
     for r in rewards:
         name = str(r.get("name"))
         w = r.get("weight", 1.0)
-        text = REWARD_LABELS.get(name, name)
+        text = short_reward_label(name)
         if _finite(w) and float(w) != 1.0:
             text = f"{float(w):g}×{text}"
         opts = r.get("options") or {}
@@ -545,6 +542,17 @@ def reward_label(rewards: Sequence[Mapping[str, Any]]) -> str:
     return "+ " + " + ".join(parts) if parts else "(no reward recorded)"
 
 
+def reward_metric(name: str) -> str | None:
+    """The ``results.json`` name a reward scores (its metric's first result, :class:`~radgrpo.rewards.registry.RewardSpec`), or None.
+
+    Example:
+        >>> reward_metric("radgraph_f1"), reward_metric("grounding_soft_f1"), reward_metric("rule_finding_errors")
+        ('radgraph', 'soft_f1', None)
+    """
+    metric = reward_spec(name).metric if name in REWARDS else None
+    return get_metric(metric).results[0] if metric else None
+
+
 def reward_stars(rewards: Sequence[Mapping[str, Any]]) -> set[str]:
     """The result names that were also a training reward of the run (Table 3's ``*``).
 
@@ -552,7 +560,7 @@ def reward_stars(rewards: Sequence[Mapping[str, Any]]) -> set[str]:
         >>> sorted(reward_stars([{"name": "radcliq"}, {"name": "rule_finding_errors"}]))
         ['radcliq']
     """
-    return {m for r in rewards for m in REWARD_METRICS.get(str(r.get("name")), ())}
+    return {m for r in rewards if (m := reward_metric(str(r.get("name")))) is not None}
 
 
 def table3(

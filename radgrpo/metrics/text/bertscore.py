@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from radgrpo.errors import UserPathError
 from radgrpo.metrics.loaders import ModelNotFoundError, resolve_model
 
 #: tokenizer classes that bert-score encodes with ``add_prefix_space=True`` (byte-level BPE)
@@ -88,7 +89,7 @@ def bundled_baseline_dir() -> Path:
     """
     spec = importlib.util.find_spec("bert_score")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
+        raise UserPathError(
             "the bert-score package is not installed; `pip install bert-score==0.3.13` provides "
             "the baseline files (or pass baseline_path=)"
         )
@@ -116,7 +117,7 @@ def baseline_file(model: str, lang: str = "en") -> Path:
         p = root / f"{n}.tsv"
         if p.is_file():
             return p
-    raise FileNotFoundError(
+    raise UserPathError(
         f"no bert-score baseline for model {model!r} (lang {lang!r}) under {root}; pass "
         "baseline_path= (a LAYER,P,R,F TSV) or rescale_with_baseline=False"
     )

@@ -28,6 +28,8 @@ from typing import Any, TypedDict, cast
 import torch
 from torch import nn
 
+from radgrpo.errors import RadgrpoUserError
+
 CHECKPOINT_FILE = "chexbert.pth"
 MAX_LENGTH = 512
 NUM_FOUR_WAY_HEADS = 13
@@ -76,7 +78,7 @@ BERT_BASE_UNCASED: BertSizes = {
 _IGNORED_BUFFERS = ("bert.embeddings.position_ids", "bert.embeddings.token_type_ids")
 
 
-class CheXbertCheckpointError(ValueError):
+class CheXbertCheckpointError(RadgrpoUserError, ValueError):
     """``chexbert.pth`` does not match the CheXbert layout (missing/unexpected keys or wrong shapes)."""
 
 
