@@ -21,6 +21,11 @@ The rules (each a checker function over a source tree, so the self-tests below r
    it calls). A command's body lives in its stage package; ``radgrpo.cli`` only parses, calls it and prints.
 6. No import cycles between the package's modules (:func:`import_graph`, :func:`import_cycles`): every module's
    imports (lazy ones too) form a graph without a cycle, so each module can be read after the ones it imports.
+7. Tests mirror the package (:func:`unmirrored_tests`): ``tests/<package path>/test_<module>[_<aspect>].py`` tests
+   ``radgrpo/<package path>/<module>.py`` (or the sub-package ``<module>/``); ``tests/cli/test_<command words>.py``
+   tests ``radgrpo/cli/<command words>.py``; ``tests/benchmarks/test_<script>.py`` tests ``benchmarks/<script>.py``.
+   A test of an agreement between stages or of the repository itself is listed in :data:`CROSS_CUTTING` with its
+   reason. Every test folder is a package (``__init__.py``), so basenames need no prefixes.
 
 Every rule walks the whole AST, so a lazy import inside a function counts the same as a module-level one (except
 rule 4, which is about module level only). Relative imports are resolved against the importing module.
@@ -83,6 +88,19 @@ DATA_FORBIDDEN = {
 # importer module -> why it may break DATA_FORBIDDEN (keep this list short; each entry is a debt to pay off)
 DATA_EXCEPTIONS: dict[str, str] = {}  # importer module -> why it may break rule 3 (none today)
 # heavy stacks that must stay out of the cheap layers at module level
+#: Test files that check an agreement between stages or the repository itself, not one module: path -> why.
+CROSS_CUTTING = {
+    "tests/test_layering.py": "the import rules and the layout of tests/",
+    "tests/test_docs.py": "README.md and docs/ against the code they describe",
+    "tests/test_dependencies.py": "every third-party import is a declared dependency",
+    "tests/data/test_prompt_owner.py": "the TRL export, the verl export and evaluation send the same user turn",
+    "tests/eval/test_real_radiographs.py": "the real NIH radiographs through data, prediction and evaluation",
+    "tests/train/test_cluster_configs.py": "the shipped accelerate/DeepSpeed/FSDP launch files and vLLM overlays of GRPO",
+    "tests/train/test_multiprocess.py": "GRPO under a two-process accelerate launch",
+    "tests/train/test_resume_kill.py": "SFT and GRPO killed after a checkpoint resume step for step",
+    "tests/train/test_thinking_modes.py": "one thinking mode from training presets through the cold-start mix to the rewards",
+}
+
 HEAVY = {"trl", "fastapi", "uvicorn"}
 NO_HEAVY = {"records", "boxes", "config", "chat_client", "metrics", "rewards", "data"}
 
@@ -317,6 +335,73 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 # ---- the rules on the real tree ----
+
+
+def mirrored_module(test: Path, root: Path) -> Path | None:
+    """The module a test file mirrors (rule 7), or ``None``: ``tests/eval/test_generate_resume.py`` ->
+    ``radgrpo/eval/generate.py`` (the longest module name that the stem equals or starts with, then ``_``)."""
+    rel = test.relative_to(root / "tests").parent
+    if test.parent == root / "tests" / "benchmarks":
+        src = root / "benchmarks"
+    else:
+        src = root / "radgrpo" / rel
+    if not src.is_dir() or not test.stem.startswith("test_"):
+        return None
+    stem = test.stem[len("test_") :]
+    names = {p.stem: p for p in src.glob("*.py") if p.stem != "__init__"}
+    names.update({p.name: p for p in src.iterdir() if (p / "__init__.py").is_file()})
+    hits = [m for m in names if stem == m or stem.startswith(m + "_")]
+    return names[max(hits, key=len)] if hits else None
+
+
+def unmirrored_tests(root: Path) -> list[str]:
+    """Test files that mirror no module and are not in :data:`CROSS_CUTTING`, and test folders without an
+    ``__init__.py`` (rule 7)."""
+    bad = []
+    for test in sorted((root / "tests").rglob("test_*.py")):
+        rel = test.relative_to(root).as_posix()
+        if rel not in CROSS_CUTTING and mirrored_module(test, root) is None:
+            bad.append(
+                f"{rel}: mirrors no module (name it tests/<package>/test_<module>.py or list it in CROSS_CUTTING)"
+            )
+        for folder in test.relative_to(root).parents[:-1]:
+            if not (root / folder / "__init__.py").is_file():
+                bad.append(f"{folder.as_posix()}: a test folder without __init__.py")
+    return sorted(set(bad))
+
+
+def test_tests_mirror_the_package():
+    assert unmirrored_tests(ROOT) == []
+    assert [p for p in CROSS_CUTTING if not (ROOT / p).is_file()] == []
+
+
+def test_mirror_rule_on_a_small_tree(tmp_path):
+    for f in (
+        "radgrpo/eval/generate.py",
+        "radgrpo/eval/report/html.py",
+        "radgrpo/eval/report/__init__.py",
+        "benchmarks/gpu_check.py",
+        "tests/__init__.py",
+        "tests/eval/__init__.py",
+    ):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text("")
+    tests = tmp_path / "tests"
+    assert (
+        mirrored_module(tests / "eval" / "test_generate_resume.py", tmp_path) == tmp_path / "radgrpo/eval/generate.py"
+    )
+    assert mirrored_module(tests / "eval" / "test_report.py", tmp_path) == tmp_path / "radgrpo/eval/report"
+    assert mirrored_module(tests / "benchmarks" / "test_gpu_check.py", tmp_path) == tmp_path / "benchmarks/gpu_check.py"
+    assert mirrored_module(tests / "eval" / "test_eval_generate.py", tmp_path) is None  # a prefix, not a module
+    assert mirrored_module(tests / "eval" / "test_generator.py", tmp_path) is None
+    (tests / "eval" / "test_generate.py").write_text("")
+    (tests / "eval" / "report").mkdir()
+    (tests / "eval" / "report" / "test_html.py").write_text("")
+    (tests / "test_stray.py").write_text("")
+    assert unmirrored_tests(tmp_path) == [
+        "tests/eval/report: a test folder without __init__.py",
+        "tests/test_stray.py: mirrors no module (name it tests/<package>/test_<module>.py or list it in CROSS_CUTTING)",
+    ]
 
 
 def test_every_module_has_a_layer():

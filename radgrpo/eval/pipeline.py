@@ -1,8 +1,8 @@
 """One evaluation run end to end: generate -> score -> summarise -> ``results.json`` + ``report.html``.
 
 ``evaluate`` takes an already loaded model and processor, so a caller that evaluates several checkpoints (the demo:
-untrained / SFT / GRPO) loads code once and calls it per model. Model loading from a name or folder, YAML/flag
-parsing and console output live in ``radgrpo.cli.evaluate``; the settings are one :class:`EvalConfig`
+untrained / SFT / GRPO) loads code once and calls it per model. Model loading from a name or folder is
+:func:`radgrpo.eval.run.run_eval`'s (``radgrpo eval``); the settings are one :class:`EvalConfig`
 (``radgrpo.eval.config``). Output folder layout (docs/evaluation.md)::
 
     out_dir/predictions.jsonl   one Prediction per test record (resumable)

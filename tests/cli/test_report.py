@@ -1,5 +1,5 @@
 """``radgrpo report``: a missing folder, a folder that is no eval output, an unknown baseline, a missing test file and
-a bad thumbnail size are each one line on stderr, exit code 2. (The report itself: tests/eval/test_eval_report.py.)
+a bad thumbnail size are each one line on stderr, exit code 2. (The report itself: tests/eval/report/test_html.py.)
 
 Run: OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python -m pytest -q tests/cli/test_report.py
 """

@@ -1,5 +1,5 @@
 """``radgrpo.eval.predict``: one answer for one PNG or DICOM on the tiny Qwen3-VL, equal to what evaluation generates
-for the same record; the drawn boxes. The command ``radgrpo predict``: tests/cli/test_predict_cli.py.
+for the same record; the drawn boxes. The command ``radgrpo predict``: tests/cli/test_predict.py.
 
 Run: OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python -m pytest -q tests/eval/test_predict.py
 """

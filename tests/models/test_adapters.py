@@ -526,17 +526,17 @@ def test_unknown_adapter_names_the_closest():
 def test_registry_and_help():
     assert list(ADAPTERS) == [
         "radgrpo",
+        "chexagent",
+        "llava_rad",
+        "maira2",
+        "medgemma",
+        "medgemma_pt",
         "qwen3_vl_instruct",
         "qwen3_vl_thinking",
         "qwen2_5_vl",
-        "medgemma",
-        "medgemma_pt",
-        "maira2",
-        "llava_rad",
-        "chexagent",
     ]
     lines = adapters_help().splitlines()
-    assert len(lines) == len(ADAPTERS) and lines[6].startswith("maira2 ") and "[--trust_remote_code]" in lines[6]
+    assert len(lines) == len(ADAPTERS) and lines[3].startswith("maira2 ") and "[--trust_remote_code]" in lines[3]
     assert {a.box_frame for a in ADAPTERS.values()} == {
         "norm",
         "qwen1000",
@@ -552,3 +552,24 @@ def test_registry_and_help():
         "max_new_tokens": 4096,
     }
     assert get_adapter("qwen3_vl_thinking").template_kwargs(True) == {"enable_thinking": True}
+
+
+def test_a_new_family_is_one_module(tmp_path, monkeypatch):
+    """A module dropped into the adapters package registers its adapter: no list elsewhere to edit."""
+    import radgrpo.models.adapters as pkg
+
+    (tmp_path / "zz_family.py").write_text(
+        "from radgrpo.models.adapters.base import BaselineAdapter\n"
+        "from radgrpo.models.adapters.registry import register_adapter\n"
+        "register_adapter(BaselineAdapter(name='zz_model', description='a test family', hub_ids=('zz-model',)))\n"
+    )
+    monkeypatch.setattr(pkg, "__path__", [*pkg.__path__, str(tmp_path)])
+    try:
+        families = pkg._register_families()
+        assert families[0] == "radgrpo" and families[-1] == "zz_family"
+        assert resolve_adapter("auto", "acme/zz-model-7b").name == "zz_model"
+    finally:
+        ADAPTERS.pop("zz_model", None)
+        import sys
+
+        sys.modules.pop("radgrpo.models.adapters.zz_family", None)

@@ -21,7 +21,7 @@ How f1chexbert 0.0.2 computes its numbers (read from its source; reproduced by :
     * ``accuracy`` = 5-label exact match rate; its per-sample array is the 5-label exact match (1.0/0.0).
 
 The peer test of f1chexbert (its ``tests/f1chexbert_test.py``) is reproduced from its label matrices in
-``tests/metrics/test_chexbert.py``: micro-14 0.36363636, macro-14 0.11904762, micro-5 0.33333333, macro-5 0.2.
+``tests/metrics/text/test_chexbert.py``: micro-14 0.36363636, macro-14 0.11904762, micro-5 0.33333333, macro-5 0.2.
 RadEval's ``test_basics`` values (micro-5 0.2857, micro-14 0.3333, ...) need the trained model's labels of its six
 reports, which are not published, so they cannot be checked offline.
 

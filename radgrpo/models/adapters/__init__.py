@@ -16,7 +16,8 @@ The families, one module each (``radgrpo``, ``qwen``, ``medgemma``, ``maira2``, 
 holding its adapter class, its published prompts (the comments cite each model card) and its registration; box
 frames: :mod:`radgrpo.boxes`. The base class is in :mod:`~radgrpo.models.adapters.base`, the registry and
 ``--adapter auto`` in :mod:`~radgrpo.models.adapters.registry`. A new family is a new module that subclasses
-:class:`ModelAdapter` (or :class:`BaselineAdapter`) and calls :func:`register_adapter`, imported below.
+:class:`ModelAdapter` (or :class:`BaselineAdapter`) and calls :func:`register_adapter`; nothing else changes
+(:data:`FAMILIES` finds it).
 
 =====================  ======================================  ==================================================
 adapter                prompts                                 boxes read back
@@ -55,6 +56,9 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from radgrpo.models.adapters.base import BASELINE_TASKS, BaselineAdapter, ModelAdapter
 from radgrpo.models.adapters.registry import (
     ADAPTERS,
@@ -66,20 +70,33 @@ from radgrpo.models.adapters.registry import (
     resolve_adapter,
 )
 
-# isort: off
-# The families: importing a module registers its adapters, so this order is the registry's (the order of
-# `--help-adapters`, and the tie-break of `--adapter auto`).
-from radgrpo.models.adapters.radgrpo import RadgrpoAdapter
-from radgrpo.models.adapters.qwen import QwenVLAdapter
-from radgrpo.models.adapters.medgemma import MedGemmaAdapter, MedGemmaPtAdapter
-from radgrpo.models.adapters.maira2 import Maira2Adapter
-from radgrpo.models.adapters.llava_rad import LlavaRadAdapter
-from radgrpo.models.adapters.chexagent import CheXagentAdapter
-# isort: on
+
+def _register_families() -> tuple[str, ...]:
+    """Import every family module of this package (all but ``base`` and ``registry``): importing one registers its
+    adapters. ``radgrpo`` (the default of ``--adapter auto``) comes first, the others in name order; that is the
+    registry's order (``--help-adapters``, and the tie-break of ``--adapter auto``). A new family is a new module."""
+    found = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in ("base", "registry"))
+    families = tuple(sorted(found, key=lambda n: (n != "radgrpo", n)))
+    for name in families:
+        importlib.import_module(f"{__name__}.{name}")
+    return families
+
+
+#: The family modules, in registration order.
+FAMILIES = _register_families()
+
+# the adapter classes, importable from here as before (already registered above)
+from radgrpo.models.adapters.chexagent import CheXagentAdapter  # noqa: E402
+from radgrpo.models.adapters.llava_rad import LlavaRadAdapter  # noqa: E402
+from radgrpo.models.adapters.maira2 import Maira2Adapter  # noqa: E402
+from radgrpo.models.adapters.medgemma import MedGemmaAdapter, MedGemmaPtAdapter  # noqa: E402
+from radgrpo.models.adapters.qwen import QwenVLAdapter  # noqa: E402
+from radgrpo.models.adapters.radgrpo import RadgrpoAdapter  # noqa: E402
 
 __all__ = [
     "ADAPTERS",
     "BASELINE_TASKS",
+    "FAMILIES",
     "BaselineAdapter",
     "CheXagentAdapter",
     "LlavaRadAdapter",

@@ -61,7 +61,7 @@ def get_adapter(name: str) -> ModelAdapter:
         >>> get_adapter("qwen3_vl_instrct")
         Traceback (most recent call last):
         ...
-        radgrpo.models.adapters.registry.UnknownAdapterError: unknown model adapter 'qwen3_vl_instrct'; did you mean 'qwen3_vl_instruct'? (registered: radgrpo, qwen3_vl_instruct, qwen3_vl_thinking, qwen2_5_vl, medgemma, medgemma_pt, maira2, llava_rad, chexagent)
+        radgrpo.models.adapters.registry.UnknownAdapterError: unknown model adapter 'qwen3_vl_instrct'; did you mean 'qwen3_vl_instruct'? (registered: radgrpo, chexagent, llava_rad, maira2, medgemma, medgemma_pt, qwen3_vl_instruct, qwen3_vl_thinking, qwen2_5_vl)
     """
     if name not in ADAPTERS:
         near = closest(name, list(ADAPTERS))

@@ -25,6 +25,8 @@ console = Console()
 #: The rows of the demo's console table, in display order: the headline, then the readers world's recall by
 #: conspicuity, the matched boxes' IoU, the answer length and the number of test items.
 TABLE_METRICS = HEADLINE + ("recall_truth/subtle", "recall_truth/conspicuous", "matched_iou", "anc", "n")
+#: The rows of the --thinking console table (order is the content).
+THINKING_TABLE_METRICS = HEADLINE + ("think_closed_rate", "mean_thought_words", "anc")
 
 
 def label(metric: str) -> str:
@@ -196,7 +198,7 @@ def print_thinking_table(results: dict) -> None:
     table.add_column("metric")
     for name in runs:
         table.add_column(name, justify="right")
-    for m in (*HEADLINE, "think_closed_rate", "mean_thought_words", "anc"):
+    for m in THINKING_TABLE_METRICS:
         vals = [runs[r].get(m) for r in runs]
         if all(v is None for v in vals):
             continue
