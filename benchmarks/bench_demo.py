@@ -22,20 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-STAGES = ("untrained", "prior", "sft", "sft_decoding", "sft_control", "grpo")
-PAIRED_METRICS = (
-    "clinical_utility",
-    "clinical_utility_truth",
-    "rule_finding_f1_side",
-    "rule_finding_f1_side_truth",
-    "rule_finding_f1",
-    "rule_finding_f1_truth",
-    "map_50",
-    "soft_f1",
-    "soft_f1_truth",
-    "bleu4",
-    "rougeL",
-)
+from radgrpo.recipes.demo.config import HEADLINE, STAGES
+
+PAIRED_METRICS = HEADLINE  # the demo's own headline, paired in its results
 METRICS = (*PAIRED_METRICS, "anc", "distinct_reports")
 PAIRS = ("grpo_vs_sft", "grpo_vs_sft_control", "grpo_vs_sft_decoding", "sft_decoding_vs_sft", "sft_vs_prior")
 

@@ -493,9 +493,9 @@ def metrics_help() -> str:
     )
 
 
-#: keys that name a result after a prefix: the held-out evaluation logged during training (GRPO's
-#: ``eval_<task>/<metric>``, SFT's ``heldout/<metric>``)
-_LOG_PREFIX = re.compile(r"^(?:eval_[a-z0-9_]+|heldout)/")
+#: keys that name a result after a prefix: the held-out evaluation logged during SFT and GRPO
+#: (``eval_<task>/<metric>``)
+_LOG_PREFIX = re.compile(r"^eval_[a-z0-9_]+/")
 #: suffixes that name a bound of a result's CI (the demo's flat tables)
 _CI_SUFFIXES: tuple[str, ...] = ("_ci_low", "_ci_high")
 _INDEX: dict[str, Any] = {}
@@ -557,7 +557,7 @@ def spec_for(key: str) -> ResultSpec | None:
     """How the result ``key`` is shown: its label, scale, decimals and direction; None for a name no table holds.
 
     ``key`` is a ``results.json`` name (``map_50``, ``rule_finding_f1/Cardiomegaly``, ``anc``), a metric or score key
-    (``ap_50``, ``parseable``), a logged held-out key (``eval_<task>/<metric>``, ``heldout/<metric>``) or a CI bound
+    (``ap_50``, ``parseable``), a logged held-out key (``eval_<task>/<metric>``) or a CI bound
     (``<metric>_ci_low``, ``<metric>_ci_high``).
 
     Example:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from trl import GRPOConfig, SFTConfig
 
@@ -90,6 +91,14 @@ class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
     (TRL's) must have one weight per reward. The paper presets set ``vllm_importance_sampling_correction: false``
     (TRL's default is true; verl 0.5 had no such correction).
     """
+
+    def to_dict(self) -> dict[str, Any]:
+        """TRL's dict with ``generation_batch_size`` left unset: TRL derives it from ``steps_per_generation`` and
+        refuses a config that sets both, so a run's saved ``config.yaml`` loads again as ``--config`` (and gives the
+        same batches on the same number of processes)."""
+        d = super().to_dict()
+        d["generation_batch_size"] = None
+        return d
 
     def __post_init__(self) -> None:
         _check(self)

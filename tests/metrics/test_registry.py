@@ -280,7 +280,7 @@ def test_specs_carry_how_their_results_are_shown():
     ]
     assert format_value("bleu4", None) == format_value("bleu4", float("nan")) == "–"
     # key forms: results.json name, score key, per-finding result, log key, CI bound, derived result
-    for key in ("map_50", "ap_50", "eval_abnormality_grounding/map_50", "heldout/map_50", "map_50_ci_high"):
+    for key in ("map_50", "ap_50", "eval_abnormality_grounding/map_50", "map_50_ci_high"):
         assert spec_for(key).name == "map_50" and spec_for(key).label == "mAP@0.5", key
     assert spec_for("rule_finding_f1_truth/Pneumothorax").label == "finding-F1 Pneumothorax vs truth"
     assert spec_for("n_unscored_green").owner == "n_unscored_<metric>" and spec_for("nope") is None

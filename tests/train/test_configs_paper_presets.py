@@ -165,3 +165,20 @@ def test_the_schedule_is_what_trl_does(tiny_model_dir, tiny_records, tmp_path, m
     assert max(r["step"] for r in log if "loss" in r) == s["optimizer_steps"]
     ckpts = sorted(p.name for p in (tmp_path / "run").glob("checkpoint-*"))
     assert ckpts == ["checkpoint-2", "checkpoint-4"]  # every save_every_rollouts = 1 rollout batch
+
+
+@pytest.mark.parametrize("name", ["grpo/demo_cpu", "grpo/paper_report"])
+def test_a_runs_saved_grpo_config_loads_again(name, tmp_path):
+    """A run folder's config.yaml is a valid --config: TRL derives generation_batch_size, so it is saved unset."""
+    from radgrpo.config import save_config
+    from radgrpo.train.configs import RadGRPOConfig
+    from radgrpo.train.parse import parse_train_config
+
+    flags = ["--model_name_or_path", "m", "--train_file", "t.jsonl", "--output_dir", str(tmp_path / "run")]
+    cfg = parse_train_config(RadGRPOConfig, ["--config", name, *flags])
+    saved = save_config(cfg, tmp_path)
+    assert yaml.safe_load(saved.read_text())["generation_batch_size"] is None
+    again = parse_train_config(RadGRPOConfig, ["--config", str(saved)])
+    assert again.steps_per_generation == cfg.steps_per_generation
+    assert again.generation_batch_size == cfg.generation_batch_size > 0
+    assert again.per_device_train_batch_size == cfg.per_device_train_batch_size
