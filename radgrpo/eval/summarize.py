@@ -52,14 +52,8 @@ import numpy as np
 from radgrpo.eval.corpus import CHEXBERT_POLICIES as CHEXBERT_POLICIES  # re-exported (the tests and compare read it)
 from radgrpo.eval.corpus import corpus_results
 from radgrpo.metrics.bootstrap import MetricResult, bootstrap_ci
-from radgrpo.metrics.registry import (
-    DERIVED,
-    label_row_fields,
-    lower_is_better,
-    no_direction,
-    per_target_results,
-    result_names,
-)
+from radgrpo.metrics.display import no_direction, per_target_results
+from radgrpo.metrics.registry import DERIVED, label_row_fields, lower_is_better, result_names
 
 #: score key in scores.jsonl -> metric name in results.json (the metric table's, plus its derived format rate)
 RESULT_NAMES: dict[str, str] = result_names(derived=True)

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from radgrpo.config import did_you_mean
+from radgrpo.metrics.display import label as metric_label
 from radgrpo.metrics.registry import get_metric
-from radgrpo.metrics.registry import label as metric_label
 
 
 class RewardSpec(NamedTuple):

@@ -251,9 +251,7 @@ def test_evaluation_reads_the_table():
 
 def test_specs_carry_how_their_results_are_shown():
     """Labels, scale, decimals and direction of every result, for any key form, from the one table."""
-    from radgrpo.metrics.registry import (
-        DERIVED,
-        DerivedSpec,
+    from radgrpo.metrics.display import (
         chart_results,
         format_value,
         higher_is_better,
@@ -263,6 +261,7 @@ def test_specs_carry_how_their_results_are_shown():
         score_key,
         spec_for,
     )
+    from radgrpo.metrics.registry import DERIVED, DerivedSpec
 
     # the paper's abbreviations, as Table 1 shows them
     assert [label(n) for n in ("rougeL", "bertscore", "chexbert_micro_14", "chexbert_macro_14", "radgraph")] == [

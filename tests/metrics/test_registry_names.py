@@ -26,7 +26,8 @@ from radgrpo.eval.report import tables as T
 from radgrpo.eval.report.html import write_report
 from radgrpo.eval.report.runs import TrainingRun
 from radgrpo.eval.summarize import summarize, write_results
-from radgrpo.metrics.registry import DERIVED, METRICS, MetricSpec, chart_results, label, spec_for
+from radgrpo.metrics.display import chart_results, label, spec_for
+from radgrpo.metrics.registry import DERIVED, METRICS, MetricSpec
 from radgrpo.rewards.registry import REWARDS, register_reward, reward_label, reward_spec
 from radgrpo.serve.catalog import reward_info
 

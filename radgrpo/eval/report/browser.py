@@ -39,7 +39,7 @@ from radgrpo.boxes import parse_boxes
 from radgrpo.errors import UserPathError
 from radgrpo.eval.generate import Prediction
 from radgrpo.eval.report.plots import REFERENCE_COLOUR, run_colours
-from radgrpo.metrics.registry import result_order
+from radgrpo.metrics.display import result_order
 from radgrpo.records import Record
 from radgrpo.thinking import THINK_CLOSE, THINK_OPEN
 

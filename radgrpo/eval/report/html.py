@@ -62,7 +62,7 @@ from radgrpo.eval.report.runs import (
 )
 from radgrpo.eval.score import ScoreRow, read_scores
 from radgrpo.eval.summarize import RunResults, read_results
-from radgrpo.metrics.registry import chart_results, per_target_results, result_order
+from radgrpo.metrics.display import chart_results, per_target_results, result_order
 from radgrpo.records import Record
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -71,7 +71,7 @@ FOREST_PREFIX = "grpo_vs_"
 
 
 def _ordered(names: Sequence[str]) -> list[str]:
-    """Result names in the metric table's order (:func:`radgrpo.metrics.registry.result_order`)."""
+    """Result names in the metric table's order (:func:`radgrpo.metrics.display.result_order`)."""
     return result_order(names)
 
 

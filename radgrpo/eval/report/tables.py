@@ -2,7 +2,7 @@
 Table 3 (reward ablation), with significance marks from paired tests against a baseline run.
 
 Rows are runs and columns metrics, as in the paper's Tables 1-3 (docs/evaluation.md#report). Headers, scales and
-decimals come from the metric table (:func:`radgrpo.metrics.registry.spec_for`): values in [0, 1] are shown ×100
+decimals come from the metric table (:func:`radgrpo.metrics.display.spec_for`): values in [0, 1] are shown ×100
 with one decimal, RadCliQ (lower is better, ``↓`` in its header) and the clinical utility (<= 0, higher is better)
 with two decimals, ANC (mean characters of the report answers) as an integer. Table 1's columns are
 :data:`TABLE1_PAPER` (the paper's, in its order) then :data:`TABLE1_MORE`, where runs have them: the rule-labeller
@@ -38,8 +38,9 @@ from typing import Any
 from radgrpo.eval.compare import PAIRED_METRICS, compare_runs
 from radgrpo.eval.summarize import ANC, ANC_TASK
 from radgrpo.metrics.bootstrap import MetricResult, bootstrap_ci
+from radgrpo.metrics.display import no_direction, score_key, shown
 from radgrpo.metrics.paired import holm, mean_statistic, paired_comparison, paired_items
-from radgrpo.metrics.registry import get_metric, no_direction, score_key, shown
+from radgrpo.metrics.registry import get_metric
 from radgrpo.rewards.registry import REWARDS, reward_spec
 from radgrpo.rewards.registry import reward_label as short_reward_label
 

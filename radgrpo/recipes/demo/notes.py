@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from radgrpo.metrics.registry import format_value
+from radgrpo.metrics.display import format_value
 from radgrpo.recipes.demo.config import CLAIM, COMPARISONS, HEADLINE, STAGES, THINKING_STAGES, DemoConfig
 
 console = Console()
@@ -32,7 +32,7 @@ THINKING_TABLE_METRICS = HEADLINE + ("think_closed_rate", "mean_thought_words", 
 def label(metric: str) -> str:
     """The name the demo's tables and notes show for ``metric``: its ``results.json`` name, which the metric table
     holds (:mod:`radgrpo.metrics.registry`), so that a reader finds it in ``results.json`` (the report's paper tables
-    show the short labels, :func:`radgrpo.metrics.registry.label`).
+    show the short labels, :func:`radgrpo.metrics.display.label`).
 
     >>> label("rule_finding_f1")
     'rule_finding_f1'
@@ -42,7 +42,7 @@ def label(metric: str) -> str:
 
 def cell(metric: str, value: Any) -> str:
     """``value`` of ``metric`` as a table cell, as the metric table presents raw values
-    (:func:`radgrpo.metrics.registry.format_value` unscaled): ``-`` when missing, a count (``n``) as an integer, else
+    (:func:`radgrpo.metrics.display.format_value` unscaled): ``-`` when missing, a count (``n``) as an integer, else
     3 decimals.
 
     >>> cell("rougeL", 0.12345), cell("n", 24), cell("map_50", None)
