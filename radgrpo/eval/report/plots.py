@@ -27,6 +27,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from radgrpo.metrics.display import no_direction
+
 #: Colour of the reference (ground-truth) boxes.
 REFERENCE_COLOUR = "#00e000"
 #: Run colours, in order of the runs (untrained, sft, grpo ...); colour-blind-safe Okabe–Ito hues.
@@ -230,7 +232,8 @@ class CurvePanel:
 
 #: The panels, in order (those without data are left out): TRL's loss, GRPO reward (total and per reward), KL and
 #: completion length, radgrpo's per-task GRPO monitors (radgrpo.train.monitors) and the held-out metrics SFT and GRPO
-#: log during training (``eval_<task>/<metric>``, radgrpo.train.heldout; per-label values are left out).
+#: log during training (``eval_<task>/<metric>``, radgrpo.train.heldout; per-label values, and values with no better
+#: direction such as the answer length ``anc``, are left out).
 CURVE_PANELS: tuple[CurvePanel, ...] = (
     CurvePanel("loss", "training loss", r"loss"),
     CurvePanel("reward", "reward (mean over rollouts)", r"reward|rewards/(?P<label>[^/]+)/mean"),
@@ -275,6 +278,8 @@ def curve_series(
         ...        {"step": 2, "train_runtime": 9.0, "train_loss": 1.5}]
         >>> curve_series(log)
         {'loss': {'loss': [(1, 2.0), (2, 1.0)]}, 'reward': {'total': [(1, 0.1), (2, 0.3)]}}
+        >>> curve_series([{"step": 5, "eval_report_generation/bleu4": 0.3, "eval_report_generation/anc": 96.0}])
+        {'held-out: report_generation': {'bleu4': [(5, 0.3)]}}
     """
     found: dict[tuple[int, str], dict[str, list[tuple[float, float]]]] = {}
     compiled = [re.compile(p.pattern) for p in CURVE_PANELS]
@@ -291,6 +296,8 @@ def curve_series(
                     continue
                 groups = m.groupdict()
                 label = groups.get("label") or ("total" if key == "reward" else key)
+                if groups.get("task") and label in no_direction():  # a length or count, not a score: no shared axis
+                    break
                 title = CURVE_PANELS[j].title + (f": {groups['task']}" if groups.get("task") else "")
                 found.setdefault((j, title), {}).setdefault(label, []).append((step, float(v)))
                 break
