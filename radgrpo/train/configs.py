@@ -10,6 +10,7 @@ Presets ship in the package: ``sft/demo_cpu``, ``sft/paper``, ``grpo/demo_cpu``,
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +84,16 @@ class RadSFTConfig(SFTConfig, RadFields, SFTFields):
         super().__post_init__()
 
 
+def _derived_generation_batch(cfg: Any) -> None:
+    """Unset ``generation_batch_size`` when it is exactly what TRL derives from ``steps_per_generation`` (a run's
+    ``config.yaml`` written before radgrpo saved it unset holds both, and TRL refuses both); two values that disagree
+    are left for TRL to refuse."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    gbs, spg = cfg.generation_batch_size, cfg.steps_per_generation
+    if gbs is not None and spg is not None and gbs == cfg.per_device_train_batch_size * world * spg:
+        cfg.generation_batch_size = None
+
+
 @dataclass
 class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
     """``trl.GRPOConfig`` + radgrpo fields; ``reward_funcs`` are names from ``radgrpo rewards list``.
@@ -125,6 +136,7 @@ class RadGRPOConfig(GRPOConfig, RadFields, GRPOFields):
         _check_sampling(self)
         _dry_run(self, grpo=True)
         _cpu_fallback(self)
+        _derived_generation_batch(self)
         super().__post_init__()
         # TRL reads these at the first advantage / loss computation: check them before any model loads
         if self.scale_rewards not in SCALE_REWARDS:

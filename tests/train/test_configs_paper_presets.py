@@ -182,3 +182,17 @@ def test_a_runs_saved_grpo_config_loads_again(name, tmp_path):
     assert again.steps_per_generation == cfg.steps_per_generation
     assert again.generation_batch_size == cfg.generation_batch_size > 0
     assert again.per_device_train_batch_size == cfg.per_device_train_batch_size
+
+
+def test_a_config_saved_before_with_both_batch_keys_loads(tmp_path):
+    """Folders written before generation_batch_size was saved unset hold both keys: consistent ones load, others
+    stay TRL's error."""
+    from radgrpo.train.configs import RadGRPOConfig
+    from radgrpo.train.parse import parse_train_config
+
+    flags = ["--model_name_or_path", "m", "--train_file", "t.jsonl", "--output_dir", str(tmp_path / "run")]
+    base = ["--config", "grpo/demo_cpu", *flags, "--steps_per_generation", "2"]
+    cfg = parse_train_config(RadGRPOConfig, [*base, "--generation_batch_size", str(2 * 64)])
+    assert (cfg.steps_per_generation, cfg.generation_batch_size, cfg.per_device_train_batch_size) == (2, 128, 64)
+    with pytest.raises(Exception, match="can not be both configured"):
+        parse_train_config(RadGRPOConfig, [*base, "--generation_batch_size", "64"])
