@@ -6,7 +6,7 @@ Checked: values and components equal to in-process scoring (mixed tasks, chat co
 extras not sent), chunking in order, splitting by bytes (an item over the limit alone fails, unsent), the limits read
 from the service (or the defaults), failover over a closed port, retries with backoff after 503s, failures after
 retries counted while not-applicable items are not, 4xx errors, timeouts, the ``remote:NAME@URL`` registry form and
-pickling. tests/rewards/test_remote_split.py splits by bytes against the real service.
+pickling. tests/serve/test_app_remote_split.py splits by bytes against the real service.
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/rewards/test_remote.py
 """

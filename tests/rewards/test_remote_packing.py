@@ -1,7 +1,7 @@
 """How ``RemoteReward`` splits a batch into requests: :func:`radgrpo.rewards.remote.pack_requests` on hand-built
 sizes, and the byte sizes it is given, which must be those of the body actually sent (``json.dumps`` of the request).
 
-No service here: tests/rewards/test_remote.py and tests/rewards/test_remote_split.py send the requests.
+No service here: tests/rewards/test_remote.py and tests/serve/test_app_remote_split.py send the requests.
 
 Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/rewards/test_remote_packing.py
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,6 +29,8 @@ from radgrpo.train.sampling import (
     pool_subset,
     trainable_groups,
 )
+
+sys.path.insert(0, str(Path(__file__).parent))  # sampling_probe.py, the probe reward module beside this test
 
 NAN = float("nan")
 

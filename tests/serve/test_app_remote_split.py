@@ -11,7 +11,7 @@ they leave the client, and the service itself refuses (413) any body over its li
 - a completion over the limit on its own fails once with its size and the limit, is never sent (no retry, no 413),
   and the rest of its batch is scored.
 
-Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/rewards/test_remote_split.py   (about 20 s, most of it Ray's start)
+Run: HF_HUB_OFFLINE=1 python -m pytest -q tests/serve/test_app_remote_split.py   (about 20 s, most of it Ray's start)
 """
 
 from __future__ import annotations
