@@ -51,6 +51,7 @@ import numpy as np
 
 from radgrpo.eval.corpus import CHEXBERT_POLICIES as CHEXBERT_POLICIES  # re-exported (the tests and compare read it)
 from radgrpo.eval.corpus import corpus_results
+from radgrpo.eval.score import ScoreRow
 from radgrpo.metrics.bootstrap import MetricResult, bootstrap_ci
 from radgrpo.metrics.display import no_direction, per_target_results
 from radgrpo.metrics.registry import DERIVED, label_row_fields, lower_is_better, result_names
@@ -61,22 +62,7 @@ RESULT_NAMES: dict[str, str] = result_names(derived=True)
 LOWER_IS_BETTER: frozenset[str] = lower_is_better()
 #: row keys that are bookkeeping, not metrics (incl. the label metrics' per-report fields)
 _NOT_METRICS = frozenset(
-    {
-        "id",
-        "task",
-        "source",
-        "target",
-        "n_tokens",
-        "finished",
-        "think_closed",
-        "answer_chars",
-        "thinking",
-        "thought_words",
-        "thought_tokens",
-        "n_pred_boxes",
-        "n_ref_boxes",
-        *label_row_fields(),
-    }
+    {*ScoreRow.FIELDS, *ScoreRow.THINKING_FIELDS, "n_pred_boxes", "n_ref_boxes", *label_row_fields()}
 )
 #: the ANC result name (mean ``answer_chars`` of report rows, in characters) and the task whose rows it averages
 #: (the metric table's derived entry)

@@ -250,6 +250,22 @@ def grpo_seen_prompts(grpo_dir: Path) -> int | None:
     return int(json.loads(path.read_text()).get("prompts_seen") or 0) or None
 
 
+def training_logs(out: Path, runs: Sequence[str]) -> dict[str, list]:
+    """``{run: log history}`` of the training runs under ``out`` that wrote ``log_history.json`` (the report's curves).
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp()); (d / "sft").mkdir(); _ = (d / "sft" / "log_history.json").write_text("[]")
+        >>> training_logs(d, ("sft", "grpo"))
+        {'sft': []}
+    """
+    return {
+        name: json.loads((out / name / "log_history.json").read_text())
+        for name in runs
+        if (out / name / "log_history.json").exists()
+    }
+
+
 def run_demo(cfg: DemoConfig) -> dict:
     """Run the pipeline; returns the results dict written to ``OUT/results.json``."""
     from radgrpo.data.synth import synthesize
@@ -346,11 +362,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         claim = claim_verdict(results["paired"])
         results["claim"] = {**claim, "reading": claim_line(claim, results["training"]["sft"]["steps_done"], cfg)}
         notes = report_notes(results, cfg, rewards)
-        logs = {
-            name: json.loads((out / name / "log_history.json").read_text())
-            for name in ("sft", "grpo", "sft_control")
-            if (out / name / "log_history.json").exists()
-        }
+        logs = training_logs(out, ("sft", "grpo", "sft_control"))
         write_report_from_dirs(
             out / "report.html",
             {s: out / f"eval_{s}" for s in stages},

@@ -38,7 +38,14 @@ from radgrpo.recipes.demo.config import (
     thinking_sft_config,
 )
 from radgrpo.recipes.demo.notes import console, thinking_notes
-from radgrpo.recipes.demo.stages import StageTimer, evaluate_stage, paired_tests, run_demo, train_info
+from radgrpo.recipes.demo.stages import (
+    StageTimer,
+    evaluate_stage,
+    paired_tests,
+    run_demo,
+    train_info,
+    training_logs,
+)
 
 
 def plain_demo_matches(cfg: DemoConfig) -> bool:
@@ -132,11 +139,7 @@ def run_thinking_demo(cfg: DemoConfig) -> dict:
         results["paired"] = paired_tests(out, THINKING_COMPARISONS, cfg)
         results["notes"] = thinking_notes(results, cfg)
         dest.mkdir(exist_ok=True)
-        logs = {
-            name: json.loads((out / name / "log_history.json").read_text())
-            for name in ("sft", "grpo", "sft_thinking", "grpo_thinking")
-            if (out / name / "log_history.json").exists()
-        }
+        logs = training_logs(out, ("sft", "grpo", "sft_thinking", "grpo_thinking"))
         write_report_from_dirs(
             dest / "report.html",
             {s: out / f"eval_{s}" for s in stages},
